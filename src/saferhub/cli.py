@@ -1,0 +1,36 @@
+"""The `saferhub` command: a thin Typer shell. Each part of the loop registers its own commands
+from its `commands.py`; heavy imports happen inside the commands so `--help` stays instant."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from saferhub.errors import SaferhubError
+
+app = typer.Typer(
+    name="saferhub",
+    help="Find, act, solve together, prove, tell: data-driven preventative neighbourhood policing.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# Register each area's commands (find -> act -> solve together -> prove -> tell).
+from saferhub.data import commands as _data_commands  # noqa: E402
+
+_data_commands.register(app)
+
+
+def main() -> None:
+    """Entry point: user mistakes become one clear line on stderr and exit code 2."""
+    try:
+        app()
+    except SaferhubError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted; the store is unchanged by the unfinished step")
+        sys.exit(130)

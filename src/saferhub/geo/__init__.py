@@ -1,0 +1,1 @@
+"""Geography: projection to British National Grid and the spatial units analyses count into."""
