@@ -1,0 +1,1 @@
+"""Shared rendering: self-contained HTML reports (no CDN; images inlined) and matplotlib figures."""
