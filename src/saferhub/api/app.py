@@ -1,0 +1,58 @@
+"""The FastAPI application factory: one app per hub database."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+
+from saferhub.errors import SaferhubError
+from saferhub.hub.db import make_engine, resolve_db_url, session_factory
+from saferhub.hub.errors import HubError
+
+
+def create_app(db: str | None = None, *, engine=None, secret: str | None = None) -> FastAPI:
+    """`db` as for `resolve_db_url`; the schema must exist (`saferhub hub init`)."""
+    import os
+    import secrets as _secrets
+
+    from saferhub import __version__
+    from saferhub.api import routes, web
+
+    app = FastAPI(
+        title="saferhub hub",
+        version=__version__,
+        description="The multi-agency hub: cases, people, referrals, actions, risk, the ASB workflow, "
+                    "rules and OSARA plans, with need-to-know access and a hash-chained audit log. "
+                    "Personal-data endpoints need an X-Purpose header.",
+    )
+    app.state.engine = engine if engine is not None else make_engine(resolve_db_url(db))
+    app.state.sessions = session_factory(app.state.engine)
+    app.state.secret = secret or os.environ.get("SAFERHUB_SECRET") or _secrets.token_hex(32)
+    app.state.login_limit = True
+
+    @app.exception_handler(HubError)
+    async def _hub(request: Request, exc: HubError):
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+    @app.exception_handler(SaferhubError)
+    async def _user(request: Request, exc: SaferhubError):
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError):
+        return JSONResponse({"detail": "that conflicts with an existing record or refers to a missing one"},
+                            status_code=409)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError):
+        return JSONResponse({"detail": "a value is out of range for the database"}, status_code=400)
+
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: OperationalError):
+        return JSONResponse({"detail": "the database is busy; try again"}, status_code=503,
+                            headers={"Retry-After": "1"})
+
+    app.include_router(routes.router)
+    app.include_router(web.router)
+    return app

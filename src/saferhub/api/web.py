@@ -1,0 +1,150 @@
+"""Server-rendered pages: sign in / sign out and "my cases". Form posts carry a CSRF token.
+
+CSRF: a random per-browser value lives in a cookie (`saferhub_csrf`); forms carry the same value
+signed with the app secret (itsdangerous). A forged cross-site post has neither the signature nor
+the cookie value, so it is refused (403). The session cookie holds a bearer token (HttpOnly,
+SameSite=Strict); the JSON API itself only takes the Authorization header, so it cannot be driven
+by a cross-site form."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from jinja2 import Environment, select_autoescape
+
+from saferhub.api.deps import DB
+from saferhub.hub import audit, security, services
+from saferhub.hub.errors import HubError
+
+router = APIRouter(prefix="/web", include_in_schema=False)
+CSRF_COOKIE, SESSION_COOKIE = "saferhub_csrf", "saferhub_session"
+_env = Environment(autoescape=select_autoescape(default=True))
+
+_PAGE = _env.from_string("""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{{ title }} · saferhub hub</title>
+<style>body{font:16px system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+table{border-collapse:collapse}td,th{padding:.3rem .6rem;border-bottom:1px solid #ccc;text-align:left}
+.err{color:#a00}</style></head><body><h1>{{ title }}</h1>{{ body }}</body></html>""")
+
+_LOGIN = _env.from_string("""{% if error %}<p class="err">{{ error }}</p>{% endif %}
+<form method="post" action="/web/login">
+<input type="hidden" name="csrf_token" value="{{ csrf }}">
+<p><label>E-mail <input name="email" type="email" required autocomplete="username"></label></p>
+<p><label>Password <input name="password" type="password" required autocomplete="current-password"></label></p>
+<p><button>Sign in</button></p></form>""")
+
+_HOME = _env.from_string("""<p>Signed in as {{ user.name }} ({{ user.agency }}, {{ user.role }}).</p>
+<form method="get" action="/web/cases"><label>Purpose of viewing
+<input name="purpose" required minlength="5" maxlength="300"></label> <button>My cases</button></form>
+<form method="post" action="/web/logout"><input type="hidden" name="csrf_token" value="{{ csrf }}">
+<button>Sign out</button></form>""")
+
+_CASES = _env.from_string("""<p><a href="/web/">Home</a></p><table><tr><th>Ref</th><th>Kind</th><th>Title</th>
+<th>Risk</th><th>Status</th><th>Review</th></tr>{% for c in cases %}<tr>{% if c.access == 'full' %}
+<td>{{ c.ref }}</td><td>{{ c.kind }}</td><td>{{ c.title }}</td><td>{{ c.risk }}</td><td>{{ c.status }}</td>
+<td>{{ c.review_on or '' }}</td>{% else %}<td>{{ c.ref }}</td><td colspan="5">Locked: contact
+{{ c.contact.name }} ({{ c.contact.agency }})</td>{% endif %}</tr>{% endfor %}</table>""")
+
+
+def _serializer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(request.app.state.secret, salt="saferhub-csrf")
+
+
+def _csrf(request: Request) -> tuple[str, str]:
+    """(cookie value, signed form token) for this browser."""
+    raw = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    return raw, _serializer(request).dumps(raw)
+
+
+def check_csrf(request: Request, token: str | None) -> None:
+    raw = request.cookies.get(CSRF_COOKIE)
+    try:
+        ok = bool(raw and token) and _serializer(request).loads(token, max_age=4 * 3600) == raw
+    except BadSignature:
+        ok = False
+    if not ok:
+        raise HTTPException(403, "the form's security token is missing or stale; reload the page")
+
+
+def _html(request: Request, title: str, body: str, status: int = 200) -> HTMLResponse:
+    raw, _ = _csrf(request)
+    resp = HTMLResponse(_PAGE.render(title=title, body=body), status_code=status)
+    resp.set_cookie(CSRF_COOKIE, raw, httponly=True, samesite="strict")
+    return resp
+
+
+def _user(request: Request, db):
+    token = request.cookies.get(SESSION_COOKIE)
+    return security.user_for_token(db, token) if token else None
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> HTMLResponse:
+    raw, signed = _csrf(request)
+    request.cookies[CSRF_COOKIE] = raw  # so _html reuses it
+    return _html(request, "Sign in", _LOGIN.render(csrf=signed, error=None))
+
+
+@router.post("/login")
+def login_form(request: Request, db: DB, email: Annotated[str, Form(max_length=200)] = "",
+               password: Annotated[str, Form(max_length=1000)] = "",
+               csrf_token: Annotated[str, Form(max_length=500)] = ""):
+    check_csrf(request, csrf_token)
+    host = request.client.host if request.client else "unknown"
+    keys = [f"email:{email.lower()}", f"ip:{host}"]
+    if request.app.state.login_limit and security.throttled(db, keys):
+        raise HTTPException(429, "too many failed sign-ins; wait 15 minutes")
+    user = security.authenticate(db, email, password)
+    if user is None:
+        security.record_failure(db, keys)
+        db.commit()
+        _, signed = _csrf(request)
+        return _html(request, "Sign in", _LOGIN.render(csrf=signed, error="Wrong e-mail or password."), 401)
+    token = security.issue_token(db, user)
+    audit.append(db, user=user, action="login", entity="user", entity_ids=[user.id], purpose="sign in (web)")
+    db.commit()
+    resp = RedirectResponse("/web/", status_code=303)
+    resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict")
+    return resp
+
+
+@router.post("/logout")
+def logout_form(request: Request, db: DB, csrf_token: Annotated[str, Form(max_length=500)] = ""):
+    check_csrf(request, csrf_token)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        security.revoke_token(db, token)
+        db.commit()
+    resp = RedirectResponse("/web/login", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE)
+    return resp
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, db: DB):
+    user = _user(request, db)
+    if user is None:
+        return RedirectResponse("/web/login", status_code=303)
+    raw, signed = _csrf(request)
+    request.cookies[CSRF_COOKIE] = raw
+    return _html(request, "saferhub hub", _HOME.render(user=services.user_dict(user), csrf=signed))
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def cases(request: Request, db: DB, purpose: str = ""):
+    user = _user(request, db)
+    if user is None:
+        return RedirectResponse("/web/login", status_code=303)
+    try:
+        rows = services.list_cases(db, user, purpose, status="open", mine=False, limit=200)
+    except HubError as exc:
+        return _html(request, "My cases", f"<p class='err'>{_env.from_string('{{ m }}').render(m=str(exc))}</p>",
+                     exc.status)
+    except audit.MissingPurpose as exc:
+        return _html(request, "My cases", _env.from_string("<p class='err'>{{ m }}</p>").render(m=str(exc)), 400)
+    db.commit()
+    return _html(request, "My cases", _CASES.render(cases=rows))

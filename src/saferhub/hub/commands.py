@@ -1,0 +1,249 @@
+"""CLI: `saferhub serve` and `saferhub hub init | seed-demo | audit-verify | audit-export | rules`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+DbOpt = Annotated[Optional[str], typer.Option(
+    "--db", help="Hub database: a SQLAlchemy URL (postgresql+psycopg://...) or a SQLite file path. "
+                 "Default: $SAFERHUB_HUB_DB, else <data dir>/saferhub/hub.sqlite3.")]
+
+hub_app = typer.Typer(help="The multi-agency hub: set up, seed, check the audit log, run rules.",
+                      no_args_is_help=True)
+
+
+def _session(db: str | None, migrate: bool = False):
+    from saferhub.hub.db import make_engine, resolve_db_url, session_factory, upgrade
+
+    url = resolve_db_url(db)
+    if migrate:
+        upgrade(url)
+    engine = make_engine(url)
+    return url, engine, session_factory(engine)()
+
+
+def _require_schema(db_session) -> None:
+    from sqlalchemy import inspect
+
+    from saferhub.errors import SaferhubError
+
+    if not inspect(db_session.get_bind()).has_table("audit_head"):
+        raise SaferhubError("the hub database has no schema yet; run `saferhub hub init` first")
+
+
+@hub_app.command("init")
+def init(
+    db: DbOpt = None,
+    admin_email: Annotated[Optional[str], typer.Option(help="Create this first administrator.")] = None,
+    admin_name: Annotated[str, typer.Option(help="The administrator's name.")] = "Hub administrator",
+    agency_code: Annotated[str, typer.Option(help="Code of the administrator's agency.")] = "hub",
+    agency_name: Annotated[str, typer.Option(help="Name of the administrator's agency.")] = "Community Safety Partnership hub",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+    generate_password: Annotated[bool, typer.Option("--generate-password",
+                                                    help="Generate a password and print it once.")] = False,
+) -> None:
+    """Create or upgrade the schema (Alembic); optionally add the first admin. No default passwords."""
+    from rich.console import Console
+    from sqlalchemy import select
+
+    from saferhub.errors import SaferhubError
+    from saferhub.hub import audit, security, services
+    from saferhub.hub.db import safe_url
+    from saferhub.hub.models import Agency
+
+    console = Console()
+    url, engine, s = _session(db, migrate=True)
+    console.print(f"hub schema is up to date in {safe_url(url)}")
+    if not admin_email:
+        return
+    if password_stdin and generate_password:
+        raise SaferhubError("choose --password-stdin or --generate-password, not both")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif generate_password:
+        password = security.generate_password()
+    else:
+        password = typer.prompt("Password for " + admin_email, hide_input=True, confirmation_prompt=True)
+    problem = security.check_password_strength(password)
+    if problem:
+        raise SaferhubError(problem)
+    with s:
+        agency = s.scalar(select(Agency).where(Agency.code == agency_code))
+        if agency is None:
+            agency = Agency(code=agency_code, name=agency_name, kind="other")
+            s.add(agency)
+            s.flush()
+        user = services.add_user(s, admin_email, admin_name, agency.id, "admin", password)
+        audit.append(s, user=None, action="create", entity="user", entity_ids=[user.id],
+                     purpose="hub init: first administrator")
+        s.commit()
+    console.print(f"created administrator {admin_email} (agency {agency_code})")
+    if generate_password:
+        console.print(f"password (shown once, store it now): {password}", highlight=False)
+    engine.dispose()
+
+
+@hub_app.command("seed-demo")
+def seed_demo(
+    db: DbOpt = None,
+    store: Annotated[Optional[str], typer.Option("--store", help="Event store folder (default as `ingest`).")] = None,
+    passwords_file: Annotated[Optional[Path], typer.Option(
+        help="Write the demo users' generated passwords here (mode 0600) instead of printing them.")] = None,
+    cases: Annotated[int, typer.Option(min=1, max=100000, help="How many repeat-location cases to open.")] = 40,
+) -> None:
+    """Load a demo Merseyside partnership: agencies, users per role, cases built from real ASB events."""
+    from rich.console import Console
+
+    from saferhub.hub import seed
+
+    console = Console()
+    url, engine, s = _session(db, migrate=True)
+    frame = seed.load_asb_events(store)
+    with s:
+        result = seed.seed_demo(s, frame, n_cases=cases)
+        s.commit()
+    console.print(f"seeded {result['agencies']} agencies, {len(result['users'])} users, {result['cases']} cases, "
+                  f"{result['incidents']:,} incidents; rule flags: {result['flags']}")
+    lines = [f"{u['email']}\t{u['role']}\t{u['agency']}\t{u['password']}" for u in result["users"]]
+    if passwords_file:
+        import os
+
+        fd = os.open(passwords_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("email\trole\tagency\tpassword\n" + "\n".join(lines) + "\n")
+        os.chmod(passwords_file, 0o600)
+        console.print(f"demo users' passwords written to {passwords_file} (mode 0600)")
+    else:
+        console.print("demo users (passwords shown once):")
+        for line in lines:
+            console.print(line, highlight=False)
+    engine.dispose()
+
+
+@hub_app.command("audit-verify")
+def audit_verify(db: DbOpt = None) -> None:
+    """Check the audit log's hash chain; exit 1 and name the first bad row if it was tampered with."""
+    from rich.console import Console
+
+    from saferhub.hub import audit
+
+    _, engine, s = _session(db)
+    with s:
+        _require_schema(s)
+        v = audit.verify(s)
+    engine.dispose()
+    if v.ok:
+        Console().print(f"audit log intact: {v.rows:,} rows verified")
+        return
+    Console(stderr=True).print(f"[bold red]audit log broken:[/] {v.problem} ({v.rows:,} rows verified before it)")
+    raise typer.Exit(1)
+
+
+@hub_app.command("audit-export")
+def audit_export(
+    out: Annotated[Path, typer.Argument(help="Output file (.csv or .json).")],
+    db: DbOpt = None,
+) -> None:
+    """Export the audit log with its hashes (CSV or JSON by the file's extension)."""
+    from rich.console import Console
+
+    from saferhub.errors import SaferhubError
+    from saferhub.hub import audit
+    from saferhub.report.html import write_atomic
+
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in ("csv", "json"):
+        raise SaferhubError(f"{out}: use a .csv or .json file name")
+    _, engine, s = _session(db)
+    with s:
+        _require_schema(s)
+        text = audit.export(s, fmt)
+        audit.append(s, user=None, action="export", entity="audit", entity_ids=[], purpose=f"audit export to {out.name}")
+        s.commit()
+    engine.dispose()
+    write_atomic(out, text)
+    Console().print(f"wrote {out}")
+
+
+@hub_app.command("rules")
+def rules_cmd(
+    db: DbOpt = None,
+    set_: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="Override a rule: NAME.threshold=N or NAME.window=N (repeatable).")] = None,
+    show: Annotated[bool, typer.Option("--show", help="Only list the rules and their thresholds.")] = False,
+) -> None:
+    """Evaluate the rules (frequent callers, repeat victims/locations, Case Review) over all incidents."""
+    import time
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from saferhub.errors import SaferhubError
+    from saferhub.hub import rules as rules_mod
+    from saferhub.hub import services
+
+    overrides: dict[str, dict] = {}
+    for item in set_ or []:
+        try:
+            key, value = item.split("=", 1)
+            name, field = key.rsplit(".", 1)
+            if field not in ("threshold", "window"):
+                raise ValueError
+            overrides.setdefault(name, {})[field] = int(value)
+        except ValueError:
+            raise SaferhubError(f"--set {item!r}: write NAME.threshold=N or NAME.window=N") from None
+    console = Console()
+    if show:
+        t = Table("rule", "version", "subject", "threshold", "window", "categories")
+        for r in rules_mod.DEFAULT_RULES:
+            t.add_row(r.name, str(r.version), r.subject, str(r.threshold), f"{r.window} {r.unit}(s)",
+                      ", ".join(r.categories or ()) or "all")
+        console.print(t)
+        return
+    _, engine, s = _session(db)
+    with s:
+        _require_schema(s)
+        t0 = time.perf_counter()
+        with console.status("evaluating rules over the hub's incidents"):
+            result = services.run_rules(s, None, overrides)
+        from saferhub.hub import audit
+
+        audit.append(s, user=None, action="evaluate", entity="rules", entity_ids=[], purpose="saferhub hub rules",
+                     detail={"flags": result["flags"]})
+        s.commit()
+    engine.dispose()
+    console.print(f"{result['incidents']:,} incidents in {time.perf_counter() - t0:.1f} s")
+    for name, n in sorted(result["flags"].items()):
+        console.print(f"  {name}: {n:,} flagged")
+
+
+def serve(
+    db: DbOpt = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes.")] = 1,
+) -> None:
+    """Start the hub web service (API docs at /docs, sign-in page at /web/login)."""
+    import os
+
+    import uvicorn
+
+    from saferhub.hub.db import resolve_db_url, upgrade
+
+    url = resolve_db_url(db)
+    upgrade(url)  # a fresh SQLite file becomes usable at once; existing schemas are left as they are
+    os.environ["SAFERHUB_HUB_DB"] = url  # the factory reads it in each worker
+    if not os.environ.get("SAFERHUB_SECRET"):  # one CSRF signing key shared by all workers
+        import secrets
+
+        os.environ["SAFERHUB_SECRET"] = secrets.token_hex(32)
+    uvicorn.run("saferhub.api.asgi:app", host=host, port=port, workers=workers, log_level="info")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(hub_app, name="hub")
+    app.command("serve")(serve)
