@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Environment, select_autoescape
+from markupsafe import Markup
 
 from saferhub.api.deps import DB
 from saferhub.hub import audit, security, services
@@ -71,8 +72,9 @@ def check_csrf(request: Request, token: str | None) -> None:
 
 
 def _html(request: Request, title: str, body: str, status: int = 200) -> HTMLResponse:
+    """`body` is HTML rendered by an autoescaping template already."""
     raw, _ = _csrf(request)
-    resp = HTMLResponse(_PAGE.render(title=title, body=body), status_code=status)
+    resp = HTMLResponse(_PAGE.render(title=title, body=Markup(body)), status_code=status)
     resp.set_cookie(CSRF_COOKIE, raw, httponly=True, samesite="strict")
     return resp
 
