@@ -7,6 +7,7 @@ SQLite: a migrated template file is copied per test."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -15,12 +16,18 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from saferhub.hub import services
 from saferhub.hub.db import make_engine, session_factory, upgrade
-from saferhub.hub.models import Agency, Base
+from saferhub.hub.models import Agency, Base, User
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "correct horse battery staple"
+
+
+@functools.lru_cache(maxsize=1)
+def _password_hash() -> str:
+    from saferhub.hub.security import hash_password
+
+    return hash_password(PASSWORD)
 
 
 def _pg_admin():
@@ -56,6 +63,9 @@ def _reset_pg(engine) -> None:
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
         conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+        # a tampering test may have dropped the guard (as a rogue DBA could): put it back
+        conn.execute(text("CREATE OR REPLACE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
+                          "FOR EACH ROW EXECUTE FUNCTION saferhub_audit_append_only()"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -95,7 +105,9 @@ class Hub:
 
     def user(self, email: str, agency_id: int, role: str) -> int:
         with self.sessions() as s:
-            u = services.add_user(s, email, email.split("@")[0].title(), agency_id, role, PASSWORD)
+            u = User(email=email, name=email.split("@")[0].title(), agency_id=agency_id, role=role,
+                     password_hash=_password_hash())  # one argon2 hash per session: tests stay fast
+            s.add(u)
             s.commit()
             return u.id
 

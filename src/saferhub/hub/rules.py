@@ -105,7 +105,7 @@ def evaluate_rule(incidents: pd.DataFrame, rule: Rule) -> pd.DataFrame:
     if missing:
         raise SaferhubError(f"rule {rule.name} needs incident columns {sorted(missing)}")
     df = incidents
-    mask = df[rule.subject].notna().to_numpy()
+    mask = df[rule.subject].notna().to_numpy().copy()  # pandas 3 hands out read-only views
     if rule.categories is not None:
         mask &= df["category"].isin(rule.categories).to_numpy()
     if rule.child is not None:

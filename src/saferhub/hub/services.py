@@ -548,10 +548,8 @@ def incidents_frame(db: Session, where=None) -> pd.DataFrame:
     q = select(*cols)
     if where is not None:
         q = q.where(where)
-    with db.connection() as conn:
-        result = conn.execute(q)
-        df = pd.DataFrame(result.fetchall(), columns=[c.key for c in cols])
-    return df
+    result = db.connection().execute(q)
+    return pd.DataFrame(result.fetchall(), columns=[c.key for c in cols])
 
 
 def apply_case_review(db: Session, user: User, *, applicant_ref: str, received_on: dt.date,
