@@ -127,6 +127,10 @@ def _trim(col) -> pa.Array:
     return pc.utf8_trim_whitespace(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
 
 
+def _plain(col) -> pa.Array:
+    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+
+
 def _null_empty(arr: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
 
@@ -178,11 +182,13 @@ def _finish_street(member, raw, table, reason, force, file_month, far_km, data) 
         "category": category, "category_slug": slug,
         "lon": pa.array(lon, from_pandas=True), "lat": pa.array(lat, from_pandas=True),
         "x": pa.array(x, from_pandas=True), "y": pa.array(y, from_pandas=True),
-        "lsoa": _null_empty(_trim(table["LSOA code"])), "lsoa_name": _null_empty(_trim(table["LSOA name"])),
-        "location": _null_empty(_trim(table["Location"])),
-        "outcome": _null_empty(_trim(table["Last outcome category"])),
+        # Free-text columns are kept as published (only empty -> null); the columns that are
+        # matched or parsed (month, type, coordinates, ids) were trimmed above.
+        "lsoa": _null_empty(_plain(table["LSOA code"])), "lsoa_name": _null_empty(_plain(table["LSOA name"])),
+        "location": _null_empty(_plain(table["Location"])),
+        "outcome": _null_empty(_plain(table["Last outcome category"])),
         "agency": pa.nulls(n, pa.string()), "raw_category": raw_type,
-        "text": _null_empty(_trim(table["Context"])),
+        "text": _null_empty(_plain(table["Context"])),
     }, schema=EVENT_SCHEMA)
     parsed = ParsedFile(member, "street", "events", force, hashlib.sha256(data).hexdigest(),
                         rows_read=n + len(raw.bad_rows))
@@ -203,8 +209,8 @@ def _street_event_ids(crime_id: pa.Array, force: str, month: pa.Array, table: pa
     if not pc.any(missing).as_py():
         return crime_id
     key = pc.binary_join_element_wise(
-        month, _trim(table["Longitude"]), _trim(table["Latitude"]), _trim(table["LSOA code"]),
-        _trim(table["Crime type"]), _trim(table["Location"]), "|")
+        month, _plain(table["Longitude"]), _plain(table["Latitude"]), _plain(table["LSOA code"]),
+        _plain(table["Crime type"]), _plain(table["Location"]), "|")
     codes = pc.dictionary_encode(key).indices.to_numpy(zero_copy_only=False)
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
