@@ -1,0 +1,340 @@
+"""data.police.uk CSVs (street, outcomes, stop-and-search) -> validated, normalised Arrow tables.
+
+Every row read ends up either in `tables` (by month) or in `quarantine` with its line and reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from saferhub.categories import CATEGORIES, LEGACY_SLUGS, canonical
+from saferhub.data.csvread import RawTable, decode_check, read_strings
+from saferhub.data.forces import NATIONAL, force_id
+from saferhub.data.sources import Member
+from saferhub.data.store import EVENT_SCHEMA, OUTCOME_SCHEMA, QUARANTINE_SCHEMA, STOP_SEARCH_SCHEMA
+from saferhub.data.validate import parse_coordinates, project_and_check
+from saferhub.errors import BadFileError
+
+STREET = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
+          "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context"]
+OUTCOMES = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
+            "LSOA code", "LSOA name", "Outcome type"]
+STOP_SEARCH = ["Type", "Date", "Part of a policing operation", "Policing operation", "Latitude",
+               "Longitude", "Gender", "Age range", "Self-defined ethnicity", "Officer-defined ethnicity",
+               "Legislation", "Object of search", "Outcome", "Outcome linked to object of search",
+               "Removal of more than just outer clothing"]
+# Columns a file may lack (older releases) without being a different kind of file.
+OPTIONAL = {"Context", "Last outcome category", "Policing operation", "Part of a policing operation",
+            "Outcome linked to object of search", "Removal of more than just outer clothing",
+            "Self-defined ethnicity", "Officer-defined ethnicity"}
+KINDS = {"street": STREET, "outcomes": OUTCOMES, "stop-and-search": STOP_SEARCH}
+DATASET = {"street": "events", "outcomes": "outcomes", "stop-and-search": "stop_search"}
+
+
+@dataclass
+class ParsedFile:
+    member: Member
+    kind: str
+    dataset: str
+    force: str
+    sha256: str
+    rows_read: int
+    tables: dict[str, pa.Table] = field(default_factory=dict)   # 'YYYY-MM' -> rows
+    quarantine: pa.Table = None
+    unlocated: int = 0
+
+    @property
+    def stored(self) -> int:
+        return sum(t.num_rows for t in self.tables.values())
+
+    @property
+    def quarantined(self) -> int:
+        return self.quarantine.num_rows
+
+
+def detect_kind(name: str, header: list[str]) -> str:
+    cols = set(header)
+    for kind, expected in KINDS.items():
+        required = set(expected) - OPTIONAL
+        if required <= cols and cols <= set(expected):
+            return kind
+    shown = ", ".join(header[:6]) + (", ..." if len(header) > 6 else "")
+    raise BadFileError(name, f"unrecognised header ({shown}); expected data.police.uk street, "
+                             "outcomes or stop-and-search columns")
+
+
+def parse_member(member: Member, far_km: float | None = None) -> ParsedFile:
+    """Read and validate one police.uk CSV. Raises BadFileError when the whole file is unusable."""
+    data = member.read_bytes()
+    header_line = decode_check(member.name, data)
+    raw = read_strings(member.name, data, header_line)
+    kind = detect_kind(member.name, raw.header)
+    if raw.table.num_rows + len(raw.bad_rows) == 0:
+        raise BadFileError(member.name, "has a header but no rows")
+    named = member.police_name() or {}
+    file_month = named.get("month")
+    n_rows = raw.table.num_rows
+    reason = np.full(n_rows, None, dtype=object)
+    if kind == "street":
+        table = raw.table
+        for col in STREET:
+            if col not in table.column_names:
+                table = table.append_column(col, pa.array([""] * n_rows, pa.string()))
+        force = force_id(named["force"]) if named.get("force") else _majority_force_arrow(table, member.name)
+        return _finish_street(member, raw, table, reason, force, file_month, far_km, data)
+    df = raw.table.to_pandas()
+    for col in KINDS[kind]:
+        if col not in df:
+            df[col] = ""
+    force = force_id(named["force"]) if named.get("force") else _majority_force(df, kind, member.name)
+    check_area = force not in NATIONAL
+    if kind == "outcomes":
+        out, month_key = _outcomes(df, reason, force, file_month, check_area, far_km)
+        schema = OUTCOME_SCHEMA
+    else:
+        out, month_key = _stop_search(df, reason, force, file_month, check_area, far_km)
+        schema = STOP_SEARCH_SCHEMA
+    good = pd.isnull(reason)
+    parsed = ParsedFile(member, kind, DATASET[kind], force, hashlib.sha256(data).hexdigest(),
+                        rows_read=len(df) + len(raw.bad_rows))
+    kept = out[good]
+    keys = month_key[good]
+    for month in np.unique(keys):
+        part = kept[keys == month]
+        parsed.tables[str(month)] = pa.Table.from_pandas(part, schema=schema, preserve_index=False)
+    parsed.unlocated = int(kept["x"].isna().sum())
+    parsed.quarantine = _quarantine_table(member.name, raw, reason, good)
+    return parsed
+
+
+def _majority_force_arrow(table: pa.Table, name: str) -> str:
+    by = pc.utf8_trim_whitespace(table["Reported by"])
+    by = by.filter(pc.not_equal(by, ""))
+    if len(by):
+        counts = pc.value_counts(by).to_pylist()
+        return force_id(max(counts, key=lambda c: c["counts"])["values"])
+    raise BadFileError(name, "cannot tell which force this file is for: its 'Reported by' column is empty")
+
+
+def _trim(col) -> pa.Array:
+    return pc.utf8_trim_whitespace(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
+
+
+def _plain(col) -> pa.Array:
+    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+
+
+def _null_empty(arr: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+def _finish_street(member, raw, table, reason, force, file_month, far_km, data) -> ParsedFile:
+    """Validate and normalise a street file entirely in Arrow (the hot path of every ingest)."""
+    n = table.num_rows
+    month_txt = _trim(table["Month"])
+    # Month: distinct values checked once each.
+    uniq_months = pc.unique(month_txt).to_pylist()
+    valid_months = [m for m in uniq_months if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", m)]
+    month_ok = pc.is_in(month_txt, value_set=pa.array(valid_months, pa.string())).to_numpy(zero_copy_only=False)
+    month_np = month_txt.to_numpy(zero_copy_only=False)
+    _set_reason(reason, ~month_ok, lambda idx: [f"unparseable month {v!r}" for v in month_np[idx]])
+    if file_month:
+        other = month_ok & pc.not_equal(month_txt, file_month).to_numpy(zero_copy_only=False)
+        _set_reason(reason, other, lambda idx: [f"month {v} in a file for {file_month}" for v in month_np[idx]])
+    # Crime type: each distinct spelling resolved once.
+    raw_type = _trim(table["Crime type"])
+    types = pc.unique(raw_type).to_pylist()
+    names = [canonical(t) for t in types]
+    category = pc.take(pa.array(names, pa.string()), pc.index_in(raw_type, value_set=pa.array(types, pa.string())))
+    slug = pc.take(pa.array([_SLUG.get(c) if c else None for c in names], pa.string()),
+                   pc.index_in(raw_type, value_set=pa.array(types, pa.string())))
+    type_np = None
+
+    def unknown(idx):
+        nonlocal type_np
+        type_np = raw_type.to_numpy(zero_copy_only=False) if type_np is None else type_np
+        return [f"unknown crime type {t!r}" for t in type_np[idx]]
+
+    _set_reason(reason, category.is_null().to_numpy(zero_copy_only=False), unknown)
+    lon, lat, why = parse_coordinates(table["Longitude"], table["Latitude"])
+    _set_reason(reason, ~pd.isnull(why), why)
+    kwargs = {} if far_km is None else {"far_km": far_km}
+    x, y = project_and_check(lon, lat, reason, force not in NATIONAL, **kwargs)
+    good = pd.isnull(reason)
+    x = np.where(good, x, np.nan)
+    y = np.where(good, y, np.nan)
+    crime_id = _trim(table["Crime ID"])
+    month_date = pc.cast(pc.strptime(pc.binary_join_element_wise(month_txt, "01", "-"), format="%Y-%m-%d",
+                                     unit="s", error_is_null=True), pa.date32())
+    out = pa.table({
+        "event_id": _street_event_ids(crime_id, force, month_txt, table),
+        "source": pa.array(np.full(n, "street", dtype=object), pa.string()),
+        "force": pa.array(np.full(n, force, dtype=object), pa.string()),
+        "month": month_date,
+        "occurred_at": pa.nulls(n, pa.timestamp("us", tz="UTC")),
+        "category": category, "category_slug": slug,
+        "lon": pa.array(lon, from_pandas=True), "lat": pa.array(lat, from_pandas=True),
+        "x": pa.array(x, from_pandas=True), "y": pa.array(y, from_pandas=True),
+        # Free-text columns are kept as published (only empty -> null); the columns that are
+        # matched or parsed (month, type, coordinates, ids) were trimmed above.
+        "lsoa": _null_empty(_plain(table["LSOA code"])), "lsoa_name": _null_empty(_plain(table["LSOA name"])),
+        "location": _null_empty(_plain(table["Location"])),
+        "outcome": _null_empty(_plain(table["Last outcome category"])),
+        "agency": pa.nulls(n, pa.string()), "raw_category": raw_type,
+        "text": _null_empty(_plain(table["Context"])),
+    }, schema=EVENT_SCHEMA)
+    parsed = ParsedFile(member, "street", "events", force, hashlib.sha256(data).hexdigest(),
+                        rows_read=n + len(raw.bad_rows))
+    kept = out.filter(pa.array(good))
+    kept_months = month_txt.filter(pa.array(good))
+    for m in pc.unique(kept_months).to_pylist():
+        parsed.tables[m] = kept if len(valid_months) == 1 else kept.filter(pc.equal(kept_months, m))
+    parsed.unlocated = kept["x"].null_count
+    parsed.quarantine = _quarantine_table(member.name, raw, reason, good)
+    return parsed
+
+
+def _street_event_ids(crime_id: pa.Array, force: str, month: pa.Array, table: pa.Table) -> pa.Array:
+    """Crime ID where there is one; otherwise an id from the row's content and how many identical
+    rows came before it: stable across re-publication, and ASB repeats (separate incidents at one
+    snap point) are never merged."""
+    missing = pc.equal(crime_id, "")
+    if not pc.any(missing).as_py():
+        return crime_id
+    key = pc.binary_join_element_wise(
+        month, _plain(table["Longitude"]), _plain(table["Latitude"]), _plain(table["LSOA code"]),
+        _plain(table["Crime type"]), _plain(table["Location"]), "|")
+    codes = pc.dictionary_encode(key).indices.to_numpy(zero_copy_only=False)
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
+    run_start = np.repeat(starts, np.diff(np.r_[starts, len(codes)]))
+    nth = np.empty(len(codes), dtype=np.int64)
+    nth[order] = np.arange(len(codes)) - run_start
+    gen = pc.binary_join_element_wise(force, key, pa.array(nth).cast(pa.string()), ":")
+    return pc.if_else(missing, gen, crime_id)
+
+
+def _majority_force(df: pd.DataFrame, kind: str, name: str) -> str:
+    col = "Reported by" if kind != "stop-and-search" else None
+    if col and (df[col] != "").any():
+        return force_id(df.loc[df[col] != "", col].mode().iloc[0])
+    raise BadFileError(name, "cannot tell which force this file is for: name it like "
+                             "YYYY-MM-<force>-stop-and-search.csv")
+
+
+def _quarantine_table(name: str, raw: RawTable, reason: np.ndarray, good: np.ndarray) -> pa.Table:
+    bad_idx = np.flatnonzero(~good)
+    lines = [int(raw.lines[i]) for i in bad_idx]
+    rows = list(zip(lines, reason[bad_idx].tolist(), raw.raw_lines(lines) if lines else []))
+    rows += raw.bad_rows
+    rows.sort()
+    return pa.Table.from_pydict({
+        "file": [name] * len(rows), "line": [r[0] for r in rows],
+        "reason": [r[1] for r in rows], "raw": [r[2] for r in rows],
+    }, schema=QUARANTINE_SCHEMA)
+
+
+def _set_reason(reason: np.ndarray, mask: np.ndarray, texts) -> None:
+    """Give rows that have no reason yet a reason: a string, a per-row array, or a function of the
+    row indices (so messages are only built for the rare failing rows)."""
+    idx = np.flatnonzero(mask & pd.isnull(reason))
+    if idx.size:
+        if callable(texts):
+            reason[idx] = np.asarray(texts(idx), dtype=object)
+        else:
+            reason[idx] = texts if isinstance(texts, str) else np.asarray(texts, dtype=object)[idx]
+
+
+def _month_dates(month: np.ndarray) -> pd.Series:
+    """'YYYY-MM' strings ('' for bad rows) -> first-of-month dates, parsing each distinct value once."""
+    uniq, inv = np.unique(month.astype(str), return_inverse=True)
+    dates = np.array([np.datetime64(u + "-01", "D") if u else np.datetime64("NaT", "D") for u in uniq],
+                     dtype="datetime64[D]")
+    return pd.Series(dates[inv], dtype="datetime64[s]").dt.date
+
+
+def _months(df: pd.DataFrame, col: str, reason: np.ndarray, file_month: str | None) -> np.ndarray:
+    text = df[col].str.strip()
+    values = text.to_numpy(dtype=object)
+    uniq = text.unique()
+    good = {u for u in uniq if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", u)}
+    ok = text.isin(good).to_numpy()
+    _set_reason(reason, ~ok, lambda idx: [f"unparseable month {v!r}" for v in values[idx]])
+    if file_month:
+        _set_reason(reason, ok & (values != file_month),
+                    lambda idx: [f"month {v} in a file for {file_month}" for v in values[idx]])
+    return np.where(ok, values, "")
+
+
+def _located(df, reason, check_area, far_km):
+    lon, lat, why = parse_coordinates(df["Longitude"], df["Latitude"])
+    _set_reason(reason, ~pd.isnull(why), why)
+    kwargs = {} if far_km is None else {"far_km": far_km}
+    x, y = project_and_check(lon, lat, reason, check_area, **kwargs)
+    bad = ~pd.isnull(reason)
+    return lon, lat, np.where(bad, np.nan, x), np.where(bad, np.nan, y)
+
+
+def _null_if_empty(s: pd.Series) -> pd.Series:
+    s = s.str.strip()
+    return s.where(s != "", None)
+
+
+_SLUG = {**CATEGORIES, **LEGACY_SLUGS}
+
+
+def _outcomes(df, reason, force, file_month, check_area, far_km):
+    month = _months(df, "Month", reason, file_month)
+    crime_id = df["Crime ID"].str.strip()
+    _set_reason(reason, (crime_id == "").to_numpy(), "missing Crime ID")
+    outcome = df["Outcome type"].str.strip()
+    _set_reason(reason, (outcome == "").to_numpy(), "missing outcome type")
+    lon, lat, x, y = _located(df, reason, check_area, far_km)
+    out = pd.DataFrame({
+        "crime_id": crime_id, "force": force,
+        "month": _month_dates(month),
+        "lon": lon, "lat": lat, "x": x, "y": y,
+        "location": _null_if_empty(df["Location"]), "lsoa": _null_if_empty(df["LSOA code"]),
+        "lsoa_name": _null_if_empty(df["LSOA name"]), "outcome_type": outcome,
+    })
+    return out, month
+
+
+def _stop_search(df, reason, force, file_month, check_area, far_km):
+    when = pd.to_datetime(df["Date"].str.strip(), errors="coerce", utc=True, format="ISO8601")
+    dates = df["Date"].to_numpy(dtype=object)
+    _set_reason(reason, when.isna().to_numpy(), lambda idx: [f"unparseable date {d!r}" for d in dates[idx]])
+    local = when.dt.tz_convert("Europe/London")
+    # Searches are filed by the UK month; the UTC stamp can fall on the previous evening.
+    month_of_row = local.dt.strftime("%Y-%m").fillna("").to_numpy()
+    month = np.full(len(df), file_month, dtype=object) if file_month else month_of_row
+    month = np.where(pd.isnull(reason), month, "")
+    search_type = df["Type"].str.strip()
+    _set_reason(reason, (search_type == "").to_numpy(), "missing search type")
+    lon, lat, x, y = _located(df, reason, check_area, far_km)
+    out = pd.DataFrame({
+        "force": force,
+        "month": _month_dates(month),
+        "occurred_at": when.dt.as_unit("us"),
+        "type": search_type,
+        "part_of_operation": _null_if_empty(df["Part of a policing operation"]),
+        "operation": _null_if_empty(df["Policing operation"]),
+        "lon": lon, "lat": lat, "x": x, "y": y,
+        "gender": _null_if_empty(df["Gender"]), "age_range": _null_if_empty(df["Age range"]),
+        "self_defined_ethnicity": _null_if_empty(df["Self-defined ethnicity"]),
+        "officer_defined_ethnicity": _null_if_empty(df["Officer-defined ethnicity"]),
+        "legislation": _null_if_empty(df["Legislation"]),
+        "object_of_search": _null_if_empty(df["Object of search"]),
+        "outcome": _null_if_empty(df["Outcome"]),
+        "outcome_linked_to_object": _null_if_empty(df["Outcome linked to object of search"]),
+        "removal_of_outer_clothing": _null_if_empty(df["Removal of more than just outer clothing"]),
+    })
+    return out, month
