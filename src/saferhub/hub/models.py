@@ -146,7 +146,7 @@ class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (Index("ix_incidents_month", "month"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[str | None] = mapped_column(String(80), unique=True)
+    event_id: Mapped[str | None] = mapped_column(Text, unique=True)  # event store ids embed the location
     source: Mapped[str] = mapped_column(String(20), default="incident")
     month: Mapped[dt.date] = mapped_column(Date)
     occurred_at: Mapped[dt.datetime | None]

@@ -52,7 +52,7 @@ def load_asb_events(store=None) -> pd.DataFrame:
     from saferhub.data import events
 
     folder = resolve_store(store)
-    table = events(store=folder, categories=ASB, located_only=True)
+    table = events(store=folder, categories=ASB, located_only=True, columns=COLUMNS)
     if table.num_rows == 0:
         raise SaferhubError(f"the event store {folder} has no located anti-social behaviour events; "
                             "run `saferhub ingest PATH...` with police.uk street CSVs first")

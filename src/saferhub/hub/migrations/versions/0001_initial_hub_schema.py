@@ -94,7 +94,7 @@ def upgrade() -> None:
 
     op.create_table('incidents',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('event_id', sa.String(length=80), nullable=True),
+    sa.Column('event_id', sa.Text(), nullable=True),
     sa.Column('source', sa.String(length=20), nullable=False),
     sa.Column('month', sa.Date(), nullable=False),
     sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=True),
