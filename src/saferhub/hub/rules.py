@@ -69,7 +69,12 @@ def rule_with(rule: Rule, **changes) -> Rule:
 def _time_index(df: pd.DataFrame, unit: str) -> np.ndarray:
     """Integer time per row: months since 1970 (from `month`) or days (from `occurred_at`, else
     the first of `month`)."""
-    month = pd.to_datetime(df["month"]).to_numpy().astype("datetime64[M]")
+    col = df["month"]
+    if col.dtype == object:  # python dates from the database: convert the few distinct months only
+        codes, uniques = pd.factorize(col, sort=False)
+        month = pd.to_datetime(pd.Index(uniques)).to_numpy().astype("datetime64[M]")[codes]
+    else:
+        month = pd.to_datetime(col).to_numpy().astype("datetime64[M]")
     if unit == "month":
         return month.astype(np.int64)
     day = month.astype("datetime64[D]")
@@ -84,13 +89,17 @@ def rolling_counts(keys: np.ndarray, t: np.ndarray, window: int) -> tuple[np.nda
     """For each row (after sorting by key then time): how many rows share its key with time in
     (t - window, t]. Returns (order, counts) with counts aligned to `order`.
 
-    Keys are factorised to integers g, and rows are placed on one line at g * span + t, so one
-    `searchsorted` finds every window's left edge at once (O(n log n), no loops)."""
-    g, _ = pd.factorize(keys, sort=False)
+    Keys (any values, or integer codes) are factorised to integers g, and rows are placed on one
+    line at g * span + t, so one `searchsorted` finds every window's left edge at once
+    (O(n log n), no loops)."""
+    g = keys if np.issubdtype(np.asarray(keys).dtype, np.integer) else pd.factorize(keys, sort=False)[0]
+    g = np.asarray(g, dtype=np.int64)
     t = np.asarray(t, dtype=np.int64)
-    t0 = t.min() if len(t) else 0
-    span = int(t.max() - t0 + window + 1) if len(t) else 1
-    pos = g.astype(np.int64) * span + (t - t0)
+    if len(t) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    t0 = t.min()
+    span = int(t.max() - t0 + window + 1)
+    pos = g * span + (t - t0)
     order = np.argsort(pos, kind="stable")
     line = pos[order]
     right = np.searchsorted(line, line, side="right")   # include ties (same time) in the window
@@ -98,49 +107,82 @@ def rolling_counts(keys: np.ndarray, t: np.ndarray, window: int) -> tuple[np.nda
     return order, right - left
 
 
-def evaluate_rule(incidents: pd.DataFrame, rule: Rule) -> pd.DataFrame:
-    """One row per subject that ever meets the rule: when it first did, and the count then."""
+class Prepared:
+    """Incidents turned into integer arrays once, shared by every rule: subject codes (factorised
+    once per column), month and day indexes, category codes. This is what makes six rules over
+    1M incidents cost little more than one."""
+
+    def __init__(self, incidents: pd.DataFrame):
+        self.df = incidents
+        self.n = len(incidents)
+        self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._time: dict[str, np.ndarray] = {}
+        self._cat = None
+
+    def codes(self, col: str) -> tuple[np.ndarray, np.ndarray]:
+        if col not in self._codes:
+            codes, uniques = pd.factorize(self.df[col], sort=False, use_na_sentinel=True)
+            self._codes[col] = (codes, np.asarray(uniques, dtype=object))
+        return self._codes[col]
+
+    def time(self, unit: str) -> np.ndarray:
+        if unit not in self._time:
+            self._time[unit] = _time_index(self.df, unit)
+        return self._time[unit]
+
+    def category_mask(self, categories) -> np.ndarray:
+        if self._cat is None:
+            self._cat = pd.factorize(self.df["category"], sort=False)
+        codes, uniques = self._cat
+        wanted = np.flatnonzero(np.isin(np.asarray(uniques, dtype=object), list(categories)))
+        return np.isin(codes, wanted)
+
+
+def evaluate_rule(incidents, rule: Rule) -> pd.DataFrame:
+    """One row per subject that ever meets the rule: when it first did, and the count then.
+    `incidents` is a DataFrame or a `Prepared` (to share work between rules)."""
+    prep = incidents if isinstance(incidents, Prepared) else Prepared(incidents)
     need = {"month", rule.subject}
-    missing = need - set(incidents.columns)
+    missing = need - set(prep.df.columns)
     if missing:
         raise SaferhubError(f"rule {rule.name} needs incident columns {sorted(missing)}")
-    df = incidents
-    mask = df[rule.subject].notna().to_numpy().copy()  # pandas 3 hands out read-only views
+    codes, uniques = prep.codes(rule.subject)
+    mask = codes >= 0  # subject known
     if rule.categories is not None:
-        mask &= df["category"].isin(rule.categories).to_numpy()
+        mask &= prep.category_mask(rule.categories)
     if rule.child is not None:
-        child = df["caller_is_child"].fillna(False).astype(bool).to_numpy()
+        child = prep.df["caller_is_child"].fillna(False).astype(bool).to_numpy()
         mask &= child if rule.child else ~child
-    sub = df.loc[mask]
-    if sub.empty:
+    rows = np.flatnonzero(mask)
+    if len(rows) == 0:
         return pd.DataFrame(columns=FLAG_COLUMNS)
-    keys = sub[rule.subject].astype(str).to_numpy()
-    t = _time_index(sub, rule.unit)
-    order, counts = rolling_counts(keys, t, rule.window)
-    ks, ts = keys[order], t[order]
-    totals = pd.Series(ks).value_counts()
+    g, t = codes[rows], prep.time(rule.unit)[rows]
+    order, counts = rolling_counts(g, t, rule.window)
+    gs, ts = g[order], t[order]
     hit = counts >= rule.threshold
     if not hit.any():
         return pd.DataFrame(columns=FLAG_COLUMNS)
-    hits = pd.DataFrame({"subject_key": ks[hit], "t": ts[hit], "count": counts[hit]})
-    first = hits.drop_duplicates("subject_key", keep="first")  # sorted by time within key
+    hg, ht, hc = gs[hit], ts[hit], counts[hit]
+    first = np.flatnonzero(np.r_[True, hg[1:] != hg[:-1]])  # sorted by (subject, time): first hit each
+    subj = hg[first]
+    totals = np.bincount(g, minlength=len(uniques))[subj]
     unit = "M" if rule.unit == "month" else "D"
-    first_day = first["t"].to_numpy().astype(f"datetime64[{unit}]").astype("datetime64[D]")
-    out = pd.DataFrame({
+    first_day = ht[first].astype(f"datetime64[{unit}]").astype("datetime64[D]")
+    return pd.DataFrame({
         "rule": rule.name,
         "rule_version": rule.version,
         "subject_kind": rule.subject.removesuffix("_ref").removesuffix("_key"),
-        "subject_key": first["subject_key"].to_numpy(),
+        "subject_key": uniques[subj].astype(str),
         "first_triggered": pd.to_datetime(first_day).date,
-        "count": first["count"].to_numpy(),
-        "incidents_total": totals.reindex(first["subject_key"].to_numpy()).to_numpy(),
+        "count": hc[first],
+        "incidents_total": totals,
     })
-    return out.reset_index(drop=True)
 
 
 def evaluate(incidents: pd.DataFrame, rules=DEFAULT_RULES) -> pd.DataFrame:
     """All rules' flags in one frame (columns FLAG_COLUMNS)."""
-    frames = [evaluate_rule(incidents, r) for r in rules]
+    prep = Prepared(incidents)
+    frames = [evaluate_rule(prep, r) for r in rules]
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=FLAG_COLUMNS)
