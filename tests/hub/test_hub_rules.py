@@ -164,3 +164,33 @@ def test_rules_via_api_store_flags_with_name_and_version(hub, partnership):
     app2 = hub.client.post("/asb/case-reviews", json={"applicant_ref": "v9", "received_on": "2020-08-01"},
                            headers=hub.headers("caseworker.police@test.invalid")).json()
     assert app2["reports_in_window"] == 1 and not app2["threshold_met"]  # Mar-Aug window holds only March
+
+
+def test_incidents_frame_fast_path_matches_row_fetch(hub, partnership):
+    """PostgreSQL streams incidents through COPY; the flags must equal the row-by-row fetch."""
+    import datetime as dt
+
+    from sqlalchemy import insert, true
+
+    from saferhub.hub import services
+    from saferhub.hub.models import Incident
+
+    rng = np.random.default_rng(3)
+    n = 2000
+    rows = [{"month": dt.date(2020, 1 + int(m), 1), "category": ["Anti-social behaviour", "Burglary"][int(c)],
+             "caller_ref": f"c{int(k)}" if k < 40 else None, "victim_ref": f"v{int(v)}", "location_key": f"p,{int(p)}",
+             "caller_is_child": bool(ch), "source": "incident",
+             "occurred_at": dt.datetime(2020, 1 + int(m), 2, tzinfo=dt.timezone.utc) if ch else None}
+            for m, c, k, v, p, ch in zip(rng.integers(0, 12, n), rng.integers(0, 2, n), rng.integers(0, 50, n),
+                                         rng.integers(0, 300, n), rng.integers(0, 60, n), rng.random(n) < 0.2)]
+    with hub.sessions() as s:
+        s.execute(insert(Incident), rows)
+        s.commit()
+        fast = services.incidents_frame(s)
+        slow = services.incidents_frame(s, true())
+    assert len(fast) == len(slow) == n
+    assert fast["caller_is_child"].sum() == slow["caller_is_child"].sum() == sum(r["caller_is_child"] for r in rows)
+    a = R.evaluate(fast).sort_values(["rule", "subject_key"]).reset_index(drop=True)
+    b = R.evaluate(slow).sort_values(["rule", "subject_key"]).reset_index(drop=True)
+    assert len(a) > 0
+    pd.testing.assert_frame_equal(a, b)

