@@ -71,7 +71,7 @@ def append(db: Session, *, user: User | None, action: str, entity: str, entity_i
     event = AuditEvent(**fields, prev_hash=head.hash, hash=digest)
     db.add(event)
     head.seq, head.hash = fields["seq"], digest
-    db.flush()
+    db.flush()  # one flush sends the insert and the head update together
     return event
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from saferhub.hub import asb, audit, risk
 from saferhub.hub import rules as rules_mod
-from saferhub.hub.access import Level, can_read_cases, case_access, full_clause, listed_clause
+from saferhub.hub.access import Level, can_read_cases, full_clause, listed_clause
 from saferhub.hub.errors import Conflict, Forbidden, HubError, NotFound, Unprocessable
 from saferhub.hub.models import (
     Action, Agency, AsbPower, Case, CaseAgency, CaseMember, CasePerson, CaseReviewApplication,
@@ -44,8 +44,14 @@ def _case_or_404(db: Session, case_id: int) -> Case:
 
 def case_for(db: Session, user: User, case_id: int, need: Level = Level.FULL) -> tuple[Case, Level]:
     """The case if `user` may see it at `need`; a case they cannot see at all is a 404."""
-    case = _case_or_404(db, case_id)
-    level = case_access(db, user, case)
+    if not can_read_cases(user):
+        raise NotFound(f"no case {case_id}")
+    # one round trip: the case and both access conditions
+    row = db.execute(select(Case, full_clause(user), listed_clause(user)).where(Case.id == case_id)).first()
+    if row is None:
+        raise NotFound(f"no case {case_id}")
+    case, full, listed = row
+    level = Level.FULL if full else Level.STUB if listed else Level.NONE
     if level is Level.NONE:
         raise NotFound(f"no case {case_id}")
     if need is Level.FULL and level is not Level.FULL:
