@@ -186,3 +186,33 @@ def test_seed_demo_from_real_events(db_url, asb_store, tmp_path):
     # seeding twice is refused (it would duplicate the partnership's cases)
     r = cli("hub", "seed-demo", "--db", db_url, "--store", str(asb_store), "--passwords-file", str(pw))
     assert r.returncode == 2 and "already has cases" in r.stderr
+
+
+@pytest.mark.slow
+def test_serve_starts_and_answers(tmp_path):
+    """`saferhub serve` on a fresh SQLite file: migrates, listens, serves the sign-in page."""
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:  # a free port chosen by the OS, not a fixed one
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    e = os.environ | {"PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.Popen([sys.executable, "-m", "saferhub", "serve", "--db", str(tmp_path / "hub.sqlite3"),
+                             "--port", str(port)], env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(120):
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None, proc.stdout.read().decode()
+                time.sleep(0.5)
+        assert r.json()["ok"]
+        assert "csrf_token" in httpx.get(f"http://127.0.0.1:{port}/web/login").text
+        assert httpx.get(f"http://127.0.0.1:{port}/cases").status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from sqlalchemy import exists, false, or_, select, true
+from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
 
 from saferhub.hub.models import Case, CaseAgency, CaseMember, User
@@ -32,13 +32,21 @@ class Level(str, Enum):
 CASE_ROLES = ("coordinator", "caseworker")
 
 
+def _probe(stmt):
+    """A correlated scalar subquery, evaluated per case row by a primary-key probe. (Written as
+    EXISTS, PostgreSQL hashes the agency's whole case list on every request: 50 ms instead of 1 ms
+    for a 50-case page out of 100k cases.)"""
+    return stmt.limit(1).scalar_subquery().is_not(None)
+
+
 def _agency_works(user: User):
-    return exists().where(CaseAgency.case_id == Case.id, CaseAgency.agency_id == user.agency_id)
+    return _probe(select(CaseAgency.case_id).where(CaseAgency.case_id == Case.id,
+                                                   CaseAgency.agency_id == user.agency_id))
 
 
 def _named(user: User):
     return or_(Case.owner_id == user.id,
-               exists().where(CaseMember.case_id == Case.id, CaseMember.user_id == user.id))
+               _probe(select(CaseMember.case_id).where(CaseMember.case_id == Case.id, CaseMember.user_id == user.id)))
 
 
 def full_clause(user: User):
