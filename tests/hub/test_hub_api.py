@@ -242,3 +242,38 @@ def test_web_login_form_requires_csrf(hub, partnership):
     assert c.get("/web/cases").status_code == 400
     # a cross-site logout without the token is refused
     assert c.post("/web/logout", data={}, follow_redirects=False).status_code == 403
+
+
+def test_locations_and_linked_incidents(hub, partnership):
+    from sqlalchemy import insert
+
+    from saferhub.geo.project import to_bng
+    from saferhub.hub.models import Incident
+
+    h = hub.headers(CW)
+    # Liverpool Town Hall (WGS84); BNG is derived with the project's transform
+    loc = hub.client.post("/locations", json={"uprn": "38012345", "description": "Town Hall", "lon": -2.9916,
+                                              "lat": 53.4070, "lsoa": "E01033755"}, headers=h)
+    assert loc.status_code == 201, loc.text
+    x, y = to_bng([-2.9916], [53.4070])
+    assert abs(loc.json()["x"] - float(x[0])) < 1e-6 and 334000 < loc.json()["x"] < 335000
+    assert hub.client.post("/locations", json={"lon": -2.99}, headers=h).status_code == 400
+    assert hub.client.post("/locations", json={"lon": 20.0, "lat": 53.4}, headers=h).status_code == 422
+    assert hub.client.post("/locations", json={"uprn": "12ab"}, headers=h).status_code == 422
+    case = new_case(hub, location_id=loc.json()["id"])
+    assert case["location_id"] == loc.json()["id"]
+    assert hub.client.post("/cases", json={"kind": "asb", "title": "t", "location_id": 999}, headers=h).status_code == 404
+    with hub.sessions() as s:
+        s.execute(insert(Incident), [{"month": dt.date(2020, m, 1), "category": "Anti-social behaviour", "source": "street",
+                                      "event_id": f"e{m}", "caller_is_child": False} for m in (1, 2, 3)])
+        s.commit()
+        ids = list(s.scalars(select(Incident.id).order_by(Incident.id)))
+    r = hub.client.post(f"/cases/{case['id']}/incidents", json={"incident_ids": ids[:2]}, headers=h).json()
+    assert r == {"case_id": case["id"], "linked": 2, "already_linked": 0}
+    r = hub.client.post(f"/cases/{case['id']}/incidents", json={"incident_ids": ids}, headers=h).json()
+    assert (r["linked"], r["already_linked"]) == (1, 2)
+    assert hub.client.post(f"/cases/{case['id']}/incidents", json={"incident_ids": [99999]}, headers=h).status_code == 404
+    got = hub.client.get(f"/cases/{case['id']}/incidents", headers=h).json()
+    assert [g["event_id"] for g in got] == ["e3", "e2", "e1"]
+    # the council caseworker cannot see this case's incidents
+    assert hub.client.get(f"/cases/{case['id']}/incidents", headers=hub.headers(CW_COUNCIL)).status_code == 404

@@ -34,6 +34,10 @@ def _email(key):
 
 
 def _make_world(hub, partnership):
+    from sqlalchemy import insert
+
+    from saferhub.hub.models import CaseIncident, Incident
+
     targets = {}
     for name, owner in (("own", "caseworker.police"), ("other", "caseworker.council"), ("locked", "caseworker2.police")):
         h = hub.headers(_email(owner))
@@ -50,7 +54,13 @@ def _make_world(hub, partnership):
         hub.client.post(f"/cases/{case['id']}/asb-powers", json={
             "power": "dispersal", "issued_at": dt.datetime.now(dt.timezone.utc).isoformat(),
             "grounds": f"{canary} grounds", "authorised_by": "Insp. Example"}, headers=h)
-        targets[name] = {"id": case["id"], "person": p["person_id"], "canary": canary}
+        with hub.sessions() as s:
+            iid = s.execute(insert(Incident).returning(Incident.id), [{
+                "month": dt.date(2020, 1, 1), "category": "Anti-social behaviour", "source": "incident",
+                "location_text": f"{canary} incident place", "caller_is_child": False}]).scalar_one()
+            s.execute(insert(CaseIncident), [{"case_id": case["id"], "incident_id": iid}])
+            s.commit()
+        targets[name] = {"id": case["id"], "person": p["person_id"], "canary": canary, "incident": iid}
     return targets
 
 
@@ -76,6 +86,8 @@ def _requests(hub, partnership, t):
         ("share", "POST", f"/cases/{cid}/agencies", {"agency_id": partnership["fire"]}, 201),
         ("plan", "POST", "/plans", {"title": "p", "objective": "o", "case_id": cid}, 201),
         ("get person", "GET", f"/people/{pid}", None, 200),
+        ("case incidents", "GET", f"/cases/{cid}/incidents", None, 200),
+        ("link incidents", "POST", f"/cases/{cid}/incidents", {"incident_ids": [t["incident"]]}, 200),
     ]
 
 

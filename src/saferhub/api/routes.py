@@ -100,7 +100,7 @@ def create_case(body: S.CaseIn, db: DB, user: CurrentUser) -> dict:
     d = body.model_dump()
     out = services.create_case(db, user, kind=d["kind"], title=d["title"], summary=d["summary"],
                                risk_level=d["risk"], locked=d["locked"], review_on=d["review_on"],
-                               owner_id=d["owner_id"])
+                               owner_id=d["owner_id"], location_id=d["location_id"])
     db.commit()
     return out
 
@@ -133,6 +133,36 @@ def add_member(case_id: Id, body: S.MemberIn, db: DB, user: CurrentUser) -> dict
     out = services.add_case_member(db, user, case_id, body.user_id)
     db.commit()
     return out
+
+
+@router.post("/cases/{case_id}/incidents", tags=["cases"])
+def link_incidents(case_id: Id, body: S.IncidentLinks, db: DB, user: CurrentUser) -> dict:
+    out = services.link_incidents(db, user, case_id, body.incident_ids)
+    db.commit()
+    return out
+
+
+@router.get("/cases/{case_id}/incidents", tags=["cases"])
+def case_incidents(case_id: Id, db: DB, user: CurrentUser, purpose: Purpose = None,
+                   limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[dict]:
+    out = services.case_incidents(db, user, case_id, purpose, limit)
+    db.commit()
+    return out
+
+
+# ------------------------------------------------------------------ locations
+
+
+@router.post("/locations", tags=["locations"], status_code=201)
+def create_location(body: S.LocationIn, db: DB, user: CurrentUser) -> dict:
+    out = services.create_location(db, user, **body.model_dump())
+    db.commit()
+    return out
+
+
+@router.get("/locations/{location_id}", tags=["locations"])
+def get_location(location_id: Id, db: DB, user: CurrentUser) -> dict:
+    return services.get_location(db, user, location_id)
 
 
 # ------------------------------------------------------------------ people

@@ -62,6 +62,22 @@ class UserIn(Strict):
     password: Annotated[str, Field(min_length=12, max_length=1000)]
 
 
+class LocationIn(Strict):
+    """A place: give a UPRN, coordinates (WGS84; BNG x/y are derived) or both."""
+
+    uprn: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,12}$")] | None = None
+    description: Text(300) | None = None
+    lon: Annotated[float, Field(ge=-8.7, le=1.8)] | None = None   # Great Britain's extent
+    lat: Annotated[float, Field(ge=49.8, le=60.9)] | None = None
+    lsoa: Annotated[str, StringConstraints(pattern=r"^[EW]0[0-9]{7}$")] | None = None
+    ward: Text(100) | None = None
+    beat: Text(50) | None = None
+
+
+class IncidentLinks(Strict):
+    incident_ids: Annotated[list[Id], Field(min_length=1, max_length=10000)]
+
+
 class CaseIn(Strict):
     kind: CaseKind
     title: Text(200)
@@ -70,6 +86,7 @@ class CaseIn(Strict):
     locked: bool = False
     review_on: Date | None = None
     owner_id: Id | None = None
+    location_id: Id | None = None
 
 
 class CasePatch(Strict):

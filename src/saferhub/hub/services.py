@@ -16,8 +16,8 @@ from saferhub.hub import rules as rules_mod
 from saferhub.hub.access import Level, can_read_cases, full_clause, listed_clause
 from saferhub.hub.errors import Conflict, Forbidden, HubError, NotFound, Unprocessable
 from saferhub.hub.models import (
-    Action, Agency, AsbPower, Case, CaseAgency, CaseMember, CasePerson, CaseReviewApplication,
-    Incident, Person, PersonNote, Plan, Referral, RiskAssessment, RuleFlag, User, utcnow,
+    Action, Agency, AsbPower, Case, CaseAgency, CaseIncident, CaseMember, CasePerson, CaseReviewApplication,
+    Incident, Location, Person, PersonNote, Plan, Referral, RiskAssessment, RuleFlag, User, utcnow,
 )
 from saferhub.hub.security import check_password_strength, hash_password
 
@@ -153,6 +153,8 @@ def create_case(db: Session, user: User, *, kind: str, title: str, summary: str 
                 risk_level: str = "standard", locked: bool = False, review_on: dt.date | None = None,
                 owner_id: int | None = None, location_id: int | None = None) -> dict:
     require_role(user, "coordinator", "caseworker")
+    if location_id is not None and db.get(Location, location_id) is None:
+        raise NotFound(f"no location {location_id}")
     owner = user
     if owner_id is not None and owner_id != user.id:
         owner = db.get(User, owner_id)
@@ -261,6 +263,70 @@ def add_case_member(db: Session, user: User, case_id: int, member_id: int) -> di
         db.add(CaseMember(case_id=case.id, user_id=member_id))
     write_log(db, user, "share", "case", [case.id], None, {"member_id": member_id})
     return {"case_id": case.id, "user_id": member_id}
+
+
+# ------------------------------------------------------------------ locations and incidents
+
+
+def location_dict(loc: Location) -> dict:
+    return {"id": loc.id, "uprn": loc.uprn, "description": loc.description, "lon": loc.lon, "lat": loc.lat,
+            "x": loc.x, "y": loc.y, "lsoa": loc.lsoa, "ward": loc.ward, "beat": loc.beat}
+
+
+def create_location(db: Session, user: User, *, uprn=None, description=None, lon=None, lat=None, lsoa=None,
+                    ward=None, beat=None) -> dict:
+    require_role(user, "coordinator", "caseworker")
+    if (lon is None) != (lat is None):
+        raise HubError("give both lon and lat, or neither")
+    if uprn is None and lon is None and not description:
+        raise HubError("a location needs a UPRN, coordinates or a description")
+    x = y = None
+    if lon is not None:
+        from saferhub.geo.project import to_bng
+
+        bx, by = to_bng([lon], [lat])
+        x, y = float(bx[0]), float(by[0])
+    loc = Location(uprn=uprn, description=description, lon=lon, lat=lat, x=x, y=y, lsoa=lsoa, ward=ward, beat=beat)
+    db.add(loc)
+    db.flush()
+    write_log(db, user, "create", "location", [loc.id], None)
+    return location_dict(loc)
+
+
+def get_location(db: Session, user: User, location_id: int) -> dict:
+    """Places are shared reference data (an address alone is not a case); any case role may read."""
+    require_role(user, "coordinator", "caseworker", "analyst")
+    loc = db.get(Location, location_id)
+    if loc is None:
+        raise NotFound(f"no location {location_id}")
+    return location_dict(loc)
+
+
+def link_incidents(db: Session, user: User, case_id: int, incident_ids: list[int]) -> dict:
+    case, _ = case_for(db, user, case_id)
+    ids = sorted(set(incident_ids))
+    found = set(db.scalars(select(Incident.id).where(Incident.id.in_(ids))))
+    if len(found) != len(ids):
+        raise NotFound(f"no incidents {sorted(set(ids) - found)[:10]}")
+    have = set(db.scalars(select(CaseIncident.incident_id).where(CaseIncident.case_id == case.id,
+                                                                 CaseIncident.incident_id.in_(ids))))
+    new = [i for i in ids if i not in have]
+    if new:
+        db.execute(insert(CaseIncident), [{"case_id": case.id, "incident_id": i} for i in new])
+    write_log(db, user, "update", "case", [case.id], None, {"linked_incidents": len(new)})
+    return {"case_id": case.id, "linked": len(new), "already_linked": len(have)}
+
+
+def case_incidents(db: Session, user: User, case_id: int, purpose: str | None, limit: int = 500) -> list[dict]:
+    purpose = audit.check_purpose(purpose)
+    case, _ = case_for(db, user, case_id)
+    rows = db.scalars(select(Incident).join(CaseIncident, CaseIncident.incident_id == Incident.id)
+                      .where(CaseIncident.case_id == case.id).order_by(Incident.month.desc(), Incident.id)
+                      .limit(limit)).all()
+    audit.disclose(db, user, purpose, "incident", [i.id for i in rows], {"case_id": case.id})
+    return [{"id": i.id, "event_id": i.event_id, "source": i.source, "month": i.month,
+             "occurred_at": _aware(i.occurred_at), "category": i.category, "location": i.location_text,
+             "lsoa": i.lsoa, "x": i.x, "y": i.y} for i in rows]
 
 
 # ------------------------------------------------------------------ people
