@@ -183,23 +183,26 @@ def main() -> None:
               f"(COPY {info['load_s']:.1f} s)")
 
         engine = make_engine(url)
-        with session_factory(engine)() as s:
-            t = time.perf_counter()
-            df = services.incidents_frame(s)
-            t_load = time.perf_counter() - t
-            t = time.perf_counter()
-            flags = rules_mod.evaluate(df)
-            t_eval = time.perf_counter() - t
-        with session_factory(engine)() as s:
-            t = time.perf_counter()
-            result = services.run_rules(s, None)
-            s.commit()
-            t_total = time.perf_counter() - t
-            stored = s.scalar(select(func.count()).select_from(RuleFlag))
+        loads, evals, totals = [], [], []
+        for _ in range(3):  # the machine is shared: report the median of three
+            with session_factory(engine)() as s:
+                t = time.perf_counter()
+                df = services.incidents_frame(s)
+                loads.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                rules_mod.evaluate(df)
+                evals.append(time.perf_counter() - t)
+            with session_factory(engine)() as s:
+                t = time.perf_counter()
+                result = services.run_rules(s, None)
+                s.commit()
+                totals.append(time.perf_counter() - t)
+                stored = s.scalar(select(func.count()).select_from(RuleFlag))
         engine.dispose()
-        print(f"rules over {len(df):,} incidents: load {t_load:.2f} s + evaluate {t_eval:.2f} s; "
-              f"end to end (load, evaluate, store {stored:,} flags) {t_total:.2f} s "
-              f"-> {t_total / 10:.2f} x the 10 s target")
+        t_total = statistics.median(totals)
+        print(f"rules over {len(df):,} incidents (median of 3): load {statistics.median(loads):.2f} s + evaluate "
+              f"{statistics.median(evals):.2f} s; end to end (load, evaluate, store {stored:,} flags) {t_total:.2f} s "
+              f"(runs {', '.join(f'{x:.2f}' for x in totals)}) -> {t_total / 10:.2f} x the 10 s target")
         print("  flags per rule:", result["flags"])
 
         port = free_port()
@@ -215,13 +218,14 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.5)
         asyncio.run(hammer(f"http://127.0.0.1:{port}", args.clients, 200, 1))  # warm up
-        out = asyncio.run(hammer(f"http://127.0.0.1:{port}", args.clients, args.requests))
-        n = sum(len(v) for v in out["lat"].values())
-        print(f"{args.clients} concurrent clients, {n:,} requests in {out['wall']:.1f} s ({n / out['wall']:.0f}/s), "
-              f"non-200: {out['bad']}")
-        for kind, xs in out["lat"].items():
-            print(f"  case {kind}: p50 {statistics.median(xs):.1f} ms, p95 {p95(xs):.1f} ms "
-                  f"-> {p95(xs) / 50:.2f} x the 50 ms target")
+        for clients, total in ((1, min(300, args.requests)), (args.clients, args.requests)):
+            out = asyncio.run(hammer(f"http://127.0.0.1:{port}", clients, total))
+            n = sum(len(v) for v in out["lat"].values())
+            print(f"{clients} concurrent client(s), {args.workers} server workers, {n:,} requests in {out['wall']:.1f} s "
+                  f"({n / out['wall']:.0f}/s), non-200: {out['bad']}")
+            for kind, xs in out["lat"].items():
+                print(f"  case {kind}: p50 {statistics.median(xs):.1f} ms, p95 {p95(xs):.1f} ms "
+                      f"-> {p95(xs) / 50:.2f} x the 50 ms target")
     finally:
         if server is not None:
             server.terminate()
