@@ -36,6 +36,7 @@ def login(body: S.Login, request: Request, db: DB) -> dict:
         security.record_failure(db, keys)
         db.commit()
         raise HTTPException(401, "wrong e-mail or password")
+    security.clear_failures(db, user.email)
     token = security.issue_token(db, user)
     audit.append(db, user=user, action="login", entity="user", entity_ids=[user.id], purpose="sign in")
     db.commit()
@@ -72,7 +73,9 @@ def create_agency(body: S.AgencyIn, db: DB, user: CurrentUser) -> dict:
 
 @router.get("/users", tags=["admin"])
 def users(db: DB, user: CurrentUser) -> list[dict]:
-    return services.list_users(db, user)
+    out = services.list_users(db, user)
+    db.commit()
+    return out
 
 
 @router.post("/users", tags=["admin"], status_code=201)
@@ -339,8 +342,10 @@ def create_plan(body: S.PlanIn, db: DB, user: CurrentUser) -> dict:
 
 
 @router.get("/plans/{plan_id}", tags=["plans"])
-def get_plan(plan_id: Id, db: DB, user: CurrentUser) -> dict:
-    return services.get_plan(db, user, plan_id)
+def get_plan(plan_id: Id, db: DB, user: CurrentUser, purpose: Purpose = None) -> dict:
+    out = services.get_plan(db, user, plan_id, purpose)
+    db.commit()
+    return out
 
 
 @router.put("/plans/{plan_id}/stage", tags=["plans"])
@@ -358,8 +363,8 @@ def advance(plan_id: Id, db: DB, user: CurrentUser) -> dict:
 
 
 @router.get("/plans/{plan_id}/export", tags=["plans"], response_class=PlainTextResponse)
-def export_plan(plan_id: Id, db: DB, user: CurrentUser) -> str:
-    out = services.export_plan(db, user, plan_id)
+def export_plan(plan_id: Id, db: DB, user: CurrentUser, purpose: Purpose = None) -> str:
+    out = services.export_plan(db, user, plan_id, purpose)
     db.commit()
     return out
 

@@ -106,6 +106,7 @@ def login_form(request: Request, db: DB, email: Annotated[str, Form(max_length=2
         db.commit()
         _, signed = _csrf(request)
         return _html(request, "Sign in", _LOGIN.render(csrf=signed, error="Wrong e-mail or password."), 401)
+    security.clear_failures(db, user.email)
     token = security.issue_token(db, user)
     audit.append(db, user=user, action="login", entity="user", entity_ids=[user.id], purpose="sign in (web)")
     db.commit()

@@ -10,15 +10,15 @@ Locked cases: only named members and the owner see them in full; a coordinator o
 whose agency works the case sees a stub (the record exists, who to contact). Anyone else gets a
 404, so a case's existence does not leak either.
 
-The rules are expressed once as SQL (`visible_case_ids`) so a case list is one query, and once per
-case (`case_access`); the authorisation-matrix test checks both agree with the table above."""
+The rules are expressed once, as SQL conditions (`full_clause`, `listed_clause`), so a case list is
+one query and a single case is checked in the same query that fetches it; the authorisation-matrix
+test (tests/hub/test_hub_matrix.py) checks every role x endpoint x case against the table above."""
 
 from __future__ import annotations
 
 from enum import Enum
 
 from sqlalchemy import false, or_, select, true
-from sqlalchemy.orm import Session
 
 from saferhub.hub.models import Case, CaseAgency, CaseMember, User
 
@@ -66,19 +66,6 @@ def listed_clause(user: User):
     if user.role == "coordinator":
         return true()
     return or_(_named(user), _agency_works(user))
-
-
-def case_access(db: Session, user: User, case: Case) -> Level:
-    if user.role not in CASE_ROLES:
-        return Level.NONE
-    row = db.execute(
-        select(full_clause(user), listed_clause(user)).select_from(Case).where(Case.id == case.id)
-    ).one()
-    if row[0]:
-        return Level.FULL
-    if row[1]:
-        return Level.STUB
-    return Level.NONE
 
 
 def can_read_cases(user: User) -> bool:

@@ -90,8 +90,14 @@ def throttled(db: Session, keys: list[str]) -> bool:
 
 
 def record_failure(db: Session, keys: list[str]) -> None:
+    db.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - WINDOW))  # keep the table small
     for key in keys:
         db.add(LoginAttempt(key=key))
+
+
+def clear_failures(db: Session, email: str) -> None:
+    """A successful sign-in forgives that address's earlier mistakes (not the client address's)."""
+    db.execute(delete(LoginAttempt).where(LoginAttempt.key == f"email:{email.strip().lower()}"))
 
 
 def authenticate(db: Session, email: str, password: str) -> User | None:

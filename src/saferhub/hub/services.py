@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from saferhub.errors import SaferhubError
 from saferhub.hub import asb, audit, risk
 from saferhub.hub import rules as rules_mod
 from saferhub.hub.access import Level, can_read_cases, full_clause, listed_clause
@@ -142,8 +143,12 @@ def user_dict(u: User) -> dict:
 
 
 def list_users(db: Session, actor: User) -> list[dict]:
+    """Staff records are personal data too: the read is logged."""
     require_role(actor, "admin")
-    return [user_dict(u) for u in db.scalars(select(User).order_by(User.id))]
+    users = db.scalars(select(User).order_by(User.id)).all()
+    audit.append(db, user=actor, action="read", entity="user", entity_ids=[u.id for u in users],
+                 purpose="user administration")
+    return [user_dict(u) for u in users]
 
 
 # ------------------------------------------------------------------ cases
@@ -221,7 +226,7 @@ def update_case(db: Session, user: User, case_id: int, version: int, changes: di
                 purpose: str | None = None) -> dict:
     case, _ = case_for(db, user, case_id)
     if case.version != version:
-        raise Conflict(f"case {case.ref if hasattr(case, 'ref') else case_id} changed since you read it "
+        raise Conflict(f"case {case_ref(case_id)} changed since you read it "
                        f"(version {version}, now {case.version}); reload and try again")
     for k, v in changes.items():
         if k not in UPDATABLE:
@@ -540,12 +545,10 @@ def overdue_actions(db: Session, user: User, purpose: str | None, today: dt.date
 def assess_risk(db: Session, user: User, case_id: int, *, questionnaire: str, answers: dict,
                 version: int | None = None, person_id: int | None = None, on: dt.date | None = None) -> dict:
     case, _ = case_for(db, user, case_id)
-    q = risk.get(questionnaire, version)
     try:
+        q = risk.get(questionnaire, version)
         score, band, review = q.next_review(on or utcnow().date(), answers)
-    except HubError:
-        raise
-    except Exception as exc:  # SaferhubError from the questionnaire
+    except SaferhubError as exc:  # unknown questionnaire, unanswered or unknown questions
         raise Unprocessable(str(exc)) from None
     ra = RiskAssessment(case_id=case.id, person_id=person_id, questionnaire=q.name, questionnaire_version=q.version,
                         answers=answers, score=score, band=band, next_review_on=review, assessed_by=user.id)
@@ -777,8 +780,12 @@ def create_plan(db: Session, user: User, *, title: str, objective: str, case_id:
     return plan_dict(p)
 
 
-def get_plan(db: Session, user: User, plan_id: int) -> dict:
-    return plan_dict(plan_for(db, user, plan_id))
+def get_plan(db: Session, user: User, plan_id: int, purpose: str | None) -> dict:
+    """Plans' analysis may describe offenders and victims: a purpose-logged read."""
+    purpose = audit.check_purpose(purpose)
+    p = plan_for(db, user, plan_id)
+    audit.disclose(db, user, purpose, "plan", [p.id])
+    return plan_dict(p)
 
 
 def set_plan_stage(db: Session, user: User, plan_id: int, version: int, stage: str, content) -> dict:
@@ -815,10 +822,11 @@ def advance_plan(db: Session, user: User, plan_id: int) -> dict:
     return plan_dict(p)
 
 
-def export_plan(db: Session, user: User, plan_id: int) -> str:
+def export_plan(db: Session, user: User, plan_id: int, purpose: str | None) -> str:
     from saferhub.hub import osara
 
+    purpose = audit.check_purpose(purpose)
     p = plan_for(db, user, plan_id)
     names = {a.id: a.name for a in db.scalars(select(Agency))}
-    write_log(db, user, "export", "plan", [p.id], None)
+    audit.append(db, user=user, action="export", entity="plan", entity_ids=[p.id], purpose=purpose)
     return osara.export_markdown(p, names)
