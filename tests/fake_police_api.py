@@ -53,8 +53,9 @@ class FakePoliceAPI:
     retry_after: str | None = "1"
     fail_500: set = field(default_factory=set)     # 1-based request numbers answered 500
     down: int | None = None                        # answer every request with this status
-    slow_first: int = 0                            # first N requests sleep `slow_s` before answering
+    slow: set = field(default_factory=set)         # 1-based request numbers that sleep `slow_s` first
     slow_s: float = 0.5
+    broken_month: str | None = None                # every request for this month answers 500
     last_updated: str = "2024-01-31"
     log: list = field(default_factory=list)
     too_fast: int = 0
@@ -131,7 +132,7 @@ class FakePoliceAPI:
             too_fast = self.rate_limit is not None and len(recent) >= self.rate_limit
             if too_fast:
                 self.too_fast += 1
-        if n <= self.slow_first:
+        if n in self.slow:
             time.sleep(self.slow_s)
         status, body, headers = self._route(url.path, params, n, too_fast)
         with self._lock:
@@ -153,7 +154,7 @@ class FakePoliceAPI:
             return self.down, None, {}
         if n <= self.throttle_first or too_fast:
             return 429, None, ({"Retry-After": self.retry_after} if self.retry_after is not None else {})
-        if n in self.fail_500:
+        if n in self.fail_500 or (self.broken_month and params.get("date") == self.broken_month):
             return 500, {"error": "internal"}, {}
         parts = path.removeprefix("/api").strip("/").split("/")
         if parts == ["crimes-street-dates"]:

@@ -87,10 +87,13 @@ def boundary_polygon(points: list[tuple[float, float]]):
     return _polygons(poly.buffer(EDGE_EPS, join_style="mitre"))
 
 
-def split_polygon(polygon, eps: float = EDGE_EPS) -> list:
+def split_polygon(polygon, eps: float | None = None) -> list:
     """Cut a polygon in two across the longer side of its box (lon scaled by cos(lat)); the two
-    halves overlap by 2*eps so nothing on the cut line is missed. Returns the areal parts."""
+    halves overlap by 2*eps (default EDGE_EPS) so nothing on the cut line is missed. Returns the
+    areal parts."""
     from shapely.geometry import box
+
+    eps = EDGE_EPS if eps is None else eps
 
     minx, miny, maxx, maxy = polygon.bounds
     coslat = np.cos(np.radians((miny + maxy) / 2))

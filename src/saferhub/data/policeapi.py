@@ -54,12 +54,16 @@ class ClientStats:
     retries: int = 0         # attempts repeated after a timeout, connection error or 5xx
     throttled: int = 0       # 429 answers
     waited_s: float = 0.0    # time spent in back-off and Retry-After pauses
+    pauses: list = field(default_factory=list)   # each back-off / Retry-After pause chosen, seconds
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, **kw) -> None:
+    def add(self, pause: float | None = None, **kw) -> None:
         with self.lock:
             for k, v in kw.items():
                 setattr(self, k, getattr(self, k) + v)
+            if pause is not None:
+                self.waited_s += pause
+                self.pauses.append(pause)
 
 
 class TokenBucket:
@@ -168,7 +172,7 @@ class PoliceAPI:
         return d / 2 + random.uniform(0, d / 2)
 
     def _pause(self, seconds: float) -> None:
-        self.stats.add(waited_s=seconds)
+        self.stats.add(pause=seconds)
         self._sleep(seconds)
 
     def request(self, path: str, params: dict | None = None, *, split_on_503: bool = False):
@@ -207,7 +211,7 @@ class PoliceAPI:
                     if delay is None:
                         delay = self._backoff_delay(throttled - 1)
                     delay = min(delay, self.max_retry_after)
-                    self.stats.add(waited_s=delay)
+                    self.stats.add(pause=delay)
                     self.bucket.hold(delay)   # everyone waits, not just this thread
                     continue
                 elif status == 503 and split_on_503:
