@@ -142,8 +142,9 @@ def _set_reason(reason: np.ndarray, mask: np.ndarray, texts) -> None:
 def _month_dates(month: np.ndarray) -> pd.Series:
     """'YYYY-MM' strings ('' for bad rows) -> first-of-month dates, parsing each distinct value once."""
     uniq, inv = np.unique(month.astype(str), return_inverse=True)
-    dates = np.array([np.datetime64(u + "-01", "D") if u else np.datetime64("NaT", "D") for u in uniq])
-    return pd.Series(dates[inv]).dt.date
+    dates = np.array([np.datetime64(u + "-01", "D") if u else np.datetime64("NaT", "D") for u in uniq],
+                     dtype="datetime64[D]")
+    return pd.Series(dates[inv], dtype="datetime64[s]").dt.date
 
 
 def _months(df: pd.DataFrame, col: str, reason: np.ndarray, file_month: str | None) -> np.ndarray:
