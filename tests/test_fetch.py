@@ -247,6 +247,15 @@ def test_endless_503_is_bounded(synthetic, tmp_path):
     assert not (tmp_path / "catalog.json").exists()
 
 
+def test_neighbourhood_without_boundary_is_reported(synthetic, tmp_path):
+    hoods, crimes, expected = synthetic
+    hoods = {"merseyside": {**hoods["merseyside"], "Z": [], "Y": [(-2.9, 53.4)]}}
+    with FakePoliceAPI(hoods, crimes, rate_limit=None) as base, fast_api(base) as api:
+        report = fetch("merseyside", "2023-01", tmp_path, api=api)
+    assert report.no_boundary == ["Z", "Y"]
+    assert set(_ids(tmp_path)) == expected["2023-01"]["event_ids"]
+
+
 def test_month_the_api_does_not_serve(synthetic, tmp_path):
     with fake(synthetic) as base, fast_api(base) as api:
         with pytest.raises(SaferhubError, match=r"does not serve 2019-01 \(it serves 2023-01..2023-02\)"):
@@ -344,6 +353,8 @@ def test_api_rows_mapping_and_quarantine():
     assert "unparseable coordinates" in reasons[5]
     assert reasons[-1] == "no API crime id"
     assert "outside the force area" in reasons[8]
+    empty = api_rows_to_parsed([], "merseyside", "2023-05", ApiSource("api test", "2024-01-01T00:00:00+00:00"))
+    assert empty.tables["2023-05"].num_rows == 0 and empty.quarantined == 0   # a month the API says is empty
 
 
 # ---------------------------------------------------------------------------------------------

@@ -145,6 +145,9 @@ def fetch(
             table.add_row(m.month, f"{m.read:,}", f"{m.stored:,}", f"{m.quarantined:,}", f"{m.unlocated:,}",
                           f"{m.other_force:,}", f"{m.queries:,}", f"{m.splits:,}", m.change)
         console.print(table)
+    if report.no_boundary:
+        console.print(f"[yellow]warning:[/] {len(report.no_boundary)} neighbourhood(s) have no usable boundary "
+                      f"and were not searched: {', '.join(report.no_boundary)}")
     if report.skipped:
         console.print(f"already in the store (use --refresh to fetch again): {', '.join(report.skipped)}")
     console.print(f"{report.requests:,} API requests ({report.retries:,} retried, {report.throttled:,} throttled); "

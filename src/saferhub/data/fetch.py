@@ -77,10 +77,13 @@ def _polygons(geom) -> list:
 
 
 def boundary_polygon(points: list[tuple[float, float]]):
-    """(lat, lon) boundary points -> a valid shapely Polygon list (lon/lat), grown by EDGE_EPS."""
+    """(lat, lon) boundary points -> valid shapely Polygons (lon/lat), grown by EDGE_EPS; [] when
+    the API gives no usable boundary."""
     import shapely
     from shapely.geometry import Polygon
 
+    if len(points) < 3:
+        return []
     poly = Polygon([(lon, lat) for lat, lon in points])
     if not poly.is_valid:
         poly = shapely.make_valid(poly)
@@ -220,6 +223,7 @@ class FetchReport:
     force: str
     base_url: str
     neighbourhoods: int = 0
+    no_boundary: list[str] = field(default_factory=list)   # listed, but no usable boundary
     fetched: list[MonthResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     requests: int = 0
@@ -307,7 +311,7 @@ def fetch(force: str, months, store=None, *, base_url: str | None = None, refres
     import os
 
     from saferhub.data.ingest import ingest_parsed
-    from saferhub.data.policeapi import DEFAULT_BASE_URL, PoliceAPI
+    from saferhub.data.policeapi import DEFAULT_BASE_URL, NotFound, PoliceAPI
     from saferhub.months import parse_months
 
     fid = force_id(force)
@@ -341,12 +345,19 @@ def fetch(force: str, months, store=None, *, base_url: str | None = None, refres
                     on_step(done, total, label)
 
             def boundary(h):
-                polys = boundary_polygon(api.boundary(fid, h["id"]))
+                try:
+                    polys = boundary_polygon(api.boundary(fid, h["id"]))
+                except NotFound:    # listed but gone: its streets belong to its neighbours now
+                    polys = []
                 step("boundaries")
                 return polys
 
             with ThreadPoolExecutor(max_workers=threads) as pool:
                 groups = list(pool.map(boundary, hoods))
+            report.no_boundary = [str(h["id"]) for h, g in zip(hoods, groups) if not g]
+            groups = [g for g in groups if g]
+            if not groups:
+                raise SaferhubError(f"none of the {len(hoods)} neighbourhoods of {fid!r} has a usable boundary")
             fetcher = _MonthFetcher(api, fid, groups, threads, max_depth)
             for month in todo:
                 try:
