@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -337,12 +338,14 @@ def fetch(force: str, months, store=None, *, base_url: str | None = None, refres
             report.neighbourhoods = len(hoods)
             total = len(hoods) + len(todo) * (len(hoods) + 1)
             done = 0
+            step_lock = threading.Lock()
 
             def step(label: str) -> None:
                 nonlocal done
-                done += 1
-                if on_step:
-                    on_step(done, total, label)
+                with step_lock:     # boundary threads report concurrently
+                    done += 1
+                    if on_step:
+                        on_step(done, total, label)
 
             def boundary(h):
                 try:
@@ -361,7 +364,7 @@ def fetch(force: str, months, store=None, *, base_url: str | None = None, refres
             fetcher = _MonthFetcher(api, fid, groups, threads, max_depth)
             for month in todo:
                 try:
-                    report.fetched.append(_fetch_month(fetcher, fid, month, base_url, stamp, root,
+                    report.fetched.append(_fetch_month(fetcher, fid, month, api.base_url, stamp, root,
                                                        refresh, far_km, lambda: step(month), ingest_parsed))
                 except SaferhubError as exc:
                     raise _partial(exc, report, month) from None
