@@ -139,12 +139,20 @@ def fetch(
         return
     if report.fetched:
         table = Table(title=f"fetch {report.force} from {report.base_url} into {report.store}")
-        for col in ("month", "read", "stored", "quarantined", "unlocated", "BTP left out", "queries", "splits", "change"):
-            table.add_column(col, justify="left" if col in ("month", "change") else "right")
+        table.add_column("month", no_wrap=True)
+        for col in ("read", "stored", "quarantined", "unlocated", "queries"):
+            table.add_column(col, justify="right")
+        table.add_column("change", no_wrap=True)
         for m in report.fetched:
             table.add_row(m.month, f"{m.read:,}", f"{m.stored:,}", f"{m.quarantined:,}", f"{m.unlocated:,}",
-                          f"{m.other_force:,}", f"{m.queries:,}", f"{m.splits:,}", m.change)
+                          f"{m.queries:,}", m.change)
         console.print(table)
+        splits = sum(m.splits for m in report.fetched)
+        btp = sum(m.other_force for m in report.fetched)
+        console.print(f"{splits:,} area(s) split because the API said they held over 10,000 crimes; "
+                      f"{btp:,} British Transport Police crime(s) left out (published under force btp)")
+        if any(m.quarantined for m in report.fetched):
+            console.print("see the quarantined rows with: saferhub quarantine --out quarantine.csv")
     if report.no_boundary:
         console.print(f"[yellow]warning:[/] {len(report.no_boundary)} neighbourhood(s) have no usable boundary "
                       f"and were not searched: {', '.join(report.no_boundary)}")

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from saferhub import __version__
 from saferhub.errors import SaferhubError
 
 DEFAULT_BASE_URL = "https://data.police.uk/api"
@@ -153,7 +154,7 @@ class PoliceAPI:
         self.bucket = TokenBucket(rate, sleep=sleep)
         self.stats = ClientStats()
         self._client = httpx.Client(timeout=timeout, transport=transport, follow_redirects=True,
-                                    headers={"User-Agent": "saferhub-fetch (+https://github.com/saferhub)"})
+                                    headers={"User-Agent": f"saferhub/{__version__} (saferhub fetch)"})
 
     def close(self) -> None:
         self._client.close()
