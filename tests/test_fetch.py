@@ -16,6 +16,8 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Polygon
 
 from fake_police_api import FakePoliceAPI, world
@@ -23,7 +25,7 @@ from saferhub.data import fetch as fetch_mod
 from saferhub.data.fetch import (ApiSource, api_rows_to_parsed, boundary_polygon, fetch, poly_param,
                                  split_polygon)
 from saferhub.data.policeapi import PoliceAPI, TokenBucket, retry_after_seconds
-from saferhub.data.store import Catalog, events, quarantine
+from saferhub.data.store import EVENT_SCHEMA, Catalog, events, quarantine
 from saferhub.errors import SaferhubError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -426,3 +428,38 @@ def test_real_month_matches_the_csv_ingest(tmp_path):
     asb_got = got[got["event_id"].str.startswith("api:")][key].fillna("").astype(str).value_counts()
     asb_ref = expected[~has_id][key].fillna("").astype(str).value_counts()
     assert asb_got.sort_index().equals(asb_ref.sort_index())
+
+
+# ---------------------------------------------------------------------------------------------
+# Property: whatever JSON the API sends, every crime is stored or quarantined, never a crash
+
+_junk = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                     max_leaves=6)
+
+
+@st.composite
+def _api_crime(draw):
+    good = {"id": draw(st.integers(1, 10**9)), "persistent_id": draw(st.sampled_from(["", "a" * 64])),
+            "month": "2023-05", "category": draw(st.sampled_from(["burglary", "anti-social-behaviour", "drugs"])),
+            "location_type": "Force", "context": "", "outcome_status": None,
+            "location": {"latitude": f"{draw(st.floats(53.38, 53.45)):.6f}",
+                         "longitude": f"{draw(st.floats(-3.0, -2.9)):.6f}", "street": {"name": "On or near X"}}}
+    kind = draw(st.sampled_from(["good", "mutated", "junk"]))
+    if kind == "junk":
+        return draw(_junk)
+    if kind == "mutated":
+        for key in draw(st.lists(st.sampled_from(sorted(good)), min_size=1, max_size=3)):
+            good[key] = draw(_junk | st.just(None))
+    return good
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_api_crime(), max_size=25))
+def test_any_api_json_is_stored_or_quarantined(crimes):
+    parsed = api_rows_to_parsed(crimes, "merseyside", "2023-05", ApiSource("api prop", "2024-01-01T00:00:00+00:00"))
+    table = parsed.tables["2023-05"]
+    assert parsed.rows_read == len(crimes) == table.num_rows + parsed.quarantined
+    assert table.schema == EVENT_SCHEMA
+    assert all(e and e != "api:" for e in table["event_id"].to_pylist())
+    assert pc.all(pc.is_valid(table["category"])).as_py() in (True, None)

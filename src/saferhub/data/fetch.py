@@ -114,11 +114,32 @@ def _text(value) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _line(api_id) -> int:
+def _get(obj, *path):
+    """obj[path[0]][path[1]]..., or None where a level is missing or not an object (API JSON
+    is not ours to trust: a null street or a string location must not crash the fetch)."""
+    for key in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def api_id(value) -> int | None:
+    """The API's numeric crime id (an int, or digits in a string); None when absent or malformed."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _json(obj) -> str:
     try:
-        return int(api_id)
+        return json.dumps(obj, sort_keys=True, default=str)
     except (TypeError, ValueError):
-        return -1
+        return repr(obj)
 
 
 def api_rows_to_parsed(crimes: list[dict], force: str, month: str, source: ApiSource,
@@ -128,19 +149,21 @@ def api_rows_to_parsed(crimes: list[dict], force: str, month: str, source: ApiSo
 
     Quarantine `line` is the API's crime id (there are no lines in an API answer).
     """
-    crimes = sorted(crimes, key=lambda c: (c.get("id") is None, c.get("id") or 0))
+    ids = [api_id(_get(c, "id")) for c in crimes]
+    order = sorted(range(len(crimes)), key=lambda i: (ids[i] is None, ids[i] or 0, _json(crimes[i])))
+    crimes = [crimes[i] for i in order]
+    ids = [ids[i] for i in order]
     n = len(crimes)
-    loc = [c.get("location") or {} for c in crimes]
     df = pd.DataFrame({
-        "id": pd.Series([c.get("id") for c in crimes], dtype=object),
-        "persistent_id": [_text(c.get("persistent_id")) for c in crimes],
-        "month": [_text(c.get("month")) for c in crimes],
-        "slug": [_text(c.get("category")) for c in crimes],
-        "lon": [_text(l.get("longitude")) for l in loc],
-        "lat": [_text(l.get("latitude")) for l in loc],
-        "street": [_text((l.get("street") or {}).get("name")) for l in loc],
-        "outcome": [_text((c.get("outcome_status") or {}).get("category")) for c in crimes],
-        "context": [_text(c.get("context")) for c in crimes],
+        "id": pd.Series(ids, dtype=object),
+        "persistent_id": [_text(_get(c, "persistent_id")) for c in crimes],
+        "month": [_text(_get(c, "month")) for c in crimes],
+        "slug": [_text(_get(c, "category")) for c in crimes],
+        "lon": [_text(_get(c, "location", "longitude")) for c in crimes],
+        "lat": [_text(_get(c, "location", "latitude")) for c in crimes],
+        "street": [_text(_get(c, "location", "street", "name")) for c in crimes],
+        "outcome": [_text(_get(c, "outcome_status", "category")) for c in crimes],
+        "context": [_text(_get(c, "context")) for c in crimes],
     }, index=pd.RangeIndex(n))
     reason = np.full(n, None, dtype=object)
 
@@ -149,6 +172,7 @@ def api_rows_to_parsed(crimes: list[dict], force: str, month: str, source: ApiSo
         for i in idx:
             reason[i] = texts(i) if callable(texts) else texts
 
+    _set(np.array([not isinstance(c, dict) for c in crimes], dtype=bool), "not a crime object")
     _set(df["id"].isna().to_numpy(), "no API crime id")
     _set((df["month"] != month).to_numpy(), lambda i: f"month {df['month'].iat[i]!r} in an answer for {month}")
     lookup = {s: canonical(s) for s in df["slug"].unique()}
@@ -159,8 +183,8 @@ def api_rows_to_parsed(crimes: list[dict], force: str, month: str, source: ApiSo
     kwargs = {} if far_km is None else {"far_km": far_km}
     x, y = project_and_check(lon, lat, reason, force not in NATIONAL, **kwargs)
     good = pd.isnull(reason)
-    ids = df["id"].astype(object).map(lambda v: "" if v is None or pd.isna(v) else str(v))
-    event_id = df["persistent_id"].where(df["persistent_id"] != "", "api:" + ids)
+    id_text = pd.Series(["" if v is None else str(v) for v in ids], index=df.index, dtype=object)
+    event_id = df["persistent_id"].where(df["persistent_id"] != "", "api:" + id_text)
 
     def _null(s: pd.Series) -> pd.Series:
         return s.where(s != "", None)
@@ -186,12 +210,12 @@ def api_rows_to_parsed(crimes: list[dict], force: str, month: str, source: ApiSo
     bad = np.flatnonzero(~good)
     quarantine = pa.Table.from_pydict({
         "file": [source.name] * len(bad),
-        "line": [_line(df["id"].iat[i]) for i in bad],
+        "line": [ids[i] if ids[i] is not None else -1 for i in bad],
         "reason": [reason[i] for i in bad],
-        "raw": [json.dumps(crimes[i], sort_keys=True) for i in bad],
+        "raw": [_json(crimes[i]) for i in bad],
     }, schema=QUARANTINE_SCHEMA)
     digest = hashlib.sha256(f"police.uk API {force} {month}\n".encode())
-    digest.update(json.dumps(crimes, sort_keys=True).encode())
+    digest.update(_json(crimes).encode())
     parsed = ParsedFile(source, "street", "events", force, digest.hexdigest(), rows_read=n)
     # Always a partition, even an empty one: "the API says none" is a fact worth keeping, and it
     # lets a re-run see the month as done.
@@ -269,7 +293,7 @@ class _MonthFetcher:
 
         def keep(c) -> None:
             # Same API id = same crime; a crime without an id is kept (and quarantined later).
-            key = c.get("id")
+            key = api_id(_get(c, "id"))
             crimes.setdefault(key if key is not None else ("no id", len(crimes)), c)
 
         def one(group):
@@ -381,7 +405,7 @@ def _fetch_month(fetcher, fid, month, base_url, stamp, root, refresh, far_km, on
     crimes, counts = fetcher.fetch(month, on_area)
     # BTP crimes share the map but not the force: data.police.uk publishes them under 'btp', so
     # they are left out here as they are absent from the force's CSVs.
-    ours = [c for c in crimes if _text(c.get("location_type")).upper() != "BTP"]
+    ours = [c for c in crimes if _text(_get(c, "location_type")).upper() != "BTP"]
     source = ApiSource(f"police.uk API {base_url} {fid} {month}", stamp)
     parsed = api_rows_to_parsed(ours, fid, month, source, far_km=far_km)
     ingest = ingest_parsed([parsed], root, replace_older=refresh)

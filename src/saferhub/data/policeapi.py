@@ -234,9 +234,17 @@ class PoliceAPI:
 
     # -- endpoints ---------------------------------------------------------------------------
 
+    def list_of(self, path: str, params: dict | None = None, **kw) -> list:
+        """`request` for endpoints that answer a JSON list; anything else is a clear error."""
+        out = self.request(path, params, **kw)
+        if not isinstance(out, list):
+            raise SaferhubError(f"unexpected answer from the police.uk API for "
+                                f"{describe(self.base_url + '/' + path, params)}: expected a list, got {type(out).__name__}")
+        return out
+
     def available_months(self) -> list[str]:
         """Months the API serves street crimes for ('YYYY-MM', newest first as the API lists them)."""
-        return [d["date"] for d in self.request("crimes-street-dates")]
+        return [str(d.get("date")) for d in self.list_of("crimes-street-dates") if isinstance(d, dict)]
 
     def last_updated(self) -> str:
         """The date the API's crime data was last updated ('YYYY-MM-DD')."""
@@ -244,19 +252,21 @@ class PoliceAPI:
 
     def neighbourhoods(self, force: str) -> list[dict]:
         try:
-            return self.request(f"{force}/neighbourhoods")
+            return [h for h in self.list_of(f"{force}/neighbourhoods") if isinstance(h, dict) and "id" in h]
         except NotFound as exc:
             raise SaferhubError(f"unknown police force {force!r}: {exc.url} answered 404 "
                                 "(force ids are like 'merseyside', 'metropolitan', 'west-midlands')") from None
 
     def boundary(self, force: str, hood: str) -> list[tuple[float, float]]:
         """A neighbourhood's boundary as (lat, lon) pairs."""
-        return [(float(p["latitude"]), float(p["longitude"]))
-                for p in self.request(f"{force}/{hood}/boundary")]
+        try:
+            return [(float(p["latitude"]), float(p["longitude"])) for p in self.list_of(f"{force}/{hood}/boundary")]
+        except (TypeError, KeyError, ValueError):
+            raise SaferhubError(f"the police.uk API gave an unreadable boundary for {self.base_url}/{force}/{hood}/boundary") from None
 
     def street_crimes(self, poly: str, month: str) -> list[dict]:
         """All street crimes in a polygon ('lat,lng:lat,lng:...') in a month; TooManyCrimes on 503."""
-        return self.request("crimes-street/all-crime", {"poly": poly, "date": month}, split_on_503=True)
+        return self.list_of("crimes-street/all-crime", {"poly": poly, "date": month}, split_on_503=True)
 
     def crimes_no_location(self, force: str, month: str) -> list[dict]:
-        return self.request("crimes-no-location", {"category": "all-crime", "force": force, "date": month})
+        return self.list_of("crimes-no-location", {"category": "all-crime", "force": force, "date": month})
