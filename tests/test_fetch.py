@@ -221,6 +221,22 @@ def test_token_bucket_spacing_and_hold():
     assert now[0] == pytest.approx(7.0)
 
 
+def test_cancel_stops_requests_and_back_off_at_once(synthetic):
+    """Ctrl-C or an error in one area must not leave other threads retrying for minutes."""
+    import threading
+
+    from saferhub.data.policeapi import Cancelled
+
+    server = fake(synthetic, down=500)
+    with server as base, PoliceAPI(base, backoff=30.0, max_backoff=30.0) as api:   # real sleep
+        threading.Timer(0.5, api.cancel).start()
+        t0 = time.monotonic()
+        with pytest.raises(Cancelled):
+            api.available_months()
+        assert time.monotonic() - t0 < 5            # not the 15-30 s back-off
+    assert len(server.log) == 1
+
+
 def test_retry_after_parsing():
     assert retry_after_seconds("3") == 3.0
     assert retry_after_seconds(None) is None and retry_after_seconds("soon") is None

@@ -312,8 +312,11 @@ class _MonthFetcher:
                     keep(c)
                 if on_area:
                     on_area()
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)   # stop queued areas; running ones end
+        except BaseException as exc:
+            # Stop the other areas: queued ones never start, running ones stop at their next
+            # request or back-off. On Ctrl-C don't even wait for requests in flight.
+            self.api.cancel()
+            pool.shutdown(wait=not isinstance(exc, KeyboardInterrupt), cancel_futures=True)
             raise
         pool.shutdown()
         for c in self.api.crimes_no_location(self.force, month):
@@ -349,6 +352,7 @@ def fetch(force: str, months, store=None, *, base_url: str | None = None, refres
         api = PoliceAPI(base_url)
     root = resolve_store(store)
     report = FetchReport(root, fid, api.base_url)
+    api.uncancel()
     try:
         live = Catalog.load(root).partitions if root.exists() else {}
         todo = [m for m in wanted if refresh or partition_key("events", fid, m) not in live]

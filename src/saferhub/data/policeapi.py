@@ -49,6 +49,10 @@ class ApiUnavailable(SaferhubError):
     """The API kept failing after every retry."""
 
 
+class Cancelled(SaferhubError):
+    """The fetch was stopped (an error elsewhere, or Ctrl-C) while this request waited."""
+
+
 @dataclass
 class ClientStats:
     requests: int = 0        # HTTP requests sent (each attempt counts)
@@ -150,14 +154,23 @@ class PoliceAPI:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after
-        self._sleep = sleep
-        self.bucket = TokenBucket(rate, sleep=sleep)
+        self._stop = threading.Event()
+        # The default sleep wakes up on cancel(), so Ctrl-C does not wait out a long back-off.
+        self._sleep = self._stop.wait if sleep is time.sleep else sleep
+        self.bucket = TokenBucket(rate, sleep=self._sleep)
         self.stats = ClientStats()
         self._client = httpx.Client(timeout=timeout, transport=transport, follow_redirects=True,
                                     headers={"User-Agent": f"saferhub/{__version__} (saferhub fetch)"})
 
     def close(self) -> None:
         self._client.close()
+
+    def cancel(self) -> None:
+        """Make every waiting or retrying request stop with `Cancelled` (other threads included)."""
+        self._stop.set()
+
+    def uncancel(self) -> None:
+        self._stop.clear()
 
     def __enter__(self) -> "PoliceAPI":
         return self
@@ -184,6 +197,8 @@ class PoliceAPI:
         failures = throttled = 0
         while True:
             self.bucket.acquire()
+            if self._stop.is_set():
+                raise Cancelled(f"cancelled before {shown}")
             self.stats.add(requests=1)
             problem = None
             try:
