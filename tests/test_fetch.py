@@ -7,11 +7,8 @@ Known answers come from the fake's synthetic world: which crimes lie inside the 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pyarrow.compute as pc
 import pytest
@@ -28,7 +25,6 @@ from saferhub.data.policeapi import PoliceAPI, TokenBucket, retry_after_seconds
 from saferhub.data.store import EVENT_SCHEMA, Catalog, events, quarantine
 from saferhub.errors import SaferhubError
 
-REPO = Path(__file__).resolve().parents[1]
 MONTHS = ("2023-01", "2023-02")
 
 
@@ -280,25 +276,26 @@ def test_month_the_api_does_not_serve(synthetic, tmp_path):
             fetch("merseyside", "2019-01:2019-01", tmp_path, api=api)
 
 
-def _cli(args, env_extra, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), **env_extra}
-    env.pop("SAFERHUB_STORE", None)
-    return subprocess.run([sys.executable, "-m", "saferhub", *args], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=120)
+def test_cli_unknown_force_is_one_line(synthetic, tmp_path, monkeypatch, capsys):
+    """Through `saferhub.cli.main` (what `python -m saferhub` runs), with the API root from
+    SAFERHUB_POLICE_API: exit 2 and one line naming the URL, no traceback."""
+    from saferhub.cli import main
 
-
-def test_cli_unknown_force_is_one_line(synthetic, tmp_path):
     with fake(synthetic) as base:
-        out = _cli(["fetch", "--force", "nowhere", "--from", "2023-01", "--store", str(tmp_path / "s")],
-                   {"SAFERHUB_POLICE_API": base}, tmp_path)
-    assert out.returncode == 2
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in out.stderr
+        monkeypatch.setenv("SAFERHUB_POLICE_API", base)
+        monkeypatch.setattr(sys, "argv", ["saferhub", "fetch", "--force", "nowhere", "--from", "2023-01",
+                                          "--store", str(tmp_path / "s")])
+        with pytest.raises(SystemExit) as code:
+            main()
+    assert code.value.code == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err
     assert "unknown police force 'nowhere'" in lines[0] and f"{base}/nowhere/neighbourhoods" in lines[0]
 
 
 def test_cli_end_to_end(synthetic, tmp_path):
-    """In-process (CliRunner): the subprocess test above already covers `python -m saferhub`."""
+    """In-process (CliRunner), at the default request rate, with the fake's rate check on."""
     from typer.testing import CliRunner
 
     from saferhub.cli import app
