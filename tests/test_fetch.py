@@ -123,6 +123,19 @@ def test_rows_are_normalised_like_csv_street_rows(synthetic, tmp_path):
     assert df.loc[df["category_slug"] == "violent-crime", "category"].eq("Violence and sexual offences").all()
 
 
+def test_btp_fetch_keeps_only_btp_crimes(tmp_path):
+    """The same map seen as British Transport Police: only BTP-located crimes (and BTP's own
+    no-location ones) are BTP's; the force's are left out, mirroring the force fetch."""
+    hoods, crimes, expected = world(("2023-01",), force="btp", dense=30)
+    btp_ids = {c["persistent_id"] or f"api:{c['id']}" for c in crimes["2023-01"]
+               if c["location_type"] == "BTP" or c.get("_force") == "btp"}
+    with FakePoliceAPI(hoods, crimes, rate_limit=None) as base, fast_api(base) as api:
+        report = fetch("British Transport Police", "2023-01", tmp_path, api=api)
+    assert report.force == "btp"
+    assert set(_ids(tmp_path)) == btp_ids and len(btp_ids) == 1 + expected["2023-01"]["unlocated"]
+    assert report.fetched[0].other_force == expected["2023-01"]["rows"] - expected["2023-01"]["unlocated"] + 1
+
+
 def test_border_margin_is_what_catches_border_crimes(synthetic, tmp_path, monkeypatch):
     """The fake counts points on a polygon's edge as outside (the harshest reading); without the
     ~10 cm margin the crimes on shared borders and cut lines are lost. Shows the main test bites."""

@@ -408,8 +408,11 @@ def fetch(force: str, months, store=None, *, base_url: str | None = None, refres
 def _fetch_month(fetcher, fid, month, base_url, stamp, root, refresh, far_km, on_area, ingest_parsed):
     crimes, counts = fetcher.fetch(month, on_area)
     # BTP crimes share the map but not the force: data.police.uk publishes them under 'btp', so
-    # they are left out here as they are absent from the force's CSVs.
-    ours = [c for c in crimes if _text(_get(c, "location_type")).upper() != "BTP"]
+    # they are left out here as they are absent from the force's CSVs (and vice versa for btp).
+    # No-location crimes were asked for by force, so they are the force's own.
+    want_btp = fid == "btp"
+    ours = [c for c in crimes if not isinstance(_get(c, "location"), dict)
+            or (_text(_get(c, "location_type")).upper() == "BTP") == want_btp]
     source = ApiSource(f"police.uk API {base_url} {fid} {month}", stamp)
     parsed = api_rows_to_parsed(ours, fid, month, source, far_km=far_km)
     ingest = ingest_parsed([parsed], root, replace_older=refresh)
