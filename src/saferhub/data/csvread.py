@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,12 +42,15 @@ def decode_check(name: str, data: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise BadFileError(name, f"not UTF-8 text (first bad byte on line {line}); re-save it as UTF-8") from None
-    first = text.split("\n", 1)[0].rstrip("\r")
-    return first
+    # Any of \r\n, \n or a lone \r ends a line (the CSV reader agrees).
+    return re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
 
 
 def read_strings(name: str, data: bytes, header_line: str) -> RawTable:
-    header = next(csv.reader([header_line]))
+    try:
+        header = next(csv.reader([header_line]))
+    except (csv.Error, StopIteration) as exc:
+        raise BadFileError(name, f"unreadable header line ({exc})") from None
     header = [h.strip() for h in header]
     if len(set(header)) != len(header):
         raise BadFileError(name, "the header repeats a column name")
