@@ -17,9 +17,8 @@ def load_events(store=None, force=None, months=None, categories=None, weights: s
     """Located events as a DataFrame with x, y, month (datetime64[M]), month_index (whole months
     since 1970-01), category and harm (per-event weight from the chosen harm table)."""
     from saferhub.data import events
-    from saferhub.harm import load_weights, weights_for
-
-    table = events(store=store, force=force, months=months, categories=categories, located_only=True)
+    table = events(store=store, force=force, months=months, categories=categories, located_only=True,
+                   harm_weights=weights)
     cols = [c for c in COLUMNS if c in table.column_names]
     df = table.select(cols).to_pandas()
     if len(df) == 0:
@@ -27,7 +26,7 @@ def load_events(store=None, force=None, months=None, categories=None, weights: s
                             "(has `saferhub ingest` been run?)")
     df["month"] = pd.to_datetime(df["month"]).to_numpy().astype("datetime64[M]")
     df["month_index"] = df["month"].to_numpy().astype("datetime64[M]").astype(np.int64)
-    df["harm"] = weights_for(df["category"].to_numpy(), load_weights(weights))
+    df["harm"] = table["harm_weight"].to_numpy()
     return df
 
 

@@ -1,0 +1,138 @@
+"""Emerging hot spots: Mann–Kendall against a scalar reference, each of ArcGIS's eight categories
+(hot and cold) from hand-built cubes, and an end-to-end grid with planted patterns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from saferhub.errors import SaferhubError
+from saferhub.hotspots import emerging as em
+from saferhub.hotspots.gistar import grid_kernel
+
+
+def _mk_reference(x):
+    """Textbook Mann–Kendall for one series (Kendall 1975), loops on purpose."""
+    n = len(x)
+    s = sum(np.sign(x[j] - x[i]) for i in range(n) for j in range(i + 1, n))
+    _, counts = np.unique(x, return_counts=True)
+    var = (n * (n - 1) * (2 * n + 5) - sum(t * (t - 1) * (2 * t + 5) for t in counts)) / 18
+    z = 0.0 if s == 0 else (s - np.sign(s)) / np.sqrt(var)
+    return s, var, z, 2 * stats.norm.sf(abs(z))
+
+
+def test_mann_kendall_matches_scalar_reference_with_and_without_ties():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(20, 15)), rng.poisson(1.5, size=(20, 15)).astype(float),
+                   np.arange(15.0)[None, :], -np.arange(15.0)[None, :], np.ones((1, 15))])
+    mk = em.mann_kendall(X)
+    for row in range(X.shape[0]):
+        s, var, z, p = _mk_reference(X[row])
+        assert mk.s[row] == s
+        assert mk.var[row] == pytest.approx(var)
+        assert mk.z[row] == pytest.approx(z)
+        assert mk.p[row] == pytest.approx(p)
+    # Without ties tau is Kendall's tau against time.
+    tau_ref = stats.kendalltau(np.arange(15), X[0]).statistic
+    assert mk.tau[0] == pytest.approx(tau_ref)
+
+
+T = 10
+SIG, NOT = 0.001, 0.5
+
+
+def _series(hot=(), cold=(), z_hot=None):
+    z = np.zeros(T)
+    p = np.full(T, NOT)
+    for t in hot:
+        z[t], p[t] = 3.0, SIG
+    for t in cold:
+        z[t], p[t] = -3.0, SIG
+    if z_hot is not None:
+        z = np.asarray(z_hot, float)
+        p = np.where(np.abs(z) >= 2.58, SIG, NOT)
+    return z, p
+
+
+CUBES = {
+    "new hot spot": _series(hot=[9]),
+    "consecutive hot spot": _series(hot=[7, 8, 9]),
+    "intensifying hot spot": _series(z_hot=np.linspace(2.7, 6.0, T)),
+    "persistent hot spot": _series(z_hot=[3.1, 3.4, 2.9, 3.3, 3.0, 3.4, 2.9, 3.2, 3.0, 3.3]),
+    "diminishing hot spot": _series(z_hot=np.linspace(6.0, 2.7, T)),
+    "sporadic hot spot": _series(hot=[2, 5, 9]),
+    "oscillating hot spot": _series(hot=[6, 9], cold=[3]),
+    "historical hot spot": _series(hot=range(9)),
+    "no pattern": _series(),
+}
+
+
+def _cube_arrays(cubes):
+    z = np.vstack([c[0] for c in cubes.values()])
+    p = np.vstack([c[1] for c in cubes.values()])
+    return z, p
+
+
+def test_each_arcgis_hot_category_from_hand_built_series():
+    z, p = _cube_arrays(CUBES)
+    labels, _ = em.classify(z, p)
+    assert labels.tolist() == list(CUBES)
+
+
+def test_each_arcgis_cold_category_is_the_mirror_image():
+    z, p = _cube_arrays(CUBES)
+    labels, _ = em.classify(-z, p)
+    expected = [k.replace("hot spot", "cold spot") for k in CUBES]
+    assert labels.tolist() == expected
+
+
+def test_category_edge_cases():
+    cases = {
+        # hot only at the end but once cold: the cold history wins (documented choice)
+        "oscillating hot spot": _series(hot=[9], cold=[2]),
+        # a final run of two after an earlier hot slice is sporadic, not consecutive
+        "sporadic hot spot": _series(hot=[1, 8, 9]),
+        # 90% hot including the final slice but with a gap: persistent, not consecutive
+        "persistent hot spot": _series(hot=[0, 1, 2, 3, 5, 6, 7, 8, 9]),
+        # final slice not hot and < 90% hot: nothing
+        "no pattern": _series(hot=range(8)),
+    }
+    z, p = _cube_arrays(cases)
+    z[2] = np.where(p[2] <= SIG, 3.0 + 0.01 * (np.arange(T) % 2), 0)  # keep MK flat
+    labels, _ = em.classify(z, p)
+    assert labels.tolist() == list(cases)
+
+
+def test_simple_classes():
+    hot = np.zeros((5, 12), bool)
+    hot[0] = True  # persistent
+    hot[1, 8:] = True  # emerging
+    hot[2, :3] = True  # former
+    hot[3, [1, 9]] = True  # intermittent
+    assert em.simple_classes(hot).tolist() == ["persistent", "emerging", "former", "intermittent", "none"]
+
+
+def test_cube_counts_events_by_unit_and_time():
+    c = em.cube([0, 0, 1, 2, -1, 2], [0, 0, 1, 2, 1, 5], n_units=3, n_times=3)
+    assert c.tolist() == [[2, 0, 0], [0, 1, 0], [0, 0, 1]]
+
+
+def test_emerging_grid_recovers_planted_patterns():
+    rng = np.random.default_rng(12)
+    T, ny, nx = 24, 30, 30
+    C = rng.poisson(1.0, size=(T, ny, nx)).astype(float)
+    C[-3:, 5:8, 5:8] += 12  # appears in the last three months only -> consecutive
+    C[:, 20:23, 20:23] += np.linspace(4, 30, T)[:, None, None]  # always hot and growing -> intensifying
+    res = em.emerging_grid(C, grid_kernel(100, rings=1))
+    assert res.category[6, 6] == "consecutive hot spot"
+    assert res.category[21, 21] == "intensifying hot spot"
+    assert res.simple[21, 21] == "persistent" and res.simple[6, 6] == "emerging"
+    assert (res.category == "no pattern").mean() > 0.8
+
+
+def test_bad_cubes_are_clear_errors():
+    with pytest.raises(SaferhubError, match="3 time slices"):
+        em.mann_kendall(np.zeros((3, 2)))
+    with pytest.raises(SaferhubError):
+        em.emerging_grid(np.zeros((3, 3)), grid_kernel(100, rings=1))
