@@ -3,7 +3,7 @@
 If counts a (before) and b (after) are Poisson with rates in the ratio of the periods' lengths
 (r = length_after / length_before) under "no change", then conditional on a + b, b is
 Binomial(a + b, r / (1 + r)) (the conditional test of two Poisson means, Przyborowski & Wilenski
-1940; what Ratcliffe's and Wheeler's before/after tools use). We report the exact two-sided p, its
+1940; what Ratcliffe's and Wheeler's before/after tools use). We report the exact two-sided p (doubled one-sided tail, the 'central' method), its
 BH/Holm adjustment, and Wheeler's square-root z = 2 (sqrt(b) - sqrt(a r)) for quick ranking.
 """
 
