@@ -1,0 +1,165 @@
+"""The hotspot commands end to end on a real three-month Merseyside store."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from conftest import GEO, MERSEYSIDE, REPO
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("hotspots_cli")]
+MONTHS = ("2020-01", "2020-02", "2020-03")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    from saferhub.data.ingest import ingest_paths
+
+    folder = tmp_path_factory.mktemp("store")
+    ingest_paths([MERSEYSIDE / f"{m}-merseyside-street.csv.gz" for m in MONTHS], store=folder)
+    return folder
+
+
+def run(store, *args):
+    from saferhub.cli import app
+
+    res = CliRunner().invoke(app, [*args, "--store", str(store)], catch_exceptions=True)
+    if res.exception and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    assert res.exit_code == 0, res.output
+    return res
+
+
+def _self_contained(html: str):
+    assert "data:image/png;base64," in html
+    assert not re.search(r"""(src|href)=["']https?://""", html)
+    assert "<script src" not in html
+
+
+def test_gistar_grid_writes_gpkg_report_and_png(store, tmp_path):
+    import geopandas as gpd
+
+    out, rep, png = tmp_path / "gi.gpkg", tmp_path / "gi.html", tmp_path / "gi.png"
+    run(store, "hotspots", "--method", "gistar", "--categories", "violence", "--months", "2020-01:2020-03",
+        "--cell-size", "400", "--out", str(out), "--report", str(rep), "--png", str(png))
+    gdf = gpd.read_file(out)
+    assert gdf.crs.to_epsg() == 27700
+    assert {"unit_id", "gi_z", "gi_p_adj", "gi_bin", "gi_class"} <= set(gdf.columns)
+    assert (gdf["gi_bin"] == 3).sum() > 10
+    html = rep.read_text()
+    _self_contained(html)
+    assert "Hot spot 99%" in html and "distance band" not in html and "ring" in html
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_count_csv_holds_every_event_in_the_area_with_bng_centroids(store, tmp_path):
+    out = tmp_path / "counts.csv"
+    area = GEO / "merseyside_pfa_derived_from_lsoa.geojson.gz"
+    run(store, "hotspots", "--method", "count", "--categories", "burglary", "--months", "2020-01:2020-03",
+        "--cell-size", "500", "--area", str(area), "--out", str(out))
+    t = pd.read_csv(out)
+    assert {"unit_id", "count", "harm", "centroid_x", "centroid_y"} <= set(t.columns)
+    assert t["centroid_x"].between(300000, 380000).all()
+    # Independent count: burglaries in these months whose point lies in the force polygon.
+    import shapely
+
+    from saferhub.geo.area import read_area
+    from saferhub.geo.project import to_bng
+    df = pd.concat([pd.read_csv(MERSEYSIDE / f"{m}-merseyside-street.csv.gz") for m in MONTHS])
+    df = df[(df["Crime type"] == "Burglary") & df["Longitude"].notna()]
+    x, y = to_bng(df["Longitude"].to_numpy(), df["Latitude"].to_numpy())
+    inside = shapely.contains_xy(read_area(area), x, y)
+    # Cells whose centre is outside the polygon drop a few edge events; all others are counted.
+    assert 0.97 * inside.sum() <= t["count"].sum() <= inside.sum()
+    assert t["harm"].sum() == pytest.approx(t["count"].sum() * 60)  # default burglary weight
+
+
+def test_kde_geojson_is_wgs84(store, tmp_path):
+    import geopandas as gpd
+
+    out = tmp_path / "kde.geojson"
+    run(store, "hotspots", "--method", "kde", "--categories", "robbery", "--months", "2020-01:2020-03",
+        "--cell-size", "300", "--bandwidth", "900", "--out", str(out))
+    gdf = gpd.read_file(out)
+    assert gdf.crs.to_epsg() == 4326
+    assert gdf["density_km2"].max() > 0
+
+
+def test_emerging_on_hexagons_to_geoparquet(store, tmp_path):
+    import geopandas as gpd
+
+    out, rep = tmp_path / "em.parquet", tmp_path / "em.html"
+    run(store, "hotspots", "--method", "emerging", "--categories", "anti-social-behaviour",
+        "--months", "2020-01:2020-03", "--units", "hex", "--cell-size", "600", "--out", str(out),
+        "--report", str(rep))
+    gdf = gpd.read_parquet(out)
+    from saferhub.hotspots.emerging import LABELS
+    assert set(gdf["category"]) <= set(LABELS)
+    assert gdf["unit_id"].str.startswith("H").all()
+    _self_contained(rep.read_text())
+
+
+def test_change_on_lsoas_with_population_rates(store, tmp_path):
+    out = tmp_path / "change.csv"
+    run(store, "hotspots", "--method", "change", "--months", "2020-03", "--before", "2020-01:2020-02",
+        "--units", "lsoa", "--boundaries", str(GEO / "liverpool_lsoa2011.geojson.gz"), "--out", str(out))
+    t = pd.read_csv(out)
+    assert len(t) >= 297 and t["unit_id"].str.startswith("E01").all()
+    assert {"before", "after", "change_p_adj", "direction"} <= set(t.columns)
+    out2 = tmp_path / "rates.csv"
+    run(store, "hotspots", "--method", "count", "--months", "2020-01", "--units", "lsoa", "--boundaries",
+        str(GEO / "liverpool_lsoa2011.geojson.gz"), "--population",
+        str(GEO / "File_6_-_IoD2019_Population_Denominators.csv.gz"), "--out", str(out2))
+    r = pd.read_csv(out2)
+    assert r["population"].notna().mean() > 0.99
+    np.testing.assert_allclose(r["rate_per_1000"], r["count"] / r["population"] * 1000)
+
+
+def test_concentration_and_nearrepeat_commands(store, tmp_path):
+    rep, csv = tmp_path / "conc.html", tmp_path / "conc.csv"
+    res = run(store, "concentration", "--categories", "grip", "--cell-size", "250", "--out", str(csv),
+              "--report", str(rep))
+    assert "generalized Gini" in res.output
+    t = pd.read_csv(csv)
+    assert set(t["measure"]) >= {"Gini", "share of units holding 50%"}
+    _self_contained(rep.read_text())
+    kcsv, krep = tmp_path / "knox.csv", tmp_path / "knox.html"
+    run(store, "nearrepeat", "--categories", "burglary", "--space-bands", "0,200,400", "--time-bands", "0,1",
+        "--permutations", "19", "--seed", "1", "--out", str(kcsv), "--report", str(krep))
+    k = pd.read_csv(kcsv)
+    assert len(k) == 4 * 3 and (k["p"] >= 1 / 20).all()
+    _self_contained(krep.read_text())
+
+
+@pytest.mark.parametrize("args, message", [
+    (["hotspots", "--method", "blob", "--out", "x.csv"], "unknown method 'blob'"),
+    (["hotspots", "--method", "change", "--out", "x.csv"], "needs --before"),
+    (["hotspots", "--method", "count"], "nothing to write"),
+    (["hotspots", "--method", "count", "--months", "2031-01", "--out", "x.csv"], "no located events"),
+    (["hotspots", "--units", "lsoa", "--out", "x.csv", "--cell-size", "500"], "needs --boundaries"),
+    (["nearrepeat", "--time-unit", "days"], "timestamped"),
+])
+def test_user_mistakes_are_one_line_exit_2(store, tmp_path, monkeypatch, capsys, args, message):
+    from saferhub.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["saferhub", *args, "--store", str(store)])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    err = capsys.readouterr().err
+    assert exc.value.code == 2, err
+    assert message in " ".join(err.split()) and "Traceback" not in err
+
+
+def test_real_entry_point_reports_errors_without_traceback(store, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "saferhub", "hotspots", "--method", "nope", "--out", "x.csv",
+                           "--store", str(store)], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 2
+    assert "unknown method 'nope'" in proc.stderr and "Traceback" not in proc.stderr
