@@ -44,7 +44,8 @@ def _esda_z(values, pts, **w_kw):
     return esda.G_Local(values, w, transform="B", star=True, permutations=0).Zs
 
 
-@pytest.mark.parametrize("band", [200.0, 450.0, 600.0])
+@pytest.mark.slow
+@pytest.mark.parametrize("band", [200.0, 450.0])
 def test_grid_gistar_equals_esda_on_real_merseyside_grid(liverpool_grid, band):
     g, counts, mask = liverpool_grid
     res = gistar_grid(counts, grid_kernel(200, distance=band), mask)
@@ -55,6 +56,7 @@ def test_grid_gistar_equals_esda_on_real_merseyside_grid(liverpool_grid, band):
     assert np.isnan(res.z[~mask]).all()
 
 
+@pytest.mark.slow
 def test_grid_gistar_rings_equal_esda_queen_rings(liverpool_grid):
     g, counts, mask = liverpool_grid
     res = gistar_grid(counts, grid_kernel(200, rings=2), mask)
@@ -80,6 +82,7 @@ def test_fft_path_matches_direct_path(liverpool_grid):
     np.testing.assert_array_equal(neighbourhood_sum(np.where(mask, counts, 0), big), direct)
 
 
+@pytest.mark.slow
 def test_sparse_gistar_equals_esda_on_liverpool_lsoas():
     import esda
     import geopandas as gpd

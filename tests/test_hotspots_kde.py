@@ -34,7 +34,7 @@ def test_kde_of_arbitrary_points_is_within_binning_error_of_exact():
     """Events off the cell centres move at most half a cell diagonal; the error is bounded by the
     kernel's Lipschitz constant times that shift."""
     rng = np.random.default_rng(5)
-    g = Grid.from_bounds(0, 0, 1995, 1995, 5)
+    g = Grid.from_bounds(0, 0, 1990, 1990, 10)
     x, y = rng.uniform(200, 1800, 300), rng.uniform(200, 1800, 300)
     h = 200.0
     got = kde.kde_grid(g, x, y, h, "quartic")
@@ -42,8 +42,8 @@ def test_kde_of_arbitrary_points_is_within_binning_error_of_exact():
     ref = kde.brute_force_kde(cx, cy, x, y, h, "quartic").reshape(g.shape)
     # |dK/dd| <= 3/(pi h^2) * max|d/dd (1-u^2)^2| = 3/(pi h^2) * 8/(3 sqrt3 h)
     lip = 3 / (np.pi * h * h) * 8 / (3 * np.sqrt(3) * h)
-    assert np.abs(got - ref).max() <= x.size * lip * (2.5 * np.sqrt(2)) + 1e-15
-    assert np.abs(got - ref).max() < 0.01 * ref.max()
+    assert np.abs(got - ref).max() <= x.size * lip * (5 * np.sqrt(2)) + 1e-15
+    assert np.abs(got - ref).max() < 0.03 * ref.max()  # 10 m cells, 200 m bandwidth
 
 
 @pytest.mark.parametrize("kernel", ["quartic", "gaussian"])
