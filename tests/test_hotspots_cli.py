@@ -92,6 +92,16 @@ def test_kde_geojson_is_wgs84(store, tmp_path):
     assert gdf["density_km2"].max() > 0
 
 
+def test_dual_kde_difference_of_two_periods(store, tmp_path):
+    out = tmp_path / "dual.csv"
+    run(store, "hotspots", "--method", "kde", "--categories", "burglary", "--months", "2020-03",
+        "--before", "2020-01:2020-02", "--cell-size", "400", "--bandwidth", "1200", "--out", str(out))
+    t = pd.read_csv(out)
+    np.testing.assert_allclose(t["difference_km2"], t["density_a_km2"] - t["density_b_km2"], atol=1e-9)
+    # 'before' has two months, scaled to one: total mass of b equals half the before-events' mass.
+    assert t["density_a_km2"].sum() > 0 and t["density_b_km2"].sum() > 0
+
+
 def test_emerging_on_hexagons_to_geoparquet(store, tmp_path):
     import geopandas as gpd
 

@@ -136,3 +136,22 @@ def test_bad_cubes_are_clear_errors():
         em.mann_kendall(np.zeros((3, 2)))
     with pytest.raises(SaferhubError):
         em.emerging_grid(np.zeros((3, 3)), grid_kernel(100, rings=1))
+
+
+def test_emerging_frame_on_hexagons_recovers_a_planted_new_hotspot():
+    """The generic (sparse-weights) path: points on hexagons, a cluster only in the last month."""
+    import shapely
+
+    from saferhub.geo.units import hex_units
+    from saferhub.hotspots.analyse import emerging_frame
+
+    rng = np.random.default_rng(21)
+    units = hex_units(200, shapely.box(0, 0, 6000, 6000))
+    T, n = 12, 6000
+    x, y, t = rng.uniform(0, 6000, n), rng.uniform(0, 6000, n), rng.integers(0, T, n)
+    hx, hy = rng.normal(3000, 60, 150), rng.normal(3000, 60, 150)
+    gdf, cube = emerging_frame(units, np.r_[x, hx], np.r_[y, hy], np.r_[t, np.full(150, T - 1)], T, rings=1)
+    centre = units.assign([3000.0], [3000.0])[0]
+    assert gdf["category"].iloc[centre] == "new hot spot"
+    assert cube.shape == (T, units.n) and cube.sum() == (units.assign(np.r_[x, hx], np.r_[y, hy]) >= 0).sum()
+    assert (gdf["category"] == "no pattern").mean() > 0.9

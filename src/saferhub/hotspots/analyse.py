@@ -107,6 +107,21 @@ def kde_frame(units: Units, x, y, bandwidth: float, kernel: str = "quartic", ada
     return gdf
 
 
+def dual_kde_frame(units: Units, xa, ya, xb, yb, bandwidth: float, kernel: str = "quartic",
+                   scale_b: float = 1.0):
+    """Dual KDE on square-grid units: density of a (e.g. the later period) and of b (scaled by
+    `scale_b`, e.g. months_a / months_b), their difference and ratio, per km^2."""
+    if units.kind != "grid":
+        raise SaferhubError("KDE is computed on a square grid (--units grid)")
+    d = kde_mod.dual_kde(units.grid, xa, ya, xb, yb, bandwidth, kernel, scale_b)
+    gdf = units.gdf.copy()
+    gdf["density_a_km2"] = units.from_grid(d.a)
+    gdf["density_b_km2"] = units.from_grid(d.b)
+    gdf["difference_km2"] = units.from_grid(d.difference)
+    gdf["ratio"] = units.from_grid(d.ratio)
+    return gdf
+
+
 def emerging_frame(units: Units, x, y, t_index, n_times: int, distance: float | None = None,
                    rings: int | None = 1, correction: str = "fdr", alpha: float = 0.05):
     """Emerging hot spots over monthly slices: category (ArcGIS), simple class, Mann–Kendall

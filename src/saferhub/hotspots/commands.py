@@ -60,9 +60,11 @@ def _setup_area(df, store, force, area_path, hull, drop_strays, steps):
         steps.step("drawing the study area round the force's located events")
         from saferhub.hotspots.load import load_events
 
+        from saferhub.errors import SaferhubError
+
         try:
             allev = load_events(store=store, force=force)
-        except Exception:  # the hull is a convenience; fall back to the selected events
+        except SaferhubError:  # the hull is a convenience; fall back to the selected events
             allev = df
         ax, ay = allev["x"].to_numpy(), allev["y"].to_numpy()
         ok = check_strays(ax, ay, drop=True)
@@ -135,7 +137,7 @@ def register(app: typer.Typer) -> None:
         method: str = typer.Option("gistar", help="count | kde | gistar | emerging | change"),
         categories: Optional[str] = typer.Option(None, help="categories, slugs or groups (grip, violence...); default all"),
         months: Optional[str] = typer.Option(None, help="e.g. 2020-01:2020-12 (for change: the 'after' period)"),
-        before: Optional[str] = typer.Option(None, help="change: the 'before' period, e.g. 2019-01:2019-12"),
+        before: Optional[str] = typer.Option(None, help="change, or kde for a dual KDE: the 'before' period, e.g. 2019-01:2019-12"),
         force: Optional[str] = typer.Option(None, help="police force (default: all in the store)"),
         store: Optional[Path] = typer.Option(None, help="event store folder"),
         units: str = typer.Option("grid", help="grid | hex | lsoa | segments"),
@@ -191,7 +193,7 @@ def register(app: typer.Typer) -> None:
             steps.step("reading events")
             df = load_events(store, force, mon, cats, weights)
             dfb = None
-            if method == "change":
+            if method == "change" or (method == "kde" and before):
                 mb = parse_months(before)
                 dfb = load_events(store, force, mb, cats, weights)
             df, area_poly, area_desc, n_out = _setup_area(df, store, force, area, hull, drop_strays, steps)
@@ -212,6 +214,19 @@ def register(app: typer.Typer) -> None:
             if method == "count":
                 gdf = analyse.counts_frame(U, x, y, harm=df["harm"].to_numpy(), population=pop)
                 show = ("continuous", gdf[measure].to_numpy(), f"{measure} per unit")
+            elif method == "kde" and before:
+                cs = U.grid.cell_size if U.grid else cell_size
+                bw = bandwidth or 3 * cs
+                if adaptive_k or harm:
+                    raise_err("a dual KDE (--before) uses a fixed bandwidth and counts; drop --adaptive-k/--harm")
+                len_a = len(np.unique(df["month_index"]))
+                len_b = len(np.unique(dfb["month_index"])) if len(dfb) else 0
+                if len_b == 0:
+                    raise_err("no events in the --before period")
+                gdf = analyse.dual_kde_frame(U, x, y, dfb["x"].to_numpy(), dfb["y"].to_numpy(), bw, kernel,
+                                             scale_b=len_a / len_b)
+                show = ("diverging", gdf["difference_km2"].to_numpy(), "density difference per km² (after - before)")
+                notes.append(f"dual KDE: bandwidth {bw:g} m, kernel {kernel}; before scaled by {len_a}/{len_b} months")
             elif method == "kde":
                 cs = U.grid.cell_size if U.grid else cell_size
                 bw = bandwidth or 3 * cs
@@ -440,6 +455,8 @@ def _map(U, show, area_poly, params):
     title = f"{label}: {params['categories']}, {params['months']}"
     if kind == "continuous":
         return maps.continuous_map(U, values, title, label, area_poly)
+    if kind == "diverging":
+        return maps.diverging_map(U, values, title, label, area_poly)
     if kind == "gi":
         return maps.categorical_map(U, values.astype(int).tolist(), maps.GI_COLOURS, CLASS_LABELS, title, area_poly)
     if kind == "emerging":
@@ -467,6 +484,11 @@ def _hotspot_report(path, method, gdf, U, fig_map, params, df, cube_):
         v = gdf[col].to_numpy()
         if v.sum() > 0:
             sections.append(("Lorenz curve", figure_html(charts.lorenz_chart({col: conc.lorenz(v)}), "Lorenz curve")))
+    elif method == "kde" and "difference_km2" in gdf:
+        for lab, asc in (("Largest rises", False), ("Largest falls", True)):
+            top = gdf.sort_values("difference_km2", ascending=asc).head(10)
+            sections.append((lab, table_html(pd.DataFrame(top[base + ["density_b_km2", "density_a_km2",
+                                                                       "difference_km2", "ratio"]]))))
     elif method == "kde":
         top = gdf.sort_values("density_km2", ascending=False).head(15)
         sections.append(("Densest cells", table_html(pd.DataFrame(top[base + ["density_km2"]]))))

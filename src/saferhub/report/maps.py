@@ -72,6 +72,22 @@ def continuous_map(units, values, title: str, label: str, area=None, cmap: str =
     return fig
 
 
+def diverging_map(units, values, title: str, label: str, area=None, cmap: str = "RdBu_r"):
+    """A map of a signed value (e.g. a dual-KDE difference) centred on zero (grid units)."""
+    fig, ax = _axes(title)
+    v = np.asarray(values, float)
+    lim = np.nanpercentile(np.abs(v), 99.5) if np.isfinite(v).any() else 1.0
+    lim = lim if lim > 0 else 1.0
+    g = units.grid
+    im = ax.imshow(np.ma.masked_invalid(units.to_grid(v)), origin="lower", cmap=cmap, vmin=-lim, vmax=lim,
+                   extent=(g.x0, g.x0 + g.nx * g.cell_size, g.y0, g.y0 + g.ny * g.cell_size),
+                   interpolation="nearest")
+    _outline(ax, area)
+    cb = fig.colorbar(im, ax=ax, shrink=0.7)
+    cb.set_label(label + " (red: more, blue: less)", fontsize=8)
+    return fig
+
+
 def categorical_map(units, codes, colours: dict, labels: dict, title: str, area=None):
     """A map of categories per unit (Gi* bins, emerging categories) with a legend of those present."""
     import matplotlib.colors as mcolors
