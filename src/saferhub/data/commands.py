@@ -46,7 +46,8 @@ def ingest(
         return
     table = Table(title=f"ingest into {report.store}", show_lines=False)
     for col in ("file", "kind", "months", "read", "stored", "quarantined", "unlocated", "change"):
-        table.add_column(col, justify="right" if col in ("read", "stored", "quarantined", "unlocated") else "left")
+        table.add_column(col, justify="right" if col in ("read", "stored", "quarantined", "unlocated") else "left",
+                         overflow="fold")
     for f in report.files:
         months = f.months[0] if len(f.months) == 1 else (f"{f.months[0]}..{f.months[-1]}" if f.months else "-")
         table.add_row(Path(f.name.split("!")[-1]).name, f.kind, months, f"{f.read:,}", f"{f.stored:,}",
@@ -58,7 +59,7 @@ def ingest(
     ignored = sum(f.ignored for f in report.files)
     console.print(f"read {read:,} = stored {stored:,} + quarantined {quarantined:,}"
                   + (f" + ignored (older copies) {ignored:,}" if ignored else "")
-                  + f"; events in store {report.rows_before:,} -> {report.rows_after:,} ({report.added:+,})")
+                  + f"; rows in store {report.rows_before:,} -> {report.rows_after:,} ({report.added:+,})")
     if quarantined:
         console.print("see the quarantined rows with: saferhub quarantine --out quarantine.csv")
 

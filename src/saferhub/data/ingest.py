@@ -135,26 +135,32 @@ def _apply(writer: StoreWriter, item, replace_older: bool) -> FileResult:
     stored = ignored = 0
     changes = set()
     keys = []
-    for month, table in sorted(item.tables.items()):
+    merged = getattr(item, "merged", None)   # partner incidents: partitions merged by id
+    for month, table in sorted((merged or item.tables).items()):
+        own = item.tables[month].num_rows if month in item.tables else 0
         key = partition_key(item.dataset, item.force, month)
-        content = f"{item.sha256}:{month}"
+        content = item.content_ids[month] if merged else f"{item.sha256}:{month}"
         old = catalog.partitions.get(key)
+        if merged and table.num_rows == 0:   # every record of that month moved elsewhere
+            catalog.partitions.pop(key, None)
+            continue
         if old and old.get("content") == content:
             changes.add("unchanged")
-            stored += table.num_rows
+            stored += own
             keys.append(key)
             continue
-        if old and old["stamp"] > item.member.stamp and not replace_older:
+        if old and old["stamp"] > item.member.stamp and not (replace_older or merged):
             changes.add("older copy ignored")
-            ignored += table.num_rows
+            ignored += own
             continue
         rel = writer.stage_partition(item.dataset, item.force, month, table)
+        sources = sorted(set(old.get("sources", [])) | {item.sha256}) if (old and merged) else [item.sha256]
         catalog.partitions[key] = {
             "file": rel, "rows": table.num_rows, "content": content, "sha256": item.sha256,
-            "stamp": item.member.stamp, "source_file": item.member.name,
+            "sources": sources, "stamp": item.member.stamp, "source_file": item.member.name,
         }
-        changes.add("replaced" if old else "new")
-        stored += table.num_rows
+        changes.add(("replaced" if not merged else "updated") if old else "new")
+        stored += own
         keys.append(key)
     record = {
         "name": item.member.name, "kind": item.kind, "force": item.force, "stamp": item.member.stamp,
@@ -174,7 +180,7 @@ def _apply(writer: StoreWriter, item, replace_older: bool) -> FileResult:
 
 def _drop_superseded_files(catalog) -> None:
     """Forget ingested files none of whose partitions are live any more (and their quarantine)."""
-    live_shas = {p["sha256"] for p in catalog.partitions.values()}
+    live_shas = {sha for p in catalog.partitions.values() for sha in p.get("sources", [p["sha256"]])}
     for sha, rec in list(catalog.files.items()):
         if rec["partitions"] and sha not in live_shas:
             del catalog.files[sha]
