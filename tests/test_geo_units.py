@@ -146,3 +146,15 @@ def test_read_area_and_hull(tmp_path):
         read_area(bad)
     with pytest.raises(SaferhubError, match="not found"):
         read_area(tmp_path / "nope.geojson")
+
+
+def test_edge_cells_holding_events_are_kept():
+    area = shapely.Point(500, 500).buffer(400)
+    g = Grid.from_bounds(0, 0, 999, 999, 100)
+    # (199, 299) is inside the disc, but its cell's centre (150, 250) is outside it.
+    assert shapely.contains_xy(area, 199, 299) and not shapely.contains_xy(area, 150, 250)
+    assert U.grid_units(g, area).assign([199], [299])[0] == -1
+    assert U.grid_units(g, area, points=([199.0], [299.0])).assign([199], [299])[0] >= 0
+    hx = U.hex_units(150, area, points=([105.0, 500.0], [500.0, 500.0]))
+    assert (hx.assign([105.0, 500.0], [500.0, 500.0]) >= 0).all()
+    assert hx.gdf["unit_id"].is_unique

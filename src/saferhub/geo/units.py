@@ -93,11 +93,22 @@ def _hex_key(q, r) -> np.ndarray:
     return np.asarray(q, np.int64) * 4_294_967_296 + np.asarray(r, np.int64)
 
 
-def grid_units(grid: Grid, area=None) -> Units:
-    """Square cells of `grid` whose centre lies in `area` (all cells when area is None)."""
+def _hex_unkey(keys) -> tuple[np.ndarray, np.ndarray]:
+    keys = np.asarray(keys, np.int64)
+    q = (keys + 2_147_483_648) // 4_294_967_296
+    return q, keys - q * 4_294_967_296
+
+
+def grid_units(grid: Grid, area=None, points=None) -> Units:
+    """Square cells of `grid` whose centre lies in `area` (all cells when area is None), plus any
+    cell holding one of `points` (x, y) — so an edge event inside the area is never dropped just
+    because its cell's centre falls outside."""
     from saferhub.geo.area import cells_in
 
     mask = np.ones(grid.shape, bool) if area is None else cells_in(grid, area)
+    if points is not None and area is not None:
+        flat = grid.flat_index(*points)
+        mask.ravel()[flat[flat >= 0]] = True
     if not mask.any():
         raise SaferhubError("no grid cell centre falls inside the study area; use a smaller cell size")
     unit_of_flat = np.full(grid.n_cells, -1, np.int64)
@@ -107,8 +118,9 @@ def grid_units(grid: Grid, area=None) -> Units:
                  _lookup={"unit_of_flat": unit_of_flat})
 
 
-def hex_units(cell_size: float, area) -> Units:
-    """Hexagons (equal in area to `cell_size` squares) whose centre lies in `area`."""
+def hex_units(cell_size: float, area, points=None) -> Units:
+    """Hexagons (equal in area to `cell_size` squares) whose centre lies in `area`, plus any
+    hexagon holding one of `points` (x, y)."""
     import geopandas as gpd
     import shapely
 
@@ -120,6 +132,13 @@ def hex_units(cell_size: float, area) -> Units:
     shapely.prepare(area)
     inside = shapely.contains_xy(area, cx, cy)
     q, r = q[inside], r[inside]
+    if points is not None:
+        px, py = (np.asarray(v, float) for v in points)
+        ok = np.isfinite(px) & np.isfinite(py)
+        pq, pr = hg.axial(px[ok], py[ok])
+        q, r = _hex_unkey(np.unique(np.concatenate([_hex_key(q, r), _hex_key(pq, pr)])))
+        cx, cy = hg.centre(q, r)
+        inside = np.ones(q.size, bool)
     if q.size == 0:
         raise SaferhubError("no hexagon centre falls inside the study area; use a smaller cell size")
     gdf = gpd.GeoDataFrame({"unit_id": hex_ids(q, r), "x": cx[inside], "y": cy[inside]},

@@ -45,11 +45,12 @@ def _setup_area(df, store, force, area_path, hull, drop_strays, steps):
     import numpy as np
 
     from saferhub.geo.area import data_hull, read_area
-    from saferhub.geo.strays import check_strays
+    from saferhub.geo.strays import check_strays, find_strays
     from saferhub.hotspots.load import event_labels
 
     con = _console()
-    keep = check_strays(df["x"].to_numpy(), df["y"].to_numpy(), event_labels(df), drop=drop_strays,
+    x, y = df["x"].to_numpy(), df["y"].to_numpy()
+    keep = check_strays(x, y, event_labels(df, find_strays(x, y)), drop=drop_strays,
                         warn=lambda m: con.print(f"[bold yellow]{m}[/]", highlight=False))
     df = df[keep]
     if area_path:
@@ -63,7 +64,7 @@ def _setup_area(df, store, force, area_path, hull, drop_strays, steps):
         from saferhub.errors import SaferhubError
 
         try:
-            allev = load_events(store=store, force=force)
+            allev = load_events(store=store, force=force, columns=("x", "y"))
         except SaferhubError:  # the hull is a convenience; fall back to the selected events
             allev = df
         ax, ay = allev["x"].to_numpy(), allev["y"].to_numpy()
@@ -89,14 +90,15 @@ def _inside(area, x, y):
     return shapely.contains_xy(area, x, y)
 
 
-def _units(kind, area, cell_size, boundaries, network, snap, id_column):
+def _units(kind, area, cell_size, boundaries, network, snap, id_column, points=None):
+    """The spatial units; grid cells and hexagons holding any of `points` are always kept."""
     from saferhub.geo import units as U
     from saferhub.geo.grid import Grid
 
     if kind == "grid":
-        return U.grid_units(Grid.from_bounds(*area.bounds, cell_size), area)
+        return U.grid_units(Grid.from_bounds(*area.bounds, cell_size), area, points)
     if kind == "hex":
-        return U.hex_units(cell_size, area)
+        return U.hex_units(cell_size, area, points)
     if kind == "lsoa":
         if not boundaries:
             raise_err("--units lsoa needs --boundaries FILE (GeoJSON/GeoPackage polygons, .gz allowed)")
@@ -205,8 +207,9 @@ def register(app: typer.Typer) -> None:
                 notes.append(why)
                 con.print(why, highlight=False)
             steps.step(f"building {units} units")
-            U = _units(units, area_poly, cell_size, boundaries, network, snap, id_column)
             x, y = df["x"].to_numpy(), df["y"].to_numpy()
+            pts = (x, y) if dfb is None else (np.r_[x, dfb["x"].to_numpy()], np.r_[y, dfb["y"].to_numpy()])
+            U = _units(units, area_poly, cell_size, boundaries, network, snap, id_column, pts)
             val_w = df["harm"].to_numpy() if harm else None
             measure = "harm" if harm else "count"
             steps.step(f"running {method} on {U.n:,} units")
@@ -325,8 +328,8 @@ def register(app: typer.Typer) -> None:
                 cell_size, why = default_cell_size(*area_poly.bounds)
                 con.print(why, highlight=False)
             steps.step(f"building {units} units")
-            U = _units(units, area_poly, cell_size, boundaries, network, snap, id_column)
             x, y = df["x"].to_numpy(), df["y"].to_numpy()
+            U = _units(units, area_poly, cell_size, boundaries, network, snap, id_column, (x, y))
             c = analyse.unit_values(U, x, y)
             h = analyse.unit_values(U, x, y, df["harm"].to_numpy())
             sc, sh = conc.summarise(c, counts=True), conc.summarise(h, counts=False)
@@ -381,7 +384,7 @@ def register(app: typer.Typer) -> None:
         import pandas as pd
 
         from saferhub.categories import parse_categories
-        from saferhub.geo.strays import check_strays
+        from saferhub.geo.strays import check_strays, find_strays
         from saferhub.hotspots.load import event_labels, load_events
         from saferhub.hotspots.nearrepeat import knox
 
@@ -395,7 +398,8 @@ def register(app: typer.Typer) -> None:
         with _Steps() as steps:
             steps.step("reading events")
             df = load_events(store, force, parse_months(months), cats)
-            keep = check_strays(df["x"].to_numpy(), df["y"].to_numpy(), event_labels(df), drop=drop_strays,
+            x, y = df["x"].to_numpy(), df["y"].to_numpy()
+            keep = check_strays(x, y, event_labels(df, find_strays(x, y)), drop=drop_strays,
                                 warn=lambda m: _console().print(f"[bold yellow]{m}[/]", highlight=False))
             df = df[keep]
             if time_unit == "months":
