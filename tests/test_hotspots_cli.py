@@ -205,3 +205,35 @@ def test_stray_point_is_named_and_refused_then_dropped_with_a_warning(tmp_path, 
     err = " ".join(capsys.readouterr().err.split())
     assert "WARNING: leaving out 1 stray point" in err and "Whitehall" in err
     assert pd.read_csv(tmp_path / "c.csv")["count"].sum() == 399  # every non-stray event
+
+
+def test_nearrepeat_in_days_on_timestamped_partner_incidents(tmp_path):
+    """Partner incidents carry times: the Knox test runs in days and finds planted near repeats."""
+    from saferhub.data.ingest import ingest_paths
+    from saferhub.geo.project import to_wgs84
+
+    rng = np.random.default_rng(4)
+    n0, nrep = 700, 120
+    x, y = rng.uniform(333000, 339000, n0), rng.uniform(387000, 393000, n0)
+    day = rng.integers(0, 365, n0)
+    src = rng.integers(0, n0, nrep)
+    x = np.r_[x, x[src] + rng.uniform(-20, 20, nrep)]
+    y = np.r_[y, y[src] + rng.uniform(-20, 20, nrep)]
+    day = np.r_[day, day[src] + rng.integers(0, 4, nrep)]
+    lon, lat = to_wgs84(x, y)
+    when = pd.Timestamp("2020-01-01 12:00") + pd.to_timedelta(day, unit="D")
+    rows = pd.DataFrame({"Ref": [f"R{i}" for i in range(x.size)], "Reported": when.strftime("%d/%m/%Y %H:%M"),
+                         "Type": "Youths causing annoyance", "Long": np.round(lon, 6), "Lat": np.round(lat, 6)})
+    rows.to_csv(tmp_path / "calls.csv", index=False)
+    (tmp_path / "map.yaml").write_text("agency: Wirral Council\nforce: merseyside\ncolumns:\n  id: Ref\n"
+                                       "  datetime: Reported\n  category: Type\n  lon: Long\n  lat: Lat\n"
+                                       "categories:\n  Youths causing annoyance: Anti-social behaviour\n")
+    st = tmp_path / "store"
+    ingest_paths([tmp_path / "calls.csv"], store=st, kind="incidents", mapping=tmp_path / "map.yaml")
+    out = tmp_path / "knox.csv"
+    run(st, "nearrepeat", "--categories", "anti-social-behaviour", "--time-unit", "days", "--space-bands", "50,200",
+        "--time-bands", "3,7", "--permutations", "99", "--seed", "3", "--out", str(out))
+    k = pd.read_csv(out)
+    close = k[(k.space == "0 to 50 m") & (k.time == "0 to 3 days")].iloc[0]
+    assert close.observed >= nrep and close.knox_ratio > 3 and close.p == pytest.approx(0.01)
+    assert k["observed"].sum() == x.size * (x.size - 1) // 2

@@ -412,8 +412,9 @@ def register(app: typer.Typer) -> None:
                 if n_missing:
                     _console().print(f"[yellow]leaving out {n_missing:,} events without a timestamp[/]")
                 df, ts = df[ts.notna()], ts[ts.notna()]
-                div = 86_400 if time_unit == "days" else 3_600
-                t = (ts.astype("int64") // 1_000_000_000 // div).to_numpy()
+                step = pd.Timedelta(days=1) if time_unit == "days" else pd.Timedelta(hours=1)
+                # Whole days/hours since the epoch (UTC), independent of the timestamp resolution.
+                t = ((ts - pd.Timestamp(0, tz="UTC")) // step).to_numpy().astype(np.int64)
             steps.step(f"Knox test on {len(df):,} events, {permutations} permutations")
             k = knox(df["x"].to_numpy(), df["y"].to_numpy(), np.asarray(t), space_bands, time_bands,
                      permutations, seed, time_unit=time_unit)
