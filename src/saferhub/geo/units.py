@@ -148,14 +148,40 @@ def hex_units(cell_size: float, area, points=None) -> Units:
     return Units("hex", gdf, cell_size=float(cell_size), _lookup={"keys": keys[order], "order": order})
 
 
+LAYER_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".geojson.gz", ".json.gz")
+
+
+def expand_paths(paths) -> list[Path]:
+    """Files from a list of files, folders (their GeoJSON/GPKG/shapefile layers) and quoted glob
+    patterns ('lsoa_by_lad/*.json.gz'), in a stable order."""
+    import glob
+
+    out: list[Path] = []
+    for p in paths if isinstance(paths, (list, tuple)) else [paths]:
+        text = str(p)
+        if any(ch in text for ch in "*?["):
+            hits = sorted(glob.glob(text))
+            if not hits:
+                raise SaferhubError(f"{text}: no files match this pattern")
+            out.extend(Path(h) for h in hits)
+        elif Path(text).is_dir():
+            hits = sorted(f for f in Path(text).iterdir() if f.name.lower().endswith(LAYER_SUFFIXES))
+            if not hits:
+                raise SaferhubError(f"{text}: no GeoJSON/GeoPackage/shapefile layers in this folder")
+            out.extend(hits)
+        else:
+            out.append(Path(text))
+    return out
+
+
 def read_layers(paths) -> object:
-    """Read one or more GeoJSON / GeoPackage / shapefile layers (gzip allowed) into one
-    GeoDataFrame in EPSG:27700."""
+    """Read one or more GeoJSON / GeoPackage / shapefile layers (gzip allowed; folders and glob
+    patterns are expanded) into one GeoDataFrame in EPSG:27700."""
     import geopandas as gpd
     import pandas as pd
 
     frames = []
-    for p in [Path(p) for p in (paths if isinstance(paths, (list, tuple)) else [paths])]:
+    for p in expand_paths(paths):
         if not p.exists():
             raise SaferhubError(f"{p}: file not found")
         src = f"/vsigzip/{p}" if p.suffix == ".gz" else str(p)
