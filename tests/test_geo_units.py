@@ -158,3 +158,15 @@ def test_edge_cells_holding_events_are_kept():
     hx = U.hex_units(150, area, points=([105.0, 500.0], [500.0, 500.0]))
     assert (hx.assign([105.0, 500.0], [500.0, 500.0]) >= 0).all()
     assert hx.gdf["unit_id"].is_unique
+
+
+@pytest.mark.slow
+def test_boundaries_from_a_folder_or_a_glob_give_all_merseyside_lsoas(tmp_path):
+    folder = GEO / "uk-geojson" / "lsoa_by_lad"
+    a = U.polygon_units(U.read_layers([folder]))
+    b = U.polygon_units(U.read_layers([str(folder / "E0800001*.json.gz")]))
+    assert a.n == b.n == 910  # the five Merseyside districts (PROVENANCE.md)
+    with pytest.raises(SaferhubError, match="no files match"):
+        U.read_layers([str(tmp_path / "*.json.gz")])
+    with pytest.raises(SaferhubError, match="no GeoJSON"):
+        U.read_layers([tmp_path])
