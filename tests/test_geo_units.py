@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-
 from conftest import GEO, MERSEYSIDE
+
 from saferhub.errors import SaferhubError
 from saferhub.geo import units as U
 from saferhub.geo.area import data_hull, read_area
@@ -28,7 +28,6 @@ def test_hexagons_have_the_square_cells_area_and_contain_their_points():
     assert shapely.area(polys) == pytest.approx(np.full(x.size, 150.0**2))
     assert shapely.contains_xy(polys, x, y).all()
     # Point-in-hexagon by brute force: the nearest hexagon centre.
-    cx, cy = hg.centre(q, r)
     for k in range(0, 5000, 250):
         qq, rr = np.meshgrid(np.arange(q[k] - 2, q[k] + 3), np.arange(r[k] - 2, r[k] + 3))
         ax, ay = hg.centre(qq.ravel(), rr.ravel())

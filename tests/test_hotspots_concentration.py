@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import MERSEYSIDE
+
 from saferhub.errors import SaferhubError
 from saferhub.hotspots import concentration as conc
 

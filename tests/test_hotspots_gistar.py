@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import GEO, MERSEYSIDE
+
 from saferhub.errors import SaferhubError
 from saferhub.geo.grid import Grid
 from saferhub.geo.project import to_bng
@@ -73,7 +73,7 @@ def test_grid_gistar_rings_equal_esda_queen_rings(liverpool_grid):
 
 def test_fft_path_matches_direct_path(liverpool_grid):
     """A big kernel goes through FFT; it must equal the direct correlation exactly for counts."""
-    g, counts, mask = liverpool_grid
+    _, counts, mask = liverpool_grid
     big = grid_kernel(200, distance=1200)  # 13x13 > direct limit
     from scipy import ndimage
 
@@ -95,7 +95,7 @@ def test_sparse_gistar_equals_esda_on_liverpool_lsoas():
     import shapely
 
     tree = shapely.STRtree(lsoa.geometry.values)
-    i, j = tree.query(shapely.points(x, y), predicate="intersects")
+    _, j = tree.query(shapely.points(x, y), predicate="intersects")
     counts = np.bincount(j, minlength=len(lsoa)).astype(float)
     W = contiguity(lsoa.geometry.values)
     res = gistar_sparse(counts, W)

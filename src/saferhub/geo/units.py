@@ -187,7 +187,7 @@ def read_layers(paths) -> object:
         src = f"/vsigzip/{p}" if p.suffix == ".gz" else str(p)
         try:
             g = gpd.read_file(src)
-        except Exception as exc:  # pyogrio raises several types for unreadable files
+        except Exception as exc:  # noqa: BLE001 (pyogrio/GDAL raise many types for unreadable files)
             raise BadFileError(p, f"not a readable GeoJSON/GeoPackage layer ({type(exc).__name__}: {exc})") from None
         if g.crs is None:
             raise BadFileError(p, "the layer has no coordinate reference system")

@@ -12,7 +12,9 @@ from saferhub.errors import SaferhubError
 from saferhub.geo.units import Units
 from saferhub.hotspots import change as change_mod
 from saferhub.hotspots import emerging as em
-from saferhub.hotspots import inference, kde as kde_mod, weights as wmod
+from saferhub.hotspots import inference
+from saferhub.hotspots import kde as kde_mod
+from saferhub.hotspots import weights as wmod
 from saferhub.hotspots.gistar import GiStar, gistar_grid, gistar_sparse, grid_kernel
 
 

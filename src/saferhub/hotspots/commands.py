@@ -4,7 +4,6 @@ the event store, call the pure analyses, and write files, PNG maps and self-cont
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -45,7 +44,6 @@ class _Steps:
 
 def _setup_area(df, store, force, area_path, hull, drop_strays, steps):
     """Strays check, then the study area: --area, or a hull of the force's located events."""
-    import numpy as np
 
     from saferhub.geo.area import data_hull, read_area
     from saferhub.geo.strays import check_strays, find_strays
@@ -62,9 +60,8 @@ def _setup_area(df, store, force, area_path, hull, drop_strays, steps):
         desc = f"polygon from {area_path}"
     else:
         steps.step("drawing the study area round the force's located events")
-        from saferhub.hotspots.load import load_events
-
         from saferhub.errors import SaferhubError
+        from saferhub.hotspots.load import load_events
 
         try:
             allev = load_events(store=store, force=force, columns=("x", "y"))
@@ -121,7 +118,7 @@ def _population(path, units):
 
     try:
         t = pd.read_csv(path, thousands=",", encoding="utf-8-sig")
-    except Exception as exc:
+    except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
         raise BadFileError(path, f"not a readable CSV ({exc})") from None
     code = next((c for c in t.columns if "code" in c.lower() and "lsoa" in c.lower()), None)
     pop = next((c for c in t.columns if "population" in c.lower() or c.lower() in ("persons", "residents")), None)
@@ -140,34 +137,34 @@ def register(app: typer.Typer) -> None:
     @app.command("hotspots")
     def hotspots(
         method: str = typer.Option("gistar", help="count | kde | gistar | emerging | change"),
-        categories: Optional[str] = typer.Option(None, help="categories, slugs or groups (grip, violence...); default all"),
-        months: Optional[str] = typer.Option(None, help="e.g. 2020-01:2020-12 (for change: the 'after' period)"),
-        before: Optional[str] = typer.Option(None, help="change, or kde for a dual KDE: the 'before' period, e.g. 2019-01:2019-12"),
-        force: Optional[str] = typer.Option(None, help="police force (default: all in the store)"),
-        store: Optional[Path] = typer.Option(None, help="event store folder"),
+        categories: str | None = typer.Option(None, help="categories, slugs or groups (grip, violence...); default all"),
+        months: str | None = typer.Option(None, help="e.g. 2020-01:2020-12 (for change: the 'after' period)"),
+        before: str | None = typer.Option(None, help="change, or kde for a dual KDE: the 'before' period, e.g. 2019-01:2019-12"),
+        force: str | None = typer.Option(None, help="police force (default: all in the store)"),
+        store: Path | None = typer.Option(None, help="event store folder"),
         units: str = typer.Option("grid", help="grid | hex | lsoa | segments"),
-        cell_size: Optional[int] = typer.Option(None, help="cell size in metres (default: chosen from the area)"),
-        boundaries: Optional[list[str]] = typer.Option(None, help="--units lsoa: polygon file, folder or quoted glob ('lsoa_by_lad/*.json.gz'); repeatable"),
-        network: Optional[Path] = typer.Option(None, help="street lines for --units segments"),
+        cell_size: int | None = typer.Option(None, help="cell size in metres (default: chosen from the area)"),
+        boundaries: list[str] | None = typer.Option(None, help="--units lsoa: polygon file, folder or quoted glob ('lsoa_by_lad/*.json.gz'); repeatable"),
+        network: Path | None = typer.Option(None, help="street lines for --units segments"),
         snap: float = typer.Option(30.0, help="segments: snap events within this many metres"),
-        id_column: Optional[str] = typer.Option(None, help="unit id column in --boundaries/--network"),
-        area: Optional[Path] = typer.Option(None, help="study area polygon (GeoJSON/GPKG); default a hull of the data"),
+        id_column: str | None = typer.Option(None, help="unit id column in --boundaries/--network"),
+        area: Path | None = typer.Option(None, help="study area polygon (GeoJSON/GPKG); default a hull of the data"),
         hull: str = typer.Option("concave", help="default study area: concave | convex hull"),
         drop_strays: bool = typer.Option(False, help="leave out stray far-away points (named in a warning)"),
         harm: bool = typer.Option(False, help="analyse harm-weighted counts instead of counts"),
-        weights: Optional[str] = typer.Option(None, help="harm weights version or CSV (category,weight)"),
-        population: Optional[Path] = typer.Option(None, help="CSV of LSOA residents for rates (--units lsoa)"),
-        bandwidth: Optional[float] = typer.Option(None, help="kde: bandwidth in metres (default 3 cells)"),
+        weights: str | None = typer.Option(None, help="harm weights version or CSV (category,weight)"),
+        population: Path | None = typer.Option(None, help="CSV of LSOA residents for rates (--units lsoa)"),
+        bandwidth: float | None = typer.Option(None, help="kde: bandwidth in metres (default 3 cells)"),
         kernel: str = typer.Option("quartic", help="kde: quartic | gaussian"),
-        adaptive_k: Optional[int] = typer.Option(None, help="kde: adaptive bandwidth from the k-th nearest event"),
-        distance: Optional[float] = typer.Option(None, help="Gi*: distance band in metres"),
+        adaptive_k: int | None = typer.Option(None, help="kde: adaptive bandwidth from the k-th nearest event"),
+        distance: float | None = typer.Option(None, help="Gi*: distance band in metres"),
         rings: int = typer.Option(1, help="Gi*: rings of neighbouring cells (grid/hex) if no --distance"),
         correction: str = typer.Option("fdr", help="multiple testing: fdr | holm | none"),
         permutations: int = typer.Option(0, help="Gi*: permutations for a pseudo p-value (0 = analytical only)"),
-        seed: Optional[int] = typer.Option(None, help="random seed for permutations"),
-        out: Optional[Path] = typer.Option(None, help="write units: .gpkg .geojson .parquet .csv"),
-        report: Optional[Path] = typer.Option(None, help="write a self-contained HTML report"),
-        png: Optional[Path] = typer.Option(None, help="write the map as PNG"),
+        seed: int | None = typer.Option(None, help="random seed for permutations"),
+        out: Path | None = typer.Option(None, help="write units: .gpkg .geojson .parquet .csv"),
+        report: Path | None = typer.Option(None, help="write a self-contained HTML report"),
+        png: Path | None = typer.Option(None, help="write the map as PNG"),
     ):
         """Find hotspots: counts, harm, KDE, Getis-Ord Gi*, emerging hotspots or change per unit."""
         import numpy as np
@@ -261,9 +258,9 @@ def register(app: typer.Typer) -> None:
                                            length_ratio=len_b / len_a, correction=correction)
                 show = ("change", gdf["direction"].to_numpy(), "Change (after vs before)")
             params = {"method": method, "categories": ", ".join(cats) if cats else "all",
-                      "months": months or "all", "before": before, "force": force, "units": units,
+                      "months": months or "all", "before": before, "force": force,
                       "cell size (m)": cell_size if units in ("grid", "hex") else None,
-                      "measure": measure, "harm weights": weights or "default" if harm else None,
+                      "measure": measure, "harm weights": (weights or "default") if harm else None,
                       "study area": area_desc, "events analysed": f"{len(df):,}",
                       "events outside the area": n_out, "units": f"{U.n:,} {units}",
                       "neighbours": analyse.neighbours_description(U, distance, rings)
@@ -295,29 +292,30 @@ def register(app: typer.Typer) -> None:
 
     @app.command("concentration")
     def concentration(
-        categories: Optional[str] = typer.Option(None, help="categories, slugs or groups"),
-        months: Optional[str] = typer.Option(None, help="e.g. 2018-01:2020-12"),
-        force: Optional[str] = typer.Option(None),
-        store: Optional[Path] = typer.Option(None),
+        categories: str | None = typer.Option(None, help="categories, slugs or groups"),
+        months: str | None = typer.Option(None, help="e.g. 2018-01:2020-12"),
+        force: str | None = typer.Option(None),
+        store: Path | None = typer.Option(None),
         units: str = typer.Option("grid", help="grid | hex | lsoa | segments"),
-        cell_size: Optional[int] = typer.Option(None, help="metres (default: chosen from the area)"),
-        boundaries: Optional[list[str]] = typer.Option(None, help="--units lsoa: polygon file, folder or quoted glob; repeatable"),
-        network: Optional[Path] = typer.Option(None),
+        cell_size: int | None = typer.Option(None, help="metres (default: chosen from the area)"),
+        boundaries: list[str] | None = typer.Option(None, help="--units lsoa: polygon file, folder or quoted glob; repeatable"),
+        network: Path | None = typer.Option(None),
         snap: float = typer.Option(30.0),
-        id_column: Optional[str] = typer.Option(None),
-        area: Optional[Path] = typer.Option(None),
+        id_column: str | None = typer.Option(None),
+        area: Path | None = typer.Option(None),
         hull: str = typer.Option("concave"),
         drop_strays: bool = typer.Option(False),
-        weights: Optional[str] = typer.Option(None, help="harm weights version or CSV"),
-        out: Optional[Path] = typer.Option(None, help="write the measures as CSV"),
-        report: Optional[Path] = typer.Option(None, help="HTML report with the Lorenz curve"),
+        weights: str | None = typer.Option(None, help="harm weights version or CSV"),
+        out: Path | None = typer.Option(None, help="write the measures as CSV"),
+        report: Path | None = typer.Option(None, help="HTML report with the Lorenz curve"),
     ):
         """How concentrated crime and harm are: Gini, generalized Gini, units holding 25% / 50%."""
         import pandas as pd
 
         from saferhub.categories import parse_categories
         from saferhub.geo.cellsize import default_cell_size
-        from saferhub.hotspots import analyse, concentration as conc
+        from saferhub.hotspots import analyse
+        from saferhub.hotspots import concentration as conc
         from saferhub.hotspots.load import load_events
         from saferhub.months import parse_months
 
@@ -326,7 +324,7 @@ def register(app: typer.Typer) -> None:
         with _Steps() as steps:
             steps.step("reading events")
             df = load_events(store, force, parse_months(months), cats, weights)
-            df, area_poly, area_desc, n_out = _setup_area(df, store, force, area, hull, drop_strays, steps)
+            df, area_poly, area_desc, _ = _setup_area(df, store, force, area, hull, drop_strays, steps)
             if cell_size is None and units in ("grid", "hex"):
                 cell_size, why = default_cell_size(*area_poly.bounds)
                 con.print(why, highlight=False)
@@ -362,25 +360,25 @@ def register(app: typer.Typer) -> None:
                 ("Measures", table_html(pd.DataFrame(table), float_format="{:,.4f}")),
                 ("Lorenz curve", figure_html(fig, "Lorenz curves of crime and harm")),
                 ("Parameters", _params_table(params)),
-                ("How to read this", "<p>The share of units holding 50% of crime is the law-of-concentration "
+                ("How to read this", ("<p>The share of units holding 50% of crime is the law-of-concentration "
                  "figure (Weisburd 2015: 2–6% of street segments). The generalized Gini (Bernasco &amp; "
-                 "Steenbeek 2017) corrects the Gini when there are fewer events than units.</p>")])
+                 "Steenbeek 2017) corrects the Gini when there are fewer events than units.</p>"))])
             write_atomic(report, html_)
 
     @app.command("nearrepeat")
     def nearrepeat(
-        categories: Optional[str] = typer.Option(None, help="categories, slugs or groups (e.g. burglary)"),
-        months: Optional[str] = typer.Option(None),
-        force: Optional[str] = typer.Option(None),
-        store: Optional[Path] = typer.Option(None),
+        categories: str | None = typer.Option(None, help="categories, slugs or groups (e.g. burglary)"),
+        months: str | None = typer.Option(None),
+        force: str | None = typer.Option(None),
+        store: Path | None = typer.Option(None),
         space_bands: str = typer.Option("0,100,200,300,400", help="metres, inclusive upper bounds; 0 = same place"),
         time_bands: str = typer.Option("0,1,2,3", help="time units, inclusive upper bounds; 0 = same time unit"),
         time_unit: str = typer.Option("months", help="months (police.uk) | days | hours (timestamped data)"),
         permutations: int = typer.Option(99),
-        seed: Optional[int] = typer.Option(None),
+        seed: int | None = typer.Option(None),
         drop_strays: bool = typer.Option(False),
-        out: Optional[Path] = typer.Option(None, help="write the Knox table as CSV"),
-        report: Optional[Path] = typer.Option(None, help="HTML report with the Knox table and heat map"),
+        out: Path | None = typer.Option(None, help="write the Knox table as CSV"),
+        report: Path | None = typer.Option(None, help="HTML report with the Knox table and heat map"),
     ):
         """Near repeat (Knox test): are events close in space also close in time?"""
         import numpy as np
@@ -448,10 +446,10 @@ def register(app: typer.Typer) -> None:
                 ("Knox ratios", figure_html(knox_chart(k), "Knox ratio heat map")),
                 ("Knox table", table_html(table, float_format="{:,.3f}")),
                 ("Parameters", _params_table(params)),
-                ("How to read this", "<p>Observed: pairs of events this close in space and time. Expected: the "
+                ("How to read this", ("<p>Observed: pairs of events this close in space and time. Expected: the "
                  "mean over random re-assignments of the times (Monte Carlo). A Knox ratio above 1 with a small "
                  "p means more near repeats than chance (Ratcliffe's Near Repeat Calculator). Police.uk "
-                 "locations are snap points, so 'same place' means the same snap point.</p>")])
+                 "locations are snap points, so 'same place' means the same snap point.</p>"))])
             write_atomic(report, html_)
 
 

@@ -198,5 +198,14 @@ def trend_sparkline_data(cube_units: np.ndarray, labels: np.ndarray) -> dict[str
     return out
 
 
-__all__ = ["cube", "mann_kendall", "classify", "simple_classes", "emerging_grid", "Emerging",
-           "PATTERNS", "LABELS", "inference"]
+__all__ = [
+    "LABELS",
+    "PATTERNS",
+    "Emerging",
+    "classify",
+    "cube",
+    "emerging_grid",
+    "inference",
+    "mann_kendall",
+    "simple_classes",
+]

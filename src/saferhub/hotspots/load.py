@@ -43,7 +43,7 @@ def event_labels(df: pd.DataFrame, only=None) -> np.ndarray:
     n = len(df)
     out = np.full(n, "", dtype=object)
     idx = np.arange(n) if only is None else np.flatnonzero(only)
-    col = lambda c: df[c].to_numpy()[idx].astype(str) if c in df else np.full(idx.size, "")  # noqa: E731
+    col = lambda c: df[c].to_numpy()[idx].astype(str) if c in df else np.full(idx.size, "")
     ids, loc, mon = col("event_id"), col("location"), col("month")
     out[idx] = [f"{i[:12]} '{lo}' {m[:7]}" for i, lo, m in zip(ids, loc, mon)]
     return out

@@ -155,4 +155,4 @@ def knox(x, y, t, space_bands, time_bands, permutations: int = 99, seed: int | N
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(expected > 0, obs / expected, np.nan)
     return Knox(obs, expected, ratio, p, band_labels(s_edges, space_unit),
-                band_labels(t_edges, time_unit, whole=True), int(permutations), int(x.size), int(len(i)))
+                band_labels(t_edges, time_unit, whole=True), int(permutations), int(x.size), len(i))
