@@ -236,3 +236,42 @@ def test_nearrepeat_in_days_on_timestamped_partner_incidents(tmp_path):
     close = k[(k.space == "0 to 50 m") & (k.time == "0 to 3 days")].iloc[0]
     assert close.observed >= nrep and close.knox_ratio > 3 and close.p == pytest.approx(0.01)
     assert k["observed"].sum() == x.size * (x.size - 1) // 2
+
+
+def test_street_segments_count_and_harm_gistar(store, tmp_path):
+    """A 150 m street lattice over central Liverpool: every event in the box snaps to a segment
+    (no point is more than 75 m from a street), and Gi* runs on segment contiguity with harm."""
+    import geopandas as gpd
+    import shapely
+
+    x0, y0, x1, y1, step = 334000, 389000, 336000, 391000, 150
+    lines, ids = [], []
+    for k, v in enumerate(np.arange(x0, x1 + 1, step)):
+        for j, w in enumerate(np.arange(y0, y1, step)):
+            lines += [shapely.LineString([(v, w), (v, min(w + step, y1))])]
+            ids += [f"V{k}-{j}"]
+    for k, w in enumerate(np.arange(y0, y1 + 1, step)):
+        for j, v in enumerate(np.arange(x0, x1, step)):
+            lines += [shapely.LineString([(v, w), (min(v + step, x1), w)])]
+            ids += [f"H{k}-{j}"]
+    net = tmp_path / "streets.gpkg"
+    gpd.GeoDataFrame({"id": ids}, geometry=lines, crs=27700).to_file(net)
+    area = tmp_path / "box.geojson"
+    gpd.GeoDataFrame(geometry=[shapely.box(x0, y0, x1, y1)], crs=27700).to_file(area)
+    out = tmp_path / "seg.csv"
+    run(store, "hotspots", "--method", "count", "--months", "2020-01:2020-03", "--units", "segments",
+        "--network", str(net), "--snap", "110", "--area", str(area), "--out", str(out))
+    t = pd.read_csv(out)
+    from saferhub.geo.project import to_bng
+    df = pd.concat([pd.read_csv(MERSEYSIDE / f"{m}-merseyside-street.csv.gz") for m in MONTHS]).dropna(subset=["Longitude"])
+    x, y = to_bng(df["Longitude"].to_numpy(), df["Latitude"].to_numpy())
+    inside = shapely.contains_xy(shapely.box(x0, y0, x1, y1), x, y)
+    assert len(t) == len(lines) and t["unit_id"].is_unique
+    assert t["count"].sum() == inside.sum()
+    gi = tmp_path / "seg_gi.csv"
+    run(store, "hotspots", "--method", "gistar", "--harm", "--months", "2020-01:2020-03", "--units", "segments",
+        "--network", str(net), "--snap", "110", "--area", str(area), "--out", str(gi))
+    g = pd.read_csv(gi).set_index("unit_id")
+    c = t.set_index("unit_id")
+    np.testing.assert_allclose(g.loc[c.index, "value"], c["harm"])  # --harm analyses harm
+    assert g["n_neighbours"].min() >= 2 and g["gi_z"].notna().all()
