@@ -8,7 +8,7 @@ Discovery Rate correction" does) and Holm's step-down family-wise correction (Ho
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from saferhub.errors import SaferhubError
 
@@ -22,7 +22,7 @@ CLASS_LABELS = {3: "Hot spot 99%", 2: "Hot spot 95%", 1: "Hot spot 90%", 0: "Not
 def two_sided_p(z) -> np.ndarray:
     """Two-sided normal p-value of z-scores (NaN stays NaN)."""
     z = np.asarray(z, dtype="float64")
-    return 2.0 * stats.norm.sf(np.abs(z))
+    return 2.0 * special.ndtr(-np.abs(z))  # = 2 norm.sf(|z|), without scipy.stats' overhead
 
 
 def bh_adjust(p) -> np.ndarray:
