@@ -15,16 +15,12 @@ half an ingest. Datasets: `events` (police.uk street rows and partner incidents)
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -32,6 +28,7 @@ import pyarrow.parquet as pq
 from saferhub.categories import parse_categories
 from saferhub.config import resolve_store
 from saferhub.errors import SaferhubError
+from saferhub.fsutil import write_atomic
 from saferhub.months import parse_months
 
 CATALOG_VERSION = 1
@@ -111,30 +108,12 @@ class Catalog:
 
     def save(self) -> None:
         doc = {"version": CATALOG_VERSION, "partitions": self.partitions, "files": self.files}
-        _write_atomic(self.root / "catalog.json", json.dumps(doc, indent=1, sort_keys=True).encode())
+        write_atomic(self.root / "catalog.json", json.dumps(doc, indent=1, sort_keys=True))
 
     def live_files(self) -> set[str]:
         live = {p["file"] for p in self.partitions.values()}
         live |= {f["quarantine_file"] for f in self.files.values() if f.get("quarantine_file")}
         return live
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        dirfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dirfd)
-        finally:
-            os.close(dirfd)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class StoreWriter:
