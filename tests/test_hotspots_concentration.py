@@ -43,6 +43,19 @@ def test_generalized_gini_rescales_sparse_data():
         conc.generalized_gini(np.array([0.5, 1.5, 2.0]))
 
 
+def test_examples_from_the_authors_lorenzgini_package():
+    """Known answers from Bernasco & Steenbeek's R package documentation (wsteenbeek/lorenzgini)."""
+    dense = np.array([10, 8, 2] + [0] * 7, float)
+    assert conc.gini(dense) == pytest.approx(0.78)
+    assert conc.generalized_gini(dense) == pytest.approx(0.78)
+    sparse = np.array([5, 2, 1] + [0] * 7, float)
+    assert conc.gini(sparse) == pytest.approx(0.8)
+    assert conc.generalized_gini(sparse) == pytest.approx(0.75)
+    one = np.array([10] + [0] * 9, float)
+    assert conc.gini(one) == pytest.approx(0.9)
+    assert conc.generalized_gini(one, unbiased=True) == pytest.approx(1.0)
+
+
 def test_share_of_units():
     v = np.array([10.0, 5, 3, 1, 1, 0, 0, 0, 0, 0])
     assert conc.share_of_units(v, 0.5) == (1, 0.1)

@@ -8,7 +8,9 @@ the most equal distribution possible for N events over n units:
     G' = G                                   when N >= n
     G' = (n / N) G - (n - N) / N             when N < n   (i.e. (G - G_min) / (1 - G_min))
 where G is the ordinary Gini over all n units (empty ones included). N is the number of events, so
-it is only defined for counts; for harm we report G.
+it is only defined for counts; for harm we report G. This is what the authors' R package
+(wsteenbeek/lorenzgini, `gini(generalized=TRUE, unbiased=FALSE)`) computes; `unbiased=True` also
+applies its small-sample factor min(n, N) / (min(n, N) - 1). Tests pin the package's examples.
 """
 
 from __future__ import annotations
@@ -51,14 +53,19 @@ def gini(values) -> float:
     return float(((2 * i - n - 1) * v).sum() / (n * v.sum()))
 
 
-def generalized_gini(counts) -> float:
+def generalized_gini(counts, unbiased: bool = False) -> float:
     """Bernasco & Steenbeek's generalized Gini for N events over n units (see module doc)."""
     v = _values(counts)
     if not np.allclose(v, np.round(v)):
         raise SaferhubError("the generalized Gini is defined for event counts, not weighted values")
     n, N = v.size, float(v.sum())
-    g = gini(v)
-    return g if N >= n else (n / N) * g - (n - N) / N
+    g = max(1.0, n / N) * (gini(v) - 1.0) + 1.0
+    if unbiased:
+        m = min(n, N)
+        if m < 2:
+            raise SaferhubError("the unbiased generalized Gini needs at least 2 events and 2 units")
+        g *= m / (m - 1)
+    return g
 
 
 def share_of_units(values, share: float) -> tuple[int, float]:
