@@ -204,6 +204,17 @@ def test_stray_point_is_named_and_refused_then_dropped_with_a_warning(tmp_path, 
     err = " ".join(capsys.readouterr().err.split())
     assert "WARNING: leaving out 1 stray point" in err and "Whitehall" in err
     assert pd.read_csv(tmp_path / "c.csv")["count"].sum() == 399  # every non-stray event
+    # --area (as the error suggests) also works: strays outside the user's area are left out loudly.
+    import geopandas as gpd
+    import shapely
+    box = shapely.box(320000, 377000, 362000, 423000)
+    gpd.GeoDataFrame(geometry=[box], crs=27700).to_file(tmp_path / "a.geojson")
+    monkeypatch.setattr(sys, "argv", [*args, "--area", str(tmp_path / "a.geojson")])
+    try:
+        main()
+    except SystemExit as e:
+        assert e.code in (None, 0)
+    assert "WARNING: leaving out 1 stray point" in " ".join(capsys.readouterr().err.split())
 
 
 def test_nearrepeat_in_days_on_timestamped_partner_incidents(tmp_path):

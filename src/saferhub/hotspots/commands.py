@@ -51,7 +51,8 @@ def _setup_area(df, store, force, area_path, hull, drop_strays, steps):
 
     con = _console()
     x, y = df["x"].to_numpy(), df["y"].to_numpy()
-    keep = check_strays(x, y, event_labels(df, find_strays(x, y)), drop=drop_strays,
+    # With --area the study area is the user's, so strays outside it are simply left out (loudly).
+    keep = check_strays(x, y, event_labels(df, find_strays(x, y)), drop=drop_strays or bool(area_path),
                         warn=lambda m: con.print(f"[bold yellow]{m}[/]", highlight=False))
     df = df[keep]
     if area_path:
