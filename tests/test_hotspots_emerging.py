@@ -155,3 +155,44 @@ def test_emerging_frame_on_hexagons_recovers_a_planted_new_hotspot():
     assert gdf["category"].iloc[centre] == "new hot spot"
     assert cube.shape == (T, units.n) and cube.sum() == (units.assign(np.r_[x, hx], np.r_[y, hy]) >= 0).sum()
     assert (gdf["category"] == "no pattern").mean() > 0.9
+
+
+@pytest.mark.parametrize("lags", [0, 1, 2])
+def test_spacetime_gistar_equals_gistar_on_explicit_kronecker_weights(lags):
+    import scipy.sparse as sp
+
+    from saferhub.hotspots.gistar import gistar_sparse
+    from saferhub.hotspots.weights import distance_band
+
+    rng = np.random.default_rng(5)
+    n, T = 40, 7
+    x, y = rng.uniform(0, 1000, n), rng.uniform(0, 1000, n)
+    Ws = distance_band(x, y, 250)
+    C = rng.poisson(2.0, size=(T, n)).astype(float)
+    z, p = em.spacetime_gistar(C, Ws, time_lags=lags, correction="holm")
+    # Bin (t, i) neighbours bin (t', j) when j is i or a spatial neighbour and t - lags <= t' <= t.
+    L = np.zeros((T, T))
+    for t in range(T):
+        L[t, max(0, t - lags): t + 1] = 1
+    S = (Ws + sp.identity(n)).toarray() > 0
+    W = sp.csr_matrix(np.kron(L, S))
+    ref = gistar_sparse(C.ravel(), W - sp.identity(n * T), correction="holm")
+    np.testing.assert_allclose(z.ravel(), ref.z, atol=1e-9)
+    np.testing.assert_allclose(p.ravel(), ref.p_adjusted, atol=1e-12)
+
+
+def test_grid_spatial_weights_match_the_convolution_kernel():
+    import shapely
+
+    from saferhub.geo.grid import Grid
+    from saferhub.geo.units import grid_units
+    from saferhub.hotspots.analyse import gistar_units, spatial_weights
+    from saferhub.hotspots.gistar import gistar_sparse
+
+    units = grid_units(Grid.from_bounds(0, 0, 2990, 1990, 100), shapely.Point(1500, 1000).buffer(900))
+    rng = np.random.default_rng(2)
+    v = rng.poisson(3, units.n).astype(float)
+    for kw in ({"rings": 1}, {"rings": 2}, {"distance": 250.0}):
+        conv = gistar_units(units, v, **kw)
+        sparse = gistar_sparse(v, spatial_weights(units, **kw))
+        np.testing.assert_allclose(sparse.z, conv.z, atol=1e-10)

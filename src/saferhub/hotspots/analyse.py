@@ -124,20 +124,67 @@ def dual_kde_frame(units: Units, xa, ya, xb, yb, bandwidth: float, kernel: str =
     return gdf
 
 
+def spatial_weights(units: Units, distance: float | None = None, rings: int | None = 1):
+    """Sparse binary neighbour matrix (no self-links) of any units, matching `gistar_units`:
+    grid cells from the distance-band / k-ring kernel offsets, hexagons by centre distance,
+    polygons and segments by distance band or contiguity."""
+    import scipy.sparse as sp
+
+    if distance is not None:
+        rings = None
+    if units.kind == "grid":
+        kern = grid_kernel(units.grid.cell_size, distance=distance, rings=rings)
+        r = kern.shape[0] // 2
+        ny, nx = units.grid.shape
+        rows, cols = np.nonzero(units.mask)
+        uid = np.full((ny, nx), -1, np.int64)
+        uid[rows, cols] = np.arange(rows.size)
+        src, dst = [], []
+        for dr, dc in zip(*np.nonzero(kern)):  # one vectorised pass per kernel offset
+            dr, dc = dr - r, dc - r
+            if dr == 0 and dc == 0:
+                continue
+            rr, cc = rows + dr, cols + dc
+            ok = (rr >= 0) & (rr < ny) & (cc >= 0) & (cc < nx)
+            nb = np.full(rows.size, -1, np.int64)
+            nb[ok] = uid[rr[ok], cc[ok]]
+            keep = nb >= 0
+            src.append(np.flatnonzero(keep))
+            dst.append(nb[keep])
+        i = np.concatenate(src) if src else np.zeros(0, np.int64)
+        j = np.concatenate(dst) if dst else np.zeros(0, np.int64)
+        return sp.csr_matrix((np.ones(i.size), (i, j)), shape=(units.n, units.n))
+    cx, cy = units.centroids()
+    if units.kind == "hex" and distance is None:
+        from saferhub.geo.hexgrid import HexGrid
+        distance = HexGrid(units.cell_size).spacing * int(rings) * 1.001
+    if distance is not None:
+        return wmod.distance_band(cx, cy, distance)
+    return wmod.contiguity(units.gdf.geometry.values)
+
+
 def emerging_frame(units: Units, x, y, t_index, n_times: int, distance: float | None = None,
-                   rings: int | None = 1, correction: str = "fdr", alpha: float = 0.05):
+                   rings: int | None = 1, correction: str = "fdr", alpha: float = 0.05,
+                   time_lags: int = 0):
     """Emerging hot spots over monthly slices: category (ArcGIS), simple class, Mann–Kendall
-    trend on the Gi* z-scores, and the per-slice counts (for sparklines). Returns (gdf, cube)."""
+    trend on the Gi* z-scores, and the per-slice counts (for sparklines). Returns (gdf, cube).
+
+    time_lags = 0: Gi* per slice (each month against its own mean and variance).
+    time_lags = k >= 1: ArcGIS's space-time Gi* (neighbourhood = the spatial neighbours in this and
+    the k previous months; mean, variance and correction over the whole cube)."""
     idx = units.assign(x, y)
     C = em.cube(idx, t_index, units.n, n_times)  # (T, units)
     T = C.shape[0]
     Z = np.full(C.shape, np.nan)
     P = np.full(C.shape, np.nan)
-    for t in range(T):  # one Gi* (one convolution or sparse product) per slice
-        if np.ptp(C[t]) == 0:
-            continue
-        g = gistar_units(units, C[t], distance=distance, rings=rings, correction=correction)
-        Z[t], P[t] = g.z, g.p_adjusted
+    if time_lags:
+        Z, P = em.spacetime_gistar(C, spatial_weights(units, distance, rings), time_lags, correction)
+    else:
+        for t in range(T):  # one Gi* (one convolution or sparse product) per slice
+            if np.ptp(C[t]) == 0:
+                continue
+            g = gistar_units(units, C[t], distance=distance, rings=rings, correction=correction)
+            Z[t], P[t] = g.z, g.p_adjusted
     labels, mk = em.classify(Z.T, P.T, alpha=alpha)
     with np.errstate(invalid="ignore"):
         hot = (P.T <= alpha) & (Z.T > 0)

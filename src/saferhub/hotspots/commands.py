@@ -161,6 +161,7 @@ def register(app: typer.Typer) -> None:
         distance: float | None = typer.Option(None, help="Gi*: distance band in metres"),
         rings: int = typer.Option(1, help="Gi*: rings of neighbouring cells (grid/hex) if no --distance"),
         correction: str = typer.Option("fdr", help="multiple testing: fdr | holm | none"),
+        time_lags: int = typer.Option(1, help="emerging: previous months in the space-time neighbourhood (ArcGIS default 1; 0 = Gi* per month)"),
         permutations: int = typer.Option(0, help="Gi*: permutations for a pseudo p-value (0 = analytical only)"),
         seed: int | None = typer.Option(None, help="random seed for permutations"),
         out: Path | None = typer.Option(None, help="write units: .gpkg .geojson .parquet .csv"),
@@ -247,8 +248,11 @@ def register(app: typer.Typer) -> None:
                 n_t = int(df["month_index"].max()) - first + 1
                 if n_t < 3:
                     raise_err("emerging hot spots need at least 3 months (--months)")
+                if time_lags < 0:
+                    raise_err("--time-lags must be 0 or more")
                 gdf, cube_ = analyse.emerging_frame(U, x, y, df["month_index"].to_numpy() - first, n_t,
-                                                    distance=distance, rings=rings, correction=correction)
+                                                    distance=distance, rings=rings, correction=correction,
+                                                    time_lags=time_lags)
                 show = ("emerging", gdf["category"].to_numpy(), "Emerging hot spots")
             else:
                 len_a = len(np.unique(dfb["month_index"])) if len(dfb) else 0
@@ -267,6 +271,7 @@ def register(app: typer.Typer) -> None:
                       "neighbours": analyse.neighbours_description(U, distance, rings)
                       if method in ("gistar", "emerging") else None,
                       "correction": correction if method in ("gistar", "emerging", "change") else None,
+                      "time lags (months)": time_lags if method == "emerging" else None,
                       "notes": "; ".join(notes) or None}
             if out:
                 steps.step(f"writing {out}")
