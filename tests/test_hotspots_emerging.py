@@ -196,3 +196,27 @@ def test_grid_spatial_weights_match_the_convolution_kernel():
         conv = gistar_units(units, v, **kw)
         sparse = gistar_sparse(v, spatial_weights(units, **kw))
         np.testing.assert_allclose(sparse.z, conv.z, atol=1e-10)
+
+
+def test_spacetime_emerging_on_a_grid_recovers_planted_patterns():
+    """ArcGIS-style space-time Gi* (1 time lag) on grid units built from points."""
+    from saferhub.geo.grid import Grid
+    from saferhub.geo.units import grid_units
+    from saferhub.hotspots.analyse import emerging_frame
+
+    rng = np.random.default_rng(8)
+    T = 24
+    units = grid_units(Grid.from_bounds(0, 0, 2990, 2990, 100))
+    n = 20000
+    x, y, t = rng.uniform(0, 3000, n), rng.uniform(0, 3000, n), rng.integers(0, T, n)
+    # growing cluster at (2150, 2150) all along; a new cluster at (650, 650) in the last 3 months
+    grow_t = np.repeat(np.arange(T), np.linspace(10, 60, T).astype(int))
+    gx, gy = rng.normal(2150, 60, grow_t.size), rng.normal(2150, 60, grow_t.size)
+    new_t = np.repeat(np.arange(T - 3, T), 60)
+    nx_, ny_ = rng.normal(650, 60, new_t.size), rng.normal(650, 60, new_t.size)
+    gdf, _ = emerging_frame(units, np.r_[x, gx, nx_], np.r_[y, gy, ny_], np.r_[t, grow_t, new_t], T,
+                            rings=1, time_lags=1)
+    at = lambda px, py: gdf["category"].iloc[units.assign([px], [py])[0]]  # noqa: E731
+    assert at(2150, 2150) == "intensifying hot spot"
+    assert at(650, 650) == "consecutive hot spot"
+    assert (gdf["category"] == "no pattern").mean() > 0.9
