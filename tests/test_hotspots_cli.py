@@ -151,6 +151,8 @@ def test_concentration_and_nearrepeat_commands(store, tmp_path):
     (["hotspots", "--method", "blob", "--out", "x.csv"], "unknown method 'blob'"),
     (["hotspots", "--method", "change", "--out", "x.csv"], "needs --before"),
     (["hotspots", "--method", "count"], "nothing to write"),
+    (["hotspots", "--method", "count", "--out", "x.txt"], "unknown output format"),
+    (["hotspots", "--method", "count", "--months", "2020", "--out", "x.csv"], "not a month"),
     (["hotspots", "--method", "count", "--months", "2031-01", "--out", "x.csv"], "no located events"),
     (["hotspots", "--units", "lsoa", "--out", "x.csv", "--cell-size", "500"], "needs --boundaries"),
     (["nearrepeat", "--time-unit", "days"], "timestamped"),

@@ -190,6 +190,10 @@ def register(app: typer.Typer) -> None:
             raise_err("--method change needs --before PERIOD (and --months for the after period)")
         if not (out or report or png):
             raise_err("nothing to write: give --out FILE, --report FILE.html and/or --png FILE.png")
+        from saferhub.hotspots.output import FORMATS
+
+        if out and out.suffix.lower() not in FORMATS:  # say so before minutes of work, not after
+            raise_err(f"{out}: unknown output format (use {', '.join(FORMATS)})")
         cats = parse_categories(categories)
         mon = parse_months(months)
         con = _console()
