@@ -28,7 +28,7 @@ class Grid:
 
     @classmethod
     def from_bounds(cls, minx: float, miny: float, maxx: float, maxy: float, cell_size: float,
-                    max_cells: int = MAX_CELLS) -> Grid:
+                    max_cells: int = MAX_CELLS) -> "Grid":
         cs = int(cell_size)
         if cs != cell_size or cs < 1:
             raise SaferhubError(f"cell size must be a whole number of metres >= 1, got {cell_size!r}")
@@ -45,7 +45,7 @@ class Grid:
         return cls(cs, x0, y0, nx, ny)
 
     @classmethod
-    def covering(cls, x, y, cell_size: float, max_cells: int = MAX_CELLS) -> Grid:
+    def covering(cls, x, y, cell_size: float, max_cells: int = MAX_CELLS) -> "Grid":
         """The smallest aligned grid holding every finite point."""
         x = np.asarray(x, dtype="float64")
         y = np.asarray(y, dtype="float64")

@@ -6,7 +6,7 @@ data.police.uk snap-point anonymisation (DOMAIN.md, Geography).
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 
 import numpy as np
 from pyproj import Transformer
@@ -15,12 +15,12 @@ BNG = "EPSG:27700"
 WGS84 = "EPSG:4326"
 
 
-@cache
+@lru_cache(maxsize=None)
 def _to_bng() -> Transformer:
     return Transformer.from_crs(WGS84, BNG, always_xy=True)
 
 
-@cache
+@lru_cache(maxsize=None)
 def _to_wgs84() -> Transformer:
     return Transformer.from_crs(BNG, WGS84, always_xy=True)
 

@@ -60,7 +60,7 @@ def params_html(params: dict) -> str:
 def page(title: str, sections: list[tuple[str, str]], subtitle: str = "") -> str:
     """A complete HTML document. `sections` are (heading, inner HTML) pairs, already escaped."""
     body = "".join(f"<section><h2>{escape(h)}</h2>{inner}</section>" for h, inner in sections)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width,initial-scale=1'>"
             f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
