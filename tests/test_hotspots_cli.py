@@ -101,6 +101,20 @@ def test_dual_kde_difference_of_two_periods(store, tmp_path):
     assert t["density_a_km2"].sum() > 0 and t["density_b_km2"].sum() > 0
 
 
+def test_dual_kde_of_two_category_sets(store, tmp_path):
+    out = tmp_path / "versus.csv"
+    run(store, "hotspots", "--method", "kde", "--categories", "robbery", "--versus", "burglary",
+        "--months", "2020-01:2020-03", "--cell-size", "400", "--bandwidth", "1200", "--out", str(out))
+    t = pd.read_csv(out)
+    # a and b integrate to their event counts (per km^2 x cell area), so their ratio is robbery/burglary.
+    cell_km2 = 0.4 * 0.4
+    df = pd.concat([pd.read_csv(MERSEYSIDE / f"{m}-merseyside-street.csv.gz") for m in MONTHS])
+    n_rob = (df["Crime type"] == "Robbery").sum()
+    n_burg = (df["Crime type"] == "Burglary").sum()
+    assert t["density_a_km2"].sum() * cell_km2 == pytest.approx(n_rob, rel=0.03)
+    assert t["density_b_km2"].sum() * cell_km2 == pytest.approx(n_burg, rel=0.03)
+
+
 def test_emerging_on_hexagons_to_geoparquet(store, tmp_path):
     import geopandas as gpd
 

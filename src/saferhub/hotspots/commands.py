@@ -141,6 +141,7 @@ def register(app: typer.Typer) -> None:
         categories: str | None = typer.Option(None, help="categories, slugs or groups (grip, violence...); default all"),
         months: str | None = typer.Option(None, help="e.g. 2020-01:2020-12 (for change: the 'after' period)"),
         before: str | None = typer.Option(None, help="change, or kde for a dual KDE: the 'before' period, e.g. 2019-01:2019-12"),
+        versus: str | None = typer.Option(None, help="kde: dual KDE of --categories against these categories (same months)"),
         force: str | None = typer.Option(None, help="police force (default: all in the store)"),
         store: Path | None = typer.Option(None, help="event store folder"),
         units: str = typer.Option("grid", help="grid | hex | lsoa | segments"),
@@ -201,9 +202,13 @@ def register(app: typer.Typer) -> None:
             steps.step("reading events")
             df = load_events(store, force, mon, cats, weights)
             dfb = None
+            if versus and (method != "kde" or before):
+                raise_err("--versus is for --method kde, without --before")
             if method == "change" or (method == "kde" and before):
                 mb = parse_months(before)
                 dfb = load_events(store, force, mb, cats, weights)
+            elif method == "kde" and versus:
+                dfb = load_events(store, force, mon, parse_categories(versus), weights)
             df, area_poly, area_desc, n_out = _setup_area(df, store, force, area, hull, drop_strays, steps)
             if dfb is not None:
                 dfb = dfb[_inside(area_poly, dfb["x"].to_numpy(), dfb["y"].to_numpy())]
@@ -223,6 +228,18 @@ def register(app: typer.Typer) -> None:
             if method == "count":
                 gdf = analyse.counts_frame(U, x, y, harm=df["harm"].to_numpy(), population=pop)
                 show = ("continuous", gdf[measure].to_numpy(), f"{measure} per unit")
+            elif method == "kde" and versus:
+                cs = U.grid.cell_size if U.grid else cell_size
+                bw = bandwidth or 3 * cs
+                if adaptive_k or harm:
+                    raise_err("a dual KDE (--versus) uses a fixed bandwidth and counts; drop --adaptive-k/--harm")
+                if len(dfb) == 0:
+                    raise_err("no events of the --versus categories in those months")
+                gdf = analyse.dual_kde_frame(U, x, y, dfb["x"].to_numpy(), dfb["y"].to_numpy(), bw, kernel)
+                show = ("diverging", gdf["difference_km2"].to_numpy(),
+                        f"density difference per km² ({categories or 'all'} - {versus})")
+                notes.append(f"dual KDE of two category sets: a = --categories, b = --versus {versus}; "
+                             f"bandwidth {bw:g} m, kernel {kernel}")
             elif method == "kde" and before:
                 cs = U.grid.cell_size if U.grid else cell_size
                 bw = bandwidth or 3 * cs
@@ -267,7 +284,7 @@ def register(app: typer.Typer) -> None:
                                            length_ratio=len_b / len_a, correction=correction)
                 show = ("change", gdf["direction"].to_numpy(), "Change (after vs before)")
             params = {"method": method, "categories": ", ".join(cats) if cats else "all",
-                      "months": months or "all", "before": before, "force": force,
+                      "months": months or "all", "before": before, "versus": versus, "force": force,
                       "cell size (m)": cell_size if units in ("grid", "hex") else None,
                       "measure": measure, "harm weights": (weights or "default") if harm else None,
                       "study area": area_desc, "events analysed": f"{len(df):,}",
