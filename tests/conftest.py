@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,8 +14,43 @@ SHARED = REPO.parent / "shared" / "data"
 MERSEYSIDE = SHARED / "police-uk" / "merseyside"
 GEO = SHARED / "geo"
 
+# Known answers from ../shared/data/PROVENANCE.md.
+MERSEYSIDE_STREET_ROWS = 504_439
+MERSEYSIDE_ASB_ROWS = 106_177
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     assert SHARED.is_dir(), f"the shared data folder is missing: {SHARED}"
     return SHARED
+
+
+def _build_once(tmp_path_factory, name: str, build) -> Path:
+    """Build a read-only artefact once per test run, shared by all xdist workers (file lock)."""
+    root = tmp_path_factory.getbasetemp()
+    shared_root = root.parent if root.name.startswith("popen-gw") else root
+    target = shared_root / name
+    with open(shared_root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / ".built").exists():
+            shutil.rmtree(target, ignore_errors=True)
+            report = build(target)
+            (target / ".built").write_text(json.dumps(report or {}))
+    return target
+
+
+@pytest.fixture(scope="session")
+def merseyside_store(tmp_path_factory) -> Path:
+    """An event store holding all the real Merseyside files (36 street months, 3 months of
+    outcomes and stop-and-search). Shared: tests must only read it."""
+    from saferhub.data.ingest import ingest_paths
+
+    def build(target: Path):
+        return ingest_paths([MERSEYSIDE], store=target).as_dict()
+
+    return _build_once(tmp_path_factory, "merseyside-store", build)
+
+
+@pytest.fixture(scope="session")
+def merseyside_ingest_report(merseyside_store) -> dict:
+    return json.loads((merseyside_store / ".built").read_text())

@@ -1,0 +1,120 @@
+"""CLI for the data layer: ingest, fetch, status, quarantine. Thin: parse options, call, print."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+StoreOpt = typer.Option(None, "--store", envvar="SAFERHUB_STORE",
+                        help="Event store folder (default: ~/.local/share/saferhub/store).")
+console = Console()
+
+
+def _progress(total: int, label: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=Console(stderr=True), transient=True)
+    return progress, progress.add_task(label, total=total)
+
+
+def ingest(
+    paths: List[Path] = typer.Argument(..., help="CSV / .csv.gz files, folders, or data.police.uk .zip archives."),
+    kind: str = typer.Option("police", help="police (data.police.uk street/outcomes/stop-and-search) or incidents (partner records)."),
+    mapping: Optional[Path] = typer.Option(None, help="Column mapping YAML for --kind incidents (docs/ingest.md)."),
+    replace_older: bool = typer.Option(False, help="Let an older copy of a force-month replace a newer stored one."),
+    far_km: Optional[float] = typer.Option(None, help="Quarantine points more than this many km outside the force's area (default 20)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the per-file report as JSON."),
+    store: Optional[Path] = StoreOpt,
+):
+    """Validate and load files into the event store; bad rows go to quarantine, nothing is lost."""
+    from saferhub.data.ingest import ingest_paths
+    from saferhub.data.sources import discover
+
+    total = len(discover(paths))
+    progress, task = _progress(total, "ingesting")
+    with progress:
+        report = ingest_paths(paths, store, kind=kind, mapping=mapping, replace_older=replace_older,
+                              far_km=far_km, on_file=lambda name: progress.advance(task))
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=1))
+        return
+    table = Table(title=f"ingest into {report.store}", show_lines=False)
+    for col in ("file", "kind", "months", "read", "stored", "quarantined", "unlocated", "change"):
+        table.add_column(col, justify="right" if col in ("read", "stored", "quarantined", "unlocated") else "left")
+    for f in report.files:
+        months = f.months[0] if len(f.months) == 1 else (f"{f.months[0]}..{f.months[-1]}" if f.months else "-")
+        table.add_row(Path(f.name.split("!")[-1]).name, f.kind, months, f"{f.read:,}", f"{f.stored:,}",
+                      f"{f.quarantined:,}", f"{f.unlocated:,}", f.change)
+    console.print(table)
+    read = sum(f.read for f in report.files)
+    stored = sum(f.stored for f in report.files)
+    quarantined = sum(f.quarantined for f in report.files)
+    ignored = sum(f.ignored for f in report.files)
+    console.print(f"read {read:,} = stored {stored:,} + quarantined {quarantined:,}"
+                  + (f" + ignored (older copies) {ignored:,}" if ignored else "")
+                  + f"; events in store {report.rows_before:,} -> {report.rows_after:,} ({report.added:+,})")
+    if quarantined:
+        console.print("see the quarantined rows with: saferhub quarantine --out quarantine.csv")
+
+
+def status(store: Optional[Path] = StoreOpt,
+           as_json: bool = typer.Option(False, "--json", help="Print the status as JSON.")):
+    """What the store holds: forces, months, rows by category, unlocated and quarantined rows."""
+    from saferhub.data.status import store_status
+
+    s = store_status(store)
+    if as_json:
+        print(json.dumps(s, indent=1))
+        return
+    console.print(f"[bold]store[/] {s['store']}  ({s['files_ingested']} files ingested)")
+    if not s["forces"]:
+        console.print("The store holds no crime or incident data yet: run `saferhub ingest PATH`.")
+    forces = Table(title="forces")
+    for col in ("force", "first month", "last month", "months", "missing months"):
+        forces.add_column(col)
+    for f in s["forces"]:
+        forces.add_row(f["force"], f["first_month"], f["last_month"], str(f["months"]),
+                       ", ".join(f["missing_months"]) or "none")
+    if s["forces"]:
+        console.print(forces)
+    cats = Table(title="rows by category")
+    for col in ("source", "category", "rows", "unlocated"):
+        cats.add_column(col, justify="right" if col in ("rows", "unlocated") else "left")
+    for c in s["by_category"]:
+        cats.add_row(c["source"], c["category"], f"{c['rows']:,}", f"{c['unlocated']:,}")
+    if s["by_category"]:
+        console.print(cats)
+    r = s["rows"]
+    console.print(f"events {r['events']:,} (unlocated {s['unlocated_events']:,}); outcomes {r['outcomes']:,}; "
+                  f"stop and search {r['stop_search']:,}")
+    console.print(f"quarantined rows: {s['quarantined']:,}")
+    for reason, n in s["quarantined_by_reason"].items():
+        console.print(f"  {n:>8,}  {reason}")
+
+
+def quarantine_cmd(store: Optional[Path] = StoreOpt,
+                   out: Optional[Path] = typer.Option(None, help="Write the rows to this CSV (default: print).")):
+    """List quarantined rows: file, line, reason and the raw text, to fix and re-ingest."""
+    from saferhub.data.store import quarantine
+    from saferhub.report.html import write_atomic
+
+    table = quarantine(store)
+    df = table.to_pandas()
+    if out:
+        write_atomic(out, df.to_csv(index=False))
+        console.print(f"{len(df):,} quarantined rows written to {out}")
+    else:
+        for row in df.itertuples():
+            console.print(f"{row.file}:{row.line}: {row.reason}", highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest)
+    app.command("status")(status)
+    app.command("quarantine")(quarantine_cmd)

@@ -1,0 +1,283 @@
+"""Partner incidents (calls for service, council ASB reports, deliberate fires...): a partner's CSV
+plus a mapping file from their column names to ours. Same validation and quarantine as police data.
+
+Records are keyed by (agency, id): ingesting a record again replaces it (a corrected date or
+category moves it), so re-running an import is idempotent and exports that overlap are safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import yaml
+
+from saferhub.categories import CATEGORIES, LEGACY_SLUGS, canonical
+from saferhub.data.csvread import decode_check, read_strings
+from saferhub.data.forces import force_id, slugify
+from saferhub.data.policeuk import ParsedFile, _quarantine_table, _set_reason
+from saferhub.data.sources import Member
+from saferhub.data.store import EVENT_SCHEMA
+from saferhub.data.validate import parse_coordinates, project_and_check
+from saferhub.errors import BadFileError, SaferhubError
+from saferhub.geo.project import to_wgs84
+
+FIELDS = {"id", "datetime", "category", "lon", "lat", "easting", "northing", "text", "location", "lsoa", "agency"}
+REQUIRED = ("id", "datetime", "category")
+
+
+@dataclass
+class Mapping:
+    """How a partner's columns map onto ours (see docs/ingest.md for the YAML format)."""
+
+    name: str
+    columns: dict[str, str]
+    agency: str | None = None             # a constant agency name, unless columns['agency'] is given
+    force: str | None = None              # the force area the records belong to (informational)
+    datetime_format: str | None = None
+    dayfirst: bool = True
+    timezone: str = "Europe/London"
+    categories: dict[str, str] = field(default_factory=dict)
+    unmapped_categories: str = "keep"     # keep | quarantine
+
+
+def load_mapping(path) -> Mapping:
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise SaferhubError(f"{path}: mapping file not found") from None
+    except yaml.YAMLError as exc:
+        raise SaferhubError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("columns"), dict):
+        raise SaferhubError(f"{path}: a mapping needs a 'columns:' section (ours: theirs)")
+    columns = {str(k): str(v) for k, v in doc["columns"].items()}
+    unknown = set(columns) - FIELDS
+    if unknown:
+        raise SaferhubError(f"{path}: unknown field(s) {', '.join(sorted(unknown))} under columns "
+                            f"(known: {', '.join(sorted(FIELDS))})")
+    missing = [f for f in REQUIRED if f not in columns]
+    if missing:
+        raise SaferhubError(f"{path}: columns must map {', '.join(missing)}")
+    has_ll = {"lon", "lat"} <= set(columns)
+    has_en = {"easting", "northing"} <= set(columns)
+    if ({"lon", "lat"} & set(columns) and not has_ll) or ({"easting", "northing"} & set(columns) and not has_en):
+        raise SaferhubError(f"{path}: give both lon and lat, or both easting and northing")
+    if not doc.get("agency") and "agency" not in columns:
+        raise SaferhubError(f"{path}: say which agency the records come from ('agency: Wirral Council')")
+    policy = str(doc.get("unmapped_categories", "keep"))
+    if policy not in ("keep", "quarantine"):
+        raise SaferhubError(f"{path}: unmapped_categories must be 'keep' or 'quarantine'")
+    cats = {str(k).strip(): str(v).strip() for k, v in (doc.get("categories") or {}).items()}
+    for theirs, ours in cats.items():
+        if canonical(ours) is None:
+            raise SaferhubError(f"{path}: category {theirs!r} maps to {ours!r}, which is not a police.uk category")
+    return Mapping(name=str(path), columns=columns, agency=doc.get("agency"), force=doc.get("force"),
+                   datetime_format=doc.get("datetime_format"), dayfirst=bool(doc.get("dayfirst", True)),
+                   timezone=str(doc.get("timezone", "Europe/London")), categories=cats,
+                   unmapped_categories=policy)
+
+
+@dataclass
+class ParsedIncidents(ParsedFile):
+    merged: dict[str, pa.Table] | None = None
+    content_ids: dict[str, str] = field(default_factory=dict)
+
+
+def parse_incidents(member: Member, spec: Mapping, far_km: float | None = None) -> list[ParsedIncidents]:
+    """Validate one partner CSV. Returns one ParsedIncidents per agency in the file."""
+    data = member.read_bytes()
+    header_line = decode_check(member.name, data)
+    raw = read_strings(member.name, data, header_line)
+    absent = [theirs for ours, theirs in spec.columns.items() if theirs not in raw.header]
+    if absent:
+        raise BadFileError(member.name, f"column(s) {', '.join(map(repr, absent))} named in {spec.name} "
+                                        f"are not in the header ({', '.join(raw.header[:8])})")
+    if raw.table.num_rows + len(raw.bad_rows) == 0:
+        raise BadFileError(member.name, "has a header but no rows")
+    df = raw.table.to_pandas()
+    col = {ours: df[theirs].str.strip() for ours, theirs in spec.columns.items()}
+    n = len(df)
+    reason = np.full(n, None, dtype=object)
+    ids = col["id"]
+    _set_reason(reason, (ids == "").to_numpy(), "missing id")
+    when = _parse_when(col["datetime"], spec)
+    dt_text = col["datetime"].to_numpy(dtype=object)
+    _set_reason(reason, when.isna().to_numpy(), lambda idx: [f"unparseable date/time {t!r}" for t in dt_text[idx]])
+    raw_cat = col["category"]
+    _set_reason(reason, (raw_cat == "").to_numpy(), "missing category")
+    category, slug = _categories(raw_cat, spec)
+    if spec.unmapped_categories == "quarantine":
+        cats = raw_cat.to_numpy(dtype=object)
+        _set_reason(reason, ~raw_cat.isin(spec.categories).to_numpy() & (raw_cat != "").to_numpy(),
+                    lambda idx: [f"unknown category {c!r} (not in the mapping's categories)" for c in cats[idx]])
+    agency = col["agency"] if "agency" in col else pd.Series(str(spec.agency), index=df.index)
+    _set_reason(reason, (agency == "").to_numpy(), "missing agency")
+    lon, lat, x, y = _coordinates(col, reason, far_km)
+    # The same id twice in one file: keep the first, quarantine the rest (it says which line).
+    key = agency + "\x1f" + ids
+    dup = key.duplicated(keep="first").to_numpy() & pd.isnull(reason)
+    if dup.any():
+        first_line = dict(zip(key[~key.duplicated(keep="first")], raw.lines[~key.duplicated(keep="first").to_numpy()]))
+        keys = key.to_numpy(dtype=object)
+        _set_reason(reason, dup, lambda idx: [f"duplicate id (first on line {first_line[k]})" for k in keys[idx]])
+    month = when.dt.tz_convert("Europe/London").dt.strftime("%Y-%m")
+    agency_id = agency.map(lambda a: force_id(a) if a else "")
+    out = pd.DataFrame({
+        "event_id": agency_id + ":" + ids,
+        "source": "incident",
+        "force": agency_id,
+        "month": pd.to_datetime(month, format="%Y-%m", errors="coerce").dt.date,
+        "occurred_at": when.dt.as_unit("us"),
+        "category": category, "category_slug": slug,
+        "lon": lon, "lat": lat, "x": x, "y": y,
+        "lsoa": col["lsoa"].replace("", None) if "lsoa" in col else None,
+        "lsoa_name": None,
+        "location": col["location"].replace("", None) if "location" in col else None,
+        "outcome": None,
+        "agency": agency,
+        "raw_category": raw_cat,
+        "text": col["text"].replace("", None) if "text" in col else None,
+    })
+    good = pd.isnull(reason)
+    sha = hashlib.sha256(data).hexdigest()
+    quarantine = _quarantine_table(member.name, raw, reason, good)
+    results = []
+    kept = out[good]
+    agencies = kept["force"].unique() if len(kept) else [force_id(spec.agency or "partner")]
+    total = len(df) + len(raw.bad_rows)
+    for i, aid in enumerate(sorted(agencies)):
+        part = kept[kept["force"] == aid]
+        # The first agency's line carries the file's quarantine, so read = stored + quarantined
+        # holds per line and for the file as a whole.
+        read = total - int((kept["force"] != aid).sum()) if i == 0 else len(part)
+        item = ParsedIncidents(member, "incidents", "events", aid, sha, rows_read=read)
+        for m in sorted(month[good][kept["force"] == aid].unique()):
+            rows = part[month[good][kept["force"] == aid] == m]
+            item.tables[m] = pa.Table.from_pandas(rows, schema=EVENT_SCHEMA, preserve_index=False)
+        item.unlocated = int(part["x"].isna().sum())
+        # The file's quarantine is reported once, with its first agency.
+        item.quarantine = quarantine if i == 0 else quarantine.slice(0, 0)
+        results.append(item)
+    return results
+
+
+def _parse_when(text: pd.Series, spec: Mapping) -> pd.Series:
+    """Partner date/times -> UTC. Stamps with an offset ('Z', '+01:00') are exact; naive ones are
+    local time in the mapping's time zone (Europe/London by default), DST included."""
+    text = text.where(text != "", None)
+    aware = text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True, na=False)
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    if aware.any():
+        out[aware] = pd.to_datetime(text[aware], errors="coerce", utc=True, format="ISO8601")
+    naive = ~aware & text.notna()
+    if naive.any():
+        if spec.datetime_format:
+            local = pd.to_datetime(text[naive], format=spec.datetime_format, errors="coerce")
+        else:
+            local = pd.to_datetime(text[naive], errors="coerce", dayfirst=spec.dayfirst, format="mixed")
+        try:
+            local = local.dt.tz_localize(spec.timezone, ambiguous="NaT", nonexistent="shift_forward")
+        except Exception as exc:  # an unknown time zone name in the mapping
+            raise SaferhubError(f"{spec.name}: cannot use time zone {spec.timezone!r} ({exc})") from None
+        out[naive] = local.dt.tz_convert("UTC")
+    return out
+
+
+_SLUG = {**CATEGORIES, **LEGACY_SLUGS}
+
+
+def _categories(raw: pd.Series, spec: Mapping):
+    """A police.uk category where the mapping (or the name itself) gives one, else the partner's own."""
+    lookup = {}
+    for value in raw.unique():
+        mapped = spec.categories.get(value)
+        name = canonical(mapped) if mapped else canonical(value)
+        lookup[value] = name or value
+    category = raw.map(lookup)
+    slug = category.map(lambda c: _SLUG.get(c) or slugify(c))
+    return category, slug
+
+
+def _coordinates(col: dict, reason: np.ndarray, far_km):
+    kwargs = {} if far_km is None else {"far_km": far_km}
+    if "lon" in col:
+        lon, lat, why = parse_coordinates(col["lon"], col["lat"])
+    elif "easting" in col:
+        e, n, why = _parse_bng(col["easting"], col["northing"])
+        lon, lat = to_wgs84(e, n)
+        lon = np.where(np.isfinite(e), lon, np.nan)
+        lat = np.where(np.isfinite(n), lat, np.nan)
+        lon_s = pd.Series(np.where(np.isfinite(lon), lon.astype(str), ""))
+        lat_s = pd.Series(np.where(np.isfinite(lat), lat.astype(str), ""))
+        lon, lat, why2 = parse_coordinates(lon_s, lat_s)
+        why = np.where(pd.isnull(why), why2, why)
+    else:
+        n = len(reason)
+        return np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    _set_reason(reason, ~pd.isnull(why), why)
+    x, y = project_and_check(lon, lat, reason, True, **kwargs)
+    bad = ~pd.isnull(reason)
+    return lon, lat, np.where(bad, np.nan, x), np.where(bad, np.nan, y)
+
+
+def _parse_bng(e_text: pd.Series, n_text: pd.Series):
+    e = pd.to_numeric(e_text.replace("", None), errors="coerce").to_numpy(dtype="float64", copy=True)
+    n = pd.to_numeric(n_text.replace("", None), errors="coerce").to_numpy(dtype="float64", copy=True)
+    why = np.full(len(e), None, dtype=object)
+    e_empty = (e_text == "").to_numpy()
+    n_empty = (n_text == "").to_numpy()
+    bad = ~(e_empty & n_empty) & ~(np.isfinite(e) & np.isfinite(n))
+    idx = np.flatnonzero(bad)
+    if idx.size:
+        why[idx] = [f"unparseable easting/northing ({a!r}, {b!r})" for a, b in zip(e_text.iloc[idx], n_text.iloc[idx])]
+    out = (e < 0) | (e > 700_000) | (n < 0) | (n > 1_300_000)
+    idx = np.flatnonzero(out & ~bad & np.isfinite(e))
+    if idx.size:
+        why[idx] = [f"easting/northing ({e[i]:.0f}, {n[i]:.0f}) outside the British National Grid" for i in idx]
+    e[bad | out] = np.nan
+    n[bad | out] = np.nan
+    return e, n, why
+
+
+def _content_id(table: pa.Table) -> str:
+    sink = io.BytesIO()
+    pq.write_table(table.sort_by("event_id"), sink, compression="none")
+    return hashlib.sha256(sink.getvalue()).hexdigest()
+
+
+def merge_into(writer, parsed: list) -> None:
+    """Upsert each file's records into what the store holds for its agency: a record id seen again
+    replaces the stored one, wherever (whichever month) it was. Sets `.merged` partitions."""
+    catalog = writer.catalog
+    flat = [p for group in parsed for p in (group if isinstance(group, list) else [group])]
+    parsed[:] = flat
+    by_agency: dict[str, list[ParsedIncidents]] = {}
+    for item in flat:
+        by_agency.setdefault(item.force, []).append(item)
+    for agency, items in by_agency.items():
+        prefix = f"events/{agency}/"
+        existing = {key.split("/")[2]: pq.read_table(writer.root / rec["file"], schema=EVENT_SCHEMA)
+                    for key, rec in catalog.partitions.items() if key.startswith(prefix)}
+        current = existing
+        for item in sorted(items, key=lambda p: (p.member.stamp, p.member.name)):
+            incoming = [t for t in item.tables.values()]
+            new_ids = pa.concat_tables(incoming)["event_id"] if incoming else pa.array([], pa.string())
+            merged = {}
+            for month, table in current.items():
+                keep = pc.invert(pc.is_in(table["event_id"], value_set=new_ids))
+                merged[month] = table.filter(keep)
+            for month, table in item.tables.items():
+                merged[month] = pa.concat_tables([merged[month], table]) if month in merged else table
+            touched = {m for m in merged if m in item.tables or m not in current
+                       or merged[m].num_rows != current[m].num_rows}
+            item.merged = {m: merged[m].sort_by("event_id") for m in sorted(touched)}
+            item.content_ids = {m: _content_id(t) for m, t in item.merged.items()}
+            current = merged

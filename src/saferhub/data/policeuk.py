@@ -1,0 +1,267 @@
+"""data.police.uk CSVs (street, outcomes, stop-and-search) -> validated, normalised Arrow tables.
+
+Every row read ends up either in `tables` (by month) or in `quarantine` with its line and reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from saferhub.categories import CATEGORIES, LEGACY_SLUGS, canonical
+from saferhub.data.csvread import RawTable, decode_check, read_strings
+from saferhub.data.forces import NATIONAL, force_id
+from saferhub.data.sources import Member
+from saferhub.data.store import EVENT_SCHEMA, OUTCOME_SCHEMA, QUARANTINE_SCHEMA, STOP_SEARCH_SCHEMA
+from saferhub.data.validate import parse_coordinates, project_and_check
+from saferhub.errors import BadFileError
+
+STREET = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
+          "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context"]
+OUTCOMES = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
+            "LSOA code", "LSOA name", "Outcome type"]
+STOP_SEARCH = ["Type", "Date", "Part of a policing operation", "Policing operation", "Latitude",
+               "Longitude", "Gender", "Age range", "Self-defined ethnicity", "Officer-defined ethnicity",
+               "Legislation", "Object of search", "Outcome", "Outcome linked to object of search",
+               "Removal of more than just outer clothing"]
+# Columns a file may lack (older releases) without being a different kind of file.
+OPTIONAL = {"Context", "Last outcome category", "Policing operation", "Part of a policing operation",
+            "Outcome linked to object of search", "Removal of more than just outer clothing",
+            "Self-defined ethnicity", "Officer-defined ethnicity"}
+KINDS = {"street": STREET, "outcomes": OUTCOMES, "stop-and-search": STOP_SEARCH}
+DATASET = {"street": "events", "outcomes": "outcomes", "stop-and-search": "stop_search"}
+
+
+@dataclass
+class ParsedFile:
+    member: Member
+    kind: str
+    dataset: str
+    force: str
+    sha256: str
+    rows_read: int
+    tables: dict[str, pa.Table] = field(default_factory=dict)   # 'YYYY-MM' -> rows
+    quarantine: pa.Table = None
+    unlocated: int = 0
+
+    @property
+    def stored(self) -> int:
+        return sum(t.num_rows for t in self.tables.values())
+
+    @property
+    def quarantined(self) -> int:
+        return self.quarantine.num_rows
+
+
+def detect_kind(name: str, header: list[str]) -> str:
+    cols = set(header)
+    for kind, expected in KINDS.items():
+        required = set(expected) - OPTIONAL
+        if required <= cols and cols <= set(expected):
+            return kind
+    shown = ", ".join(header[:6]) + (", ..." if len(header) > 6 else "")
+    raise BadFileError(name, f"unrecognised header ({shown}); expected data.police.uk street, "
+                             "outcomes or stop-and-search columns")
+
+
+def parse_member(member: Member, far_km: float | None = None) -> ParsedFile:
+    """Read and validate one police.uk CSV. Raises BadFileError when the whole file is unusable."""
+    data = member.read_bytes()
+    header_line = decode_check(member.name, data)
+    raw = read_strings(member.name, data, header_line)
+    kind = detect_kind(member.name, raw.header)
+    if raw.table.num_rows + len(raw.bad_rows) == 0:
+        raise BadFileError(member.name, "has a header but no rows")
+    named = member.police_name() or {}
+    file_month = named.get("month")
+    df = raw.table.to_pandas()
+    for col in KINDS[kind]:
+        if col not in df:
+            df[col] = ""
+    force = force_id(named["force"]) if named.get("force") else _majority_force(df, kind, member.name)
+    reason = np.full(len(df), None, dtype=object)
+    check_area = force not in NATIONAL
+    if kind == "street":
+        out, month_key = _street(df, reason, force, file_month, check_area, far_km)
+        schema = EVENT_SCHEMA
+    elif kind == "outcomes":
+        out, month_key = _outcomes(df, reason, force, file_month, check_area, far_km)
+        schema = OUTCOME_SCHEMA
+    else:
+        out, month_key = _stop_search(df, reason, force, file_month, check_area, far_km)
+        schema = STOP_SEARCH_SCHEMA
+    good = pd.isnull(reason)
+    parsed = ParsedFile(member, kind, DATASET[kind], force, hashlib.sha256(data).hexdigest(),
+                        rows_read=len(df) + len(raw.bad_rows))
+    kept = out[good]
+    keys = month_key[good]
+    for month in np.unique(keys):
+        part = kept[keys == month]
+        parsed.tables[str(month)] = pa.Table.from_pandas(part, schema=schema, preserve_index=False)
+    parsed.unlocated = int(kept["x"].isna().sum())
+    parsed.quarantine = _quarantine_table(member.name, raw, reason, good)
+    return parsed
+
+
+def _majority_force(df: pd.DataFrame, kind: str, name: str) -> str:
+    col = "Reported by" if kind != "stop-and-search" else None
+    if col and (df[col] != "").any():
+        return force_id(df.loc[df[col] != "", col].mode().iloc[0])
+    raise BadFileError(name, "cannot tell which force this file is for: name it like "
+                             "YYYY-MM-<force>-stop-and-search.csv")
+
+
+def _quarantine_table(name: str, raw: RawTable, reason: np.ndarray, good: np.ndarray) -> pa.Table:
+    bad_idx = np.flatnonzero(~good)
+    lines = [int(raw.lines[i]) for i in bad_idx]
+    rows = list(zip(lines, reason[bad_idx].tolist(), raw.raw_lines(lines) if lines else []))
+    rows += raw.bad_rows
+    rows.sort()
+    return pa.Table.from_pydict({
+        "file": [name] * len(rows), "line": [r[0] for r in rows],
+        "reason": [r[1] for r in rows], "raw": [r[2] for r in rows],
+    }, schema=QUARANTINE_SCHEMA)
+
+
+def _set_reason(reason: np.ndarray, mask: np.ndarray, texts) -> None:
+    """Give rows that have no reason yet a reason: a string, a per-row array, or a function of the
+    row indices (so messages are only built for the rare failing rows)."""
+    idx = np.flatnonzero(mask & pd.isnull(reason))
+    if idx.size:
+        if callable(texts):
+            reason[idx] = np.asarray(texts(idx), dtype=object)
+        else:
+            reason[idx] = texts if isinstance(texts, str) else np.asarray(texts, dtype=object)[idx]
+
+
+def _month_dates(month: np.ndarray) -> pd.Series:
+    """'YYYY-MM' strings ('' for bad rows) -> first-of-month dates, parsing each distinct value once."""
+    uniq, inv = np.unique(month.astype(str), return_inverse=True)
+    dates = np.array([np.datetime64(u + "-01", "D") if u else np.datetime64("NaT", "D") for u in uniq],
+                     dtype="datetime64[D]")
+    return pd.Series(dates[inv], dtype="datetime64[s]").dt.date
+
+
+def _months(df: pd.DataFrame, col: str, reason: np.ndarray, file_month: str | None) -> np.ndarray:
+    text = df[col].str.strip()
+    values = text.to_numpy(dtype=object)
+    uniq = text.unique()
+    good = {u for u in uniq if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", u)}
+    ok = text.isin(good).to_numpy()
+    _set_reason(reason, ~ok, lambda idx: [f"unparseable month {v!r}" for v in values[idx]])
+    if file_month:
+        _set_reason(reason, ok & (values != file_month),
+                    lambda idx: [f"month {v} in a file for {file_month}" for v in values[idx]])
+    return np.where(ok, values, "")
+
+
+def _located(df, reason, check_area, far_km):
+    lon, lat, why = parse_coordinates(df["Longitude"], df["Latitude"])
+    _set_reason(reason, ~pd.isnull(why), why)
+    kwargs = {} if far_km is None else {"far_km": far_km}
+    x, y = project_and_check(lon, lat, reason, check_area, **kwargs)
+    bad = ~pd.isnull(reason)
+    return lon, lat, np.where(bad, np.nan, x), np.where(bad, np.nan, y)
+
+
+def _null_if_empty(s: pd.Series) -> pd.Series:
+    s = s.str.strip()
+    return s.where(s != "", None)
+
+
+_SLUG = {**CATEGORIES, **LEGACY_SLUGS}
+
+
+def _street(df, reason, force, file_month, check_area, far_km):
+    month = _months(df, "Month", reason, file_month)
+    raw_type = df["Crime type"].str.strip()
+    uniq = raw_type.unique()
+    lookup = {u: canonical(u) for u in uniq}   # one call per distinct type, not per row
+    category = raw_type.map(lookup)
+    types = raw_type.to_numpy(dtype=object)
+    _set_reason(reason, category.isna().to_numpy(), lambda idx: [f"unknown crime type {t!r}" for t in types[idx]])
+    lon, lat, x, y = _located(df, reason, check_area, far_km)
+    out = pd.DataFrame({
+        "event_id": _event_ids(df, force, month),
+        "source": "street",
+        "force": force,
+        "month": _month_dates(month),
+        "occurred_at": pd.Series(pd.NaT, index=df.index, dtype="datetime64[us, UTC]"),
+        "category": category,
+        "category_slug": category.map(_SLUG),
+        "lon": lon, "lat": lat, "x": x, "y": y,
+        "lsoa": _null_if_empty(df["LSOA code"]), "lsoa_name": _null_if_empty(df["LSOA name"]),
+        "location": _null_if_empty(df["Location"]),
+        "outcome": _null_if_empty(df["Last outcome category"]),
+        "agency": None, "raw_category": raw_type,
+        "text": _null_if_empty(df["Context"]),
+    })
+    return out, month
+
+
+def _event_ids(df: pd.DataFrame, force: str, month: np.ndarray) -> pd.Series:
+    """Crime ID where there is one; otherwise a stable id from the row's content and how many
+    identical rows came before it (ASB repeats are separate incidents, so never merge them)."""
+    crime_id = df["Crime ID"].str.strip()
+    missing = crime_id == ""
+    if not missing.any():
+        return crime_id
+    cols = ["Month", "Longitude", "Latitude", "Location", "LSOA code", "Crime type"]
+    h = pd.util.hash_pandas_object(df.loc[missing, cols], index=False)
+    nth = h.groupby(h).cumcount()
+    gen = force + ":" + h.map("{:016x}".format) + ":" + nth.astype(str)
+    return crime_id.where(~missing, gen)
+
+
+def _outcomes(df, reason, force, file_month, check_area, far_km):
+    month = _months(df, "Month", reason, file_month)
+    crime_id = df["Crime ID"].str.strip()
+    _set_reason(reason, (crime_id == "").to_numpy(), "missing Crime ID")
+    outcome = df["Outcome type"].str.strip()
+    _set_reason(reason, (outcome == "").to_numpy(), "missing outcome type")
+    lon, lat, x, y = _located(df, reason, check_area, far_km)
+    out = pd.DataFrame({
+        "crime_id": crime_id, "force": force,
+        "month": _month_dates(month),
+        "lon": lon, "lat": lat, "x": x, "y": y,
+        "location": _null_if_empty(df["Location"]), "lsoa": _null_if_empty(df["LSOA code"]),
+        "lsoa_name": _null_if_empty(df["LSOA name"]), "outcome_type": outcome,
+    })
+    return out, month
+
+
+def _stop_search(df, reason, force, file_month, check_area, far_km):
+    when = pd.to_datetime(df["Date"].str.strip(), errors="coerce", utc=True, format="ISO8601")
+    dates = df["Date"].to_numpy(dtype=object)
+    _set_reason(reason, when.isna().to_numpy(), lambda idx: [f"unparseable date {d!r}" for d in dates[idx]])
+    local = when.dt.tz_convert("Europe/London")
+    # Searches are filed by the UK month; the UTC stamp can fall on the previous evening.
+    month_of_row = local.dt.strftime("%Y-%m").fillna("").to_numpy()
+    month = np.full(len(df), file_month, dtype=object) if file_month else month_of_row
+    month = np.where(pd.isnull(reason), month, "")
+    search_type = df["Type"].str.strip()
+    _set_reason(reason, (search_type == "").to_numpy(), "missing search type")
+    lon, lat, x, y = _located(df, reason, check_area, far_km)
+    out = pd.DataFrame({
+        "force": force,
+        "month": _month_dates(month),
+        "occurred_at": when.dt.as_unit("us"),
+        "type": search_type,
+        "part_of_operation": _null_if_empty(df["Part of a policing operation"]),
+        "operation": _null_if_empty(df["Policing operation"]),
+        "lon": lon, "lat": lat, "x": x, "y": y,
+        "gender": _null_if_empty(df["Gender"]), "age_range": _null_if_empty(df["Age range"]),
+        "self_defined_ethnicity": _null_if_empty(df["Self-defined ethnicity"]),
+        "officer_defined_ethnicity": _null_if_empty(df["Officer-defined ethnicity"]),
+        "legislation": _null_if_empty(df["Legislation"]),
+        "object_of_search": _null_if_empty(df["Object of search"]),
+        "outcome": _null_if_empty(df["Outcome"]),
+        "outcome_linked_to_object": _null_if_empty(df["Outcome linked to object of search"]),
+        "removal_of_outer_clothing": _null_if_empty(df["Removal of more than just outer clothing"]),
+    })
+    return out, month

@@ -1,0 +1,309 @@
+"""The event store: Parquet files per (dataset, force, month) and one catalog that says which are live.
+
+Layout under the store folder:
+  catalog.json                 the live partitions and the ingested files (replaced atomically)
+  parts/<dataset>/<force>/<month>-<token>.parquet
+  quarantine/<file sha256>.parquet   rows that failed validation: file, line, reason, raw text
+  .lock                        held by a writer for the whole of an ingest
+
+A writer writes new partition files under fresh names first, then swaps the catalog with one
+`os.replace`; readers read only what the catalog names. So an ingest killed part-way leaves the
+previous catalog in force (orphan files are swept by the next writer), and a reader never sees
+half an ingest. Datasets: `events` (police.uk street rows and partner incidents), `outcomes`,
+`stop_search`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from saferhub.categories import parse_categories
+from saferhub.config import resolve_store
+from saferhub.errors import SaferhubError
+from saferhub.months import parse_months
+
+CATALOG_VERSION = 1
+
+EVENT_SCHEMA = pa.schema([
+    ("event_id", pa.string()),
+    ("source", pa.string()),          # 'street' (police.uk) | 'incident' (partner records)
+    ("force", pa.string()),
+    ("month", pa.date32()),
+    ("occurred_at", pa.timestamp("us", tz="UTC")),
+    ("category", pa.string()),
+    ("category_slug", pa.string()),
+    ("lon", pa.float64()),
+    ("lat", pa.float64()),
+    ("x", pa.float64()),
+    ("y", pa.float64()),
+    ("lsoa", pa.string()),
+    ("lsoa_name", pa.string()),
+    ("location", pa.string()),
+    ("outcome", pa.string()),
+    ("agency", pa.string()),
+    ("raw_category", pa.string()),
+    ("text", pa.string()),
+])
+
+OUTCOME_SCHEMA = pa.schema([
+    ("crime_id", pa.string()), ("force", pa.string()), ("month", pa.date32()),
+    ("lon", pa.float64()), ("lat", pa.float64()), ("x", pa.float64()), ("y", pa.float64()),
+    ("location", pa.string()), ("lsoa", pa.string()), ("lsoa_name", pa.string()),
+    ("outcome_type", pa.string()),
+])
+
+STOP_SEARCH_SCHEMA = pa.schema([
+    ("force", pa.string()), ("month", pa.date32()), ("occurred_at", pa.timestamp("us", tz="UTC")),
+    ("type", pa.string()), ("part_of_operation", pa.string()), ("operation", pa.string()),
+    ("lon", pa.float64()), ("lat", pa.float64()), ("x", pa.float64()), ("y", pa.float64()),
+    ("gender", pa.string()), ("age_range", pa.string()), ("self_defined_ethnicity", pa.string()),
+    ("officer_defined_ethnicity", pa.string()), ("legislation", pa.string()),
+    ("object_of_search", pa.string()), ("outcome", pa.string()),
+    ("outcome_linked_to_object", pa.string()), ("removal_of_outer_clothing", pa.string()),
+])
+
+QUARANTINE_SCHEMA = pa.schema([
+    ("file", pa.string()), ("line", pa.int64()), ("reason", pa.string()), ("raw", pa.string()),
+])
+
+SCHEMAS = {"events": EVENT_SCHEMA, "outcomes": OUTCOME_SCHEMA, "stop_search": STOP_SEARCH_SCHEMA}
+
+
+def partition_key(dataset: str, force: str, month: str) -> str:
+    return f"{dataset}/{force}/{month}"
+
+
+@dataclass
+class Catalog:
+    """What is live in a store: partitions (key -> record) and ingested files (sha256 -> record)."""
+
+    root: Path
+    partitions: dict[str, dict] = field(default_factory=dict)
+    files: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, root: Path) -> "Catalog":
+        path = root / "catalog.json"
+        if not path.exists():
+            return cls(root)
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise SaferhubError(f"{path}: the store catalog is unreadable ({exc})") from None
+        if doc.get("version") != CATALOG_VERSION:
+            raise SaferhubError(f"{path}: store catalog version {doc.get('version')} is not supported")
+        return cls(root, doc.get("partitions", {}), doc.get("files", {}))
+
+    def save(self) -> None:
+        doc = {"version": CATALOG_VERSION, "partitions": self.partitions, "files": self.files}
+        _write_atomic(self.root / "catalog.json", json.dumps(doc, indent=1, sort_keys=True).encode())
+
+    def live_files(self) -> set[str]:
+        live = {p["file"] for p in self.partitions.values()}
+        live |= {f["quarantine_file"] for f in self.files.values() if f.get("quarantine_file")}
+        return live
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        dirfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dirfd)
+        finally:
+            os.close(dirfd)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class StoreWriter:
+    """Exclusive writer: stage partition files, then `commit()` swaps the catalog in one step.
+
+    Use as a context manager; leaving without commit (an error, a kill) changes nothing visible.
+    """
+
+    def __init__(self, store=None):
+        self.root = resolve_store(store)
+        self._lock = None
+        self.catalog: Catalog | None = None
+        self._staged: list[Path] = []
+
+    def __enter__(self) -> "StoreWriter":
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SaferhubError(f"cannot create the store folder {self.root}: {exc.strerror}") from None
+        self._lock = open(self.root / ".lock", "a+")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise SaferhubError(f"another saferhub process is writing to {self.root}; try again when it ends") from None
+        self.catalog = Catalog.load(self.root)
+        self._sweep_orphans()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            for path in self._staged:
+                path.unlink(missing_ok=True)
+        fcntl.flock(self._lock, fcntl.LOCK_UN)
+        self._lock.close()
+
+    def _sweep_orphans(self) -> None:
+        """Delete files a killed writer left behind (never named by the catalog)."""
+        live = self.catalog.live_files()
+        for sub in ("parts", "quarantine"):
+            base = self.root / sub
+            if base.exists():
+                for path in base.rglob("*.parquet"):
+                    if str(path.relative_to(self.root)) not in live:
+                        path.unlink(missing_ok=True)
+        for tmp in self.root.glob(".catalog.json.*"):
+            tmp.unlink(missing_ok=True)
+
+    def stage_table(self, relpath_stem: str, table: pa.Table) -> str:
+        """Write `table` under a fresh name; return its path relative to the store."""
+        rel = f"{relpath_stem}-{secrets.token_hex(6)}.parquet"
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._staged.append(path)
+        pq.write_table(table, path, compression="zstd")
+        return rel
+
+    def stage_partition(self, dataset: str, force: str, month: str, table: pa.Table) -> str:
+        return self.stage_table(f"parts/{dataset}/{force}/{month}", table)
+
+    def commit(self) -> None:
+        """Make everything staged live (one atomic catalog swap), then drop superseded files."""
+        before = Catalog.load(self.root).live_files()
+        self.catalog.save()
+        live = self.catalog.live_files()
+        staged, self._staged = self._staged, []
+        for path in staged:   # staged, then superseded within the same run
+            if str(path.relative_to(self.root)) not in live:
+                path.unlink(missing_ok=True)
+        for rel in before - live:
+            (self.root / rel).unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def _select_partitions(catalog: Catalog, dataset: str, force, months) -> list[str]:
+    forces = None if force is None else {force} if isinstance(force, str) else set(force)
+    month_set = None if months is None else {str(m) for m in months}
+    out = []
+    for key, rec in sorted(catalog.partitions.items()):
+        ds, f, m = key.split("/")
+        if ds != dataset:
+            continue
+        if forces is not None and f not in forces:
+            continue
+        if month_set is not None and m not in month_set:
+            continue
+        out.append(str(catalog.root / rec["file"]))
+    return out
+
+
+def _read(store, dataset: str, force, months) -> pa.Table:
+    root = resolve_store(store)
+    catalog = Catalog.load(root)
+    month_arr = parse_months(months)
+    files = _select_partitions(catalog, dataset, _force_filter(force), month_arr)
+    schema = SCHEMAS[dataset]
+    if not files:
+        return schema.empty_table()
+    tables = [pq.read_table(f, schema=schema) for f in files]
+    return pa.concat_tables(tables)
+
+
+def _force_filter(force):
+    if force is None:
+        return None
+    from saferhub.data.forces import force_id
+
+    return [force_id(f) for f in ([force] if isinstance(force, str) else force)]
+
+
+def events(store=None, force=None, months=None, categories=None, bbox=None, sources=None,
+           located_only: bool = False, harm_weights=None, geo: bool = False):
+    """Read events from the store: the one read function every module uses.
+
+    force: a force id or name ('merseyside', 'Merseyside Police') or a list; for partner incidents
+      the agency id. months: '2020-01:2020-12', a list, a (start, end) tuple. categories: names,
+      slugs or groups ('grip'). bbox: (minx, miny, maxx, maxy) in BNG metres (drops unlocated rows).
+    sources: 'street' and/or 'incident'. located_only: drop rows without coordinates.
+    harm_weights: a weights version or CSV (default table) for the `harm_weight` column.
+    Returns a pyarrow.Table, or a GeoDataFrame in EPSG:27700 when geo=True (located rows only).
+    """
+    from saferhub.harm import load_weights, weights_for
+
+    table = _read(store, "events", force, months)
+    mask = None
+
+    def _and(m):
+        nonlocal mask
+        mask = m if mask is None else pc.and_(mask, m)
+
+    cats = parse_categories(categories)
+    if cats is not None:
+        _and(pc.is_in(table["category"], value_set=pa.array(cats)))
+    if sources is not None:
+        srcs = [sources] if isinstance(sources, str) else list(sources)
+        _and(pc.is_in(table["source"], value_set=pa.array(srcs)))
+    if bbox is not None:
+        minx, miny, maxx, maxy = bbox
+        _and(pc.and_(pc.and_(pc.greater_equal(table["x"], minx), pc.less_equal(table["x"], maxx)),
+                     pc.and_(pc.greater_equal(table["y"], miny), pc.less_equal(table["y"], maxy))))
+    if located_only or geo:
+        _and(pc.is_valid(table["x"]))
+    if mask is not None:
+        table = table.filter(pc.fill_null(mask, False))
+    weights = load_weights(harm_weights)
+    table = table.append_column("harm_weight", pa.array(weights_for(table["category"].to_numpy(zero_copy_only=False), weights)))
+    if not geo:
+        return table
+    import geopandas as gpd
+
+    df = table.to_pandas()
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["x"], df["y"]), crs="EPSG:27700")
+
+
+def outcomes(store=None, force=None, months=None) -> pa.Table:
+    """Outcomes rows (one per outcome; a Crime ID repeats when a crime has several)."""
+    return _read(store, "outcomes", force, months)
+
+
+def stop_searches(store=None, force=None, months=None) -> pa.Table:
+    """Stop-and-search rows (timestamps in UTC; month is the file's month)."""
+    return _read(store, "stop_search", force, months)
+
+
+def quarantine(store=None) -> pa.Table:
+    """Every quarantined row of the live ingested files."""
+    root = resolve_store(store)
+    catalog = Catalog.load(root)
+    files = [root / f["quarantine_file"] for f in catalog.files.values() if f.get("quarantine_file")]
+    if not files:
+        return QUARANTINE_SCHEMA.empty_table()
+    return pa.concat_tables([pq.read_table(f, schema=QUARANTINE_SCHEMA) for f in sorted(files)])

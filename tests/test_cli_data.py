@@ -1,0 +1,41 @@
+"""The data commands as a user runs them: one-line errors, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import REPO
+from ingest_helpers import street_row, write
+
+
+def run(*args, store):
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "SAFERHUB_STORE": str(store), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "saferhub", *args], env=env, capture_output=True, text=True)
+
+
+def test_ingest_status_and_broken_file(tmp_path):
+    good = write(tmp_path / "2018-01-merseyside-street.csv", [street_row(crime_id="a"), street_row(lon="x")])
+    r = run("ingest", str(good), store=tmp_path / "s")
+    assert r.returncode == 0, r.stderr
+    assert "read 2 = stored 1 + quarantined 1" in r.stdout
+    r = run("status", "--json", store=tmp_path / "s")
+    s = json.loads(r.stdout)
+    assert s["rows"]["events"] == 1 and s["quarantined"] == 1
+    assert list(s["quarantined_by_reason"]) == ["unparseable coordinates"]
+    bad = tmp_path / "2018-02-merseyside-street.csv"
+    bad.write_text("not,a,police,file\n1,2,3,4\n")
+    r = run("ingest", str(bad), store=tmp_path / "s")
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and "unrecognised header" in r.stderr and str(bad) in r.stderr
+    r = run("ingest", str(tmp_path / "missing.csv"), store=tmp_path / "s")
+    assert r.returncode == 2 and "no such file or folder" in r.stderr
+    r = run("quarantine", "--out", str(tmp_path / "q.csv"), store=tmp_path / "s")
+    assert r.returncode == 0 and (tmp_path / "q.csv").read_text().count("\n") == 2
+
+
+def test_status_of_empty_store_says_what_to_do(tmp_path):
+    r = run("status", store=tmp_path / "empty")
+    assert r.returncode == 0 and "saferhub ingest" in r.stdout
