@@ -22,6 +22,9 @@ app = typer.Typer(
 from saferhub.data import commands as _data_commands  # noqa: E402
 
 _data_commands.register(app)
+from saferhub.forecast import commands as _forecast_commands  # noqa: E402
+
+_forecast_commands.register(app)
 
 
 def main() -> None:
