@@ -20,7 +20,7 @@ CatOpt = typer.Option("grip", "--categories",
                       help="Crime categories: names, slugs or groups (grip, violence, ...), comma-separated.")
 err = Console(stderr=True)
 
-SHORT_BACKTEST_MONTHS = 3
+SHORT_BACKTEST_MONTHS = 2
 
 
 def _progress(total: int, label: str):
@@ -29,6 +29,13 @@ def _progress(total: int, label: str):
     progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=err, transient=True)
     return progress, progress.add_task(label, total=total)
+
+
+def _check_cell_size(cell_size: int) -> None:
+    from saferhub.errors import SaferhubError
+
+    if cell_size < 10:
+        raise SaferhubError(f"--cell-size must be at least 10 metres, got {cell_size}")
 
 
 def _run_backtest(cube, names, months, target):
@@ -60,8 +67,17 @@ def forecast(
     from saferhub.months import parse_month
     from saferhub.report.html import write_atomic
 
+    from saferhub.categories import parse_categories
+    from saferhub.forecast.covariates import resolve_geo_dir
+
+    # check everything the user typed before the (slower) store read
     month = parse_month(through)
     target = "harm" if harm else "count"
+    if model.strip().lower() != "best":
+        make_model(model, target=target, cell_size=cell_size)
+    parse_categories(categories)
+    _check_cell_size(cell_size)
+    resolve_geo_dir(geo_dir)
     notes: list[str] = []
     with err.status("loading events"):
         cube = load_cube(store, categories, cell_size, force=force, geo_dir=geo_dir, notes=notes)
@@ -122,9 +138,20 @@ def backtest(
     from saferhub.months import month_range, parse_month
     from saferhub.report.html import write_atomic
 
+    from saferhub.categories import parse_categories
+    from saferhub.errors import SaferhubError
+    from saferhub.forecast.covariates import resolve_geo_dir
+
     months = month_range(parse_month(start), parse_month(end))
     names = parse_models(models)
     target = "harm" if harm else "count"
+    parse_categories(categories)
+    _check_cell_size(cell_size)
+    resolve_geo_dir(geo_dir)
+    if not 0 < audit_coverage <= 1:
+        raise SaferhubError("--audit-coverage must be a share between 0 and 1, e.g. 0.05")
+    if patrol_effect < 0:
+        raise SaferhubError("--patrol-effect must be >= 0, e.g. 0.2 for +20% recorded crime")
     notes: list[str] = []
     t0 = time.perf_counter()
     with err.status("loading events"):

@@ -29,6 +29,9 @@ class Cube:
     harm: np.ndarray | None = None  # (T, ny, nx) summed harm weights, if known
     mask: np.ndarray | None = None  # (ny, nx) bool study area; None = every cell
     covariates: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (ny, nx), NaN unknown
+    # extra (T, ny, nx) count layers a model may use as predictors, e.g. each target category
+    # apart and "other" (every category not forecast): name -> counts, same months as `counts`
+    layers: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def area(self) -> np.ndarray:
@@ -107,3 +110,9 @@ def modal_labels(grid: Grid, x, y, labels) -> np.ndarray:
     first = np.r_[True, pc[1:] != pc[:-1]]
     out[pc[first]] = codes[pl[first]]
     return out.reshape(grid.shape)
+
+
+def count_layer(x, y, month, grid: Grid, months) -> np.ndarray:
+    """(T, ny, nx) float32 counts of some events on the cube's grid and months (a predictor layer)."""
+    c = build_cube(x, y, month, grid, months=months)
+    return c.counts.astype("float32")

@@ -24,16 +24,18 @@ def _window(cs: np.ndarray, m: int, w: int) -> np.ndarray:
     return cs[m] - cs[max(0, m - w)]
 
 
-def feature_names(cube: Cube, use_covariates: bool = True) -> list[str]:
+def feature_names(cube: Cube, use_covariates: bool = True, use_layers: bool = True) -> list[str]:
     names = ["lag1", "lag2", "lag3", "sum3", "sum6", "sum12", "sum24", "decay6",
              "ring1_3", "ring1_12", "ring2_12", "kde12", "harm12", "moy_sin", "moy_cos"]
     if use_covariates:
         names += [c for c in COVARIATES if c in cube.covariates]
+    for layer in (cube.layers if use_layers else {}):
+        names += [f"{layer}_sum3", f"{layer}_sum12", f"{layer}_ring1_12"]
     return names
 
 
 def features(cube: Cube, values: np.ndarray, m: int, area: np.ndarray, cs: np.ndarray,
-             harm_cs: np.ndarray | None, use_covariates: bool = True) -> np.ndarray:
+             harm_cs: np.ndarray | None, use_covariates: bool = True, layer_cs: dict | None = None) -> np.ndarray:
     """(cells in area, features) for target month index m, from months before m only."""
     cols = []
     for lag in (1, 2, 3):
@@ -52,6 +54,10 @@ def features(cube: Cube, values: np.ndarray, m: int, area: np.ndarray, cs: np.nd
     cols += [np.full(values.shape[1:], np.sin(ang)), np.full(values.shape[1:], np.cos(ang))]
     if use_covariates:
         cols += [cube.covariates[c] for c in COVARIATES if c in cube.covariates]
+    for layer in layer_cs or {}:
+        lcs = layer_cs[layer]
+        s12 = _window(lcs, m, 12)
+        cols += [_window(lcs, m, 3), s12, smooth(s12, ring1)]
     return np.stack([c[area] for c in cols], axis=1)
 
 
@@ -60,11 +66,11 @@ class GradientBoosting(Model):
 
     def __init__(self, train_months: int = 4, min_history: int = 12, max_iter: int = 60,
                  learning_rate: float = 0.1, max_leaf_nodes: int = 15, use_covariates: bool = True,
-                 quiet_keep: int = 20,
+                 quiet_keep: int = 20, use_layers: bool = True,
                  target: str = "count", cell_size: float = 150, random_state: int = 0):
         self.train_months, self.min_history = int(train_months), int(min_history)
         self.max_iter, self.learning_rate, self.max_leaf_nodes = max_iter, learning_rate, max_leaf_nodes
-        self.use_covariates, self.quiet_keep = use_covariates, int(quiet_keep)
+        self.use_covariates, self.quiet_keep, self.use_layers = use_covariates, int(quiet_keep), use_layers
         self.target, self.cell_size, self.random_state = target, cell_size, random_state
 
     def _risk(self, history, cube):
@@ -82,9 +88,14 @@ class GradientBoosting(Model):
         if not targets:  # too little history to learn from: fall back to the most recent rows
             targets = [max(1, T - 1)] if T > 1 else []
         self.used_covariates_ = self.use_covariates and any(c in cube.covariates for c in COVARIATES)
-        Xs = [features(cube, history, m, area, cs, harm_cs, self.use_covariates) for m in targets]
+        layer_cs = {}
+        if self.use_layers:
+            for name, arr in cube.layers.items():
+                a = arr[:T].astype("float64")
+                layer_cs[name] = np.concatenate([np.zeros((1,) + a.shape[1:]), np.cumsum(a, axis=0)])
+        Xs = [features(cube, history, m, area, cs, harm_cs, self.use_covariates, layer_cs) for m in targets]
         ys = [history[m][area] for m in targets]
-        X_next = features(cube, history, T, area, cs, harm_cs, self.use_covariates)
+        X_next = features(cube, history, T, area, cs, harm_cs, self.use_covariates, layer_cs)
         out = np.zeros(history.shape[1:])
         if not Xs:
             out[area] = X_next[:, 5]  # sum12: the naive count
@@ -106,7 +117,7 @@ class GradientBoosting(Model):
         if quiet.any():
             pred_q = model.predict(X[quiet & keep]).mean()
             quiet_scale = y[quiet].mean() / pred_q if pred_q > 0 else 1.0
-        self.feature_names_ = feature_names(cube, self.use_covariates)
+        self.feature_names_ = feature_names(cube, self.use_covariates, self.use_layers)
         pred = model.predict(X_next)
         next_quiet = (X_next[:, 6] == 0) & (X_next[:, 9] == 0)
         pred[next_quiet] *= quiet_scale

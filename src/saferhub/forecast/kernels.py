@@ -8,7 +8,6 @@ here and stay independent of that package.
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import fftconvolve
 
 
 def offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
@@ -43,6 +42,8 @@ def smooth(grid_values: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     a = np.asarray(grid_values, dtype="float64")
     if kernel.size <= 25:
         return _direct(a, kernel)
+    from scipy.signal import fftconvolve  # slow to import: only when a large kernel needs it
+
     axes = (-2, -1)
     k = kernel if a.ndim == 2 else kernel[None, :, :]
     out = fftconvolve(a, k, mode="same", axes=axes)

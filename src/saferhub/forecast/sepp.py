@@ -26,9 +26,6 @@ for all cells in O(T * cells), which is what makes a 50k-event fit take well und
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
-from scipy.ndimage import binary_dilation
-from scipy.optimize import minimize_scalar
 
 from saferhub.forecast.kernels import gaussian_kernel, smooth
 from saferhub.forecast.models import Model
@@ -77,8 +74,7 @@ def _recursions_flat(N: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
     return S, S1
 
 
-@njit(cache=True)
-def _estep(S, S1, t_i, nb, n_i, mu_i, K, theta_q):
+def _estep_py(S, S1, t_i, nb, n_i, mu_i, K, theta_q):
     """One pass over the month-cells with crime: the triggering sums (lag-weighted too) over their
     (2r+1)^2 neighbouring parent cells (`nb`: active-cell index per offset, -1 off the grid), the
     intensity, and the expected number of offspring per offset."""
@@ -115,6 +111,19 @@ def _estep(S, S1, t_i, nb, n_i, mu_i, K, theta_q):
     return lam, trg, lsum, Wd
 
 
+_ESTEP = None
+
+
+def _estep(*args):
+    """The E-step pass, compiled by numba on first use (numba is slow to import, so lazily)."""
+    global _ESTEP
+    if _ESTEP is None:
+        from numba import njit
+
+        _ESTEP = njit(cache=True)(_estep_py)
+    return _ESTEP(*args)
+
+
 def fit_sepp(N: np.ndarray, radius: int = 3, bg_bandwidth: float = 0.0, max_iter: int = 100,
              tol: float = 1e-4, init: dict | None = None, fix_mu: bool = False) -> dict:
     """EM fit of the grid ETAS to a (T, ny, nx) count history. Returns the parameters, the
@@ -123,6 +132,9 @@ def fit_sepp(N: np.ndarray, radius: int = 3, bg_bandwidth: float = 0.0, max_iter
     Work per iteration is proportional to months x "active" cells (cells within `radius` of any
     crime; no other cell can hold a parent) plus crime cells x (2r+1)^2 in one compiled pass.
     `fix_mu` keeps the background at init["mu"] (used to check the triggering estimates)."""
+    from scipy.ndimage import binary_dilation
+    from scipy.optimize import minimize_scalar
+
     N = np.asarray(N, dtype="float64")
     T, ny, nx = N.shape
     r = int(radius)
