@@ -27,7 +27,7 @@ def simulated():
 
 def test_recovers_triggering_parameters_with_known_background(simulated):
     mu, N = simulated
-    p = fit_sepp(N, radius=3, init={"mu": mu}, fix_mu=True, max_iter=200, tol=1e-5)
+    p = fit_sepp(N, radius=3, init={"mu": mu}, fix_mu=True, max_iter=200, tol=1e-9)
     assert p["theta"] == pytest.approx(0.4, rel=0.12)
     assert p["q"] == pytest.approx(0.6, rel=0.12)
     assert p["sigma"] == pytest.approx(1.2, rel=0.15)
@@ -35,7 +35,7 @@ def test_recovers_triggering_parameters_with_known_background(simulated):
 
 def test_full_em_is_monotone_and_finds_the_triggering(simulated):
     mu, N = simulated
-    p = fit_sepp(N, radius=3, max_iter=150, tol=1e-6)
+    p = fit_sepp(N, radius=3, max_iter=150, tol=1e-9)
     trace = np.array(p["loglik"])
     assert np.all(np.diff(trace) > -1e-6 * np.abs(trace[1:]))  # EM never decreases the likelihood
     # the free per-cell background absorbs some clustering in 60 months: theta is biased low but

@@ -44,7 +44,7 @@ def make_model(name: str, target: str = "count", cell_size: float = 150) -> Mode
     if n == "prospective":
         return ProspectiveHotspot(bandwidth=400.0, time_bandwidth=2, **kw)
     if n == "sepp":
-        return SEPP(window=24, radius=3, bg_bandwidth=0.0, max_iter=30, **kw)
+        return SEPP(window=24, radius=3, bg_bandwidth=0.0, max_iter=30, tol=2e-5, **kw)
     if n == "gbm":
         return GradientBoosting(**kw)
     if n == "ensemble":

@@ -125,7 +125,7 @@ def _estep(*args):
 
 
 def fit_sepp(N: np.ndarray, radius: int = 3, bg_bandwidth: float = 0.0, max_iter: int = 100,
-             tol: float = 1e-4, init: dict | None = None, fix_mu: bool = False) -> dict:
+             tol: float = 1e-6, init: dict | None = None, fix_mu: bool = False) -> dict:
     """EM fit of the grid ETAS to a (T, ny, nx) count history. Returns the parameters, the
     background mu (ny, nx), iterations used and the log-likelihood trace (without log n! terms).
 
@@ -212,9 +212,10 @@ def fit_sepp(N: np.ndarray, radius: int = 3, bg_bandwidth: float = 0.0, max_iter
             new_theta = trg / max(w_t @ (1 - new_q ** remaining), 1e-300)
         else:
             new_sigma, new_q, new_theta = sigma, q, 0.0
-        change = max(abs(new_theta - theta), abs(new_q - q), abs(new_sigma - sigma) / max(sigma, 1e-9))
         mu, theta, q, sigma = new_mu, float(new_theta), float(new_q), new_sigma
-        if change < tol and len(trace) > 1 and abs(trace[-1] - trace[-2]) < tol * abs(trace[-1]):
+        # converged when the log-likelihood stops rising (relative change < tol); q and sigma
+        # are barely identified when theta is ~0, so a rule on the parameters would never stop
+        if len(trace) > 1 and abs(trace[-1] - trace[-2]) < tol * abs(trace[-1]):
             break
     return {"mu": mu, "theta": theta, "q": q, "sigma": sigma, "radius": r, "iterations": it,
             "loglik": trace}
@@ -248,13 +249,22 @@ class SEPP(Model):
     """Grid ETAS fitted by EM to the last `window` months; the forecast is the expected count
     (background plus triggering) for the next month."""
 
-    def __init__(self, window: int = 24, radius: int = 3, bg_bandwidth: float = 1.0,
-                 max_iter: int = 60, target: str = "count", cell_size: float = 150):
+    def __init__(self, window: int = 24, radius: int = 3, bg_bandwidth: float = 0.0,
+                 max_iter: int = 60, tol: float = 2e-5, warm_start: bool = True,
+                 target: str = "count", cell_size: float = 150):
         self.window, self.radius, self.bg_bandwidth, self.max_iter = int(window), int(radius), bg_bandwidth, max_iter
+        self.tol, self.warm_start = tol, warm_start
         self.target, self.cell_size = target, cell_size
 
     def _risk(self, history, cube):
         N = history[-self.window:]
+        init = None
+        prev = getattr(self, "params_", None)
+        # warm start (scikit-learn's meaning): a rolling backtest refits month after month on
+        # windows that differ by one month, so the last fit is a far better start than a guess
+        if self.warm_start and prev is not None and prev["mu"].shape == N.shape[1:]:
+            init = {k: prev[k] for k in ("mu", "theta", "q", "sigma")}
+            init["mu"] = np.maximum(init["mu"], 1e-9)
         self.params_ = fit_sepp(N, radius=self.radius, bg_bandwidth=self.bg_bandwidth,
-                                max_iter=self.max_iter)
+                                max_iter=self.max_iter, tol=self.tol, init=init)
         return sepp_intensity_next(N, self.params_)

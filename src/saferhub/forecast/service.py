@@ -16,7 +16,7 @@ from saferhub.categories import parse_categories
 from saferhub.config import resolve_store
 from saferhub.errors import SaferhubError
 from saferhub.forecast.covariates import cell_covariates, load_lsoa_table, resolve_geo_dir
-from saferhub.forecast.cube import Cube, build_cube, modal_labels
+from saferhub.forecast.cube import Cube, build_cube, count_layer, modal_labels
 from saferhub.geo.area import cells_in, data_hull
 from saferhub.geo.grid import Grid
 
@@ -24,7 +24,7 @@ LATEST = "backtest-latest.json"
 
 
 def load_cube(store=None, categories="grip", cell_size: float = 150, force=None, geo_dir=None,
-              harm_weights=None, notes: list | None = None) -> Cube:
+              harm_weights=None, notes: list | None = None, layers: bool = True) -> Cube:
     """Events of the chosen categories binned monthly on a grid over the study area: the cells
     whose centres lie in a concave hull (shapely, ratio 0.2) of ALL the located events of the
     force(s) in the store, so the area does not move with the categories or the month chosen."""
@@ -52,6 +52,16 @@ def load_cube(store=None, categories="grip", cell_size: float = 150, force=None,
     months = np.arange(all_months.min(), all_months.max() + 1, dtype="datetime64[M]")
     cube = build_cube(sel["x"].to_numpy(), sel["y"].to_numpy(), month, grid, months=months,
                       harm=sel["harm_weight"].to_numpy(), mask=mask)
+    if layers:
+        # predictor layers for the learners: each forecast category apart, and all other crime
+        cat = table["category"].to_numpy(zero_copy_only=False)
+        chosen = cats if cats is not None else []
+        groups = {c: cat == c for c in chosen} if len(chosen) > 1 else {}
+        if chosen:
+            groups["other crime"] = ~np.isin(cat, chosen)
+        for name, s in groups.items():
+            if s.any():
+                cube.layers[name] = count_layer(x[s], y[s], all_months[s], grid, months)
     folder = resolve_geo_dir(geo_dir)
     if folder is None:
         if notes is not None:
