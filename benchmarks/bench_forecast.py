@@ -36,6 +36,24 @@ def best_of(fn, repeat=3):
     return min(times), out
 
 
+def oracle_class():
+    """A CHEATING forecaster, for diagnosis only (never offered as a model): it counts the 12 months
+    before AND the 12 months after the forecast month (not the month itself). Its gain over the
+    last-12-months baseline estimates how much any honest forecast could gain at this resolution."""
+    from saferhub.forecast.models import Model
+
+    class Oracle(Model):
+        def __init__(self, half: int = 12):
+            self.half, self.target, self.cell_size = half, "count", 150
+
+        def _risk(self, history, cube):
+            i = history.shape[0]  # index of the forecast month
+            idx = [j for j in range(max(0, i - self.half), min(len(cube.months), i + self.half + 1)) if j != i]
+            return cube.counts[idx].sum(axis=0)
+
+    return Oracle
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--store")
@@ -109,6 +127,13 @@ def main():
             "pei_star", "rri", "harm_hit_rate", "stability", "brier", "log_score"]
     print(s[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     s.to_csv(Path(tempfile.gettempdir()) / "bench-forecast-2020.csv", index=False)
+
+    # diagnostic ceiling: the cheating oracle vs the baseline
+    cheat = run_backtest(cube, {"counts12": make_model("counts12"), "oracle": oracle_class()(12)}, months)
+    cs = summarise(cheat)
+    cs = cs[cs.model == "oracle"]
+    print("diagnostic (cheats: uses the 12 months after the forecast month too): PAI gain over counts12 "
+          + ", ".join(f"{c:.0%} {g:+.1f}%" for c, g in zip(cs.coverage, cs.pai_gain_pct)))
 
 
 if __name__ == "__main__":

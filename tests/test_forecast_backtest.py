@@ -73,6 +73,7 @@ def test_exposure_by_decile_shares():
     actual = cube.counts[-1]
     assert d1.share_of_crime == pytest.approx(actual[8:12, 8:13].sum() / actual.sum())
     assert ex.share_of_top_cells.sum() == pytest.approx(1.0)
+    assert d1.cells == 20 and ex.cells.sum() == lam.size
 
 
 def test_feedback_check_counts_displaced_cells():

@@ -30,17 +30,16 @@ def exposure_by_decile(risks: dict, cube: Cube, coverage: float = 0.05) -> pd.Da
     dec = cube.covariates["imd_decile"][area]
     top_counts = np.zeros(11)
     crime = np.zeros(11)
-    cells = np.zeros(11)
     d_idx = np.where(np.isfinite(dec), dec, 0).astype(int)  # 0 = unknown decile
+    cells = np.bincount(d_idx, minlength=11)  # study-area cells per decile
     for month, risk in risks.items():
         k = M.n_selected(risk.size, coverage)
         top = M.top_cells(risk, k)
         top_counts += np.bincount(d_idx[top], minlength=11)
         actual = cube.counts[cube.index_of(month)][area]
         crime += np.bincount(d_idx, weights=actual, minlength=11)
-        cells += np.bincount(d_idx, minlength=11)
     df = pd.DataFrame({"imd_decile": ["unknown"] + [str(i) for i in range(1, 11)],
-                       "cells": cells, "share_of_top_cells": top_counts / max(top_counts.sum(), 1),
+                       "cells": cells.astype(np.int64), "share_of_top_cells": top_counts / max(top_counts.sum(), 1),
                        "share_of_crime": crime / max(crime.sum(), 1)})
     df["attention_to_crime_ratio"] = df.share_of_top_cells / df.share_of_crime.replace(0, np.nan)
     return df[df.cells > 0].reset_index(drop=True)

@@ -66,7 +66,7 @@ class GradientBoosting(Model):
 
     def __init__(self, train_months: int = 4, min_history: int = 12, max_iter: int = 60,
                  learning_rate: float = 0.1, max_leaf_nodes: int = 15, use_covariates: bool = True,
-                 quiet_keep: int = 20, use_layers: bool = True,
+                 quiet_keep: int = 20, use_layers: bool = False,
                  target: str = "count", cell_size: float = 150, random_state: int = 0):
         self.train_months, self.min_history = int(train_months), int(min_history)
         self.max_iter, self.learning_rate, self.max_leaf_nodes = max_iter, learning_rate, max_leaf_nodes

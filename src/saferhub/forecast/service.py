@@ -24,7 +24,7 @@ LATEST = "backtest-latest.json"
 
 
 def load_cube(store=None, categories="grip", cell_size: float = 150, force=None, geo_dir=None,
-              harm_weights=None, notes: list | None = None, layers: bool = True) -> Cube:
+              harm_weights=None, notes: list | None = None, layers: bool = False) -> Cube:
     """Events of the chosen categories binned monthly on a grid over the study area: the cells
     whose centres lie in a concave hull (shapely, ratio 0.2) of ALL the located events of the
     force(s) in the store, so the area does not move with the categories or the month chosen."""
