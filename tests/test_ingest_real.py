@@ -94,6 +94,15 @@ def test_filters(merseyside_store):
     assert gdf.crs.to_epsg() == 27700 and len(gdf) == 14_684
     harm = events(merseyside_store, months="2020-06", categories="Robbery")["harm_weight"].to_numpy()
     assert (harm == harm[0]).all() and harm[0] > 1
+    from saferhub.harm import load_weights
+
+    slim = events(merseyside_store, months="2020-06", columns=["x", "category", "harm_weight"])
+    assert slim.column_names == ["x", "category", "harm_weight"] and slim.num_rows == 14_684
+    w = load_weights()
+    expect = [w.get(c, 1.0) for c in slim["category"].to_pylist()]
+    assert slim["harm_weight"].to_pylist() == expect
+    with pytest.raises(Exception, match="unknown column"):
+        events(merseyside_store, columns=["nope"])
 
 
 def test_reingest_adds_nothing(merseyside_store, tmp_path):

@@ -45,11 +45,6 @@ def decode_check(name: str, data: bytes) -> str:
     return first
 
 
-def _may_have_blank_lines(data: bytes, n_cols: int) -> bool:
-    """Cheap byte test so the column-by-column blank-row check runs only when it can matter."""
-    return b"\n\n" in data or b"\n\r\n" in data or (b"\n" + b"," * (n_cols - 1)) in data
-
-
 def read_strings(name: str, data: bytes, header_line: str) -> RawTable:
     header = next(csv.reader([header_line]))
     header = [h.strip() for h in header]
@@ -82,15 +77,17 @@ def read_strings(name: str, data: bytes, header_line: str) -> RawTable:
     bad_rows = [(int(line), f"wrong column count (got {got}, expected {len(header)})", text)
                 for line, (_, text, got) in zip(bad_lines, bad)]
     # Blank lines come back as all-empty rows: they are not records, so drop them.
-    if table.num_rows and table.num_columns and _may_have_blank_lines(data, len(header)):
+    if table.num_rows and table.num_columns:
         import pyarrow.compute as pc
 
         blank = None
-        for col in table.columns:
-            empty = pc.equal(pc.utf8_length(col), 0)
+        for col in table.columns:   # stops at the first column with no empty value
+            empty = pc.equal(col, "")
             blank = empty if blank is None else pc.and_(blank, empty)
-        blank_np = blank.to_numpy(zero_copy_only=False)
-        if blank_np.any():
+            if not pc.any(blank).as_py():
+                break
+        else:
+            blank_np = blank.to_numpy(zero_copy_only=False)
             table = table.filter(pa.array(~blank_np))
             lines = lines[~blank_np]
     return RawTable(header, table, lines, bad_rows, data)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from saferhub.categories import CATEGORIES, LEGACY_SLUGS, canonical
 from saferhub.data.csvread import RawTable, decode_check, read_strings
@@ -79,17 +80,22 @@ def parse_member(member: Member, far_km: float | None = None) -> ParsedFile:
         raise BadFileError(member.name, "has a header but no rows")
     named = member.police_name() or {}
     file_month = named.get("month")
+    n_rows = raw.table.num_rows
+    reason = np.full(n_rows, None, dtype=object)
+    if kind == "street":
+        table = raw.table
+        for col in STREET:
+            if col not in table.column_names:
+                table = table.append_column(col, pa.array([""] * n_rows, pa.string()))
+        force = force_id(named["force"]) if named.get("force") else _majority_force_arrow(table, member.name)
+        return _finish_street(member, raw, table, reason, force, file_month, far_km, data)
     df = raw.table.to_pandas()
     for col in KINDS[kind]:
         if col not in df:
             df[col] = ""
     force = force_id(named["force"]) if named.get("force") else _majority_force(df, kind, member.name)
-    reason = np.full(len(df), None, dtype=object)
     check_area = force not in NATIONAL
-    if kind == "street":
-        out, month_key = _street(df, reason, force, file_month, check_area, far_km)
-        schema = EVENT_SCHEMA
-    elif kind == "outcomes":
+    if kind == "outcomes":
         out, month_key = _outcomes(df, reason, force, file_month, check_area, far_km)
         schema = OUTCOME_SCHEMA
     else:
@@ -106,6 +112,114 @@ def parse_member(member: Member, far_km: float | None = None) -> ParsedFile:
     parsed.unlocated = int(kept["x"].isna().sum())
     parsed.quarantine = _quarantine_table(member.name, raw, reason, good)
     return parsed
+
+
+def _majority_force_arrow(table: pa.Table, name: str) -> str:
+    by = pc.utf8_trim_whitespace(table["Reported by"])
+    by = by.filter(pc.not_equal(by, ""))
+    if len(by):
+        counts = pc.value_counts(by).to_pylist()
+        return force_id(max(counts, key=lambda c: c["counts"])["values"])
+    raise BadFileError(name, "cannot tell which force this file is for: its 'Reported by' column is empty")
+
+
+def _trim(col) -> pa.Array:
+    return pc.utf8_trim_whitespace(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
+
+
+def _plain(col) -> pa.Array:
+    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+
+
+def _null_empty(arr: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+def _finish_street(member, raw, table, reason, force, file_month, far_km, data) -> ParsedFile:
+    """Validate and normalise a street file entirely in Arrow (the hot path of every ingest)."""
+    n = table.num_rows
+    month_txt = _trim(table["Month"])
+    # Month: distinct values checked once each.
+    uniq_months = pc.unique(month_txt).to_pylist()
+    valid_months = [m for m in uniq_months if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", m)]
+    month_ok = pc.is_in(month_txt, value_set=pa.array(valid_months, pa.string())).to_numpy(zero_copy_only=False)
+    month_np = month_txt.to_numpy(zero_copy_only=False)
+    _set_reason(reason, ~month_ok, lambda idx: [f"unparseable month {v!r}" for v in month_np[idx]])
+    if file_month:
+        other = month_ok & pc.not_equal(month_txt, file_month).to_numpy(zero_copy_only=False)
+        _set_reason(reason, other, lambda idx: [f"month {v} in a file for {file_month}" for v in month_np[idx]])
+    # Crime type: each distinct spelling resolved once.
+    raw_type = _trim(table["Crime type"])
+    types = pc.unique(raw_type).to_pylist()
+    names = [canonical(t) for t in types]
+    category = pc.take(pa.array(names, pa.string()), pc.index_in(raw_type, value_set=pa.array(types, pa.string())))
+    slug = pc.take(pa.array([_SLUG.get(c) if c else None for c in names], pa.string()),
+                   pc.index_in(raw_type, value_set=pa.array(types, pa.string())))
+    type_np = None
+
+    def unknown(idx):
+        nonlocal type_np
+        type_np = raw_type.to_numpy(zero_copy_only=False) if type_np is None else type_np
+        return [f"unknown crime type {t!r}" for t in type_np[idx]]
+
+    _set_reason(reason, category.is_null().to_numpy(zero_copy_only=False), unknown)
+    lon, lat, why = parse_coordinates(table["Longitude"], table["Latitude"])
+    _set_reason(reason, ~pd.isnull(why), why)
+    kwargs = {} if far_km is None else {"far_km": far_km}
+    x, y = project_and_check(lon, lat, reason, force not in NATIONAL, **kwargs)
+    good = pd.isnull(reason)
+    x = np.where(good, x, np.nan)
+    y = np.where(good, y, np.nan)
+    crime_id = _trim(table["Crime ID"])
+    month_date = pc.cast(pc.strptime(pc.binary_join_element_wise(month_txt, "01", "-"), format="%Y-%m-%d",
+                                     unit="s", error_is_null=True), pa.date32())
+    out = pa.table({
+        "event_id": _street_event_ids(crime_id, force, month_txt, table),
+        "source": pa.array(np.full(n, "street", dtype=object), pa.string()),
+        "force": pa.array(np.full(n, force, dtype=object), pa.string()),
+        "month": month_date,
+        "occurred_at": pa.nulls(n, pa.timestamp("us", tz="UTC")),
+        "category": category, "category_slug": slug,
+        "lon": pa.array(lon, from_pandas=True), "lat": pa.array(lat, from_pandas=True),
+        "x": pa.array(x, from_pandas=True), "y": pa.array(y, from_pandas=True),
+        # Free-text columns are kept as published (only empty -> null); the columns that are
+        # matched or parsed (month, type, coordinates, ids) were trimmed above.
+        "lsoa": _null_empty(_plain(table["LSOA code"])), "lsoa_name": _null_empty(_plain(table["LSOA name"])),
+        "location": _null_empty(_plain(table["Location"])),
+        "outcome": _null_empty(_plain(table["Last outcome category"])),
+        "agency": pa.nulls(n, pa.string()), "raw_category": raw_type,
+        "text": _null_empty(_plain(table["Context"])),
+    }, schema=EVENT_SCHEMA)
+    parsed = ParsedFile(member, "street", "events", force, hashlib.sha256(data).hexdigest(),
+                        rows_read=n + len(raw.bad_rows))
+    kept = out.filter(pa.array(good))
+    kept_months = month_txt.filter(pa.array(good))
+    for m in pc.unique(kept_months).to_pylist():
+        parsed.tables[m] = kept if len(valid_months) == 1 else kept.filter(pc.equal(kept_months, m))
+    parsed.unlocated = kept["x"].null_count
+    parsed.quarantine = _quarantine_table(member.name, raw, reason, good)
+    return parsed
+
+
+def _street_event_ids(crime_id: pa.Array, force: str, month: pa.Array, table: pa.Table) -> pa.Array:
+    """Crime ID where there is one; otherwise an id from the row's content and how many identical
+    rows came before it: stable across re-publication, and ASB repeats (separate incidents at one
+    snap point) are never merged."""
+    missing = pc.equal(crime_id, "")
+    if not pc.any(missing).as_py():
+        return crime_id
+    key = pc.binary_join_element_wise(
+        month, _plain(table["Longitude"]), _plain(table["Latitude"]), _plain(table["LSOA code"]),
+        _plain(table["Crime type"]), _plain(table["Location"]), "|")
+    codes = pc.dictionary_encode(key).indices.to_numpy(zero_copy_only=False)
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
+    run_start = np.repeat(starts, np.diff(np.r_[starts, len(codes)]))
+    nth = np.empty(len(codes), dtype=np.int64)
+    nth[order] = np.arange(len(codes)) - run_start
+    gen = pc.binary_join_element_wise(force, key, pa.array(nth).cast(pa.string()), ":")
+    return pc.if_else(missing, gen, crime_id)
 
 
 def _majority_force(df: pd.DataFrame, kind: str, name: str) -> str:
@@ -175,47 +289,6 @@ def _null_if_empty(s: pd.Series) -> pd.Series:
 
 
 _SLUG = {**CATEGORIES, **LEGACY_SLUGS}
-
-
-def _street(df, reason, force, file_month, check_area, far_km):
-    month = _months(df, "Month", reason, file_month)
-    raw_type = df["Crime type"].str.strip()
-    uniq = raw_type.unique()
-    lookup = {u: canonical(u) for u in uniq}   # one call per distinct type, not per row
-    category = raw_type.map(lookup)
-    types = raw_type.to_numpy(dtype=object)
-    _set_reason(reason, category.isna().to_numpy(), lambda idx: [f"unknown crime type {t!r}" for t in types[idx]])
-    lon, lat, x, y = _located(df, reason, check_area, far_km)
-    out = pd.DataFrame({
-        "event_id": _event_ids(df, force, month),
-        "source": "street",
-        "force": force,
-        "month": _month_dates(month),
-        "occurred_at": pd.Series(pd.NaT, index=df.index, dtype="datetime64[us, UTC]"),
-        "category": category,
-        "category_slug": category.map(_SLUG),
-        "lon": lon, "lat": lat, "x": x, "y": y,
-        "lsoa": _null_if_empty(df["LSOA code"]), "lsoa_name": _null_if_empty(df["LSOA name"]),
-        "location": _null_if_empty(df["Location"]),
-        "outcome": _null_if_empty(df["Last outcome category"]),
-        "agency": None, "raw_category": raw_type,
-        "text": _null_if_empty(df["Context"]),
-    })
-    return out, month
-
-
-def _event_ids(df: pd.DataFrame, force: str, month: np.ndarray) -> pd.Series:
-    """Crime ID where there is one; otherwise a stable id from the row's content and how many
-    identical rows came before it (ASB repeats are separate incidents, so never merge them)."""
-    crime_id = df["Crime ID"].str.strip()
-    missing = crime_id == ""
-    if not missing.any():
-        return crime_id
-    cols = ["Month", "Longitude", "Latitude", "Location", "LSOA code", "Crime type"]
-    h = pd.util.hash_pandas_object(df.loc[missing, cols], index=False)
-    nth = h.groupby(h).cumcount()
-    gen = force + ":" + h.map("{:016x}".format) + ":" + nth.astype(str)
-    return crime_id.where(~missing, gen)
 
 
 def _outcomes(df, reason, force, file_month, check_area, far_km):

@@ -22,14 +22,20 @@ FAR_KM = 20.0
 CORE_CELL_M = 5_000
 
 
-def parse_coordinates(lon_text: pd.Series, lat_text: pd.Series):
-    """Strings -> (lon, lat, reason). Both empty = unlocated (valid, NaN); anything else odd is a reason."""
-    lon_s = lon_text.fillna("").astype(str).str.strip()
-    lat_s = lat_text.fillna("").astype(str).str.strip()
-    lon = _to_float(lon_s)
-    lat = _to_float(lat_s)
-    lon_empty = (lon_s == "").to_numpy()
-    lat_empty = (lat_s == "").to_numpy()
+def parse_coordinates(lon_text, lat_text):
+    """Strings (Arrow arrays or pandas Series) -> (lon, lat, reason).
+
+    Both empty = unlocated (valid, NaN); anything else odd gets a reason for the quarantine.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lon_a = pc.utf8_trim_whitespace(_as_arrow_strings(lon_text).fill_null(""))
+    lat_a = pc.utf8_trim_whitespace(_as_arrow_strings(lat_text).fill_null(""))
+    lon = _to_float(lon_a)
+    lat = _to_float(lat_a)
+    lon_empty = pc.equal(lon_a, "").to_numpy(zero_copy_only=False)
+    lat_empty = pc.equal(lat_a, "").to_numpy(zero_copy_only=False)
     both_empty = lon_empty & lat_empty
     reason = np.full(len(lon), None, dtype=object)
     one_empty = lon_empty ^ lat_empty
@@ -37,8 +43,9 @@ def parse_coordinates(lon_text: pd.Series, lat_text: pd.Series):
     reason[one_empty] = "only one of longitude/latitude given"
     bad_idx = np.flatnonzero(bad_num)
     if bad_idx.size:
+        idx = pa.array(bad_idx)
         reason[bad_idx] = [f"unparseable coordinates ({a!r}, {b!r})"
-                           for a, b in zip(lon_s.iloc[bad_idx], lat_s.iloc[bad_idx])]
+                           for a, b in zip(lon_a.take(idx).to_pylist(), lat_a.take(idx).to_pylist())]
     ok = np.isfinite(lon) & np.isfinite(lat)
     outside = ok & ((lon < UK_LON[0]) | (lon > UK_LON[1]) | (lat < UK_LAT[0]) | (lat > UK_LAT[1]))
     out_idx = np.flatnonzero(outside)
@@ -49,15 +56,30 @@ def parse_coordinates(lon_text: pd.Series, lat_text: pd.Series):
     return lon, lat, reason
 
 
-def _to_float(text: pd.Series) -> np.ndarray:
-    """Strings -> float64 with NaN for empty or unparseable; Arrow's cast is the fast path."""
+def _as_arrow_strings(values):
+    """A string Arrow array from an Arrow (chunked) array or a pandas Series, without a Python loop."""
+    import pyarrow as pa
+
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not isinstance(values, pa.Array):
+        values = pa.array(pd.Series(values).astype("string[pyarrow]").array)
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+    return values.cast(pa.string())
+
+
+def _to_float(arr) -> np.ndarray:
+    """Arrow strings -> float64 with NaN for empty or unparseable; Arrow's cast is the fast path,
+    pandas' lenient parser the fallback when any value is not a number."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.array(text, type=pa.string())
     try:
-        return pc.cast(pc.if_else(pc.equal(arr, ""), None, arr), pa.float64()).to_numpy(zero_copy_only=False).copy()
+        out = pc.cast(pc.if_else(pc.equal(arr, ""), None, arr), pa.float64())
+        return out.to_numpy(zero_copy_only=False).astype("float64", copy=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        text = pd.Series(arr.to_numpy(zero_copy_only=False), dtype=object)
         return pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", copy=True)
 
 
@@ -85,9 +107,26 @@ def far_from_core(x: np.ndarray, y: np.ndarray, far_km: float = FAR_KM) -> np.nd
     return out
 
 
+def _to_bng_unique(lon: np.ndarray, lat: np.ndarray):
+    """Project each distinct point once: police.uk snaps crimes to shared map points, so a month
+    of a force has far fewer distinct points than rows."""
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    x = np.full(len(lon), np.nan)
+    y = np.full(len(lon), np.nan)
+    if not ok.any():
+        return x, y
+    pts = np.column_stack([lon[ok], lat[ok]])
+    uniq, inverse = np.unique(pts.view(np.dtype((np.void, 16))).ravel(), return_inverse=True)
+    upts = uniq.view(np.float64).reshape(-1, 2)
+    ux, uy = to_bng(upts[:, 0], upts[:, 1])
+    x[ok] = ux[inverse.ravel()]
+    y[ok] = uy[inverse.ravel()]
+    return x, y
+
+
 def project_and_check(lon, lat, reason, check_area: bool, far_km: float = FAR_KM):
     """BNG x, y for valid rows; adds 'far outside the force area' reasons in place."""
-    x, y = to_bng(lon, lat)
+    x, y = _to_bng_unique(lon, lat)
     if check_area:
         far = far_from_core(x, y, far_km)
         idx = np.flatnonzero((far > 0) & pd.isnull(reason))

@@ -6,11 +6,10 @@ import base64
 import datetime as dt
 import html
 import io
-import os
-import tempfile
-from pathlib import Path
 
 import matplotlib
+
+from saferhub.fsutil import write_atomic  # noqa: F401  (re-exported for report writers)
 
 matplotlib.use("Agg")  # no display on servers; set before pyplot is imported anywhere
 
@@ -67,21 +66,3 @@ def page(title: str, sections: list[tuple[str, str]], subtitle: str = "") -> str
             f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
             f"<h1>{escape(title)}</h1><p class='meta'>{escape(subtitle)} · made by saferhub {stamp}</p>"
             f"{body}<footer>{escape(ATTRIBUTION)}</footer></body></html>")
-
-
-def write_atomic(path: str | os.PathLike, text: str | bytes) -> Path:
-    """Write a file so a reader never sees half of it: temp file in the same folder, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
