@@ -140,3 +140,13 @@ def test_every_model_recovers_a_planted_pattern_better_than_uniform(name):
     # and the held-out month's crimes are caught better than uniform
     real = M.coverage_metrics(risk.ravel(), cube.counts[-1].ravel(), 0.05)
     assert real["pai"] > 5, (name, real)
+
+
+def test_harm_target_uses_harm_weighted_counts():
+    cube, lam = planted()
+    through = cube.months[-2]
+    counts = Counts(window=12).fit(cube, through).predict()
+    harm = Counts(window=12, target="harm").fit(cube, through).predict()
+    assert np.allclose(harm, 2.0 * counts)  # planted harm = 2 x counts
+    g = make_model("gbm", target="harm").fit(cube, through).predict()
+    assert g.shape == lam.shape and np.isfinite(g).all()

@@ -87,6 +87,9 @@ def forecast(
     name = model.strip().lower()
     if name == "best":
         latest = load_latest_backtest(store)
+        if latest is None and month <= cube.months[0]:
+            err.print(f"no backtest saved and no month before {month} to run one on: using counts12")
+            latest = {"best": "counts12", "params": {}}
         if latest is None:
             first = max(cube.months[0] + 1, month - SHORT_BACKTEST_MONTHS + 1)
             months = np.arange(first, month + 1, dtype="datetime64[M]")
@@ -100,8 +103,10 @@ def forecast(
             save_backtest(store, latest)
         name = latest["best"]
         p = latest.get("params", {})
-        err.print(f"best model: {name} (backtest {p.get('from')}..{p.get('to')}, {p.get('cell_size')} m, "
-                  f"{p.get('categories')}, saved {latest.get('saved_at', '?')})")
+        if p:
+            saved = f", saved {latest['saved_at']}" if latest.get("saved_at") else ""
+            err.print(f"best model: {name} (backtest {p.get('from')}..{p.get('to')}, {p.get('cell_size')} m, "
+                      f"{p.get('categories')}{saved})")
     for n in notes:
         if name in ("gbm", "ensemble"):
             err.print(n)

@@ -58,6 +58,22 @@ def _charts(result: BacktestResult, summary: pd.DataFrame):
     return out
 
 
+def _exposure_chart(exposure: pd.DataFrame) -> str:
+    import matplotlib.pyplot as plt
+
+    from saferhub.report.html import figure_html
+
+    ex = exposure[exposure.imd_decile != "unknown"]
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    pos = np.arange(len(ex))
+    ax.bar(pos - 0.2, ex.share_of_top_cells, 0.4, label="share of top cells")
+    ax.bar(pos + 0.2, ex.share_of_crime, 0.4, label="share of recorded crime")
+    ax.set_xticks(pos, ex.imd_decile)
+    ax.set_xlabel("IMD 2019 decile (1 = most deprived)")
+    ax.legend(fontsize=8)
+    return figure_html(fig, "Share of top cells and of crime by IMD decile")
+
+
 def render(result: BacktestResult, params: dict, exposure: pd.DataFrame | None = None,
            feedback: pd.DataFrame | None = None, notes: list[str] | None = None) -> str:
     from saferhub.report.html import escape, page, params_html, table_html
@@ -80,10 +96,11 @@ def render(result: BacktestResult, params: dict, exposure: pd.DataFrame | None =
                      "cells with its own top cells the month before.</p>"))
     timing = pd.DataFrame({"model": list(result.timings), "seconds": list(result.timings.values())})
     if exposure is not None and not exposure.empty:
-        sections.append(("Bias audit: exposure by IMD decile", "<p>Share of the best model's top 5% "
-                         "cells in each deprivation decile (1 = most deprived) against that decile's "
-                         "share of the recorded crime, pooled over the forecast months.</p>"
-                         + table_html(exposure)))
+        sections.append(("Bias audit: exposure by IMD decile", "<p>Share of the best model's top "
+                         f"{params.get('audit_coverage', 0.05):.0%} cells in each deprivation decile "
+                         "(1 = most deprived) against that decile's share of the recorded crime, pooled "
+                         "over the forecast months. A ratio above 1: more attention than crime.</p>"
+                         + _exposure_chart(exposure) + table_html(exposure)))
     if feedback is not None and not feedback.empty:
         sections.append(("Feedback-loop check", "<p>If patrols in the top cells raised their recorded "
                          f"crime by {params.get('patrol_effect', 0.2):.0%} in the last known month, how "
