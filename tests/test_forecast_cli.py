@@ -125,3 +125,19 @@ def test_bad_geo_dir_is_a_clear_error(merseyside_store, tmp_path):
     r = run("forecast", "--through", "2020-06", "--model", "gbm", "--out", str(tmp_path / "x.csv"),
             "--geo-dir", str(tmp_path / "nope"), store=merseyside_store)
     assert r.returncode == 2 and "geo folder not found" in r.stderr
+
+
+@pytest.mark.slow
+def test_load_cube_covariates_from_the_real_geo_files(merseyside_store):
+    from saferhub.forecast.service import load_cube
+
+    cube = load_cube(merseyside_store, "grip", 300, geo_dir=GEO)
+    area = cube.area
+    dec = cube.covariates["imd_decile"]
+    known = np.isfinite(dec[area])
+    assert known.mean() > 0.3  # cells with events carry their LSOA's decile
+    assert set(np.unique(dec[area][known])) <= set(range(1, 11))
+    assert {"imd_rank", "population"} <= set(cube.covariates)
+    # the cube holds every located Grip event in the study area, by month
+    assert cube.counts.shape[0] == 36
+    assert 250_000 < cube.counts[:, area].sum() <= 264_976
