@@ -38,14 +38,18 @@ def _charts(result: BacktestResult, summary: pd.DataFrame):
     out = []
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, g in summary.groupby("model", sort=False):
-        ax.errorbar(g.coverage * 100, g.pai, yerr=g.pai_sd, marker="o", capsize=3, label=name,
-                    lw=2.5 if name == BASELINE else 1.2)
+        ax.errorbar(g.coverage * 100, g.pai_gain_pct, yerr=100 * g.pai_vs_baseline_sd.fillna(0),
+                    marker="o", capsize=3, label=name, lw=2.5 if name == BASELINE else 1.2)
+    ax.axhline(0, color="grey", lw=0.8)
     ax.set_xscale("log")
     ax.set_xticks([1, 2, 5, 10, 20], ["1", "2", "5", "10", "20"])
     ax.set_xlabel("area coverage (%)")
-    ax.set_ylabel("PAI (mean, bars = month-to-month SD)")
+    ax.set_ylabel(f"PAI vs {BASELINE} (%, bars = month-to-month SD)")
+    lo = summary.pai_gain_pct.min()
+    if lo < -15:  # keep the close race readable; far-behind models are in the table
+        ax.set_ylim(max(lo, -15) - 1, summary.pai_gain_pct.max() + 3)
     ax.legend(fontsize=8)
-    out.append(figure_html(fig, "PAI by coverage for each model"))
+    out.append(figure_html(fig, "PAI gain over the baseline by coverage for each model"))
 
     fig, ax = plt.subplots(figsize=(7, 4))
     mo = result.monthly[np.isclose(result.monthly.coverage, 0.05)]
