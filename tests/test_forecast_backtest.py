@@ -3,13 +3,18 @@
 import numpy as np
 import pandas as pd
 import pytest
+from test_forecast_models import planted
 
 from saferhub.forecast import metrics as M
 from saferhub.forecast.audit import exposure_by_decile, feedback_check
-from saferhub.forecast.backtest import best_model, run_backtest, summarise, winners_by_coverage
+from saferhub.forecast.backtest import (
+    best_model,
+    run_backtest,
+    summarise,
+    winners_by_coverage,
+)
 from saferhub.forecast.models import Counts, Ensemble
 from saferhub.forecast.report import headline, render
-from test_forecast_models import planted
 
 
 @pytest.fixture(scope="module")

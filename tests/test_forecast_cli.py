@@ -12,7 +12,6 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import GEO, REPO
 
 

@@ -7,8 +7,18 @@ import pytest
 from saferhub.errors import SaferhubError
 from saferhub.forecast import metrics as M
 from saferhub.forecast.cube import Cube, build_cube, modal_labels
-from saferhub.forecast.kernels import _direct, gaussian_kernel, prospective_kernel, smooth
-from saferhub.forecast.models import Counts, Ensemble, ProspectiveHotspot, RetrospectiveKDE
+from saferhub.forecast.kernels import (
+    _direct,
+    gaussian_kernel,
+    prospective_kernel,
+    smooth,
+)
+from saferhub.forecast.models import (
+    Counts,
+    Ensemble,
+    ProspectiveHotspot,
+    RetrospectiveKDE,
+)
 from saferhub.forecast.registry import ALL, make_model, parse_models
 from saferhub.geo.grid import Grid
 

@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 
 from saferhub.forecast.kernels import smooth
-from saferhub.forecast.sepp import (SEPP, _recursions, fit_sepp, kernel_2d, sepp_intensity_next,
-                                    simulate_sepp)
+from saferhub.forecast.sepp import (
+    SEPP,
+    _recursions,
+    fit_sepp,
+    kernel_2d,
+    sepp_intensity_next,
+    simulate_sepp,
+)
 
 
 def _loglik(N, mu, theta, q, sigma, r=3):

@@ -24,7 +24,13 @@ SHORT_BACKTEST_MONTHS = 2
 
 
 def _progress(total: int, label: str):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=err, transient=True)
@@ -60,15 +66,19 @@ def forecast(
     """Risk per grid cell for the month after --through (higher = more crime expected)."""
     import numpy as np
 
+    from saferhub.categories import parse_categories
     from saferhub.errors import SaferhubError
+    from saferhub.forecast.covariates import resolve_geo_dir
     from saferhub.forecast.registry import make_model
-    from saferhub.forecast.service import (backtest_record, forecast_table, load_cube,
-                                           load_latest_backtest, save_backtest)
+    from saferhub.forecast.service import (
+        backtest_record,
+        forecast_table,
+        load_cube,
+        load_latest_backtest,
+        save_backtest,
+    )
     from saferhub.months import parse_month
     from saferhub.report.html import write_atomic
-
-    from saferhub.categories import parse_categories
-    from saferhub.forecast.covariates import resolve_geo_dir
 
     # check everything the user typed before the (slower) store read
     month = parse_month(through)
@@ -135,17 +145,16 @@ def backtest(
     """Rolling-origin backtest: each month from --from to --to is forecast from the months before it."""
     import time
 
+    from saferhub.categories import parse_categories
+    from saferhub.errors import SaferhubError
     from saferhub.forecast.audit import exposure_by_decile, feedback_check
     from saferhub.forecast.backtest import summarise
+    from saferhub.forecast.covariates import resolve_geo_dir
     from saferhub.forecast.registry import make_model, parse_models
     from saferhub.forecast.report import headline, render
     from saferhub.forecast.service import backtest_record, load_cube, save_backtest
     from saferhub.months import month_range, parse_month
     from saferhub.report.html import write_atomic
-
-    from saferhub.categories import parse_categories
-    from saferhub.errors import SaferhubError
-    from saferhub.forecast.covariates import resolve_geo_dir
 
     months = month_range(parse_month(start), parse_month(end))
     names = parse_models(models)

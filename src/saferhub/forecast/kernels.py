@@ -42,7 +42,9 @@ def smooth(grid_values: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     a = np.asarray(grid_values, dtype="float64")
     if kernel.size <= 25:
         return _direct(a, kernel)
-    from scipy.signal import fftconvolve  # slow to import: only when a large kernel needs it
+    from scipy.signal import (
+        fftconvolve,  # slow to import: only when a large kernel needs it
+    )
 
     axes = (-2, -1)
     k = kernel if a.ndim == 2 else kernel[None, :, :]

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from saferhub.errors import SaferhubError
 from saferhub.forecast.gbm import GradientBoosting
-from saferhub.forecast.models import Counts, Ensemble, Model, ProspectiveHotspot, RetrospectiveKDE
+from saferhub.forecast.models import (
+    Counts,
+    Ensemble,
+    Model,
+    ProspectiveHotspot,
+    RetrospectiveKDE,
+)
 from saferhub.forecast.sepp import SEPP
 
 BASELINE = "counts12"  # the last-12-months count: the yardstick of the accuracy target

@@ -9,7 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from saferhub.forecast.backtest import BacktestResult, best_model, summarise, winners_by_coverage
+from saferhub.forecast.backtest import (
+    BacktestResult,
+    best_model,
+    summarise,
+    winners_by_coverage,
+)
 from saferhub.forecast.registry import BASELINE, DESCRIPTIONS
 
 

@@ -15,7 +15,11 @@ import pyarrow.compute as pc
 from saferhub.categories import parse_categories
 from saferhub.config import resolve_store
 from saferhub.errors import SaferhubError
-from saferhub.forecast.covariates import cell_covariates, load_lsoa_table, resolve_geo_dir
+from saferhub.forecast.covariates import (
+    cell_covariates,
+    load_lsoa_table,
+    resolve_geo_dir,
+)
 from saferhub.forecast.cube import Cube, build_cube, count_layer, modal_labels
 from saferhub.geo.area import cells_in, data_hull
 from saferhub.geo.grid import Grid
