@@ -128,6 +128,16 @@ def _population(path, units):
     return dict(zip(t[code].astype(str), pd.to_numeric(t[pop], errors="coerce")))
 
 
+def _cell_text(value) -> str:
+    """Counts as whole numbers, measures to 4 places, and 'n/a' where a measure does not apply
+    (the generalized Gini is defined for counts, not harm weights)."""
+    if isinstance(value, float):
+        if value != value:
+            return "n/a"
+        return f"{value:,.0f}" if value.is_integer() and abs(value) >= 1 else f"{value:,.4f}"
+    return str(value)
+
+
 def _params_table(d):
     from saferhub.report.html import params_html
 
@@ -368,7 +378,7 @@ def register(app: typer.Typer) -> None:
         for col in table.columns:
             t.add_column(col)
         for row in table.itertuples(index=False):
-            t.add_row(*[f"{v:,.4f}" if isinstance(v, float) else str(v) for v in row])
+            t.add_row(*[_cell_text(v) for v in row])
         from rich.console import Console
         Console().print(t)
         if out:
