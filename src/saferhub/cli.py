@@ -18,13 +18,14 @@ app = typer.Typer(
     add_completion=False,
 )
 
-# Register each area's commands (find -> act -> solve together -> prove -> tell).
+# Register each area's commands, in the order of the loop (find -> act -> solve together -> ...).
 from saferhub.data import commands as _data_commands  # noqa: E402
-
-_data_commands.register(app)
+from saferhub.forecast import commands as _forecast_commands  # noqa: E402
+from saferhub.hotspots import commands as _hotspot_commands  # noqa: E402
 from saferhub.hub import commands as _hub_commands  # noqa: E402
 
-_hub_commands.register(app)
+for _area in (_data_commands, _hotspot_commands, _forecast_commands, _hub_commands):
+    _area.register(app)
 
 
 def main() -> None:

@@ -15,7 +15,9 @@ import pandas as pd
 from saferhub.categories import canonical
 from saferhub.errors import SaferhubError
 
-DEFAULT_VERSION = "cchi-category-v1"
+# v2 (2026-11): CCHI subgroup values with documented within-category mixes; see docs/harm.md.
+# v1 stays packaged so earlier results can be reproduced with --weights cchi-category-v1.
+DEFAULT_VERSION = "cchi-category-v2"
 
 
 def available_versions() -> list[str]:

@@ -115,7 +115,56 @@ def quarantine_cmd(store: Optional[Path] = StoreOpt,
             console.print(f"{row.file}:{row.line}: {row.reason}", highlight=False, soft_wrap=True)
 
 
+def fetch(
+    force: str = typer.Option(..., "--force", help="Force id or name, e.g. merseyside or 'Merseyside Police'."),
+    from_month: str = typer.Option(..., "--from", help="First month, YYYY-MM."),
+    to_month: Optional[str] = typer.Option(None, "--to", help="Last month, YYYY-MM (default: the --from month)."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", envvar="SAFERHUB_POLICE_API",
+                                           help="police.uk API root (default https://data.police.uk/api)."),
+    refresh: bool = typer.Option(False, help="Fetch months the store already holds again and replace them."),
+    as_json: bool = typer.Option(False, "--json", help="Print the fetch report as JSON."),
+    store: Optional[Path] = StoreOpt,
+):
+    """Download street crimes for a force and months from the police.uk API into the store."""
+    from saferhub.data.fetch import fetch as fetch_months
+
+    progress, task = _progress(1, "fetching")
+    with progress:
+        def on_step(done: int, total: int, label: str) -> None:
+            progress.update(task, completed=done, total=total, description=label)
+
+        report = fetch_months(force, (from_month, to_month or from_month), store, base_url=base_url,
+                              refresh=refresh, on_step=on_step)
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=1))
+        return
+    if report.fetched:
+        table = Table(title=f"fetch {report.force} from {report.base_url} into {report.store}")
+        table.add_column("month", no_wrap=True)
+        for col in ("read", "stored", "quarantined", "unlocated", "queries"):
+            table.add_column(col, justify="right")
+        table.add_column("change", no_wrap=True)
+        for m in report.fetched:
+            table.add_row(m.month, f"{m.read:,}", f"{m.stored:,}", f"{m.quarantined:,}", f"{m.unlocated:,}",
+                          f"{m.queries:,}", m.change)
+        console.print(table)
+        splits = sum(m.splits for m in report.fetched)
+        btp = sum(m.other_force for m in report.fetched)
+        console.print(f"{splits:,} area(s) split because the API said they held over 10,000 crimes; "
+                      f"{btp:,} British Transport Police crime(s) left out (published under force btp)")
+        if any(m.quarantined for m in report.fetched):
+            console.print("see the quarantined rows with: saferhub quarantine --out quarantine.csv")
+    if report.no_boundary:
+        console.print(f"[yellow]warning:[/] {len(report.no_boundary)} neighbourhood(s) have no usable boundary "
+                      f"and were not searched: {', '.join(report.no_boundary)}")
+    if report.skipped:
+        console.print(f"already in the store (use --refresh to fetch again): {', '.join(report.skipped)}")
+    console.print(f"{report.requests:,} API requests ({report.retries:,} retried, {report.throttled:,} throttled); "
+                  f"{len(report.fetched)} month(s) fetched, {len(report.skipped)} skipped")
+
+
 def register(app: typer.Typer) -> None:
     app.command("ingest")(ingest)
+    app.command("fetch")(fetch)
     app.command("status")(status)
     app.command("quarantine")(quarantine_cmd)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,23 +31,35 @@ class RawTable:
         return [text[n - 1] if 0 < n <= len(text) else "" for n in line_numbers]
 
 
-def decode_check(name: str, data: bytes) -> str:
-    """The header line, after checking the bytes are non-empty UTF-8 text."""
-    if not data.strip():
-        raise BadFileError(name, "empty file")
-    if b"\x00" in data[:65536]:
-        raise BadFileError(name, "not a CSV file (binary data)")
+def _not_utf8(name: str, data: bytes) -> BadFileError | None:
     try:
-        text = data.decode("utf-8-sig")
+        data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise BadFileError(name, f"not UTF-8 text (first bad byte on line {line}); re-save it as UTF-8") from None
-    first = text.split("\n", 1)[0].rstrip("\r")
-    return first
+        return BadFileError(name, f"not UTF-8 text (first bad byte on line {line}); re-save it as UTF-8")
+    return None
+
+
+def decode_check(name: str, data: bytes) -> str:
+    """The header line, after checking the file is non-empty text with a UTF-8 first line.
+    (The rest is checked as UTF-8 by the CSV reader, which reports it through `_not_utf8`.)"""
+    if not data or data.isspace():
+        raise BadFileError(name, "empty file")
+    head = data[:65536]
+    if b"\x00" in head:
+        raise BadFileError(name, "not a CSV file (binary data)")
+    first = re.split(rb"\r\n|\r|\n", head, maxsplit=1)[0]   # \r\n, \n or a lone \r end a line
+    try:
+        return first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _not_utf8(name, data) from None
 
 
 def read_strings(name: str, data: bytes, header_line: str) -> RawTable:
-    header = next(csv.reader([header_line]))
+    try:
+        header = next(csv.reader([header_line]))
+    except (csv.Error, StopIteration) as exc:
+        raise BadFileError(name, f"unreadable header line ({exc})") from None
     header = [h.strip() for h in header]
     if len(set(header)) != len(header):
         raise BadFileError(name, "the header repeats a column name")
@@ -67,7 +80,7 @@ def read_strings(name: str, data: bytes, header_line: str) -> RawTable:
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except pa.ArrowInvalid as exc:
-        raise BadFileError(name, f"not a readable CSV ({str(exc).splitlines()[0]})") from None
+        raise (_not_utf8(name, data) or BadFileError(name, f"not a readable CSV ({str(exc).splitlines()[0]})")) from None
     # Record numbers: the header is 1, then every record in order; pyarrow's invalid-row numbers
     # count the skipped header too, so they are already line numbers.
     n_total = table.num_rows + len(bad)

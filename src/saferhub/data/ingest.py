@@ -91,42 +91,60 @@ def ingest_paths(paths, store=None, *, kind: str = "police", mapping=None, repla
         raise SaferhubError(f"unknown kind {kind!r}: use 'police' or 'incidents'")
 
     parsed, errors = [], []
+    with StoreWriter(store) as writer:
 
-    def safe_parse(member):
-        try:
-            return parse(member)
-        except BadFileError as exc:
-            return exc
+        def parse_and_stage(member):
+            try:
+                item = parse(member)
+            except BadFileError as exc:
+                return exc
+            if kind == "police":   # write partitions in the worker, overlapping other files' parsing
+                _prestage(writer, item)
+            return item
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for member, result in zip(members, pool.map(safe_parse, members)):
-            if on_file:
-                on_file(member.name)
-            (errors if isinstance(result, BadFileError) else parsed).append(result)
-    if errors:
-        raise IngestError(errors)
-    report = ingest_parsed(parsed, store, replace_older=replace_older, incidents=(kind == "incidents"))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for member, result in zip(members, pool.map(parse_and_stage, members)):
+                if on_file:
+                    on_file(member.name)
+                (errors if isinstance(result, BadFileError) else parsed).append(result)
+        if errors:
+            raise IngestError(errors)
+        report = _store_parsed(writer, parsed, replace_older=replace_older, incidents=(kind == "incidents"))
     order = {m.name: i for i, m in enumerate(members)}
     report.files.sort(key=lambda f: order.get(f.name, 0))
     return report
+
+
+def _prestage(writer: StoreWriter, item) -> None:
+    """Write a parsed file's partitions now, unless the store already holds exactly this content
+    (a re-ingest then writes nothing). Unused staged files are removed at commit."""
+    item.staged = {}
+    for month, table in item.tables.items():
+        old = writer.catalog.partitions.get(partition_key(item.dataset, item.force, month))
+        if not (old and old.get("content") == f"{item.sha256}:{month}"):
+            item.staged[month] = writer.stage_partition(item.dataset, item.force, month, table)
 
 
 def ingest_parsed(parsed: list, store=None, *, replace_older: bool = False, incidents: bool = False) -> IngestReport:
     """Store already-validated files (`ParsedFile`s from any reader: CSV, API, partner) in one
     transaction. The police.uk fetcher and the CSV ingest share this."""
     with StoreWriter(store) as writer:
-        catalog = writer.catalog
-        report = IngestReport(writer.root, rows_before=_live_rows(catalog))
-        if incidents:
-            from saferhub.data.incidents import merge_into
+        return _store_parsed(writer, parsed, replace_older=replace_older, incidents=incidents)
 
-            merge_into(writer, parsed)
-        # Oldest copies first, so when one run holds two copies of a month the newest wins.
-        for item in sorted(parsed, key=lambda p: (p.member.stamp, p.member.name)):
-            report.files.append(_apply(writer, item, replace_older))
-        _drop_superseded_files(catalog)
-        report.rows_after = _live_rows(catalog)
-        writer.commit()
+
+def _store_parsed(writer: StoreWriter, parsed: list, *, replace_older: bool, incidents: bool) -> IngestReport:
+    catalog = writer.catalog
+    report = IngestReport(writer.root, rows_before=_live_rows(catalog))
+    if incidents:
+        from saferhub.data.incidents import merge_into
+
+        merge_into(writer, parsed)
+    # Oldest copies first, so when one run holds two copies of a month the newest wins.
+    for item in sorted(parsed, key=lambda p: (p.member.stamp, p.member.name)):
+        report.files.append(_apply(writer, item, replace_older))
+    _drop_superseded_files(catalog)
+    report.rows_after = _live_rows(catalog)
+    writer.commit()
     return report
 
 
@@ -153,7 +171,8 @@ def _apply(writer: StoreWriter, item, replace_older: bool) -> FileResult:
             changes.add("older copy ignored")
             ignored += own
             continue
-        rel = writer.stage_partition(item.dataset, item.force, month, table)
+        pre = getattr(item, "staged", {}).get(month)
+        rel = pre if (pre and not merged) else writer.stage_partition(item.dataset, item.force, month, table)
         sources = sorted(set(old.get("sources", [])) | {item.sha256}) if (old and merged) else [item.sha256]
         catalog.partitions[key] = {
             "file": rel, "rows": table.num_rows, "content": content, "sha256": item.sha256,

@@ -171,12 +171,14 @@ def _finish_street(member, raw, table, reason, force, file_month, far_km, data) 
     x = np.where(good, x, np.nan)
     y = np.where(good, y, np.nan)
     crime_id = _trim(table["Crime ID"])
-    month_date = pc.cast(pc.strptime(pc.binary_join_element_wise(month_txt, "01", "-"), format="%Y-%m-%d",
-                                     unit="s", error_is_null=True), pa.date32())
+    # One date per distinct month (a file has one), spread by index.
+    distinct = pa.array(uniq_months, pa.string())
+    dates = pa.array([_first_of_month(m) for m in uniq_months], pa.date32())
+    month_date = pc.take(dates, pc.index_in(month_txt, value_set=distinct))
     out = pa.table({
         "event_id": _street_event_ids(crime_id, force, month_txt, table),
-        "source": pa.array(np.full(n, "street", dtype=object), pa.string()),
-        "force": pa.array(np.full(n, force, dtype=object), pa.string()),
+        "source": _constant("street", n),
+        "force": _constant(force, n),
         "month": month_date,
         "occurred_at": pa.nulls(n, pa.timestamp("us", tz="UTC")),
         "category": category, "category_slug": slug,
@@ -192,8 +194,9 @@ def _finish_street(member, raw, table, reason, force, file_month, far_km, data) 
     }, schema=EVENT_SCHEMA)
     parsed = ParsedFile(member, "street", "events", force, hashlib.sha256(data).hexdigest(),
                         rows_read=n + len(raw.bad_rows))
-    kept = out.filter(pa.array(good))
-    kept_months = month_txt.filter(pa.array(good))
+    all_good = bool(good.all())
+    kept = out if all_good else out.filter(pa.array(good))
+    kept_months = month_txt if all_good else month_txt.filter(pa.array(good))
     for m in pc.unique(kept_months).to_pylist():
         parsed.tables[m] = kept if len(valid_months) == 1 else kept.filter(pc.equal(kept_months, m))
     parsed.unlocated = kept["x"].null_count
@@ -206,11 +209,13 @@ def _street_event_ids(crime_id: pa.Array, force: str, month: pa.Array, table: pa
     rows came before it: stable across re-publication, and ASB repeats (separate incidents at one
     snap point) are never merged."""
     missing = pc.equal(crime_id, "")
-    if not pc.any(missing).as_py():
+    idx = np.flatnonzero(missing.to_numpy(zero_copy_only=False))
+    if idx.size == 0:
         return crime_id
+    take = pa.array(idx)
     key = pc.binary_join_element_wise(
-        month, _plain(table["Longitude"]), _plain(table["Latitude"]), _plain(table["LSOA code"]),
-        _plain(table["Crime type"]), _plain(table["Location"]), "|")
+        month.take(take), *(_plain(table[c]).take(take) for c in
+                             ("Longitude", "Latitude", "LSOA code", "Crime type", "Location")), "|")
     codes = pc.dictionary_encode(key).indices.to_numpy(zero_copy_only=False)
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
@@ -219,7 +224,21 @@ def _street_event_ids(crime_id: pa.Array, force: str, month: pa.Array, table: pa
     nth = np.empty(len(codes), dtype=np.int64)
     nth[order] = np.arange(len(codes)) - run_start
     gen = pc.binary_join_element_wise(force, key, pa.array(nth).cast(pa.string()), ":")
-    return pc.if_else(missing, gen, crime_id)
+    return pc.replace_with_mask(crime_id, missing, gen)
+
+
+def _constant(value: str, n: int) -> pa.Array:
+    return pa.array([value], pa.string()).take(pa.array(np.zeros(n, dtype=np.int32)))
+
+
+def _first_of_month(text: str):
+    """'2020-01' -> date(2020, 1, 1); None for anything that is not a month (those rows are
+    quarantined, their date is never used)."""
+    import datetime as dt
+
+    if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        return dt.date(int(text[:4]), int(text[5:7]), 1)
+    return None
 
 
 def _majority_force(df: pd.DataFrame, kind: str, name: str) -> str:

@@ -95,38 +95,27 @@ def far_from_core(x: np.ndarray, y: np.ndarray, far_km: float = FAR_KM) -> np.nd
         return out
     cx = np.floor(x[ok] / CORE_CELL_M).astype(np.int64)
     cy = np.floor(y[ok] / CORE_CELL_M).astype(np.int64)
-    keys, counts = np.unique((cx << 32) + (cy & 0xFFFFFFFF), return_counts=True)
+    keys, inverse, counts = np.unique((cx << 32) + (cy & 0xFFFFFFFF), return_inverse=True, return_counts=True)
     need = min(3, counts.max())
-    core_keys = keys[counts >= need]
+    is_core = counts >= need
+    outside = ~is_core[inverse]   # a point in a core cell is inside by definition
+    if not outside.any():
+        return out
+    core_keys = keys[is_core]
     core = np.column_stack([core_keys >> 32, (core_keys & 0xFFFFFFFF).astype(np.int32)])
     centres = (core + 0.5) * CORE_CELL_M
     # Distance to the nearest core cell's centre, less half a cell diagonal: distance to its edge.
-    dist, _ = cKDTree(centres).query(np.column_stack([x[ok], y[ok]]))
+    dist, _ = cKDTree(centres).query(np.column_stack([x[ok][outside], y[ok][outside]]))
     beyond = np.maximum(dist - CORE_CELL_M * np.sqrt(0.5), 0) / 1000.0
-    out[ok] = np.where(beyond > far_km, beyond, 0.0)
+    far = np.zeros(int(ok.sum()))
+    far[outside] = np.where(beyond > far_km, beyond, 0.0)
+    out[ok] = far
     return out
-
-
-def _to_bng_unique(lon: np.ndarray, lat: np.ndarray):
-    """Project each distinct point once: police.uk snaps crimes to shared map points, so a month
-    of a force has far fewer distinct points than rows."""
-    ok = np.isfinite(lon) & np.isfinite(lat)
-    x = np.full(len(lon), np.nan)
-    y = np.full(len(lon), np.nan)
-    if not ok.any():
-        return x, y
-    pts = np.column_stack([lon[ok], lat[ok]])
-    uniq, inverse = np.unique(pts.view(np.dtype((np.void, 16))).ravel(), return_inverse=True)
-    upts = uniq.view(np.float64).reshape(-1, 2)
-    ux, uy = to_bng(upts[:, 0], upts[:, 1])
-    x[ok] = ux[inverse.ravel()]
-    y[ok] = uy[inverse.ravel()]
-    return x, y
 
 
 def project_and_check(lon, lat, reason, check_area: bool, far_km: float = FAR_KM):
     """BNG x, y for valid rows; adds 'far outside the force area' reasons in place."""
-    x, y = _to_bng_unique(lon, lat)
+    x, y = to_bng(lon, lat)
     if check_area:
         far = far_from_core(x, y, far_km)
         idx = np.flatnonzero((far > 0) & pd.isnull(reason))

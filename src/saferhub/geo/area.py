@@ -31,3 +31,20 @@ def cells_in(grid: Grid, area) -> np.ndarray:
     cx, cy = grid.centres()
     shapely.prepare(area)
     return shapely.contains_xy(area, cx, cy)
+
+
+def read_area(path):
+    """A study-area polygon (BNG) from a GeoJSON / GeoPackage file: the union of its polygons."""
+    import shapely
+
+    from saferhub.errors import SaferhubError
+    from saferhub.geo.units import read_layers
+
+    gdf = read_layers([path])
+    geoms = gdf.geometry.values
+    if not set(shapely.get_type_id(geoms)) <= {3, 6}:
+        raise SaferhubError(f"{path}: the study area must be polygons")
+    area = shapely.union_all(shapely.make_valid(geoms))
+    if area.is_empty or area.area <= 0:
+        raise SaferhubError(f"{path}: the study area polygon is empty")
+    return area

@@ -1,0 +1,1 @@
+"""Find ahead: forecast models with one contract, a rolling backtest, metrics, a bias audit."""
