@@ -4,6 +4,7 @@ and the vectorised window count against a brute-force reference."""
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import select
 
 from saferhub.errors import SaferhubError
 from saferhub.hub import rules as R
@@ -194,3 +195,31 @@ def test_incidents_frame_fast_path_matches_row_fetch(hub, partnership):
     b = R.evaluate(slow).sort_values(["rule", "subject_key"]).reset_index(drop=True)
     assert len(a) > 0
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_partner_incidents_through_the_api_drive_the_rules(hub, partnership):
+    """Known answer end to end: 5 calls in one month from one adult caller flag them; 4 do not."""
+    cw = hub.headers("caseworker.council@test.invalid")
+    calls = [{"occurred_at": f"2024-03-{d:02d}T21:00:00Z", "category": "asb", "caller_ref": "tel:ab12"} for d in (1, 5, 9, 20, 28)]
+    calls += [{"occurred_at": f"2024-03-{d:02d}T21:00:00Z", "category": "Noise nuisance", "caller_ref": "tel:cd34"} for d in (1, 2, 3, 4)]
+    r = hub.client.post("/incidents", json={"incidents": calls}, headers=cw)
+    assert r.status_code == 201 and r.json()["recorded"] == 9, r.text
+    bad = hub.client.post("/incidents", json={"incidents": [{"category": "asb"}]}, headers=cw)
+    assert bad.status_code == 400 and "occurred_at or month" in bad.json()["detail"]
+    mismatch = {"occurred_at": "2024-03-01T10:00:00Z", "month": "2024-04-01", "category": "asb"}
+    assert hub.client.post("/incidents", json={"incidents": [mismatch]}, headers=cw).status_code == 400
+    dup = [{"month": "2024-03-01", "category": "asb", "event_id": "same"}] * 2
+    assert hub.client.post("/incidents", json={"incidents": dup}, headers=cw).status_code == 409
+    assert hub.client.post("/incidents", json={"incidents": calls[:1]},
+                           headers=hub.headers("analyst.council@test.invalid")).status_code == 403
+    coord = hub.headers("coordinator.council@test.invalid")
+    out = hub.client.post("/rules/run", json={}, headers=coord).json()
+    assert out["incidents"] == 9
+    assert out["flags"]["frequent_caller_adult_month"] == 1
+    flags = hub.client.get("/rules/flags?rule=frequent_caller_adult_month", headers=coord).json()
+    assert [(f["subject_key"], f["count"], f["first_triggered"]) for f in flags] == [("tel:ab12", 5, "2024-03-01")]
+    with hub.sessions() as s:
+        from saferhub.hub.models import Incident
+
+        cats = set(s.scalars(select(Incident.category)))
+    assert cats == {"Anti-social behaviour", "Noise nuisance"}  # the slug 'asb' was normalised

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 
 from saferhub.api import schemas as S
 from saferhub.api.deps import DB, CurrentUser, Purpose
@@ -134,6 +134,14 @@ def share_case(case_id: Id, body: S.ShareIn, db: DB, user: CurrentUser) -> dict:
 @router.post("/cases/{case_id}/members", tags=["cases"], status_code=201)
 def add_member(case_id: Id, body: S.MemberIn, db: DB, user: CurrentUser) -> dict:
     out = services.add_case_member(db, user, case_id, body.user_id)
+    db.commit()
+    return out
+
+
+@router.post("/incidents", tags=["incidents"], status_code=201)
+def record_incidents(body: S.IncidentsIn, db: DB, user: CurrentUser) -> dict:
+    """Record partner incidents (up to 10,000 per call) for the rules; caller/victim keys are pseudonymous."""
+    out = services.record_incidents(db, user, [i.model_dump() for i in body.incidents])
     db.commit()
     return out
 

@@ -7,7 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from saferhub.hub.models import AGENCY_KINDS, CASE_KINDS, PERSON_ROLES, REFERRAL_KINDS, ROLES
+from saferhub.hub.models import (
+    AGENCY_KINDS,
+    CASE_KINDS,
+    PERSON_ROLES,
+    REFERRAL_KINDS,
+    ROLES,
+)
 
 
 def _no_nul(v: str) -> str:
@@ -72,6 +78,26 @@ class LocationIn(Strict):
     lsoa: Annotated[str, StringConstraints(pattern=r"^[EW]0[0-9]{7}$")] | None = None
     ward: Text(100) | None = None
     beat: Text(50) | None = None
+
+
+class IncidentIn(Strict):
+    """A partner-recorded incident. Caller and victim are pseudonymous keys (e.g. a person id or a
+    keyed hash of a phone number), never names: the rules only need to know "the same caller"."""
+
+    occurred_at: DateTime | None = None
+    month: Date | None = None
+    category: Text(60)
+    event_id: Text(300) | None = None
+    location_key: Text(120) | None = None
+    location_text: Text(200) | None = None
+    lsoa: Annotated[str, StringConstraints(pattern=r"^[EW]0[0-9]{7}$")] | None = None
+    caller_ref: Text(64) | None = None
+    caller_is_child: bool = False
+    victim_ref: Text(64) | None = None
+
+
+class IncidentsIn(Strict):
+    incidents: Annotated[list[IncidentIn], Field(min_length=1, max_length=10000)]
 
 
 class IncidentLinks(Strict):

@@ -16,7 +16,17 @@ from sqlalchemy.orm import Session
 
 from saferhub.errors import SaferhubError
 from saferhub.hub import audit, services
-from saferhub.hub.models import Agency, Case, CaseAgency, CaseIncident, CaseMember, Incident, Location, Plan, User
+from saferhub.hub.models import (
+    Agency,
+    Case,
+    CaseAgency,
+    CaseIncident,
+    CaseMember,
+    Incident,
+    Location,
+    Plan,
+    User,
+)
 from saferhub.hub.security import generate_password
 
 ASB = "Anti-social behaviour"

@@ -17,8 +17,25 @@ from saferhub.hub import rules as rules_mod
 from saferhub.hub.access import Level, can_read_cases, full_clause, listed_clause
 from saferhub.hub.errors import Conflict, Forbidden, HubError, NotFound, Unprocessable
 from saferhub.hub.models import (
-    Action, Agency, AsbPower, Case, CaseAgency, CaseIncident, CaseMember, CasePerson, CaseReviewApplication,
-    Incident, Location, Person, PersonNote, Plan, Referral, RiskAssessment, RuleFlag, User, utcnow,
+    Action,
+    Agency,
+    AsbPower,
+    Case,
+    CaseAgency,
+    CaseIncident,
+    CaseMember,
+    CasePerson,
+    CaseReviewApplication,
+    Incident,
+    Location,
+    Person,
+    PersonNote,
+    Plan,
+    Referral,
+    RiskAssessment,
+    RuleFlag,
+    User,
+    utcnow,
 )
 from saferhub.hub.security import check_password_strength, hash_password
 
@@ -305,6 +322,27 @@ def get_location(db: Session, user: User, location_id: int) -> dict:
     if loc is None:
         raise NotFound(f"no location {location_id}")
     return location_dict(loc)
+
+
+def record_incidents(db: Session, user: User, items: list[dict]) -> dict:
+    """Partner incidents (calls, reports) for the rules. Police.uk category names are normalised;
+    other categories are kept as written. `month` defaults to the month of `occurred_at`."""
+    require_role(user, "coordinator", "caseworker")
+    from saferhub.categories import canonical
+
+    rows = []
+    for i, it in enumerate(items):
+        occ = _aware(it.get("occurred_at"))
+        month = it.get("month") or (occ.date() if occ is not None else None)
+        if month is None:
+            raise HubError(f"incident {i}: give occurred_at or month")
+        if occ is not None and (occ.year, occ.month) != (month.year, month.month):
+            raise HubError(f"incident {i}: occurred_at is not in the given month")
+        rows.append(it | {"occurred_at": occ, "month": month.replace(day=1), "source": "incident",
+                          "category": canonical(it["category"]) or it["category"], "agency_id": user.agency_id})
+    ids = list(db.scalars(insert(Incident).returning(Incident.id), rows))
+    write_log(db, user, "create", "incident", [min(ids), max(ids)], None, {"count": len(ids)})
+    return {"recorded": len(ids), "first_id": min(ids), "last_id": max(ids)}
 
 
 def link_incidents(db: Session, user: User, case_id: int, incident_ids: list[int]) -> dict:

@@ -7,8 +7,8 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-22 01:19:11.786982
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 GENESIS = '0' * 64
 
