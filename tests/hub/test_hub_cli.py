@@ -175,7 +175,10 @@ def test_seed_demo_from_real_events(db_url, asb_store, tmp_path):
         # the cases are the 12 busiest snap points, busiest first, each with all its ASB incidents linked
         assert [per_case[c.id] for c in cases] == points.head(12).tolist()
         assert cases[0].locked and not any(c.locked for c in cases[1:])
-        assert s.scalar(select(func.count()).select_from(Plan)) == 1
+        plan = s.scalars(select(Plan)).one()
+        assert plan.case_id == cases[1].id and plan.stage == "scanning"
+        # the baseline is the real count at that point (all three months fall in the 12-month window)
+        assert plan.scanning["baseline"]["count"] == points.iloc[1]
         # a user logs in with a password from the file and sees their district's cases
         email, role, agency, password = accounts[[a.split("\t")[0] for a in accounts].index(
             "coordinator.merseyside-police@demo.saferhub.invalid")].split("\t")

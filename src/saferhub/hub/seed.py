@@ -130,7 +130,7 @@ def seed_demo(db: Session, events: pd.DataFrame, n_cases: int = 40) -> dict:
             .rename("k").reset_index().sort_values(["location_key", "k", "month"], ascending=[True, False, True])
             .drop_duplicates("location_key").set_index("location_key"))
     coordinator = users[("merseyside-police", "coordinator")]
-    case_links = []
+    case_links, opened = [], []  # opened: (location_key, case) in order, busiest first
     for i, (key, row) in enumerate(per_point.iterrows()):  # n_cases rows, not incidents
         district = str(row["lsoa_name"] or "").rsplit(" ", 1)[0]
         lead_code = DISTRICT_COUNCIL.get(district, "merseyside-police")
@@ -160,26 +160,27 @@ def seed_demo(db: Session, events: pd.DataFrame, n_cases: int = 40) -> dict:
         db.add(CaseMember(case_id=case.id, user_id=case.owner_id))
         if not locked:
             db.add(CaseMember(case_id=case.id, user_id=coordinator.id))
+        opened.append((key, case))
         case_links.append(pd.DataFrame({"case_id": case.id,
                                         "incident_id": ev.loc[ev["location_key"] == key, "incident_id"].to_numpy()}))
     links = pd.concat(case_links, ignore_index=True)
     db.execute(insert(CaseIncident), links.astype(int).to_dict("records"))
 
-    # One problem-solving plan on the first unlocked case, scanning baseline from the real counts.
-    second_key = per_point.index[1] if len(per_point) > 1 else per_point.index[0]
-    second_case = db.scalar(select(Case).where(Case.locked.is_(False)).order_by(Case.id).limit(1))
-    if second_case is not None:
-        pts = ev[ev["location_key"] == second_key]
+    # One problem-solving plan on the busiest unlocked case, scanning baseline from the real counts.
+    unlocked = [(k, c) for k, c in opened if not c.locked]
+    if unlocked:
+        plan_key, plan_case = unlocked[0]
+        pts = ev[ev["location_key"] == plan_key]
         last_month = pd.Timestamp(pts["month"].max())
         year = pts[pd.to_datetime(pts["month"]) > last_month - pd.DateOffset(months=12)]
-        db.add(Plan(case_id=second_case.id, title=f"Reduce ASB at {per_point.loc[second_key, 'location']}"[:200],
-                    lead_agency_id=second_case.lead_agency_id, owner_id=second_case.owner_id, stage="scanning",
+        db.add(Plan(case_id=plan_case.id, title=f"Reduce ASB at {per_point.loc[plan_key, 'location']}"[:200],
+                    lead_agency_id=plan_case.lead_agency_id, owner_id=plan_case.owner_id, stage="scanning",
                     objective="Reduce ASB reports at this location by a third within 12 months, without displacement.",
                     scanning={"problem": "Persistent ASB reports at one police.uk map point.",
                               "baseline": {"count": int(len(year)),
                                            "period": f"{(last_month - pd.DateOffset(months=11)):%Y-%m}:{last_month:%Y-%m}",
                                            "source": "data.police.uk street-level ASB"}},
-                    analysis={}, responses=[], assessment={}, areas=[str(second_key)]))
+                    analysis={}, responses=[], assessment={}, areas=[str(plan_key)]))
     audit.append(db, user=None, action="create", entity="seed", entity_ids=[], purpose="hub seed-demo",
                  detail={"cases": int(len(per_point)), "incidents": int(len(ev))})
     db.flush()
