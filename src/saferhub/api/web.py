@@ -75,7 +75,7 @@ def _html(request: Request, title: str, body: str, status: int = 200) -> HTMLRes
     """`body` is HTML rendered by an autoescaping template already."""
     raw, _ = _csrf(request)
     resp = HTMLResponse(_PAGE.render(title=title, body=Markup(body)), status_code=status)
-    resp.set_cookie(CSRF_COOKIE, raw, httponly=True, samesite="strict")
+    resp.set_cookie(CSRF_COOKIE, raw, httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return resp
 
 
@@ -111,7 +111,7 @@ def login_form(request: Request, db: DB, email: Annotated[str, Form(max_length=2
     audit.append(db, user=user, action="login", entity="user", entity_ids=[user.id], purpose="sign in (web)")
     db.commit()
     resp = RedirectResponse("/web/", status_code=303)
-    resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict")
+    resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return resp
 
 
