@@ -277,3 +277,20 @@ def test_locations_and_linked_incidents(hub, partnership):
     assert [g["event_id"] for g in got] == ["e3", "e2", "e1"]
     # the council caseworker cannot see this case's incidents
     assert hub.client.get(f"/cases/{case['id']}/incidents", headers=hub.headers(CW_COUNCIL)).status_code == 404
+
+
+def test_nulls_and_foreign_people_are_refused_cleanly(hub, partnership):
+    case = new_case(hub)
+    h = hub.headers(CW)
+    r = hub.client.patch(f"/cases/{case['id']}", json={"version": case["version"], "title": None}, headers=h)
+    assert r.status_code == 400 and "empty" in r.json()["detail"]
+    r = hub.client.patch(f"/cases/{case['id']}", json={"version": case["version"], "summary": None}, headers=h)
+    assert r.status_code == 200
+    other = new_case(hub)
+    p = hub.client.post(f"/cases/{other['id']}/people", json={"role": "victim", "given_name": "Q", "family_name": "R"},
+                        headers=h).json()
+    answers = {k: False for k in ("repeat", "targeted", "hate", "disability", "mental_health", "alone", "afraid_home",
+                                  "children", "daily_life", "retaliation")}
+    r = hub.client.post(f"/cases/{case['id']}/risk-assessments", json={"answers": answers, "person_id": p["person_id"]},
+                        headers=h)
+    assert r.status_code == 404 and "not on case" in r.json()["detail"]

@@ -248,6 +248,8 @@ def update_case(db: Session, user: User, case_id: int, version: int, changes: di
     for k, v in changes.items():
         if k not in UPDATABLE:
             raise HubError(f"{k} cannot be changed here")
+        if v is None and k not in ("summary", "review_on"):
+            raise HubError(f"{k} cannot be empty")
         if k == "locked" and case.owner_id != user.id and user.role != "coordinator":
             raise Forbidden("only the case owner or a coordinator can lock or unlock a case")
         setattr(case, k, v)
@@ -550,6 +552,8 @@ def update_action(db: Session, user: User, action_id: int, version: int, changes
     for k, v in changes.items():
         if k not in ("title", "status", "outcome", "due_on"):
             raise HubError(f"{k} cannot be changed here")
+        if v is None and k in ("title", "status"):
+            raise HubError(f"{k} cannot be empty")
         setattr(a, k, v)
     if changes.get("status") == "done":
         a.completed_at = utcnow()
@@ -583,6 +587,7 @@ def overdue_actions(db: Session, user: User, purpose: str | None, today: dt.date
 def assess_risk(db: Session, user: User, case_id: int, *, questionnaire: str, answers: dict,
                 version: int | None = None, person_id: int | None = None, on: dt.date | None = None) -> dict:
     case, _ = case_for(db, user, case_id)
+    _person_on_case(db, case.id, person_id)
     try:
         q = risk.get(questionnaire, version)
         score, band, review = q.next_review(on or utcnow().date(), answers)
@@ -602,6 +607,12 @@ def assess_risk(db: Session, user: User, case_id: int, *, questionnaire: str, an
 # ------------------------------------------------------------------ ASB powers and Case Review
 
 
+def _person_on_case(db: Session, case_id: int, person_id: int | None) -> None:
+    if person_id is not None and db.scalar(select(CasePerson.id).where(
+            CasePerson.case_id == case_id, CasePerson.person_id == person_id).limit(1)) is None:
+        raise NotFound(f"person {person_id} is not on case {case_id}")
+
+
 def _priors(db: Session, case_id: int) -> list[asb.PriorPower]:
     return [asb.PriorPower(p.id, p.power, p.person_id, _aware(p.issued_at), _aware(p.expires_at), p.extends_id)
             for p in db.scalars(select(AsbPower).where(AsbPower.case_id == case_id))]
@@ -614,9 +625,7 @@ def use_power(db: Session, user: User, case_id: int, *, power: str, issued_at: d
     case, _ = case_for(db, user, case_id)
     issued_at = _aware(issued_at)
     expires_at = _aware(expires_at)
-    if person_id is not None and db.scalar(select(CasePerson.id).where(
-            CasePerson.case_id == case.id, CasePerson.person_id == person_id).limit(1)) is None:
-        raise NotFound(f"person {person_id} is not on case {case_id}")
+    _person_on_case(db, case.id, person_id)
     try:
         expiry = asb.check_power(power, issued_at=issued_at, expires_at=expires_at, person_id=person_id,
                                  recipient_age=recipient_age, amount_gbp=amount_gbp,
