@@ -294,3 +294,22 @@ def test_nulls_and_foreign_people_are_refused_cleanly(hub, partnership):
     r = hub.client.post(f"/cases/{case['id']}/risk-assessments", json={"answers": answers, "person_id": p["person_id"]},
                         headers=h)
     assert r.status_code == 404 and "not on case" in r.json()["detail"]
+
+
+def test_deactivating_a_user_ends_their_access_at_once(hub, partnership):
+    h = hub.headers(CW)
+    assert hub.client.get("/me", headers=h).status_code == 200
+    admin = hub.headers("admin.police@test.invalid")
+    uid = partnership["users"]["caseworker.police"]
+    r = hub.client.patch(f"/users/{uid}", json={"active": False}, headers=admin)
+    assert r.status_code == 200 and r.json()["active"] is False
+    assert hub.client.get("/me", headers=h).status_code == 401
+    assert hub.client.post("/auth/login", json={"email": CW, "password": "correct horse battery staple"}).status_code == 401
+    assert hub.client.patch(f"/users/{uid}", json={"active": True}, headers=hub.headers(COORD)).status_code == 403
+    me = partnership["users"]["admin.police"]
+    assert hub.client.patch(f"/users/{me}", json={"active": False}, headers=admin).status_code == 409
+    # a move to another agency takes the user's agency-based access with it
+    hub.client.patch(f"/users/{uid}", json={"active": True}, headers=admin)
+    case = new_case(hub, email="caseworker2.police@test.invalid")
+    hub.client.patch(f"/users/{uid}", json={"agency_id": partnership["council"]}, headers=admin)
+    assert hub.client.get(f"/cases/{case['id']}", headers=hub.login(CW) | {"X-Purpose": "after the move"}).status_code == 404

@@ -85,6 +85,13 @@ def create_user(body: S.UserIn, db: DB, user: CurrentUser) -> dict:
     return out
 
 
+@router.patch("/users/{user_id}", tags=["admin"])
+def update_user(user_id: Id, body: S.UserPatch, db: DB, user: CurrentUser) -> dict:
+    out = services.update_user(db, user, user_id, body.model_dump(exclude_unset=True))
+    db.commit()
+    return out
+
+
 # ------------------------------------------------------------------ cases
 
 

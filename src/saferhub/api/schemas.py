@@ -104,6 +104,12 @@ class IncidentLinks(Strict):
     incident_ids: Annotated[list[Id], Field(min_length=1, max_length=10000)]
 
 
+class UserPatch(Strict):
+    active: bool | None = None
+    role: Literal[ROLES] | None = None  # type: ignore[valid-type]
+    agency_id: Id | None = None
+
+
 class CaseIn(Strict):
     kind: CaseKind
     title: Text(200)

@@ -19,6 +19,7 @@ from saferhub.hub.errors import Conflict, Forbidden, HubError, NotFound, Unproce
 from saferhub.hub.models import (
     Action,
     Agency,
+    ApiToken,
     AsbPower,
     Case,
     CaseAgency,
@@ -157,6 +158,28 @@ def create_user(db: Session, actor: User, **kw) -> dict:
 def user_dict(u: User) -> dict:
     return {"id": u.id, "email": u.email, "name": u.name, "agency_id": u.agency_id,
             "agency": u.agency.name if u.agency else None, "role": u.role, "active": u.active}
+
+
+def update_user(db: Session, actor: User, user_id: int, changes: dict) -> dict:
+    """Offboarding and moves: deactivating a user (or changing their role or agency) revokes their
+    tokens at once, so access ends with the change, not when a token expires."""
+    require_role(actor, "admin")
+    u = db.get(User, user_id)
+    if u is None:
+        raise NotFound(f"no user {user_id}")
+    if u.id == actor.id and (changes.get("active") is False or changes.get("role") not in (None, "admin")):
+        raise Conflict("you cannot deactivate or demote yourself; ask another administrator")
+    for k, v in changes.items():
+        if v is None:
+            continue
+        if k == "agency_id" and db.get(Agency, v) is None:
+            raise NotFound(f"no agency {v}")
+        setattr(u, k, v)
+    db.execute(delete(ApiToken).where(ApiToken.user_id == u.id))
+    db.flush()
+    db.refresh(u)
+    write_log(db, actor, "update", "user", [u.id], None, {k: v for k, v in changes.items() if v is not None})
+    return user_dict(u)
 
 
 def list_users(db: Session, actor: User) -> list[dict]:
