@@ -93,7 +93,7 @@ class ParsedIncidents(ParsedFile):
 
 def parse_incidents(member: Member, spec: Mapping, far_km: float | None = None) -> list[ParsedIncidents]:
     """Validate one partner CSV. Returns one ParsedIncidents per agency in the file."""
-    data = member.read_bytes()
+    data, sha = member.read()
     header_line = decode_check(member.name, data)
     raw = read_strings(member.name, data, header_line)
     absent = [theirs for ours, theirs in spec.columns.items() if theirs not in raw.header]
@@ -147,7 +147,6 @@ def parse_incidents(member: Member, spec: Mapping, far_km: float | None = None) 
         "text": col["text"].replace("", None) if "text" in col else None,
     })
     good = pd.isnull(reason)
-    sha = hashlib.sha256(data).hexdigest()
     quarantine = _quarantine_table(member.name, raw, reason, good)
     results = []
     kept = out[good]

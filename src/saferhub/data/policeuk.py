@@ -5,7 +5,6 @@ Every row read ends up either in `tables` (by month) or in `quarantine` with its
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -72,7 +71,7 @@ def detect_kind(name: str, header: list[str]) -> str:
 
 def parse_member(member: Member, far_km: float | None = None) -> ParsedFile:
     """Read and validate one police.uk CSV. Raises BadFileError when the whole file is unusable."""
-    data = member.read_bytes()
+    data, sha = member.read()
     header_line = decode_check(member.name, data)
     raw = read_strings(member.name, data, header_line)
     kind = detect_kind(member.name, raw.header)
@@ -88,7 +87,7 @@ def parse_member(member: Member, far_km: float | None = None) -> ParsedFile:
             if col not in table.column_names:
                 table = table.append_column(col, pa.array([""] * n_rows, pa.string()))
         force = force_id(named["force"]) if named.get("force") else _majority_force_arrow(table, member.name)
-        return _finish_street(member, raw, table, reason, force, file_month, far_km, data)
+        return _finish_street(member, raw, table, reason, force, file_month, far_km, sha)
     df = raw.table.to_pandas()
     for col in KINDS[kind]:
         if col not in df:
@@ -102,7 +101,7 @@ def parse_member(member: Member, far_km: float | None = None) -> ParsedFile:
         out, month_key = _stop_search(df, reason, force, file_month, check_area, far_km)
         schema = STOP_SEARCH_SCHEMA
     good = pd.isnull(reason)
-    parsed = ParsedFile(member, kind, DATASET[kind], force, hashlib.sha256(data).hexdigest(),
+    parsed = ParsedFile(member, kind, DATASET[kind], force, sha,
                         rows_read=len(df) + len(raw.bad_rows))
     kept = out[good]
     keys = month_key[good]
@@ -135,7 +134,7 @@ def _null_empty(arr: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
 
 
-def _finish_street(member, raw, table, reason, force, file_month, far_km, data) -> ParsedFile:
+def _finish_street(member, raw, table, reason, force, file_month, far_km, sha) -> ParsedFile:
     """Validate and normalise a street file entirely in Arrow (the hot path of every ingest)."""
     n = table.num_rows
     month_txt = _trim(table["Month"])
@@ -192,8 +191,7 @@ def _finish_street(member, raw, table, reason, force, file_month, far_km, data) 
         "agency": pa.nulls(n, pa.string()), "raw_category": raw_type,
         "text": _null_empty(_plain(table["Context"])),
     }, schema=EVENT_SCHEMA)
-    parsed = ParsedFile(member, "street", "events", force, hashlib.sha256(data).hexdigest(),
-                        rows_read=n + len(raw.bad_rows))
+    parsed = ParsedFile(member, "street", "events", force, sha, rows_read=n + len(raw.bad_rows))
     all_good = bool(good.all())
     kept = out if all_good else out.filter(pa.array(good))
     kept_months = month_txt if all_good else month_txt.filter(pa.array(good))

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import hashlib
 import re
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+
+from isal import igzip
+from isal.isal_zlib import error as IsalError
 
 from saferhub.errors import BadFileError, SaferhubError
 
@@ -35,23 +39,30 @@ class Member:
 
     def read_bytes(self) -> bytes:
         """The CSV's bytes, decompressed; a truncated or corrupt archive is a BadFileError."""
+        return self.read()[0]
+
+    def read(self) -> tuple[bytes, str]:
+        """(the CSV's bytes decompressed, sha256 of the bytes as stored): the hash identifies this
+        copy for idempotent re-ingest, and hashing the smaller stored form is cheaper."""
         try:
             if self.inner is not None:
                 with zipfile.ZipFile(self.path) as zf:
                     data = zf.read(self.inner)
             else:
                 data = self.path.read_bytes()
+            sha = hashlib.sha256(data).hexdigest()
             if self.basename.endswith(".gz") or data[:2] == b"\x1f\x8b":
-                data = gzip.decompress(data)
+                # ISA-L's gunzip: the same format as zlib's, about 1.7x faster (most of a read).
+                data = igzip.decompress(data)
         except EOFError:
             raise BadFileError(self.name, "truncated gzip data (the file ends early)") from None
-        except (gzip.BadGzipFile, zlib.error) as exc:
+        except (gzip.BadGzipFile, zlib.error, IsalError) as exc:
             raise BadFileError(self.name, f"corrupt gzip data ({exc})") from None
         except (zipfile.BadZipFile, zlib.error) as exc:
             raise BadFileError(self.name, f"corrupt zip archive ({exc})") from None
         except OSError as exc:
             raise BadFileError(self.name, f"cannot read ({exc.strerror or exc})") from None
-        return data
+        return data, sha
 
 
 def _stamp_of_file(path: Path) -> str:

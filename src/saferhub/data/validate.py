@@ -113,9 +113,23 @@ def far_from_core(x: np.ndarray, y: np.ndarray, far_km: float = FAR_KM) -> np.nd
     return out
 
 
+def _to_bng_distinct(lon: np.ndarray, lat: np.ndarray):
+    """Project each distinct point once: police.uk snaps crimes to shared map points, so a
+    month of a force has about half as many distinct points as rows."""
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    x = np.full(len(lon), np.nan)
+    y = np.full(len(lon), np.nan)
+    if ok.any():
+        points, inverse = np.unique(lon[ok] + 1j * lat[ok], return_inverse=True)
+        ux, uy = to_bng(points.real, points.imag)
+        x[ok] = ux[inverse]
+        y[ok] = uy[inverse]
+    return x, y
+
+
 def project_and_check(lon, lat, reason, check_area: bool, far_km: float = FAR_KM):
     """BNG x, y for valid rows; adds 'far outside the force area' reasons in place."""
-    x, y = to_bng(lon, lat)
+    x, y = _to_bng_distinct(lon, lat)
     if check_area:
         far = far_from_core(x, y, far_km)
         idx = np.flatnonzero((far > 0) & pd.isnull(reason))
