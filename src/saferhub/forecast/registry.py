@@ -1,7 +1,7 @@
 """Named models with their default parameters (what `--model NAME` / `--models a,b` mean).
 
 Defaults were chosen on 2019 origins (Merseyside, Grip categories, 150 m) and then frozen before
-looking at 2020, the reported test year (benchmarks/RESULTS-forecast.md).
+looking at 2020, the reported test year (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
