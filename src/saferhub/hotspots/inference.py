@@ -25,40 +25,44 @@ def two_sided_p(z) -> np.ndarray:
     return 2.0 * special.ndtr(-np.abs(z))  # = 2 norm.sf(|z|), without scipy.stats' overhead
 
 
-def bh_adjust(p) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (q-values); NaNs are ignored and stay NaN."""
+def _finite_only(p, adjust) -> np.ndarray:
+    """Apply a p-value adjustment to the finite values only; NaNs are ignored and stay NaN."""
     p = np.asarray(p, dtype="float64")
     out = np.full(p.shape, np.nan)
     ok = np.isfinite(p)
-    pv = p[ok]
+    if ok.any():
+        out[ok] = adjust(p[ok])
+    return out
+
+
+def _bh(pv: np.ndarray) -> np.ndarray:
     m = pv.size
-    if m == 0:
-        return out
     order = np.argsort(pv)
     ranked = pv[order] * m / np.arange(1, m + 1)
     # Step-up: q_(i) = min over j >= i of p_(j) m / j.
     q = np.minimum.accumulate(ranked[::-1])[::-1]
     adj = np.empty(m)
     adj[order] = np.minimum(q, 1.0)
-    out[ok] = adj
-    return out
+    return adj
 
 
-def holm_adjust(p) -> np.ndarray:
-    """Holm step-down adjusted p-values; NaNs are ignored and stay NaN."""
-    p = np.asarray(p, dtype="float64")
-    out = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    pv = p[ok]
+def _holm(pv: np.ndarray) -> np.ndarray:
     m = pv.size
-    if m == 0:
-        return out
     order = np.argsort(pv)
     ranked = pv[order] * (m - np.arange(m))
     adj = np.empty(m)
     adj[order] = np.minimum(np.maximum.accumulate(ranked), 1.0)
-    out[ok] = adj
-    return out
+    return adj
+
+
+def bh_adjust(p) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (q-values); NaNs are ignored and stay NaN."""
+    return _finite_only(p, _bh)
+
+
+def holm_adjust(p) -> np.ndarray:
+    """Holm step-down adjusted p-values; NaNs are ignored and stay NaN."""
+    return _finite_only(p, _holm)
 
 
 def adjust(p, correction: str = "fdr") -> np.ndarray:
