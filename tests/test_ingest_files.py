@@ -31,6 +31,7 @@ BROKEN = {
     "json": (b'{"crimes": [1, 2, 3]}\n', "unrecognised header"),
     "latin-1": ((HEADER + "\n" + street_row(location="On or near Caf\xe9 Street") + "\n").encode("latin-1"),
                 "not UTF-8"),
+    "utf-16": ((HEADER + "\n" + street_row() + "\n").encode("utf-16"), "UTF-16 text"),
 }
 
 

@@ -46,6 +46,8 @@ def decode_check(name: str, data: bytes) -> str:
     if not data or data.isspace():
         raise BadFileError(name, "empty file")
     head = data[:65536]
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):   # Excel's "Unicode text" export
+        raise BadFileError(name, "UTF-16 text, not UTF-8; re-save it as CSV UTF-8")
     if b"\x00" in head:
         raise BadFileError(name, "not a CSV file (binary data)")
     first = re.split(rb"\r\n|\r|\n", head, maxsplit=1)[0]   # \r\n, \n or a lone \r end a line
