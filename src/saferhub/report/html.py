@@ -47,9 +47,17 @@ def figure_html(fig, alt: str) -> str:
 
 
 def table_html(df, float_format: str = "{:,.3f}", index: bool = False) -> str:
-    """A pandas DataFrame as a plain HTML table."""
-    return df.to_html(index=index, border=0, float_format=lambda v: float_format.format(v),
-                      escape=True, na_rep="–")
+    """A pandas DataFrame as a plain HTML table: whole numbers as integers (counts), tiny values
+    (p-values) in scientific notation rather than a misleading 0.000."""
+
+    def fmt(v: float) -> str:
+        if float(v).is_integer() and abs(v) < 1e15:
+            return f"{v:,.0f}"
+        if 0 < abs(v) < 1e-3:
+            return f"{v:.1e}"
+        return float_format.format(v)
+
+    return df.to_html(index=index, border=0, float_format=fmt, escape=True, na_rep="–")
 
 
 def params_html(params: dict) -> str:
