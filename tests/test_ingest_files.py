@@ -178,3 +178,27 @@ def test_legacy_category_and_slugs(tmp_path):
     t = events(tmp_path / "s").sort_by("event_id").to_pandas()
     assert t["category"].tolist() == ["Public disorder and weapons", "Violence and sexual offences"]
     assert t["category_slug"].tolist() == ["public-disorder-weapons", "violent-crime"]
+
+
+def test_british_transport_police_is_national(tmp_path):
+    # BTP's area is the rail network: stations hundreds of km apart are all inside it.
+    rows = [street_row(crime_id=f"b{i}", ctype="Theft from the person", lon=lon, lat=lat,
+                       force="British Transport Police")
+            for i, (lon, lat) in enumerate([("-2.98", "53.40"), ("-0.12", "51.53"), ("-3.19", "55.95"),
+                                            ("-1.90", "52.48"), ("-0.12", "51.53"), ("-0.12", "51.53")])]
+    path = write(tmp_path / "2019-07-btp-street.csv", [r.replace("2018-01", "2019-07") for r in rows])
+    f = ingest_paths([path], store=tmp_path / "s").files[0]
+    assert (f.force, f.stored, f.quarantined) == ("btp", 6, 0)
+
+
+def test_combined_export_without_a_police_file_name(tmp_path):
+    # An analyst's own extract: several months and no force or month in the name. Each month
+    # becomes its own partition, the force comes from 'Reported by'.
+    rows = [street_row(crime_id=f"x{m}{i}", month=f"2020-0{m}", ctype="Burglary", lon=f"-2.9{i}")
+            for m in (1, 2, 3) for i in range(4)]
+    path = write(tmp_path / "burglary extract.csv", rows)
+    r = ingest_paths([path], store=tmp_path / "s")
+    f = r.files[0]
+    assert (f.force, f.months, f.stored, f.quarantined) == ("merseyside", ["2020-01", "2020-02", "2020-03"], 12, 0)
+    assert events(tmp_path / "s", months="2020-02").num_rows == 4
+    assert ingest_paths([path], store=tmp_path / "s").added == 0
