@@ -2,34 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 
-def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
-    """Write to a temp file in the same folder, fsync, then rename over `path` (and fsync the
-    folder, so the rename itself survives a power cut)."""
+@contextlib.contextmanager
+def replacing(path: str | os.PathLike):
+    """Yield a fresh temp path beside `path` for any writer (a GIS driver, pandas, our bytes);
+    on success it is fsynced and renamed over `path`, on failure removed. The temp path does not
+    exist yet, since some drivers refuse to overwrite a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}{path.suffix}")
     try:
-        # mkstemp makes the file 0600; give it the mode a normal write would (0666 less umask).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
-        dirfd = os.open(path.parent, os.O_RDONLY)
+        dirfd = os.open(path.parent, os.O_RDONLY)   # so the rename itself survives a power cut
         try:
             os.fsync(dirfd)
         finally:
             os.close(dirfd)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
+    """Write bytes or text so a reader never sees half of the file."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    with replacing(path) as tmp:
+        tmp.write_bytes(payload)   # a normal create: the usual mode (0666 less umask)
+    return Path(path)

@@ -37,7 +37,10 @@ def load_cube(store=None, categories="grip", cell_size: float = 150, force=None,
     if cell_size is None or cell_size < 10:
         raise SaferhubError(f"cell size must be at least 10 metres, got {cell_size}")
     cats = parse_categories(categories)
-    table = events(store, force=force, located_only=True, harm_weights=harm_weights)
+    # Only what the cube, the predictor layers and the LSOA covariates use: a fifth of the store's
+    # columns, and the rest (ids, free text) are the expensive ones to read.
+    table = events(store, force=force, located_only=True, harm_weights=harm_weights,
+                   columns=["x", "y", "month", "category", "lsoa", "harm_weight"])
     if table.num_rows == 0:
         raise SaferhubError(f"no located events in the store {resolve_store(store)}; "
                             "ingest police.uk CSVs first (saferhub ingest PATH)")

@@ -3,13 +3,12 @@ BNG centroid x/y. Files are written to a temp name and renamed, so readers never
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from saferhub.errors import SaferhubError
+from saferhub.fsutil import replacing
 
 FORMATS = {".gpkg": "GeoPackage", ".geojson": "GeoJSON", ".json": "GeoJSON", ".parquet": "GeoParquet",
            ".csv": "CSV"}
@@ -28,10 +27,7 @@ def write_units(gdf, path, layer: str = "hotspots") -> Path:
     for col in out.columns:  # object columns of numpy strings / None write cleanly as text
         if col != "geometry" and out[col].dtype == object:
             out[col] = out[col].astype("string")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)  # drivers refuse to overwrite an existing (empty) file
-    try:
+    with replacing(path) as tmp:
         if fmt == "CSV":
             c = shapely.centroid(out.geometry.values)
             table = out.drop(columns="geometry")
@@ -44,7 +40,4 @@ def write_units(gdf, path, layer: str = "hotspots") -> Path:
             out.to_crs("EPSG:4326").to_file(tmp, driver="GeoJSON")
         else:
             out.to_file(tmp, driver="GPKG", layer=layer)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
     return path
