@@ -1,19 +1,68 @@
-"""Where the embedded stores live: `--store` beats `SAFERHUB_STORE` beats the user's data dir."""
+"""ONE settings object for every path and environment variable saferhub reads.
+
+Precedence, everywhere: an explicit argument (a CLI option, a function parameter) beats the
+environment variable beats the default. Environment variables are all `SAFERHUB_<FIELD>`:
+
+| field       | variable               | default                                         |
+|-------------|------------------------|-------------------------------------------------|
+| store       | SAFERHUB_STORE         | $XDG_DATA_HOME/saferhub/store (~/.local/share/) |
+| hub_db      | SAFERHUB_HUB_DB        | $XDG_DATA_HOME/saferhub/hub.sqlite3             |
+| geo_dir     | SAFERHUB_GEO_DIR       | none (covariates and bias audit are skipped)    |
+| police_api  | SAFERHUB_POLICE_API    | https://data.police.uk/api                      |
+| secret      | SAFERHUB_SECRET        | a random key per process (CSRF signing)         |
+| out         | SAFERHUB_OUT           | ./out                                           |
+
+Settings are read when `settings()` is called (not cached), so a test's monkeypatched environment
+and a command's options both take effect at once.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Optional
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_POLICE_API = "https://data.police.uk/api"
+
+
+def data_home() -> Path:
+    """The user's data folder (XDG), under which the embedded stores live by default."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "saferhub"
+
+
+class Settings(BaseSettings):
+    """Every configurable path and value. Build one with overrides: `Settings(store="/tmp/s")`."""
+
+    model_config = SettingsConfigDict(env_prefix="SAFERHUB_", extra="ignore")
+
+    store: Optional[Path] = None
+    hub_db: Optional[str] = None
+    geo_dir: Optional[Path] = None
+    police_api: str = DEFAULT_POLICE_API
+    secret: Optional[str] = None
+    out: Path = Path("out")
+
+    @property
+    def store_path(self) -> Path:
+        return (self.store or data_home() / "store").expanduser()
+
+    @property
+    def hub_db_default(self) -> Path:
+        return data_home() / "hub.sqlite3"
+
+
+def settings(**overrides) -> Settings:
+    """The settings in force now; `None` overrides are ignored, so CLI defaults pass straight in."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
 def default_store() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / "saferhub" / "store"
+    return data_home() / "store"
 
 
 def resolve_store(store: str | os.PathLike | None = None) -> Path:
     """The event store folder to use (not created here)."""
-    if store:
-        return Path(store).expanduser()
-    env = os.environ.get("SAFERHUB_STORE")
-    return Path(env).expanduser() if env else default_store()
+    return settings(store=store).store_path

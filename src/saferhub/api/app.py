@@ -13,8 +13,9 @@ from saferhub.hub.errors import HubError
 
 def create_app(db: str | None = None, *, engine=None, secret: str | None = None) -> FastAPI:
     """`db` as for `resolve_db_url`; the schema must exist (`saferhub hub init`)."""
-    import os
     import secrets as _secrets
+
+    from saferhub.config import settings
 
     from saferhub import __version__
     from saferhub.api import routes, web
@@ -28,7 +29,7 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None)
     )
     app.state.engine = engine if engine is not None else make_engine(resolve_db_url(db))
     app.state.sessions = session_factory(app.state.engine)
-    app.state.secret = secret or os.environ.get("SAFERHUB_SECRET") or _secrets.token_hex(32)
+    app.state.secret = secret or settings().secret or _secrets.token_hex(32)
     app.state.login_limit = True
 
     @app.exception_handler(HubError)

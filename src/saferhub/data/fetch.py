@@ -336,17 +336,16 @@ def fetch(force: str, months, store=None, *, base_url: str | None = None, refres
     on_step(done, total, label): progress callback (one step per neighbourhood-month and per
     no-location query).
     """
-    import os
-
+    from saferhub.config import settings
     from saferhub.data.ingest import ingest_parsed
-    from saferhub.data.policeapi import DEFAULT_BASE_URL, NotFound, PoliceAPI
+    from saferhub.data.policeapi import NotFound, PoliceAPI
     from saferhub.months import parse_months
 
     fid = force_id(force)
     wanted = [month_str(m) for m in parse_months(months)] if months is not None else None
     if not wanted:
         raise SaferhubError("say which months to fetch, e.g. --from 2023-01 --to 2023-12")
-    base_url = base_url or os.environ.get("SAFERHUB_POLICE_API") or DEFAULT_BASE_URL
+    base_url = settings(police_api=base_url or None).police_api
     own_api = api is None
     if own_api:
         api = PoliceAPI(base_url)

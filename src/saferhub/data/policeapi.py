@@ -22,9 +22,10 @@ from urllib.parse import urlencode
 import httpx
 
 from saferhub import __version__
+from saferhub.config import DEFAULT_POLICE_API
 from saferhub.errors import SaferhubError
 
-DEFAULT_BASE_URL = "https://data.police.uk/api"
+DEFAULT_BASE_URL = DEFAULT_POLICE_API
 # The documented limit is 15 requests/s; we stay under it with a margin because the server counts
 # arrival times, and network and thread-scheduling jitter can bunch evenly spaced requests up.
 DEFAULT_RATE = 12.0

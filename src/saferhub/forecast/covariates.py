@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from saferhub.config import settings
 from saferhub.errors import SaferhubError
 
 IMD_FILE = "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv"
@@ -24,7 +25,7 @@ POP_FILE = "File_6_-_IoD2019_Population_Denominators.csv"
 
 def resolve_geo_dir(geo_dir: str | os.PathLike | None = None) -> Path | None:
     """`--geo-dir` beats SAFERHUB_GEO_DIR; None when neither is set. A named folder must exist."""
-    chosen = geo_dir or os.environ.get("SAFERHUB_GEO_DIR")
+    chosen = settings(geo_dir=geo_dir or None).geo_dir
     if not chosen:
         return None
     path = Path(chosen).expanduser()

@@ -7,26 +7,25 @@ so no alembic.ini is needed."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from saferhub.config import settings
 from saferhub.errors import SaferhubError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def default_db_path() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / "saferhub" / "hub.sqlite3"
+    return settings().hub_db_default
 
 
 def resolve_db_url(db: str | None = None) -> str:
     """A SQLAlchemy URL: an explicit URL or file path, then the env variable, then the default file."""
-    value = db or os.environ.get("SAFERHUB_HUB_DB")
+    value = settings(hub_db=db or None).hub_db
     if not value:
         path = default_db_path()
         path.parent.mkdir(parents=True, exist_ok=True)
