@@ -265,7 +265,8 @@ def test_locations_and_linked_incidents(hub, partnership):
     assert hub.client.post("/cases", json={"kind": "asb", "title": "t", "location_id": 999}, headers=h).status_code == 404
     with hub.sessions() as s:
         s.execute(insert(Incident), [{"month": dt.date(2020, m, 1), "category": "Anti-social behaviour", "source": "street",
-                                      "event_id": f"e{m}", "caller_is_child": False} for m in (1, 2, 3)])
+                                      "event_id": f"e{m}", "caller_is_child": False,
+                                      "agency_id": partnership["police"]} for m in (1, 2, 3)])
         s.commit()
         ids = list(s.scalars(select(Incident.id).order_by(Incident.id)))
     r = hub.client.post(f"/cases/{case['id']}/incidents", json={"incident_ids": ids[:2]}, headers=h).json()
@@ -275,8 +276,24 @@ def test_locations_and_linked_incidents(hub, partnership):
     assert hub.client.post(f"/cases/{case['id']}/incidents", json={"incident_ids": [99999]}, headers=h).status_code == 404
     got = hub.client.get(f"/cases/{case['id']}/incidents", headers=h).json()
     assert [g["event_id"] for g in got] == ["e3", "e2", "e1"]
-    # the council caseworker cannot see this case's incidents
-    assert hub.client.get(f"/cases/{case['id']}/incidents", headers=hub.headers(CW_COUNCIL)).status_code == 404
+    # the council caseworker cannot see this case's incidents, nor the place
+    hc = hub.headers(CW_COUNCIL)
+    assert hub.client.get(f"/cases/{case['id']}/incidents", headers=hc).status_code == 404
+    assert hub.client.get(f"/locations/{loc.json()['id']}", headers=hc).status_code == 404
+    # ... nor read the police's incidents by linking them to a case of their own (ids are sequential)
+    council_case = new_case(hub, CW_COUNCIL)
+    r = hub.client.post(f"/cases/{council_case['id']}/incidents", json={"incident_ids": ids[:1]}, headers=hc)
+    assert r.status_code == 404
+    assert hub.client.get(f"/cases/{council_case['id']}/incidents", headers=hc).json() == []
+    # ... nor place their case at the police's location to read it through the case
+    r = hub.client.post("/cases", json={"kind": "asb", "title": "t", "location_id": loc.json()["id"]}, headers=hc)
+    assert r.status_code == 404
+    # the police caseworker reads the place with a purpose, and the read is logged
+    assert hub.client.get(f"/locations/{loc.json()['id']}", headers=hub.headers(CW, None)).status_code == 400
+    assert hub.client.get(f"/locations/{loc.json()['id']}", headers=h).json()["uprn"] == "38012345"
+    with hub.sessions() as s:
+        logged = s.scalars(select(AuditEvent).where(AuditEvent.entity == "location", AuditEvent.action == "read")).all()
+        assert [(e.entity_ids, e.purpose) for e in logged] == [(str(loc.json()["id"]), "testing the hub")]
 
 
 def test_nulls_and_foreign_people_are_refused_cleanly(hub, partnership):

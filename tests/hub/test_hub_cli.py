@@ -193,7 +193,8 @@ def test_seed_demo_from_real_events(db_url, asb_store, tmp_path):
 
 @pytest.mark.slow
 def test_serve_starts_and_answers(tmp_path):
-    """`saferhub serve` on a fresh SQLite file: migrates, listens, serves the sign-in page."""
+    """`saferhub serve` refuses a database that does not exist (it would silently start an empty
+    hub); after `hub init` it listens and serves the API and the sign-in page."""
     import socket
     import time
 
@@ -203,7 +204,13 @@ def test_serve_starts_and_answers(tmp_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     e = os.environ | {"PYTHONPATH": str(REPO / "src")}
-    proc = subprocess.Popen([sys.executable, "-m", "saferhub", "serve", "--db", str(tmp_path / "hub.sqlite3"),
+    db = str(tmp_path / "hub.sqlite3")
+    r = cli("serve", "--db", db, "--port", str(port))
+    assert r.returncode == 2 and "no hub database" in r.stderr and not os.path.exists(db)
+    assert cli("hub", "init", "--db", db).returncode == 0
+    r = cli("serve", "--db", db, "--workers", "2")  # workers read the database from the environment
+    assert r.returncode == 2 and "SAFERHUB_HUB_DB" in r.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "saferhub", "serve", "--db", db,
                              "--port", str(port)], env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         for _ in range(120):

@@ -1,25 +1,29 @@
-"""The FastAPI application factory: one app per hub database."""
+"""The FastAPI application factory: one app per hub database, built from explicit settings."""
 
 from __future__ import annotations
+
+import secrets
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
+from saferhub.config import Settings, settings
 from saferhub.errors import SaferhubError
 from saferhub.hub.db import make_engine, resolve_db_url, session_factory
 from saferhub.hub.errors import HubError
 
 
-def create_app(db: str | None = None, *, engine=None, secret: str | None = None) -> FastAPI:
-    """`db` as for `resolve_db_url`; the schema must exist (`saferhub hub init`)."""
-    import secrets as _secrets
-
-    from saferhub.config import settings
-
+def create_app(db: str | None = None, *, engine=None, secret: str | None = None,
+               config: Settings | None = None) -> FastAPI:
+    """The hub app for `engine`, else the database `db` (as for `resolve_db_url`), else the one in
+    `config` (default: `settings()`). The schema must exist (`saferhub hub init`). `secret` signs
+    the web forms' CSRF tokens: every server process must share it (default: the settings', else a
+    random one for this process)."""
     from saferhub import __version__
     from saferhub.api import routes, web
 
+    config = config or settings()
     app = FastAPI(
         title="saferhub hub",
         version=__version__,
@@ -27,14 +31,16 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None)
                     "rules and OSARA plans, with need-to-know access and a hash-chained audit log. "
                     "Personal-data endpoints need an X-Purpose header.",
     )
-    app.state.engine = engine if engine is not None else make_engine(resolve_db_url(db))
+    app.state.engine = engine if engine is not None else make_engine(resolve_db_url(db or config.hub_db))
     app.state.sessions = session_factory(app.state.engine)
-    app.state.secret = secret or settings().secret or _secrets.token_hex(32)
+    app.state.secret = secret or config.secret or secrets.token_hex(32)
     app.state.login_limit = True
 
     @app.exception_handler(HubError)
     async def _hub(request: Request, exc: HubError):
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+        retry = getattr(exc, "retry_after", None)
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status,
+                            headers={"Retry-After": str(retry)} if retry else None)
 
     @app.exception_handler(SaferhubError)
     async def _user(request: Request, exc: SaferhubError):
@@ -57,3 +63,9 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None)
     app.include_router(routes.router)
     app.include_router(web.router)
     return app
+
+
+def from_settings() -> FastAPI:
+    """The app for `settings()` (the environment): what each worker process builds when
+    `saferhub serve --workers N` runs `uvicorn saferhub.api.app:from_settings --factory`."""
+    return create_app(config=settings())

@@ -1,5 +1,11 @@
-"""`uvicorn saferhub.api.asgi:app`: the app for the database in SAFERHUB_HUB_DB (or the default)."""
+"""`uvicorn saferhub.api.asgi:app`: the app for the database in SAFERHUB_HUB_DB (or the default),
+built when first asked for (importing this module builds nothing). Prefer
+`uvicorn --factory saferhub.api.app:from_settings`."""
 
-from saferhub.api.app import create_app
+from saferhub.api.app import from_settings
 
-app = create_app()
+
+def __getattr__(name: str):
+    if name == "app":
+        return from_settings()
+    raise AttributeError(name)

@@ -1,10 +1,11 @@
-"""Request plumbing: a database session per request, the signed-in user, the stated purpose."""
+"""Request plumbing: a database session per request, the signed-in user, the stated purpose, and
+`done` (the route commits what its service did: services never commit)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Iterator
+from typing import Annotated, Iterator, TypeVar
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -12,6 +13,7 @@ from saferhub.hub.models import User
 from saferhub.hub.security import user_for_token
 
 bearer = HTTPBearer(auto_error=False, description="a token from POST /auth/login")
+T = TypeVar("T")
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -25,11 +27,18 @@ def get_db(request: Request) -> Iterator[Session]:
 DB = Annotated[Session, Depends(get_db)]
 
 
-def current_user(db: DB, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
-    if creds is None or creds.scheme.lower() != "bearer":
+def bearer_token(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
+    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials.strip():
         raise HTTPException(401, "sign in first: send Authorization: Bearer <token> from POST /auth/login",
                             headers={"WWW-Authenticate": "Bearer"})
-    user = user_for_token(db, creds.credentials)
+    return creds.credentials.strip()
+
+
+Token = Annotated[str, Depends(bearer_token)]
+
+
+def current_user(db: DB, token: Token) -> User:
+    user = user_for_token(db, token)
     if user is None:
         raise HTTPException(401, "the token is unknown or expired; sign in again",
                             headers={"WWW-Authenticate": "Bearer"})
@@ -40,3 +49,14 @@ CurrentUser = Annotated[User, Depends(current_user)]
 Purpose = Annotated[str | None, Header(
     alias="X-Purpose", max_length=300,
     description="Why you need this personal data (logged in the audit trail, DPA 2018 s62). Required.")]
+Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def done(db: Session, out: T) -> T:
+    """Commit the request's work and hand back its answer."""
+    db.commit()
+    return out

@@ -17,7 +17,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
-from saferhub.api.deps import DB
+from saferhub.api.deps import DB, client_ip, done
 from saferhub.hub import audit, security, services
 from saferhub.hub.errors import HubError
 
@@ -96,20 +96,15 @@ def login_form(request: Request, db: DB, email: Annotated[str, Form(max_length=2
                password: Annotated[str, Form(max_length=1000)] = "",
                csrf_token: Annotated[str, Form(max_length=500)] = ""):
     check_csrf(request, csrf_token)
-    host = request.client.host if request.client else "unknown"
-    keys = [f"email:{email.lower()}", f"ip:{host}"]
-    if request.app.state.login_limit and security.throttled(db, keys):
-        raise HTTPException(429, "too many failed sign-ins; wait 15 minutes")
-    user = security.authenticate(db, email, password)
-    if user is None:
-        security.record_failure(db, keys)
-        db.commit()
+    try:
+        attempt = services.auth.sign_in(db, email, password, client_ip(request),
+                                        throttle=request.app.state.login_limit, channel="web")
+    except services.auth.TooManyAttempts as exc:
+        raise HTTPException(429, str(exc)) from None
+    token = done(db, attempt).token
+    if token is None:
         _, signed = _csrf(request)
         return _html(request, "Sign in", _LOGIN.render(csrf=signed, error="Wrong e-mail or password."), 401)
-    security.clear_failures(db, user.email)
-    token = security.issue_token(db, user)
-    audit.append(db, user=user, action="login", entity="user", entity_ids=[user.id], purpose="sign in (web)")
-    db.commit()
     resp = RedirectResponse("/web/", status_code=303)
     resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return resp

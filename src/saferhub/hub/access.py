@@ -1,26 +1,38 @@
-"""Need-to-know: who may see what (DPA 2018 Part 3; DOMAIN.md "Data protection").
+"""Need-to-know: who may see what (DPA 2018 Part 3; DOMAIN.md "Data protection"). Every service
+asks here, so a record reached through two routes is checked the same way on both.
 
 Roles
 - admin: runs the service (agencies, users, audit). Sees no case content: separation of duties.
 - coordinator (hub coordinator): every unlocked case in the partnership.
 - caseworker: cases their agency works (lead or participating agency) or they are named on.
-- analyst: rules and aggregate figures only; no case or person records.
+- analyst: rules and aggregate figures only; no case, person, place or incident records.
 
 Locked cases: only named members and the owner see them in full; a coordinator or a caseworker
 whose agency works the case sees a stub (the record exists, who to contact). Anyone else gets a
 404, so a case's existence does not leak either.
 
-The rules are expressed once, as SQL conditions (`full_clause`, `listed_clause`), so a case list is
-one query and a single case is checked in the same query that fetches it; the authorisation-matrix
-test (tests/hub/test_hub_matrix.py) checks every role x endpoint x case against the table above."""
+Records that hang off a case (people, notes, actions, referrals, powers, incidents, plans with a
+case) are readable exactly when their case is readable in full. Records that can stand alone:
+- a plan with no case: the case roles of its lead agency;
+- a location: the case roles of the agency that recorded it, or anyone who reads in full a case
+  placed there;
+- an incident: the case roles of the agency that recorded it, or anyone who reads in full a case
+  it is linked to. Linking a record to a case needs read access to the record first, so a link
+  can never be used to read someone else's record.
+
+The case rules are SQL conditions (`full_clause`, `listed_clause`), so a case list is one query and
+a single case is checked in the same query that fetches it; tests/hub/test_hub_matrix_generated.py
+checks every route of /openapi.json x role x own / other agency / locked / unattached."""
 
 from __future__ import annotations
 
 from enum import Enum
 
 from sqlalchemy import false, or_, select, true
+from sqlalchemy.orm import Session
 
-from saferhub.hub.models import Case, CaseAgency, CaseMember, User
+from saferhub.hub.errors import Forbidden, NotFound
+from saferhub.hub.models import Case, CaseAgency, CaseIncident, CaseMember, Incident, Location, Plan, User
 
 
 class Level(str, Enum):
@@ -30,6 +42,20 @@ class Level(str, Enum):
 
 
 CASE_ROLES = ("coordinator", "caseworker")
+
+
+def require_role(user: User, *roles: str) -> None:
+    if user.role not in roles:
+        raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {user.role}")
+
+
+def can_read_cases(user: User) -> bool:
+    return user.role in CASE_ROLES
+
+
+def require_case_role(user: User, what: str = "case records") -> None:
+    if not can_read_cases(user):
+        raise Forbidden(f"the {user.role} role has no access to {what}")
 
 
 def _probe(stmt):
@@ -68,5 +94,63 @@ def listed_clause(user: User):
     return or_(_named(user), _agency_works(user))
 
 
-def can_read_cases(user: User) -> bool:
-    return user.role in CASE_ROLES
+def case_for(db: Session, user: User, case_id: int, need: Level = Level.FULL) -> tuple[Case, Level]:
+    """The case if `user` may see it at `need`; a case they cannot see at all is a 404."""
+    if not can_read_cases(user):
+        raise NotFound(f"no case {case_id}")
+    # one round trip: the case and both access conditions
+    row = db.execute(select(Case, full_clause(user), listed_clause(user)).where(Case.id == case_id)).first()
+    if row is None:
+        raise NotFound(f"no case {case_id}")
+    case, full, listed = row
+    level = Level.FULL if full else Level.STUB if listed else Level.NONE
+    if level is Level.NONE:
+        raise NotFound(f"no case {case_id}")
+    if need is Level.FULL and level is not Level.FULL:
+        raise Forbidden(f"case {case.id} is locked; contact {case.owner.name} ({case.lead_agency.name})")
+    return case, level
+
+
+def child_of_case(db: Session, user: User, case_id: int, what: str) -> Case:
+    """The case a child record hangs off, read in full; anything less hides the child (404)."""
+    try:
+        return case_for(db, user, case_id)[0]
+    except (NotFound, Forbidden):
+        raise NotFound(f"no {what}") from None
+
+
+def plan_for(db: Session, user: User, plan_id: int) -> Plan:
+    p = db.get(Plan, plan_id)
+    if p is None or not can_read_cases(user):
+        raise NotFound(f"no plan {plan_id}")
+    if p.case_id is not None:
+        child_of_case(db, user, p.case_id, f"plan {plan_id}")
+    elif p.lead_agency_id != user.agency_id:
+        raise NotFound(f"no plan {plan_id}")
+    return p
+
+
+def location_for(db: Session, user: User, location_id: int) -> Location:
+    if not can_read_cases(user):
+        raise NotFound(f"no location {location_id}")
+    loc = db.get(Location, location_id)
+    if loc is None:
+        raise NotFound(f"no location {location_id}")
+    if loc.created_by_agency_id == user.agency_id:
+        return loc
+    via = db.scalar(select(Case.id).where(Case.location_id == location_id, full_clause(user)).limit(1))
+    if via is None:
+        raise NotFound(f"no location {location_id}")
+    return loc
+
+
+def readable_incidents(db: Session, user: User, ids: list[int]) -> set[int]:
+    """Which of `ids` the user may read: recorded by their agency, or on a case they read in full."""
+    if not can_read_cases(user) or not ids:
+        return set()
+    own = set(db.scalars(select(Incident.id).where(Incident.id.in_(ids), Incident.agency_id == user.agency_id)))
+    rest = [i for i in ids if i not in own]
+    if rest:
+        own |= set(db.scalars(select(CaseIncident.incident_id).join(Case, Case.id == CaseIncident.case_id)
+                              .where(CaseIncident.incident_id.in_(rest), full_clause(user))))
+    return own

@@ -48,38 +48,27 @@ def init(
 ) -> None:
     """Create or upgrade the schema (Alembic); optionally add the first admin. No default passwords."""
     from rich.console import Console
-    from sqlalchemy import select
 
     from saferhub.errors import SaferhubError
-    from saferhub.hub import audit, security, services
+    from saferhub.hub import security, services
     from saferhub.hub.db import safe_url
-    from saferhub.hub.models import Agency
 
     console = Console()
+    if password_stdin and generate_password:
+        raise SaferhubError("choose --password-stdin or --generate-password, not both")
     url, engine, s = _session(db, migrate=True)
     console.print(f"hub schema is up to date in {safe_url(url)}")
     if not admin_email:
         return
-    if password_stdin and generate_password:
-        raise SaferhubError("choose --password-stdin or --generate-password, not both")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     elif generate_password:
         password = security.generate_password()
     else:
         password = typer.prompt("Password for " + admin_email, hide_input=True, confirmation_prompt=True)
-    problem = security.check_password_strength(password)
-    if problem:
-        raise SaferhubError(problem)
     with s:
-        agency = s.scalar(select(Agency).where(Agency.code == agency_code))
-        if agency is None:
-            agency = Agency(code=agency_code, name=agency_name, kind="other")
-            s.add(agency)
-            s.flush()
-        user = services.add_user(s, admin_email, admin_name, agency.id, "admin", password)
-        audit.append(s, user=None, action="create", entity="user", entity_ids=[user.id],
-                     purpose="hub init: first administrator")
+        services.first_admin(s, email=admin_email, password=password, name=admin_name,
+                             agency_code=agency_code, agency_name=agency_name)
         s.commit()
     console.print(f"created administrator {admin_email} (agency {agency_code})")
     if generate_password:
@@ -228,20 +217,32 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes.")] = 1,
 ) -> None:
     """Start the hub web service (API docs at /docs, sign-in page at /web/login)."""
-    import os
-
     import uvicorn
 
+    from saferhub.config import settings
+    from saferhub.errors import SaferhubError
     from saferhub.hub.db import resolve_db_url, upgrade
 
-    url = resolve_db_url(db)
-    upgrade(url)  # a fresh SQLite file becomes usable at once; existing schemas are left as they are
-    os.environ["SAFERHUB_HUB_DB"] = url  # the factory reads it in each worker
-    if not os.environ.get("SAFERHUB_SECRET"):  # one CSRF signing key shared by all workers
-        import secrets
+    config = settings(hub_db=db)
+    url = resolve_db_url(config.hub_db)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise SaferhubError(f"no hub database at {url.removeprefix('sqlite:///')}; "
+                            "create it first with `saferhub hub init --db ...`")
+    upgrade(url)  # brings an existing schema up to this version's migrations
+    if workers == 1:
+        from saferhub.api.app import create_app
 
-        os.environ["SAFERHUB_SECRET"] = secrets.token_hex(32)
-    uvicorn.run("saferhub.api.asgi:app", host=host, port=port, workers=workers, log_level="info")
+        uvicorn.run(create_app(url, config=config), host=host, port=port, log_level="info")
+        return
+    # Several processes: uvicorn imports the app in each, so each builds it from the environment.
+    if db is not None:
+        raise SaferhubError("with --workers above 1, give the database as SAFERHUB_HUB_DB, not --db "
+                            "(every worker process reads it from the environment)")
+    if not config.secret:
+        raise SaferhubError("with --workers above 1, set SAFERHUB_SECRET so the workers share one "
+                            "form-signing key")
+    uvicorn.run("saferhub.api.app:from_settings", factory=True, host=host, port=port, workers=workers,
+                log_level="info")
 
 
 def register(app: typer.Typer) -> None:

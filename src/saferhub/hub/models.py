@@ -113,6 +113,8 @@ class Location(Base):
     lsoa: Mapped[str | None] = mapped_column(String(9), index=True)
     ward: Mapped[str | None] = mapped_column(String(100))
     beat: Mapped[str | None] = mapped_column(String(50))
+    # who recorded the place: need-to-know for a location on no case (access.location_for)
+    created_by_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
 
 
 class Person(Base):

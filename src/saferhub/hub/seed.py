@@ -136,6 +136,7 @@ def seed_demo(db: Session, events: pd.DataFrame, n_cases: int = 40) -> dict:
         lead_code = DISTRICT_COUNCIL.get(district, "merseyside-police")
         owner = users[(lead_code, "caseworker")]
         loc = Location(description=str(row["location"])[:300], lon=float(row["lon"]), lat=float(row["lat"]),
+                       created_by_agency_id=agencies[lead_code].id,
                        x=float(row["x"]), y=float(row["y"]), lsoa=row["lsoa"])
         db.add(loc)
         db.flush()

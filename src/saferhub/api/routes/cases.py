@@ -1,0 +1,50 @@
+"""Cases: list, open, read, edit, share."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from saferhub.api import schemas as S
+from saferhub.api.deps import DB, CurrentUser, Id, Purpose, done
+from saferhub.hub import services
+
+router = APIRouter(tags=["cases"])
+
+
+@router.get("/cases", response_model=list[S.CaseListItem])
+def list_cases(db: DB, user: CurrentUser, purpose: Purpose = None,
+               status: Literal["open", "closed"] | None = None, kind: S.CaseKind | None = None,
+               mine: bool = False, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+               offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[dict]:
+    return done(db, services.list_cases(db, user, purpose, status=status, kind=kind, mine=mine,
+                                        limit=limit, offset=offset))
+
+
+@router.post("/cases", status_code=201, response_model=S.CaseOut)
+def create_case(body: S.CaseIn, db: DB, user: CurrentUser) -> dict:
+    d = body.model_dump()
+    d["risk_level"] = d.pop("risk")
+    return done(db, services.create_case(db, user, **d))
+
+
+@router.get("/cases/{case_id}", response_model=S.CaseRead)
+def get_case(case_id: Id, db: DB, user: CurrentUser, purpose: Purpose = None) -> dict:
+    """The case in full, or (a locked case your agency works) a stub naming whom to contact."""
+    return done(db, services.get_case(db, user, case_id, purpose))
+
+
+@router.patch("/cases/{case_id}", response_model=S.CaseOut)
+def update_case(case_id: Id, body: S.CasePatch, db: DB, user: CurrentUser, purpose: Purpose = None) -> dict:
+    changes = body.model_dump(exclude_unset=True)
+    version = changes.pop("version")
+    return done(db, services.update_case(db, user, case_id, version, changes, purpose))
+
+
+@router.post("/cases/{case_id}/agencies", status_code=201, response_model=S.ShareOut)
+def share_case(case_id: Id, body: S.ShareIn, db: DB, user: CurrentUser) -> dict:
+    return done(db, services.add_case_agency(db, user, case_id, body.agency_id))
+
+
+@router.post("/cases/{case_id}/members", status_code=201, response_model=S.MemberOut)
+def add_member(case_id: Id, body: S.MemberIn, db: DB, user: CurrentUser) -> dict:
+    return done(db, services.add_case_member(db, user, case_id, body.user_id))

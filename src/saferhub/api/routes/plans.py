@@ -1,0 +1,37 @@
+"""OSARA problem-solving plans."""
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+
+from saferhub.api import schemas as S
+from saferhub.api.deps import DB, CurrentUser, Id, Purpose, done
+from saferhub.hub import services
+
+router = APIRouter(tags=["plans"])
+
+
+@router.post("/plans", status_code=201, response_model=S.PlanOut)
+def create_plan(body: S.PlanIn, db: DB, user: CurrentUser) -> dict:
+    return done(db, services.create_plan(db, user, **body.model_dump()))
+
+
+@router.get("/plans/{plan_id}", response_model=S.PlanOut)
+def get_plan(plan_id: Id, db: DB, user: CurrentUser, purpose: Purpose = None) -> dict:
+    return done(db, services.get_plan(db, user, plan_id, purpose))
+
+
+@router.put("/plans/{plan_id}/stage", response_model=S.PlanOut)
+def set_stage(plan_id: Id, body: S.PlanStage, db: DB, user: CurrentUser) -> dict:
+    return done(db, services.set_plan_stage(db, user, plan_id, body.version, body.stage, body.content))
+
+
+@router.post("/plans/{plan_id}/advance", response_model=S.PlanOut)
+def advance(plan_id: Id, db: DB, user: CurrentUser) -> dict:
+    return done(db, services.advance_plan(db, user, plan_id))
+
+
+@router.get("/plans/{plan_id}/export", response_class=PlainTextResponse,
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                             "description": "the plan as Markdown (award-entry structure)"}})
+def export_plan(plan_id: Id, db: DB, user: CurrentUser, purpose: Purpose = None) -> str:
+    return done(db, services.export_plan(db, user, plan_id, purpose))

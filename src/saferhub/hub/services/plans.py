@@ -1,0 +1,71 @@
+"""OSARA problem-solving plans (stages, gates and export in `saferhub.hub.osara`). Who may open a
+plan is `access.plan_for`: through its case, or its lead agency when it has no case."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from saferhub.hub import audit, osara
+from saferhub.hub.access import case_for, plan_for, require_role
+from saferhub.hub.errors import NotFound
+from saferhub.hub.models import Agency, Plan, User
+from saferhub.hub.services.common import versioned, write_log
+
+
+def plan_dict(p: Plan) -> dict:
+    return {"id": p.id, "case_id": p.case_id, "title": p.title, "lead_agency_id": p.lead_agency_id,
+            "owner_id": p.owner_id, "stage": p.stage, "objective": p.objective, "scanning": p.scanning,
+            "analysis": p.analysis, "responses": p.responses, "assessment": p.assessment, "areas": p.areas,
+            "version": p.version, "missing_for_next_stage": osara.missing(p.stage, p)}
+
+
+def create_plan(db: Session, user: User, *, title: str, objective: str, case_id: int | None = None,
+                areas: list[str] | None = None) -> dict:
+    require_role(user, "coordinator", "caseworker")
+    if case_id is not None:
+        case_for(db, user, case_id)
+    p = Plan(title=title, objective=objective, case_id=case_id, lead_agency_id=user.agency_id, owner_id=user.id,
+             areas=areas or [], scanning={}, analysis={}, responses=[], assessment={})
+    db.add(p)
+    db.flush()
+    write_log(db, user, "create", "plan", [p.id], None)
+    return plan_dict(p)
+
+
+def get_plan(db: Session, user: User, plan_id: int, purpose: str | None) -> dict:
+    """Plans' analysis may describe offenders and victims: a purpose-logged read."""
+    purpose = audit.check_purpose(purpose)
+    p = plan_for(db, user, plan_id)
+    audit.disclose(db, user, purpose, "plan", [p.id])
+    return plan_dict(p)
+
+
+def set_plan_stage(db: Session, user: User, plan_id: int, version: int, stage: str, content) -> dict:
+    p = plan_for(db, user, plan_id)
+    with versioned(db, p, version, f"plan {plan_id}"):
+        osara.can_edit(p.stage, stage)
+        value = osara.validate_stage(stage, content)
+        if stage == "response":
+            for r in value:
+                if db.get(Agency, r["partner_agency_id"]) is None:
+                    raise NotFound(f"no agency {r['partner_agency_id']}")
+        setattr(p, "responses" if stage == "response" else stage, value)
+    write_log(db, user, "update", "plan", [p.id], None, {"stage": stage})
+    return plan_dict(p)
+
+
+def advance_plan(db: Session, user: User, plan_id: int) -> dict:
+    p = plan_for(db, user, plan_id)
+    p.stage = osara.next_stage(p)
+    db.flush()
+    write_log(db, user, "update", "plan", [p.id], None, {"advanced_to": p.stage})
+    return plan_dict(p)
+
+
+def export_plan(db: Session, user: User, plan_id: int, purpose: str | None) -> str:
+    purpose = audit.check_purpose(purpose)
+    p = plan_for(db, user, plan_id)
+    names = {a.id: a.name for a in db.scalars(select(Agency))}
+    audit.append(db, user=user, action="export", entity="plan", entity_ids=[p.id], purpose=purpose)
+    return osara.export_markdown(p, names)

@@ -1,0 +1,70 @@
+"""Referrals between agencies: made from a case under a stated legal gateway; accepting one
+makes the receiving agency a participant in the case."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from saferhub.hub import audit
+from saferhub.hub.access import case_for, require_role
+from saferhub.hub.errors import Conflict, HubError, NotFound
+from saferhub.hub.models import Agency, CaseAgency, Referral, User, utcnow
+from saferhub.hub.services.common import aware, case_ref, write_log
+
+
+def referral_dict(r: Referral) -> dict:
+    hours = None
+    if r.responded_at is not None:
+        hours = round((aware(r.responded_at) - aware(r.created_at)) / dt.timedelta(hours=1), 2)
+    return {"id": r.id, "case_id": r.case_id, "case_ref": case_ref(r.case_id), "kind": r.kind,
+            "from_agency_id": r.from_agency_id, "to_agency_id": r.to_agency_id, "reason": r.reason,
+            "legal_gateway": r.legal_gateway, "status": r.status, "decline_reason": r.decline_reason,
+            "created_at": aware(r.created_at), "responded_at": aware(r.responded_at),
+            "hours_to_respond": hours}
+
+
+def create_referral(db: Session, user: User, case_id: int, *, to_agency_id: int, kind: str, reason: str,
+                    legal_gateway: str) -> dict:
+    case, _ = case_for(db, user, case_id)
+    if db.get(Agency, to_agency_id) is None:
+        raise NotFound(f"no agency {to_agency_id}")
+    if to_agency_id == user.agency_id:
+        raise HubError("a referral goes to another agency")
+    r = Referral(case_id=case.id, from_agency_id=user.agency_id, to_agency_id=to_agency_id, kind=kind,
+                 reason=reason, legal_gateway=legal_gateway, created_by=user.id)
+    db.add(r)
+    db.flush()
+    write_log(db, user, "disclose", "referral", [r.id], f"referral under {legal_gateway}",
+              {"case_id": case.id, "to_agency_id": to_agency_id})
+    return referral_dict(r)
+
+
+def list_referrals(db: Session, user: User, purpose: str | None, box: str = "in") -> list[dict]:
+    require_role(user, "coordinator", "caseworker")
+    purpose = audit.check_purpose(purpose)
+    col = Referral.to_agency_id if box == "in" else Referral.from_agency_id
+    rows = db.scalars(select(Referral).where(col == user.agency_id).order_by(Referral.id.desc()).limit(200)).all()
+    audit.disclose(db, user, purpose, "referral", [r.id for r in rows], {"box": box})
+    return [referral_dict(r) for r in rows]
+
+
+def respond_referral(db: Session, user: User, referral_id: int, accept: bool, reason: str | None) -> dict:
+    require_role(user, "coordinator", "caseworker")
+    r = db.get(Referral, referral_id)
+    if r is None or r.to_agency_id != user.agency_id:
+        raise NotFound(f"no referral {referral_id} to your agency")
+    if r.status != "pending":
+        raise Conflict(f"referral {referral_id} was already {r.status}")
+    if not accept and not (reason or "").strip():
+        raise HubError("declining a referral needs a reason")
+    r.status = "accepted" if accept else "declined"
+    r.decline_reason = None if accept else reason
+    r.responded_by, r.responded_at = user.id, utcnow()
+    if accept and db.get(CaseAgency, (r.case_id, user.agency_id)) is None:
+        db.add(CaseAgency(case_id=r.case_id, agency_id=user.agency_id))
+    db.flush()
+    write_log(db, user, "update", "referral", [r.id], None, {"status": r.status})
+    return referral_dict(r)
