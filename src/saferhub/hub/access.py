@@ -14,8 +14,8 @@ whose agency works the case sees a stub (the record exists, who to contact). Any
 Records that hang off a case (people, notes, actions, referrals, powers, incidents, plans with a
 case) are readable exactly when their case is readable in full. Records that can stand alone:
 - a plan with no case: the case roles of its lead agency;
-- a location: the case roles of the agency that recorded it, or anyone who reads in full a case
-  placed there;
+- a location: anyone who reads in full a case placed there; while it is on no case, the case
+  roles of the agency that recorded it (so a locked case's address stays with its members);
 - an incident: the case roles of the agency that recorded it, or anyone who reads in full a case
   it is linked to. Linking a record to a case needs read access to the record first, so a link
   can never be used to read someone else's record.
@@ -131,17 +131,19 @@ def plan_for(db: Session, user: User, plan_id: int) -> Plan:
 
 
 def location_for(db: Session, user: User, location_id: int) -> Location:
+    """A place on a case is read through a case the user reads in full; a place on no case yet,
+    by the agency that recorded it."""
     if not can_read_cases(user):
         raise NotFound(f"no location {location_id}")
     loc = db.get(Location, location_id)
     if loc is None:
         raise NotFound(f"no location {location_id}")
-    if loc.created_by_agency_id == user.agency_id:
+    cases = select(Case.id).where(Case.location_id == location_id)
+    if db.scalar(cases.where(full_clause(user)).limit(1)) is not None:
         return loc
-    via = db.scalar(select(Case.id).where(Case.location_id == location_id, full_clause(user)).limit(1))
-    if via is None:
-        raise NotFound(f"no location {location_id}")
-    return loc
+    if loc.created_by_agency_id == user.agency_id and db.scalar(cases.limit(1)) is None:
+        return loc
+    raise NotFound(f"no location {location_id}")
 
 
 def readable_incidents(db: Session, user: User, ids: list[int]) -> set[int]:

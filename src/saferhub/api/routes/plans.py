@@ -31,7 +31,7 @@ def advance(plan_id: Id, db: DB, user: CurrentUser) -> dict:
 
 
 @router.get("/plans/{plan_id}/export", response_class=PlainTextResponse,
-            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
-                             "description": "the plan as Markdown (award-entry structure)"}})
+            responses=S.ERRORS_AS_JSON | {200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                                                "description": "the plan as Markdown (award-entry structure)"}})
 def export_plan(plan_id: Id, db: DB, user: CurrentUser, purpose: Purpose = None) -> str:
     return done(db, services.export_plan(db, user, plan_id, purpose))

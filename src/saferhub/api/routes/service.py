@@ -21,9 +21,10 @@ def audit_verify(db: DB, user: CurrentUser) -> dict:
 
 
 @router.get("/audit/export", tags=["audit"], response_class=Response,
-            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}},
-                                         "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}},
-                             "description": "the whole audit trail with its hashes"}})
+            responses=S.ERRORS_AS_JSON | {200: {
+                "content": {"text/csv": {"schema": {"type": "string"}},
+                            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}},
+                "description": "the whole audit trail with its hashes"}})
 def audit_export(db: DB, user: CurrentUser, format: Literal["csv", "json"] = "csv") -> Response:
     require_role(user, "admin")
     text = audit.export(db, format)

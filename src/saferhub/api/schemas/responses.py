@@ -321,3 +321,14 @@ class Problem(Out):
     """Every refusal and error: a plain sentence."""
 
     detail: str | list
+
+
+_REFUSALS = ((400, "a mistake in the request"), (401, "not signed in"), (403, "not allowed for your role or this case"),
+             (404, "no such record, or not one you may know of"), (409, "conflicts with the record's current state"),
+             (413, "request body too large"), (422, "the body or a parameter is not valid"),
+             (429, "too many attempts"), (503, "the database is busy; retry"))
+# The refusals every route may give, all as {"detail": "..."} in JSON.
+ERRORS = {code: {"model": Problem, "description": text} for code, text in _REFUSALS}
+# The same for routes whose success is not JSON (FastAPI would file the errors under that type).
+ERRORS_AS_JSON = {code: {"description": text, "content": {"application/json": {
+    "schema": {"$ref": "#/components/schemas/Problem"}}}} for code, text in _REFUSALS}

@@ -1,5 +1,6 @@
 """Referrals between agencies: made from a case under a stated legal gateway; accepting one
-makes the receiving agency a participant in the case."""
+makes the receiving agency a participant in the case. The receiving agency's case roles see what
+was sent to them (the gateway allows it); the sending side sees only its readable cases' referrals."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from saferhub.hub import audit
-from saferhub.hub.access import case_for, require_role
+from saferhub.hub.access import case_for, full_clause, require_role
 from saferhub.hub.errors import Conflict, HubError, NotFound
-from saferhub.hub.models import Agency, CaseAgency, Referral, User, utcnow
+from saferhub.hub.models import Agency, Case, CaseAgency, Referral, User, utcnow
 from saferhub.hub.services.common import aware, case_ref, write_log
 
 
@@ -45,8 +46,12 @@ def create_referral(db: Session, user: User, case_id: int, *, to_agency_id: int,
 def list_referrals(db: Session, user: User, purpose: str | None, box: str = "in") -> list[dict]:
     require_role(user, "coordinator", "caseworker")
     purpose = audit.check_purpose(purpose)
-    col = Referral.to_agency_id if box == "in" else Referral.from_agency_id
-    rows = db.scalars(select(Referral).where(col == user.agency_id).order_by(Referral.id.desc()).limit(200)).all()
+    if box == "in":  # sent to the agency under a legal gateway: its case roles decide on them
+        q = select(Referral).where(Referral.to_agency_id == user.agency_id)
+    else:  # sent from the agency's cases: only those cases the user reads (not a locked case's)
+        q = (select(Referral).join(Case, Case.id == Referral.case_id)
+             .where(Referral.from_agency_id == user.agency_id, full_clause(user)))
+    rows = db.scalars(q.order_by(Referral.id.desc()).limit(200)).all()
     audit.disclose(db, user, purpose, "referral", [r.id for r in rows], {"box": box})
     return [referral_dict(r) for r in rows]
 

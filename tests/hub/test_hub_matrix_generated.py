@@ -1,0 +1,310 @@
+"""The authorisation matrix, generated from /openapi.json: every route x role x target (a case of
+the viewer's agency, another agency's, a locked one, records on no case). A route that is not in
+ROUTES below fails the test the day it lands, so every new route gets an access decision.
+
+Canaries: every record holding case content (case, person, note, action, referral, power, plan,
+incident, location) carries `CANARY-<target>-<table>`. The scan reads EVERY response, allowed or
+not, and fails when a canary shows that `readable()` says the viewer may not see. The expected
+access is written here from the rules in `saferhub.hub.access`, independently of its code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import insert, select
+
+from saferhub.hub.models import Action, Case, CaseIncident, CaseReviewApplication, Incident, Plan
+
+from .conftest import PASSWORD
+
+AGENCIES = ("police", "council", "fire")
+VIEWERS = [f"{r}.{a}" for a in ("police", "council") for r in ("admin", "analyst", "coordinator", "caseworker")] + [
+    "caseworker2.police", "caseworker.fire"]
+TARGETS = ("own", "other", "locked", "unattached")
+CASE_ROLES = ("coordinator", "caseworker")
+# Level at which each viewer reads each target case (access.py's table, written out by hand).
+LEVEL = {
+    "coordinator.police": dict(own="full", other="full", locked="stub"),
+    "caseworker.police": dict(own="full", other="none", locked="stub"),
+    "caseworker2.police": dict(own="full", other="none", locked="full"),
+    "coordinator.council": dict(own="full", other="full", locked="stub"),
+    "caseworker.council": dict(own="none", other="full", locked="none"),
+}
+LEAD = {"own": "police", "other": "council", "locked": "police", "unattached": "police"}
+CASE_TABLES = ("case", "person", "note", "action", "referral", "power", "plan", "incident", "location")
+
+
+def role(v):
+    return v.split(".")[0].rstrip("2")
+
+
+def agency(v):
+    return v.split(".")[1]
+
+
+def full(v, t):
+    return LEVEL.get(v, {}).get(t) == "full"
+
+
+def may_read(v, t, table):
+    """May viewer v read target t's record in `table`?"""
+    if role(v) not in CASE_ROLES:
+        return False
+    if t == "unattached":  # plan, location, incident on no case: the recording agency
+        return agency(v) == LEAD[t]
+    if full(v, t):
+        return True
+    if table == "incident":  # an agency's own incident records
+        return agency(v) == LEAD[t]
+    if table == "referral":  # referrals go to the fire service: its inbox
+        return agency(v) == "fire"
+    return False
+
+
+def readable(v):
+    return {f"CANARY-{t}-{tb}" for t in TARGETS for tb in CASE_TABLES if may_read(v, t, tb)}
+
+
+# ---------------------------------------------------------------- the world
+
+
+def _email(v):
+    return f"{v}@test.invalid"
+
+
+def _make_world(hub, partnership):
+    world = {"ids": {}, "agency": {a: partnership[a] for a in AGENCIES}, "users": partnership["users"]}
+    owners = {"own": "caseworker.police", "other": "caseworker.council", "locked": "caseworker2.police",
+              "scratch-police": "caseworker.police", "scratch-council": "caseworker.council"}
+    for t, owner in owners.items():
+        h, c = hub.headers(_email(owner)), f"CANARY-{t}-"
+        if t.startswith("scratch"):  # a plain case of the agency's own, to link incidents into
+            world["ids"][t] = {"case": hub.client.post("/cases", json={"kind": "asb", "title": "scratch"},
+                                                       headers=h).json()["id"]}
+            continue
+        loc = hub.client.post("/locations", json={"description": f"{c}location"}, headers=h).json()
+        case = hub.client.post("/cases", json={
+            "kind": "asb", "title": f"{c}case", "summary": f"{c}case", "locked": t == "locked",
+            "location_id": loc["id"]}, headers=h).json()
+        ids = world["ids"][t] = {"case": case["id"], "location": loc["id"], "owner": world["users"][owner]}
+        cid = case["id"]
+        ids["person"] = hub.client.post(f"/cases/{cid}/people", json={
+            "role": "victim", "given_name": f"{c}person", "family_name": "X"}, headers=h).json()["person_id"]
+        hub.client.post(f"/cases/{cid}/notes", json={"person_id": ids["person"], "kind": "fact",
+                                                     "text": f"{c}note"}, headers=h)
+        ids["action"] = hub.client.post(f"/cases/{cid}/actions", json={
+            "title": f"{c}action", "due_on": str(dt.date.today() - dt.timedelta(days=3))}, headers=h).json()["id"]
+        ids["referral"] = hub.client.post(f"/cases/{cid}/referrals", json={
+            "to_agency_id": partnership["fire"], "kind": "other", "reason": f"{c}referral",
+            "legal_gateway": "CDA 1998 s115"}, headers=h).json()["id"]
+        hub.client.post(f"/cases/{cid}/asb-powers", json={
+            "power": "dispersal", "issued_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "grounds": f"{c}power", "authorised_by": "Insp. Example"}, headers=h)
+        ids["plan"] = hub.client.post("/plans", json={"title": f"{c}plan", "objective": f"{c}plan",
+                                                      "case_id": cid}, headers=h).json()["id"]
+    h = hub.headers(_email("caseworker.police"))
+    u = world["ids"]["unattached"] = {}
+    u["plan"] = hub.client.post("/plans", json={"title": "CANARY-unattached-plan", "objective": "o"}, headers=h).json()["id"]
+    u["location"] = hub.client.post("/locations", json={"description": "CANARY-unattached-location"},
+                                    headers=h).json()["id"]
+    with hub.sessions() as s:
+        for t in ("own", "other", "locked", "unattached"):
+            iid = s.execute(insert(Incident).returning(Incident.id), [{
+                "month": dt.date(2020, 1, 1), "category": "Anti-social behaviour", "source": "incident",
+                "location_text": f"CANARY-{t}-incident", "caller_is_child": False,
+                "agency_id": world["agency"][LEAD[t]]}]).scalar_one()
+            world["ids"][t]["incident"] = iid
+            if t != "unattached":
+                s.execute(insert(CaseIncident), [{"case_id": world["ids"][t]["case"], "incident_id": iid}])
+            world["ids"][t]["app"] = s.execute(insert(CaseReviewApplication).returning(CaseReviewApplication.id), [{
+                "case_id": world["ids"][t].get("case"), "applicant_ref": "matrix", "received_on": dt.date(2021, 5, 1),
+                "reports_in_window": 3, "threshold_met": True, "threshold_rule": "test", "decision": "pending"}]
+            ).scalar_one()
+        s.commit()
+    return world
+
+
+def _version(hub, model, id_):
+    with hub.sessions() as s:
+        return s.scalar(select(model.version).where(model.id == id_))
+
+
+# ---------------------------------------------------------------- the expectations table
+# Each route: (rule, build). rule(v, t) -> True (allowed) / False (refused, 403 or 404) / None (this
+# target does not apply). build(hub, w, v, t) -> (url, json body or None). `t` is None for routes
+# that take no record.
+
+def _roles(*roles):
+    return lambda v, t: role(v) in roles
+
+
+def _case(v, t):
+    return None if t == "unattached" else full(v, t)
+
+
+def _ids(w, t):
+    return w["ids"][t]
+
+
+def _scratch(w, v):
+    return _ids(w, f"scratch-{'council' if agency(v) == 'council' else 'police'}")["case"]
+
+
+ANY = lambda v, t: True  # noqa: E731
+CASE_ROLE = _roles(*CASE_ROLES)
+ROUTES = {
+    "POST /auth/login": (ANY, lambda hub, w, v, t: ("/auth/login", {"email": _email(v), "password": hub.password})),
+    "POST /auth/logout": (ANY, None),  # run with a throwaway token (see below)
+    "GET /me": (ANY, lambda hub, w, v, t: ("/me", None)),
+    "GET /health": (ANY, lambda hub, w, v, t: ("/health", None)),
+    "GET /agencies": (ANY, lambda hub, w, v, t: ("/agencies", None)),
+    "POST /agencies": (_roles("admin"), lambda hub, w, v, t: ("/agencies", {"code": f"m-{v}", "name": "M", "kind": "other"})),
+    "GET /users": (_roles("admin"), lambda hub, w, v, t: ("/users", None)),
+    "POST /users": (_roles("admin"), lambda hub, w, v, t: ("/users", {
+        "email": f"new.{v}@test.invalid", "name": "New", "agency_id": w["agency"]["fire"], "role": "analyst",
+        "password": "a long enough password"})),
+    "PATCH /users/{user_id}": (_roles("admin"), lambda hub, w, v, t: (
+        f"/users/{w['users']['analyst.fire']}", {"active": True})),
+    "GET /cases": (CASE_ROLE, lambda hub, w, v, t: ("/cases", None)),
+    "POST /cases": (CASE_ROLE, lambda hub, w, v, t: ("/cases", {"kind": "asb", "title": "matrix"})),
+    "GET /cases/{case_id}": (_case, lambda hub, w, v, t: (f"/cases/{_ids(w, t)['case']}", None)),
+    "PATCH /cases/{case_id}": (_case, lambda hub, w, v, t: (
+        f"/cases/{_ids(w, t)['case']}", {"version": _version(hub, Case, _ids(w, t)["case"]), "risk": "medium"})),
+    "POST /cases/{case_id}/agencies": (_case, lambda hub, w, v, t: (
+        f"/cases/{_ids(w, t)['case']}/agencies", {"agency_id": w["agency"][LEAD[t]]})),
+    "POST /cases/{case_id}/members": (
+        lambda v, t: None if t == "unattached" else full(v, t) and (
+            role(v) == "coordinator" or w_owner(v, t)),
+        lambda hub, w, v, t: (f"/cases/{_ids(w, t)['case']}/members", {"user_id": _ids(w, t)["owner"]})),
+    "POST /locations": (CASE_ROLE, lambda hub, w, v, t: ("/locations", {"description": "matrix place"})),
+    "GET /locations/{location_id}": (
+        lambda v, t: may_read(v, t, "location"), lambda hub, w, v, t: (f"/locations/{_ids(w, t)['location']}", None)),
+    "POST /incidents": (CASE_ROLE, lambda hub, w, v, t: ("/incidents", {"incidents": [
+        {"month": "2020-02-01", "category": "Anti-social behaviour"}]})),
+    "POST /cases/{case_id}/incidents": (  # linking needs the case in full and sight of the incident
+        lambda v, t: may_read(v, t, "incident") and (t == "unattached" or full(v, t)),
+        lambda hub, w, v, t: (f"/cases/{_scratch(w, v) if t == 'unattached' else _ids(w, t)['case']}/incidents",
+                              {"incident_ids": [_ids(w, t)["incident"]]})),
+    "GET /cases/{case_id}/incidents": (_case, lambda hub, w, v, t: (f"/cases/{_ids(w, t)['case']}/incidents", None)),
+    "POST /cases/{case_id}/people": (_case, lambda hub, w, v, t: (
+        f"/cases/{_ids(w, t)['case']}/people", {"role": "witness", "given_name": "W", "family_name": "X"})),
+    "POST /cases/{case_id}/notes": (_case, lambda hub, w, v, t: (
+        f"/cases/{_ids(w, t)['case']}/notes", {"person_id": _ids(w, t)["person"], "kind": "opinion", "text": "n"})),
+    "GET /people/{person_id}": (_case, lambda hub, w, v, t: (f"/people/{_ids(w, t)['person']}", None)),
+    "POST /cases/{case_id}/referrals": (_case, lambda hub, w, v, t: (f"/cases/{_ids(w, t)['case']}/referrals", {
+        "to_agency_id": w["agency"]["fire"], "kind": "designing_out_crime", "reason": "r", "legal_gateway": "g"})),
+    "GET /referrals": (CASE_ROLE, lambda hub, w, v, t: ("/referrals?box=out" if agency(v) != "fire" else "/referrals",
+                                                        None)),
+    "POST /referrals/{referral_id}/response": (
+        lambda v, t: None if t == "unattached" else role(v) in CASE_ROLES and agency(v) == "fire",
+        lambda hub, w, v, t: (f"/referrals/{_ids(w, t)['referral']}/response", {"accept": False, "reason": "no"})),
+    "POST /cases/{case_id}/actions": (_case, lambda hub, w, v, t: (f"/cases/{_ids(w, t)['case']}/actions",
+                                                                   {"title": "follow up"})),
+    "GET /cases/{case_id}/actions": (_case, lambda hub, w, v, t: (f"/cases/{_ids(w, t)['case']}/actions", None)),
+    "PATCH /actions/{action_id}": (_case, lambda hub, w, v, t: (f"/actions/{_ids(w, t)['action']}", {
+        "version": _version(hub, Action, _ids(w, t)["action"]), "outcome": "checked"})),
+    "GET /actions/overdue": (CASE_ROLE, lambda hub, w, v, t: ("/actions/overdue", None)),
+    "GET /risk/questionnaires": (ANY, lambda hub, w, v, t: ("/risk/questionnaires", None)),
+    "POST /cases/{case_id}/risk-assessments": (_case, lambda hub, w, v, t: (
+        f"/cases/{_ids(w, t)['case']}/risk-assessments", {"answers": {k: False for k in (
+            "repeat", "targeted", "hate", "disability", "mental_health", "alone", "afraid_home", "children",
+            "daily_life", "retaliation")}})),
+    "POST /cases/{case_id}/asb-powers": (_case, lambda hub, w, v, t: (f"/cases/{_ids(w, t)['case']}/asb-powers", {
+        "power": "pspo", "issued_at": dt.datetime.now(dt.timezone.utc).isoformat(), "grounds": "g"})),
+    "GET /asb/alerts": (CASE_ROLE, lambda hub, w, v, t: ("/asb/alerts", None)),
+    "POST /asb/case-reviews": (
+        lambda v, t: role(v) in CASE_ROLES and (t == "unattached" or full(v, t)),
+        lambda hub, w, v, t: ("/asb/case-reviews", {"applicant_ref": "m", "received_on": "2021-06-01",
+                                                    "case_id": _ids(w, t).get("case")})),
+    "POST /asb/case-reviews/{app_id}/decision": (
+        lambda v, t: role(v) == "coordinator" and (t == "unattached" or full(v, t)),
+        lambda hub, w, v, t: (f"/asb/case-reviews/{_ids(w, t)['app']}/decision", {"recommendations": "r"})),
+    "GET /asb/case-reviews/publication": (_roles("coordinator", "analyst", "admin"), lambda hub, w, v, t: (
+        "/asb/case-reviews/publication?year=2021", None)),
+    "POST /rules/run": (_roles("coordinator", "analyst", "admin"), lambda hub, w, v, t: ("/rules/run", {})),
+    "GET /rules/flags": (_roles("coordinator", "analyst"), lambda hub, w, v, t: ("/rules/flags", None)),
+    "POST /plans": (lambda v, t: role(v) in CASE_ROLES and (t == "unattached" or full(v, t)),
+                    lambda hub, w, v, t: ("/plans", {"title": "p", "objective": "o", "case_id": _ids(w, t).get("case")})),
+    "GET /plans/{plan_id}": (lambda v, t: may_read(v, t, "plan"),
+                             lambda hub, w, v, t: (f"/plans/{_ids(w, t)['plan']}", None)),
+    "PUT /plans/{plan_id}/stage": (lambda v, t: may_read(v, t, "plan"), lambda hub, w, v, t: (
+        f"/plans/{_ids(w, t)['plan']}/stage", {"version": _version(hub, Plan, _ids(w, t)["plan"]), "stage": "scanning",
+                                               "content": {"problem": "p", "baseline": {"count": 1}}})),
+    "POST /plans/{plan_id}/advance": (lambda v, t: may_read(v, t, "plan"),
+                                      lambda hub, w, v, t: (f"/plans/{_ids(w, t)['plan']}/advance", None)),
+    "GET /plans/{plan_id}/export": (lambda v, t: may_read(v, t, "plan"),
+                                    lambda hub, w, v, t: (f"/plans/{_ids(w, t)['plan']}/export", None)),
+    "GET /audit/verify": (_roles("admin"), lambda hub, w, v, t: ("/audit/verify", None)),
+    "GET /audit/export": (_roles("admin"), lambda hub, w, v, t: ("/audit/export?format=json", None)),
+}
+OWNER = {"own": "caseworker.police", "other": "caseworker.council", "locked": "caseworker2.police"}
+
+
+def w_owner(v, t):
+    return OWNER.get(t) == v
+
+
+def _unlink(hub, w):
+    from sqlalchemy import delete
+
+    with hub.sessions() as s:
+        s.execute(delete(CaseIncident).where(CaseIncident.incident_id == w["ids"]["unattached"]["incident"]))
+        s.commit()
+
+
+def _takes_record(path):
+    return "{" in path or path in ("/plans", "/asb/case-reviews")
+
+
+def run_matrix(hub, partnership):
+    """Every route x viewer x target; returns the list of problems."""
+    hub.password = PASSWORD
+    w = _make_world(hub, partnership)
+    spec = hub.client.get("/openapi.json").json()
+    routes = [(m.upper(), p) for p, ops in spec["paths"].items() for m in ops]
+    problems = [f"{m} {p}: not in the expectations table" for m, p in routes if f"{m} {p}" not in ROUTES]
+    problems += [f"{k}: in the table but not in /openapi.json" for k in ROUTES
+                 if tuple(k.split(" ", 1)) not in routes]
+    n = 0
+    for v in VIEWERS:
+        h = hub.headers(_email(v), "authorisation matrix")
+        for method, path in routes:
+            rule, build = ROUTES.get(f"{method} {path}", (None, None))
+            if rule is None:
+                continue
+            for t in (TARGETS if _takes_record(path) else (None,)):
+                want = rule(v, t)
+                if want is None:
+                    continue
+                if build is None:  # logout: a throwaway token, so the matrix's own stays valid
+                    r = hub.client.post("/auth/logout", headers=hub.login(_email(v)))
+                else:
+                    url, body = build(hub, w, v, t)
+                    r = hub.client.request(method, url, json=body, headers=h)
+                if path == "/cases/{case_id}/incidents" and method == "POST" and t == "unattached":
+                    _unlink(hub, w)  # each viewer meets the incident on no case, as recorded
+                n += 1
+                where = f"{v} {method} {path} [{t}]"
+                stub = method == "GET" and path == "/cases/{case_id}" and LEVEL.get(v, {}).get(t) == "stub"
+                if r.status_code >= 500:
+                    problems.append(f"{where}: {r.status_code} {r.text[:150]}")
+                elif stub:
+                    if r.status_code != 200 or r.json().get("access") != "stub":
+                        problems.append(f"{where}: expected a stub, got {r.status_code} {r.text[:150]}")
+                elif want and r.status_code in (401, 403, 404):
+                    problems.append(f"{where}: refused ({r.status_code} {r.text[:150]}), expected allowed")
+                elif not want and r.status_code not in (403, 404):
+                    problems.append(f"{where}: {r.status_code}, expected 403 or 404 ({r.text[:150]})")
+                leaked = set(re.findall(r"CANARY-[a-z-]+", r.text)) - readable(v)
+                if leaked:
+                    problems.append(f"{where}: LEAK {sorted(leaked)}")
+    assert n > 400, n  # the matrix really ran
+    return problems
+
+
+@pytest.mark.slow  # about 1,100 requests: 20-45 s per database on a loaded 2-core machine
+def test_generated_authorisation_matrix(hub, partnership):
+    problems = run_matrix(hub, partnership)
+    assert problems == [], "\n".join(problems[:60])
