@@ -11,7 +11,7 @@ from saferhub.hub import audit
 from saferhub.hub.access import case_for, child_of_case, full_clause, require_case_role
 from saferhub.hub.errors import HubError, NotFound
 from saferhub.hub.models import Action, Case, CaseAgency, User, utcnow
-from saferhub.hub.services.common import set_fields, versioned, write_log
+from saferhub.hub.services.common import created, set_fields, versioned, write_log
 
 
 def action_dict(a: Action, today: dt.date | None = None) -> dict:
@@ -31,9 +31,7 @@ def create_action(db: Session, user: User, case_id: int, *, title: str, assignee
         if db.get(CaseAgency, (case.id, a_user.agency_id)) is None:
             raise HubError("the assignee's agency does not work this case; share it or refer first")
     a = Action(case_id=case.id, title=title, assignee_id=assignee_id, due_on=due_on)
-    db.add(a)
-    db.flush()
-    write_log(db, user, "create", "action", [a.id], None, {"case_id": case.id})
+    created(db, user, a, "action", {"case_id": case.id})
     return action_dict(a)
 
 

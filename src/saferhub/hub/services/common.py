@@ -36,6 +36,14 @@ def write_log(db: Session, user: User, action: str, entity: str, ids, purpose: s
                  purpose=(purpose or "").strip()[:300] or f"{action} {entity}", detail=detail)
 
 
+def created(db: Session, user: User, obj, entity: str, detail: dict | None = None):
+    """Add a new record, flush it (so it has its id) and log its creation."""
+    db.add(obj)
+    db.flush()
+    write_log(db, user, "create", entity, [obj.id], None, detail)
+    return obj
+
+
 def set_fields(obj, changes: dict, allowed: tuple[str, ...], required: tuple[str, ...]) -> None:
     for k, v in changes.items():
         if k not in allowed:

@@ -11,7 +11,7 @@ from saferhub.hub.access import require_role
 from saferhub.hub.errors import Conflict, HubError, NotFound
 from saferhub.hub.models import Agency, ApiToken, User
 from saferhub.hub.security import check_password_strength, hash_password
-from saferhub.hub.services.common import write_log
+from saferhub.hub.services.common import created, write_log
 
 
 def agency_dict(a: Agency) -> dict:
@@ -28,9 +28,7 @@ def create_agency(db: Session, user: User, code: str, name: str, kind: str, cont
     if db.scalar(select(Agency.id).where(Agency.code == code)) is not None:
         raise Conflict(f"an agency with code {code!r} exists")
     a = Agency(code=code, name=name, kind=kind, contact_email=contact_email)
-    db.add(a)
-    db.flush()
-    write_log(db, user, "create", "agency", [a.id], None)
+    created(db, user, a, "agency")
     return agency_dict(a)
 
 

@@ -13,7 +13,7 @@ from saferhub.hub import audit
 from saferhub.hub.access import case_for, location_for, readable_incidents, require_role
 from saferhub.hub.errors import HubError, NotFound
 from saferhub.hub.models import CaseIncident, Incident, Location, User
-from saferhub.hub.services.common import aware, write_log
+from saferhub.hub.services.common import aware, created, write_log
 
 
 def location_dict(loc: Location) -> dict:
@@ -36,15 +36,13 @@ def create_location(db: Session, user: User, *, uprn=None, description=None, lon
         x, y = float(bx[0]), float(by[0])
     loc = Location(uprn=uprn, description=description, lon=lon, lat=lat, x=x, y=y, lsoa=lsoa, ward=ward, beat=beat,
                    created_by_agency_id=user.agency_id)
-    db.add(loc)
-    db.flush()
-    write_log(db, user, "create", "location", [loc.id], None)
+    created(db, user, loc, "location")
     return location_dict(loc)
 
 
 def get_location(db: Session, user: User, location_id: int, purpose: str | None) -> dict:
-    """An address or UPRN tied to a case is personal data: need-to-know and a logged purpose."""
-    purpose = audit.check_purpose(purpose)
+    """An address or UPRN tied to a case is personal data: need-to-know and a logged purpose
+    (`disclose` refuses without one)."""
     loc = location_for(db, user, location_id)
     audit.disclose(db, user, purpose, "location", [loc.id])
     return location_dict(loc)

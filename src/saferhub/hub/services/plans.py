@@ -10,7 +10,7 @@ from saferhub.hub import audit, osara
 from saferhub.hub.access import case_for, plan_for, require_role
 from saferhub.hub.errors import NotFound
 from saferhub.hub.models import Agency, Plan, User
-from saferhub.hub.services.common import versioned, write_log
+from saferhub.hub.services.common import created, versioned, write_log
 
 
 def plan_dict(p: Plan) -> dict:
@@ -27,9 +27,7 @@ def create_plan(db: Session, user: User, *, title: str, objective: str, case_id:
         case_for(db, user, case_id)
     p = Plan(title=title, objective=objective, case_id=case_id, lead_agency_id=user.agency_id, owner_id=user.id,
              areas=areas or [], scanning={}, analysis={}, responses=[], assessment={})
-    db.add(p)
-    db.flush()
-    write_log(db, user, "create", "plan", [p.id], None)
+    created(db, user, p, "plan")
     return plan_dict(p)
 
 

@@ -14,7 +14,7 @@ from saferhub.hub import rules as rules_mod
 from saferhub.hub.access import case_for, child_of_case, full_clause, require_case_role, require_role
 from saferhub.hub.errors import Conflict, NotFound, Unprocessable
 from saferhub.hub.models import AsbPower, Case, CaseReviewApplication, Incident, RiskAssessment, User, utcnow
-from saferhub.hub.services.common import aware, case_ref, write_log
+from saferhub.hub.services.common import aware, case_ref, created, write_log
 from saferhub.hub.services.people import require_person_on_case
 from saferhub.hub.services.places import incidents_frame
 
@@ -69,9 +69,7 @@ def use_power(db: Session, user: User, case_id: int, *, power: str, issued_at: d
     p = AsbPower(case_id=case.id, person_id=person_id, power=power, issued_at=issued_at, expires_at=expiry,
                  recipient_age=recipient_age, grounds=grounds, authorised_by=authorised_by,
                  amount_gbp=amount_gbp, extends_id=extends_id, created_by=user.id)
-    db.add(p)
-    db.flush()
-    write_log(db, user, "create", "asb_power", [p.id], None, {"case_id": case.id, "power": power})
+    created(db, user, p, "asb_power", {"case_id": case.id, "power": power})
     return {"id": p.id, "case_id": case.id, "power": power, "issued_at": issued_at, "expires_at": expiry,
             "person_id": person_id}
 
@@ -119,9 +117,7 @@ def apply_case_review(db: Session, user: User, *, applicant_ref: str, received_o
                                  threshold_rule=f"{rule.name} v{rule.version}: {rule.threshold} in {rule.window} "
                                                 f"{rule.unit}s",
                                  decision="pending" if met else "threshold_not_met")
-    db.add(app_)
-    db.flush()
-    write_log(db, user, "create", "case_review", [app_.id], None, {"threshold_met": met})
+    created(db, user, app_, "case_review", {"threshold_met": met})
     return review_dict(app_)
 
 
