@@ -146,3 +146,11 @@ def test_first_admin_is_a_service(hub):
         assert audit.verify(s).ok
     assert hub.client.post("/auth/login", json={"email": "root@test.invalid",
                                                 "password": "a long enough password"}).status_code == 200
+
+
+def test_logout_revokes_the_token_it_was_sent_with(hub, partnership):
+    token = hub.login(CW)["Authorization"].split(" ", 1)[1]
+    odd = {"Authorization": f"Bearer   {token} "}  # extra spaces: the same token, so the same session
+    assert hub.client.get("/me", headers=odd).status_code == 200
+    assert hub.client.post("/auth/logout", headers=odd).status_code == 204
+    assert hub.client.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
