@@ -106,7 +106,8 @@ def _make_world(hub, partnership):
                                                       "case_id": cid}, headers=h).json()["id"]
     h = hub.headers(_email("caseworker.police"))
     u = world["ids"]["unattached"] = {}
-    u["plan"] = hub.client.post("/plans", json={"title": "CANARY-unattached-plan", "objective": "o"}, headers=h).json()["id"]
+    u["plan"] = hub.client.post("/plans", json={"title": "CANARY-unattached-plan", "objective": "o"},
+                                headers=h).json()["id"]
     u["location"] = hub.client.post("/locations", json={"description": "CANARY-unattached-location"},
                                     headers=h).json()["id"]
     with hub.sessions() as s:
@@ -160,7 +161,8 @@ ROUTES = {
     "GET /me": (ANY, lambda hub, w, v, t: ("/me", None)),
     "GET /health": (ANY, lambda hub, w, v, t: ("/health", None)),
     "GET /agencies": (ANY, lambda hub, w, v, t: ("/agencies", None)),
-    "POST /agencies": (_roles("admin"), lambda hub, w, v, t: ("/agencies", {"code": f"m-{v}", "name": "M", "kind": "other"})),
+    "POST /agencies": (_roles("admin"), lambda hub, w, v, t: (
+        "/agencies", {"code": f"m-{v}", "name": "M", "kind": "other"})),
     "GET /users": (_roles("admin"), lambda hub, w, v, t: ("/users", None)),
     "POST /users": (_roles("admin"), lambda hub, w, v, t: ("/users", {
         "email": f"new.{v}@test.invalid", "name": "New", "agency_id": w["agency"]["fire"], "role": "analyst",
@@ -226,7 +228,8 @@ ROUTES = {
     "POST /rules/run": (_roles("coordinator", "analyst", "admin"), lambda hub, w, v, t: ("/rules/run", {})),
     "GET /rules/flags": (_roles("coordinator", "analyst"), lambda hub, w, v, t: ("/rules/flags", None)),
     "POST /plans": (lambda v, t: role(v) in CASE_ROLES and (t == "unattached" or full(v, t)),
-                    lambda hub, w, v, t: ("/plans", {"title": "p", "objective": "o", "case_id": _ids(w, t).get("case")})),
+                    lambda hub, w, v, t: ("/plans", {"title": "p", "objective": "o",
+                                                     "case_id": _ids(w, t).get("case")})),
     "GET /plans/{plan_id}": (lambda v, t: may_read(v, t, "plan"),
                              lambda hub, w, v, t: (f"/plans/{_ids(w, t)['plan']}", None)),
     "PUT /plans/{plan_id}/stage": (lambda v, t: may_read(v, t, "plan"), lambda hub, w, v, t: (

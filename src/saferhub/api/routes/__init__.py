@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from saferhub.api.routes import actions, auth, cases, directory, people, places, plans, powers, referrals, rules, service
+from saferhub.api.routes import (
+    actions, auth, cases, directory, people, places, plans, powers, referrals, rules, service)
 from saferhub.api.schemas import ERRORS
 
 router = APIRouter(responses=ERRORS)
