@@ -25,7 +25,8 @@ def get_db(request: Request) -> Iterator[Session]:
 DB = Annotated[Session, Depends(get_db)]
 
 
-def current_user(db: DB, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+def current_user(request: Request, db: DB,
+                 creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
     if creds is None or creds.scheme.lower() != "bearer":
         raise HTTPException(401, "sign in first: send Authorization: Bearer <token> from POST /auth/login",
                             headers={"WWW-Authenticate": "Bearer"})
@@ -33,6 +34,7 @@ def current_user(db: DB, creds: Annotated[HTTPAuthorizationCredentials | None, D
     if user is None:
         raise HTTPException(401, "the token is unknown or expired; sign in again",
                             headers={"WWW-Authenticate": "Bearer"})
+    request.state.token = creds.credentials  # logout revokes exactly the token that was accepted
     return user
 
 

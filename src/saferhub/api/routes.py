@@ -17,26 +17,21 @@ router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 # ------------------------------------------------------------------ auth
 
 
 @router.post("/auth/login", tags=["auth"])
 def login(body: S.Login, request: Request, db: DB) -> dict:
-    """Exchange e-mail and password for a bearer token (429 after repeated failures)."""
-    keys = [f"email:{body.email.lower()}", f"ip:{_client(request)}"]
-    if request.app.state.login_limit and security.throttled(db, keys):
-        raise HTTPException(429, "too many failed sign-ins; wait 15 minutes",
-                            headers={"Retry-After": str(int(security.WINDOW.total_seconds()))})
-    user = security.authenticate(db, body.email, body.password)
+    """Exchange e-mail and password for a bearer token (429 with Retry-After while throttled)."""
+    result = security.attempt_login(db, body.email, body.password, security.client_address(request),
+                                    limit=request.app.state.login_limit)
+    if not result.throttle.allowed:
+        raise HTTPException(429, result.throttle.reason + "; try again later",
+                            headers={"Retry-After": str(result.throttle.retry_after)})
+    user = result.user
     if user is None:
-        security.record_failure(db, keys)
         db.commit()
         raise HTTPException(401, "wrong e-mail or password")
-    security.clear_failures(db, user.email)
     token = security.issue_token(db, user)
     audit.append(db, user=user, action="login", entity="user", entity_ids=[user.id], purpose="sign in")
     db.commit()
@@ -45,8 +40,9 @@ def login(body: S.Login, request: Request, db: DB) -> dict:
 
 @router.post("/auth/logout", tags=["auth"], status_code=204)
 def logout(request: Request, db: DB, user: CurrentUser) -> Response:
-    token = request.headers["authorization"].split(" ", 1)[1]
-    security.revoke_token(db, token)
+    # the token exactly as `current_user` parsed and accepted it, however the header was spaced
+    if not security.revoke_token(db, request.state.token):
+        raise HTTPException(401, "the token is unknown or expired; sign in again")
     db.commit()
     return Response(status_code=204)
 

@@ -96,17 +96,16 @@ def login_form(request: Request, db: DB, email: Annotated[str, Form(max_length=2
                password: Annotated[str, Form(max_length=1000)] = "",
                csrf_token: Annotated[str, Form(max_length=500)] = ""):
     check_csrf(request, csrf_token)
-    host = request.client.host if request.client else "unknown"
-    keys = [f"email:{email.lower()}", f"ip:{host}"]
-    if request.app.state.login_limit and security.throttled(db, keys):
-        raise HTTPException(429, "too many failed sign-ins; wait 15 minutes")
-    user = security.authenticate(db, email, password)
+    result = security.attempt_login(db, email, password, security.client_address(request),
+                                    limit=request.app.state.login_limit)
+    if not result.throttle.allowed:
+        raise HTTPException(429, result.throttle.reason + "; try again later",
+                            headers={"Retry-After": str(result.throttle.retry_after)})
+    user = result.user
     if user is None:
-        security.record_failure(db, keys)
         db.commit()
         _, signed = _csrf(request)
         return _html(request, "Sign in", _LOGIN.render(csrf=signed, error="Wrong e-mail or password."), 401)
-    security.clear_failures(db, user.email)
     token = security.issue_token(db, user)
     audit.append(db, user=user, action="login", entity="user", entity_ids=[user.id], purpose="sign in (web)")
     db.commit()
