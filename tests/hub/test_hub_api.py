@@ -238,9 +238,13 @@ def test_web_login_form_requires_csrf(hub, partnership):
     new_case(hub)
     home = c.get("/web/")
     assert "Signed in as" in home.text
-    cases = c.get("/web/cases", params={"purpose": "weekly case review"})
+    token = home.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    cases = c.post("/web/cases", data={"purpose": "weekly case review", "csrf_token": token})
     assert "Noise and intimidation" in cases.text
-    assert c.get("/web/cases").status_code == 400
+    assert c.post("/web/cases", data={"csrf_token": token}).status_code == 400
+    # the purpose never travels in a URL: the form posts it, and a GET carries none
+    assert 'method="post" action="/web/cases"' in home.text
+    assert c.get("/web/cases", params={"purpose": "weekly case review"}, follow_redirects=False).status_code == 303
     # a cross-site logout without the token is refused
     assert c.post("/web/logout", data={}, follow_redirects=False).status_code == 403
 

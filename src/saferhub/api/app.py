@@ -18,7 +18,7 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None)
     from saferhub.config import settings
 
     from saferhub import __version__
-    from saferhub.api import routes, web
+    from saferhub.api import hygiene, routes, web
 
     app = FastAPI(
         title="saferhub hub",
@@ -54,6 +54,7 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None)
         return JSONResponse({"detail": "the database is busy; try again"}, status_code=503,
                             headers={"Retry-After": "1"})
 
+    hygiene.install(app, settings().max_request_bytes)  # size limit, strict JSON, clipped 422s
     app.include_router(routes.router)
     app.include_router(web.router)
     return app

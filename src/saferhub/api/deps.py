@@ -8,6 +8,7 @@ from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from saferhub.api.hygiene import header_text
 from saferhub.hub.models import User
 from saferhub.hub.security import user_for_token
 
@@ -39,6 +40,11 @@ def current_user(request: Request, db: DB,
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
-Purpose = Annotated[str | None, Header(
-    alias="X-Purpose", max_length=300,
-    description="Why you need this personal data (logged in the audit trail, DPA 2018 s62). Required.")]
+def purpose_header(x_purpose: Annotated[str | None, Header(
+        alias="X-Purpose", max_length=4000,
+        description="Why you need this personal data (logged in the audit trail, DPA 2018 s62). Required. "
+                    "Non-ASCII text: send UTF-8, or the RFC 8187 form UTF-8''<percent-encoded>.")] = None) -> str | None:
+    return header_text(x_purpose)  # the service checks it (at most 300 characters once decoded)
+
+
+Purpose = Annotated[str | None, Depends(purpose_header)]
