@@ -16,6 +16,7 @@ from .test_hub_audit import _activity, _drop_guards
 from .test_hub_cli import cli
 
 CW = "caseworker.police@test.invalid"
+ZOE = "Safeguarding – Zoë's case"
 
 
 def _rechain_from(hub, first: int, change: dict) -> None:
@@ -194,3 +195,21 @@ def test_cli_verify_without_key_exits_1(tmp_path, audit_key_file):
     audit_key_file.unlink()
     r = cli("hub", "audit-verify", "--db", db)
     assert r.returncode == 1 and "no audit key file" in r.stderr
+
+
+def test_stub_reads_have_their_own_record_format(hub, partnership):
+    from saferhub.hub.models import User
+
+    with hub.sessions() as s:
+        u = s.scalar(select(User).where(User.email == CW))
+        audit.disclose_stubs(s, u, ZOE, [])  # no stub shown: nothing logged
+        audit.disclose_stubs(s, u, ZOE, [7, 9], {"list": True})
+        s.commit()
+        row = s.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+        assert (row.action, row.entity, row.entity_ids, row.purpose) == ("read", "case_stub", "7,9", ZOE)
+        assert json.loads(row.detail) == {"fields": list(audit.STUB_FIELDS), "list": True}
+        assert s.scalar(select(func.count()).select_from(AuditEvent)) == 1  # the empty call wrote nothing
+        with pytest.raises(audit.MissingPurpose):
+            audit.disclose_stubs(s, u, "  ", [1])
+        with pytest.raises(audit.MissingPurpose):
+            audit.disclose_stubs(s, u, "a purpose with a \x00 NUL", [1])

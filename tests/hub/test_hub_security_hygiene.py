@@ -61,16 +61,19 @@ def test_hostile_bodies_get_422_and_commit_nothing(hub, partnership):
 
 
 def test_the_hostile_plan_write_no_longer_leaves_the_plan_unreadable(hub, partnership):
-    """Before the boundary check, NaN (or a lone surrogate) inside a plan stage's free-form content
-    was committed, and every later read of that plan failed to encode: a permanent 500."""
+    """Found by the hostile-body fuzz with the boundary check switched off: a lone surrogate in a
+    plan's scanning `problem` was committed (the JSON column escapes it), then the response failed
+    to encode (500) — on that write and on every later read of the plan. NaN went in the same way."""
     h = hub.headers(CW)
     plan = hub.client.post("/plans", json={"title": "p", "objective": "o"}, headers=h).json()
-    for content in (b'{"notes": NaN}', b'{"notes": "\\udc00"}'):
+    plan = hub.client.post(f"/plans/{plan['id']}/advance", headers=h).json()
+    assert plan["stage"] == "scanning"
+    for content in (b'{"problem": "\\udc00"}', b'{"problem": NaN}', b'{"data_sources": [Infinity]}'):
         body = b'{"version": %d, "stage": "scanning", "content": %s}' % (plan["version"], content)
         r = hub.client.put(f"/plans/{plan['id']}/stage", content=body, headers=h | {"content-type": "application/json"})
-        assert r.status_code == 422
+        assert r.status_code == 422, r.text
     r = hub.client.get(f"/plans/{plan['id']}", headers=h)
-    assert r.status_code == 200 and r.json()["version"] == plan["version"]
+    assert r.status_code == 200 and r.json()["version"] == plan["version"] and r.json()["scanning"] == {}
 
 
 @pytest.mark.parametrize("body", [

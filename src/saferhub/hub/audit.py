@@ -123,6 +123,20 @@ def disclose(db: Session, user: User, purpose: str | None, entity: str, entity_i
            purpose=check_purpose(purpose), detail=detail)
 
 
+STUB_FIELDS = ("case.ref", "owner.name", "owner.email", "lead_agency.name")
+
+
+def disclose_stubs(db: Session, user: User, purpose: str | None, case_ids: Iterable,
+                   detail: dict | None = None) -> None:
+    """Log that locked cases' stubs were shown. A stub names the owning officer (name, e-mail) so
+    the reader knows whom to ask: personal data too. Its own entity ("case_stub"), so a reviewer
+    can tell "saw the case" from "saw whom to contact"; nothing is written when no stub was shown."""
+    ids = list(case_ids)
+    if ids:
+        append(db, user=user, action="read", entity="case_stub", entity_ids=ids, purpose=check_purpose(purpose),
+               detail={"fields": list(STUB_FIELDS)} | (detail or {}))
+
+
 @dataclass
 class Verification:
     ok: bool
