@@ -193,7 +193,8 @@ def test_seed_demo_from_real_events(db_url, asb_store, tmp_path):
 
 @pytest.mark.slow
 def test_serve_starts_and_answers(tmp_path):
-    """`saferhub serve` on a fresh SQLite file: migrates, listens, serves the sign-in page."""
+    """`saferhub serve` on a hub made by `hub init`: listens, serves the sign-in page. (A path that
+    does not exist is refused: tests/hub/test_hub_security_hygiene.py.)"""
     import socket
     import time
 
@@ -202,6 +203,7 @@ def test_serve_starts_and_answers(tmp_path):
     with socket.socket() as sock:  # a free port chosen by the OS, not a fixed one
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    assert cli("hub", "init", "--db", str(tmp_path / "hub.sqlite3")).returncode == 0
     e = os.environ | {"PYTHONPATH": str(REPO / "src")}
     proc = subprocess.Popen([sys.executable, "-m", "saferhub", "serve", "--db", str(tmp_path / "hub.sqlite3"),
                              "--port", str(port)], env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
