@@ -11,6 +11,9 @@ environment variable beats the default. Environment variables are all `SAFERHUB_
 | police_api  | SAFERHUB_POLICE_API    | https://data.police.uk/api                      |
 | secret      | SAFERHUB_SECRET        | a random key per process (CSRF signing)         |
 | out         | SAFERHUB_OUT           | ./out                                           |
+| trusted_proxies | SAFERHUB_TRUSTED_PROXIES | none (X-Forwarded-For is ignored)            |
+| audit_key_file  | SAFERHUB_AUDIT_KEY_FILE  | $XDG_DATA_HOME/saferhub/audit.key            |
+| max_request_bytes | SAFERHUB_MAX_REQUEST_BYTES | 1048576 (1 MiB; larger bodies get 413)   |
 
 Settings are read when `settings()` is called (not cached), so a test's monkeypatched environment
 and a command's options both take effect at once.
@@ -44,6 +47,9 @@ class Settings(BaseSettings):
     police_api: str = DEFAULT_POLICE_API
     secret: Optional[str] = None
     out: Path = Path("out")
+    trusted_proxies: list[str] = []  # reverse proxies (IPs/CIDRs, JSON list) whose X-Forwarded-For is believed
+    audit_key_file: Optional[Path] = None  # the audit HMAC keyring (0600), kept off the database host if possible
+    max_request_bytes: int = 1024 * 1024  # hub API request bodies above this are refused with 413
 
     @property
     def store_path(self) -> Path:
@@ -52,6 +58,10 @@ class Settings(BaseSettings):
     @property
     def hub_db_default(self) -> Path:
         return data_home() / "hub.sqlite3"
+
+    @property
+    def audit_key_path(self) -> Path:
+        return (self.audit_key_file or data_home() / "audit.key").expanduser()
 
 
 def settings(**overrides) -> Settings:

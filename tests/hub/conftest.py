@@ -148,3 +148,11 @@ def partnership(hub):
             people[f"{role}.{code}"] = hub.user(f"{role}.{code}@test.invalid", aid, role)
     people["caseworker2.police"] = hub.user("caseworker2.police@test.invalid", police, "caseworker")
     return {"police": police, "council": council, "fire": fire, "users": people}
+
+
+@pytest.fixture(autouse=True)
+def audit_key_file(tmp_path, monkeypatch):
+    """Each test's audit keyring (and checkpoint file) in its own folder, never the user's."""
+    path = tmp_path / "auditkeys" / "audit.key"
+    monkeypatch.setenv("SAFERHUB_AUDIT_KEY_FILE", str(path))
+    return path

@@ -71,7 +71,7 @@ def test_tampering_is_detected(hub, partnership, tamper):
             conn.execute(text("DELETE FROM audit_events WHERE seq = :s"), {"s": target})
         elif tamper == "delete_last":
             conn.execute(text("DELETE FROM audit_events WHERE seq = :s"), {"s": n})
-        else:  # edit and recompute this row's own hash: the next row's link breaks
+        else:  # edit and recompute this row's own hash: its MAC (keyed) no longer matches
             row = conn.execute(text("SELECT * FROM audit_events WHERE seq = :s"), {"s": target}).mappings().one()
             fields = {k: row[k] for k in audit.FIELDS} | {"purpose": "forged"}
             conn.execute(text("UPDATE audit_events SET purpose = 'forged', hash = :h WHERE seq = :s"),
@@ -79,7 +79,7 @@ def test_tampering_is_detected(hub, partnership, tamper):
     with hub.sessions() as s:
         v = audit.verify(s)
     assert not v.ok
-    expected = {"edit": target, "delete_middle": target, "delete_last": n, "rehash_edit": target + 1}[tamper]
+    expected = {"edit": target, "delete_middle": target, "delete_last": n, "rehash_edit": target}[tamper]
     assert v.first_bad_seq == expected, v
 
 

@@ -21,7 +21,7 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None,
     the web forms' CSRF tokens: every server process must share it (default: the settings', else a
     random one for this process)."""
     from saferhub import __version__
-    from saferhub.api import routes, web
+    from saferhub.api import hygiene, routes, web
 
     config = config or settings()
     app = FastAPI(
@@ -60,6 +60,7 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None,
         return JSONResponse({"detail": "the database is busy; try again"}, status_code=503,
                             headers={"Retry-After": "1"})
 
+    hygiene.install(app, config.max_request_bytes)  # size limit, strict JSON, clipped 422s
     app.include_router(routes.router)
     app.include_router(web.router)
     return app

@@ -9,8 +9,9 @@ from fastapi import Depends, Header, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from saferhub.api.hygiene import header_text
 from saferhub.hub.models import User
-from saferhub.hub.security import user_for_token
+from saferhub.hub.security import client_address, user_for_token
 
 bearer = HTTPBearer(auto_error=False, description="a token from POST /auth/login")
 T = TypeVar("T")
@@ -46,14 +47,20 @@ def current_user(db: DB, token: Token) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
-Purpose = Annotated[str | None, Header(
-    alias="X-Purpose", max_length=300,
-    description="Why you need this personal data (logged in the audit trail, DPA 2018 s62). Required.")]
+def purpose_header(x_purpose: Annotated[str | None, Header(
+        alias="X-Purpose", max_length=4000,
+        description="Why you need this personal data (logged in the audit trail, DPA 2018 s62). Required. "
+                    "Non-ASCII text: send UTF-8, or the RFC 8187 form UTF-8''<percent-encoded>.")] = None) -> str | None:
+    return header_text(x_purpose)  # the service checks it (at most 300 characters once decoded)
+
+
+Purpose = Annotated[str | None, Depends(purpose_header)]
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The sign-in source: the TCP peer, or X-Forwarded-For only from a configured proxy."""
+    return client_address(request)
 
 
 def done(db: Session, out: T) -> T:

@@ -39,8 +39,9 @@ _LOGIN = _env.from_string("""{% if error %}<p class="err">{{ error }}</p>{% endi
 <p><button>Sign in</button></p></form>""")
 
 _HOME = _env.from_string("""<p>Signed in as {{ user.name }} ({{ user.agency }}, {{ user.role }}).</p>
-<form method="get" action="/web/cases"><label>Purpose of viewing
-<input name="purpose" required minlength="5" maxlength="300"></label> <button>My cases</button></form>
+<form method="post" action="/web/cases"><input type="hidden" name="csrf_token" value="{{ csrf }}">
+<label>Purpose of viewing <input name="purpose" required minlength="5" maxlength="300"></label>
+<button>My cases</button></form>
 <form method="post" action="/web/logout"><input type="hidden" name="csrf_token" value="{{ csrf }}">
 <button>Sign out</button></form>""")
 
@@ -100,7 +101,7 @@ def login_form(request: Request, db: DB, email: Annotated[str, Form(max_length=2
         attempt = services.auth.sign_in(db, email, password, client_ip(request),
                                         throttle=request.app.state.login_limit, channel="web")
     except services.auth.TooManyAttempts as exc:
-        raise HTTPException(429, str(exc)) from None
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
     token = done(db, attempt).token
     if token is None:
         _, signed = _csrf(request)
@@ -132,8 +133,16 @@ def home(request: Request, db: DB):
     return _html(request, "saferhub hub", _HOME.render(user=services.user_dict(user), csrf=signed))
 
 
-@router.get("/cases", response_class=HTMLResponse)
-def cases(request: Request, db: DB, purpose: str = ""):
+@router.get("/cases")
+def cases_get() -> RedirectResponse:
+    """The purpose is posted (a URL would carry it into access logs and browser history)."""
+    return RedirectResponse("/web/", status_code=303)
+
+
+@router.post("/cases", response_class=HTMLResponse)
+def cases(request: Request, db: DB, purpose: Annotated[str, Form(max_length=300)] = "",
+          csrf_token: Annotated[str, Form(max_length=500)] = ""):
+    check_csrf(request, csrf_token)
     user = _user(request, db)
     if user is None:
         return RedirectResponse("/web/login", status_code=303)

@@ -1,13 +1,20 @@
-"""The audit log: append-only, hash-chained, with a verify and an export (DPA 2018 Part 3, s62:
-log consultation and disclosure of personal data with who, when, what and why).
+"""The audit log: append-only, hash-chained, keyed, with a verify and an export (DPA 2018 Part 3,
+s62: log consultation and disclosure of personal data with who, when, what and why).
 
 Each row stores `prev_hash` (the previous row's hash) and `hash = SHA-256(canonical JSON of its own
-fields + prev_hash)`. Changing, deleting or re-ordering any row breaks every later link, which
-`verify` reports. Appends lock the single `audit_head` row, so concurrent writers on PostgreSQL
-extend the chain one at a time; the row is written in the same transaction as the data it logs.
+fields + prev_hash)`, so changing, deleting or re-ordering any row breaks every later link. A hash
+chain alone has no secret, though: whoever can write to the database can rewrite rows and
+recompute every hash. So each row also carries `mac = HMAC-SHA256(key, key_id + hash)` under a key
+held in a file outside the database (`saferhub.hub.auditkey`), and the chain's head is checkpointed,
+signed, to a file beside the key (`saferhub.hub.checkpoint`), which catches truncation. `verify`
+fails closed: a missing or wrong key, an unknown key id or a missing MAC is a failure, not a pass.
+
+Appends lock the single `audit_head` row, so concurrent writers on PostgreSQL extend the chain one
+at a time; the row is written in the same transaction as the data it logs.
 
 `disclose` is the one function every read of personal data goes through: it refuses to proceed
-without a stated purpose."""
+without a stated purpose. Purposes are stored exactly as given (Unicode; only the surrounding
+white space is dropped)."""
 
 from __future__ import annotations
 
@@ -16,13 +23,17 @@ import datetime as dt
 import hashlib
 import io
 import json
+import logging
+import unicodedata
 from dataclasses import dataclass
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from saferhub.errors import SaferhubError
+from saferhub.hub import auditkey, checkpoint
+from saferhub.hub.auditkey import AuditKeyError, Keyring
 from saferhub.hub.models import AuditEvent, AuditHead, User
 
 GENESIS = "0" * 64
@@ -40,8 +51,14 @@ def row_hash(fields: dict, prev_hash: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def mac_message(key_id: str, digest: str) -> str:
+    return f"saferhub-audit-row-v1\n{key_id}\n{digest}"
+
+
 def check_purpose(purpose: str | None) -> str:
     purpose = (purpose or "").strip()
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in purpose):
+        raise MissingPurpose("the purpose contains control characters or broken Unicode; type it as plain text")
     if len(purpose) < MIN_PURPOSE:
         raise MissingPurpose(
             f"state why you need this personal data (a purpose of at least {MIN_PURPOSE} characters, "
@@ -54,8 +71,10 @@ def check_purpose(purpose: str | None) -> str:
 
 def append(db: Session, *, user: User | None, action: str, entity: str, entity_ids: Iterable,
            purpose: str, detail: dict | None = None) -> AuditEvent:
-    """Add one chained row (flushed, not committed: it commits with the caller's transaction)."""
+    """Add one chained, keyed row (flushed, not committed: it commits with the caller's transaction)."""
     head = db.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    # a brand-new hub gets its key on the first row; after that a missing key file is an error
+    ring = auditkey.ensure()[0] if head.seq == 0 else auditkey.load()
     fields = {
         "seq": head.seq + 1,
         "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
@@ -68,11 +87,32 @@ def append(db: Session, *, user: User | None, action: str, entity: str, entity_i
         "detail": json.dumps(detail or {}, sort_keys=True, default=str),
     }
     digest = row_hash(fields, head.hash)
-    event = AuditEvent(**fields, prev_hash=head.hash, hash=digest)
-    db.add(event)
+    row = AuditEvent(**fields, prev_hash=head.hash, hash=digest, key_id=ring.current,
+                     mac=ring.mac(ring.current, mac_message(ring.current, digest)))
+    db.add(row)
     head.seq, head.hash = fields["seq"], digest
     db.flush()  # one flush sends the insert and the head update together
-    return event
+    if fields["seq"] % checkpoint.EVERY == 0 or db.info.get(_DUE):
+        db.info[_DUE] = (ring, fields["seq"], digest)  # written once the transaction has committed
+    return row
+
+
+_DUE = "saferhub_audit_checkpoint"
+
+
+@event.listens_for(Session, "after_commit")
+def _checkpoint_after_commit(session: Session) -> None:
+    due = session.info.pop(_DUE, None)
+    if due:
+        try:
+            checkpoint.write(*due)
+        except (OSError, AuditKeyError) as exc:  # the data is committed; say so loudly, do not 500
+            logging.getLogger(__name__).error("could not write the audit checkpoint: %s", exc)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_checkpoint(session: Session) -> None:
+    session.info.pop(_DUE, None)
 
 
 def disclose(db: Session, user: User, purpose: str | None, entity: str, entity_ids: Iterable,
@@ -83,17 +123,42 @@ def disclose(db: Session, user: User, purpose: str | None, entity: str, entity_i
            purpose=check_purpose(purpose), detail=detail)
 
 
+STUB_FIELDS = ("case.ref", "owner.name", "owner.email", "lead_agency.name")
+
+
+def disclose_stubs(db: Session, user: User, purpose: str | None, case_ids: Iterable,
+                   detail: dict | None = None) -> None:
+    """Log that locked cases' stubs were shown. A stub names the owning officer (name, e-mail) so
+    the reader knows whom to ask: personal data too. Its own entity ("case_stub"), so a reviewer
+    can tell "saw the case" from "saw whom to contact"; nothing is written when no stub was shown."""
+    ids = list(case_ids)
+    if ids:
+        append(db, user=user, action="read", entity="case_stub", entity_ids=ids, purpose=check_purpose(purpose),
+               detail={"fields": list(STUB_FIELDS)} | (detail or {}))
+
+
 @dataclass
 class Verification:
     ok: bool
     rows: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    legacy: int = 0  # leading rows from before keying: protected by the chain and checkpoints only
+    checkpoints: int = 0
 
 
-def verify(db: Session, batch: int = 5000) -> Verification:
-    """Walk the chain in order; the first row whose link or content does not match is reported."""
-    prev, expected_seq, n, last = GENESIS, 1, 0, 0
+def _keyring(ring: Keyring | None) -> Keyring:
+    return ring if ring is not None else auditkey.load()
+
+
+def verify(db: Session, ring: Keyring | None = None, batch: int = 5000) -> Verification:
+    """Walk the chain in order; the first row whose link, content or MAC does not match is reported,
+    then the head and the signed checkpoints are compared. No key, no pass."""
+    try:
+        ring = _keyring(ring)
+    except AuditKeyError as exc:
+        return Verification(False, 0, None, f"cannot authenticate the log: {exc}")
+    prev, expected_seq, n, last, legacy = GENESIS, 1, 0, 0, 0
     while True:
         rows = db.execute(
             select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
@@ -102,24 +167,45 @@ def verify(db: Session, batch: int = 5000) -> Verification:
             break
         for r in rows:
             if r.seq != expected_seq:
-                return Verification(False, n, expected_seq, f"row {expected_seq} is missing")
+                return Verification(False, n, expected_seq, f"row {expected_seq} is missing", legacy)
             if r.prev_hash != prev:
-                return Verification(False, n, r.seq, f"row {r.seq} does not link to row {r.seq - 1}")
+                return Verification(False, n, r.seq, f"row {r.seq} does not link to row {r.seq - 1}", legacy)
             fields = {k: getattr(r, k) for k in FIELDS}
             if row_hash(fields, r.prev_hash) != r.hash:
-                return Verification(False, n, r.seq, f"row {r.seq} was changed after it was written")
+                return Verification(False, n, r.seq, f"row {r.seq} was changed after it was written", legacy)
+            if r.mac is None and r.key_id is None and legacy == n:
+                legacy += 1  # written before audit keys existed (migration 0003)
+            elif r.key_id not in ring.keys:
+                return Verification(False, n, r.seq, f"row {r.seq} names key {r.key_id!r}, which the key file "
+                                                      f"{ring.path} does not hold", legacy)
+            elif not ring.check(r.key_id, mac_message(r.key_id, r.hash), r.mac):
+                return Verification(False, n, r.seq, f"row {r.seq} is not authentic: its MAC does not match "
+                                                      "(rewritten, or the wrong key file)", legacy)
             prev, expected_seq, n, last = r.hash, r.seq + 1, n + 1, r.seq
         db.expunge_all()
     head = db.get(AuditHead, 1)
     if head.seq != n or head.hash != prev:
-        return Verification(False, n, n + 1, f"the chain ends at row {n} but the head says row {head.seq}")
-    return Verification(True, n)
+        return Verification(False, n, n + 1, f"the chain ends at row {n} but the head says row {head.seq}", legacy)
+    cp = checkpoint.check(db, ring, n)
+    if cp.problem:
+        return Verification(False, n, cp.bad_seq, cp.problem, legacy, cp.checked)
+    return Verification(True, n, legacy=legacy, checkpoints=cp.checked)
+
+
+def write_checkpoint(db: Session, ring: Keyring | None = None) -> tuple[Verification, dict | None]:
+    """Verify, then sign the current head into the checkpoint file (never bless a broken chain)."""
+    ring = _keyring(ring)
+    v = verify(db, ring)
+    if not v.ok:
+        return v, None
+    head = db.get(AuditHead, 1)
+    return v, checkpoint.write(ring, head.seq, head.hash)
 
 
 def export(db: Session, fmt: str = "csv") -> str:
     """The whole log as CSV or JSON (with hashes, so the export can be verified elsewhere)."""
     rows = db.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()
-    cols = FIELDS + ("prev_hash", "hash")
+    cols = FIELDS + ("prev_hash", "hash", "key_id", "mac")
     records = [{c: getattr(r, c) for c in cols} for r in rows]
     if fmt == "json":
         return json.dumps(records, indent=1, ensure_ascii=False)
@@ -132,8 +218,9 @@ def export(db: Session, fmt: str = "csv") -> str:
     return buf.getvalue()
 
 
-def verify_records(records: list[dict]) -> Verification:
-    """Verify an exported chain (list of dicts as written by `export`) without the database."""
+def verify_records(records: list[dict], ring: Keyring | None = None) -> Verification:
+    """Verify an exported chain (list of dicts as written by `export`) without the database; with
+    the keyring, each row's MAC too."""
     prev = GENESIS
     for i, r in enumerate(records, start=1):
         fields = {k: r[k] for k in FIELDS}
@@ -141,5 +228,8 @@ def verify_records(records: list[dict]) -> Verification:
             fields[k] = None if fields[k] in (None, "") else int(fields[k])
         if fields["seq"] != i or r["prev_hash"] != prev or row_hash(fields, prev) != r["hash"]:
             return Verification(False, i - 1, i, f"row {i} does not verify")
+        if ring is not None and not ring.check(r.get("key_id"), mac_message(r.get("key_id") or "", r["hash"]),
+                                               r.get("mac")):
+            return Verification(False, i - 1, i, f"row {i} is not authentic under this key file")
         prev = r["hash"]
     return Verification(True, len(records))

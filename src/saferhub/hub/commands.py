@@ -1,4 +1,5 @@
-"""CLI: `saferhub serve` and `saferhub hub init | seed-demo | audit-verify | audit-export | rules`."""
+"""CLI: `saferhub serve` and `saferhub hub init | seed-demo | audit-verify | audit-export |
+audit-checkpoint | audit-rotate-key | rules`."""
 
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ def init(
         raise SaferhubError("choose --password-stdin or --generate-password, not both")
     url, engine, s = _session(db, migrate=True)
     console.print(f"hub schema is up to date in {safe_url(url)}")
+    _init_audit_key(s, console)
     if not admin_email:
         return
     if password_stdin:
@@ -74,6 +76,21 @@ def init(
     if generate_password:
         console.print(f"password (shown once, store it now): {password}", highlight=False)
     engine.dispose()
+
+
+def _init_audit_key(s, console) -> None:
+    """Create the audit keyring when missing and sign the chain's head (a legacy chain included)."""
+    from saferhub.errors import SaferhubError
+    from saferhub.hub import audit, auditkey
+
+    ring, created = auditkey.ensure()
+    if created:
+        console.print(f"created the audit key file {ring.path} (mode 0600): back it up, and keep it off "
+                      "the database server if you can")
+    with s:
+        v, _ = audit.write_checkpoint(s, ring)
+    if not v.ok:
+        raise SaferhubError(f"the audit log does not verify ({v.problem}); not signing it")
 
 
 @hub_app.command("seed-demo")
@@ -115,7 +132,8 @@ def seed_demo(
 
 @hub_app.command("audit-verify")
 def audit_verify(db: DbOpt = None) -> None:
-    """Check the audit log's hash chain; exit 1 and name the first bad row if it was tampered with."""
+    """Check the audit log's chain, each row's MAC (audit key file) and the signed checkpoints; exit 1
+    and name the first bad row if it was tampered with (or the key is missing or wrong)."""
     from rich.console import Console
 
     from saferhub.hub import audit
@@ -126,10 +144,57 @@ def audit_verify(db: DbOpt = None) -> None:
         v = audit.verify(s)
     engine.dispose()
     if v.ok:
-        Console().print(f"audit log intact: {v.rows:,} rows verified")
+        legacy = f"; {v.legacy:,} rows from before audit keys (chain and checkpoints only)" if v.legacy else ""
+        Console().print(f"audit log intact: {v.rows:,} rows verified with the audit key, "
+                        f"{v.checkpoints:,} signed checkpoints match{legacy}")
         return
     Console(stderr=True).print(f"[bold red]audit log broken:[/] {v.problem} ({v.rows:,} rows verified before it)")
     raise typer.Exit(1)
+
+
+@hub_app.command("audit-checkpoint")
+def audit_checkpoint(db: DbOpt = None) -> None:
+    """Verify the log, then append a signed checkpoint of its head to the file beside the audit key
+    (run it from cron; a truncation back past any checkpoint is then detected)."""
+    from rich.console import Console
+
+    from saferhub.hub import audit, checkpoint
+
+    _, engine, s = _session(db)
+    with s:
+        _require_schema(s)
+        v, entry = audit.write_checkpoint(s)
+    engine.dispose()
+    if entry is None:
+        Console(stderr=True).print(f"[bold red]audit log broken, not signed:[/] {v.problem}")
+        raise typer.Exit(1)
+    from saferhub.hub import auditkey
+
+    Console().print(f"checkpoint of row {entry['seq']:,} written to {checkpoint.path_for(auditkey.load())}")
+
+
+@hub_app.command("audit-rotate-key")
+def audit_rotate_key(db: DbOpt = None) -> None:
+    """Start signing new audit rows with a fresh key. Old keys stay in the file (rows name their key
+    id), so the whole log still verifies; the head is checkpointed under the new key."""
+    from rich.console import Console
+
+    from saferhub.errors import SaferhubError
+    from saferhub.hub import audit, auditkey
+
+    _, engine, s = _session(db)
+    with s:
+        _require_schema(s)
+        v = audit.verify(s)
+        if not v.ok:
+            raise SaferhubError(f"the audit log does not verify ({v.problem}); rotate only a sound log")
+        ring = auditkey.rotate()
+        audit.append(s, user=None, action="rotate", entity="audit_key", entity_ids=[],
+                     purpose=f"audit key rotated to {ring.current}")
+        s.commit()
+        audit.write_checkpoint(s, ring)
+    engine.dispose()
+    Console().print(f"new audit key {ring.current} is current ({len(ring.keys)} keys in {ring.path})")
 
 
 @hub_app.command("audit-export")
@@ -221,18 +286,23 @@ def serve(
 
     from saferhub.config import settings
     from saferhub.errors import SaferhubError
-    from saferhub.hub.db import resolve_db_url, upgrade
+    from saferhub.hub.db import resolve_db_url, sqlite_path, upgrade
 
     config = settings(hub_db=db)
     url = resolve_db_url(config.hub_db)
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        raise SaferhubError(f"no hub database at {url.removeprefix('sqlite:///')}; "
-                            "create it first with `saferhub hub init --db ...`")
+    path = sqlite_path(url)
+    if path is not None and not path.exists():  # a typo must not start an empty hub
+        raise SaferhubError(f"no hub database at {path}; create it with `saferhub hub init --db {path}` "
+                            "(serve never creates one)")
     upgrade(url)  # brings an existing schema up to this version's migrations
+    _require_audit_key(url)
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1; the hub
+    # decides itself, from the `trusted_proxies` setting (saferhub.hub.security.client_address)
     if workers == 1:
         from saferhub.api.app import create_app
 
-        uvicorn.run(create_app(url, config=config), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(url, config=config), host=host, port=port, log_level="info",
+                    proxy_headers=False)
         return
     # Several processes: uvicorn imports the app in each, so each builds it from the environment.
     if db is not None:
@@ -242,7 +312,23 @@ def serve(
         raise SaferhubError("with --workers above 1, set SAFERHUB_SECRET so the workers share one "
                             "form-signing key")
     uvicorn.run("saferhub.api.app:from_settings", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                log_level="info", proxy_headers=False)
+
+
+def _require_audit_key(url: str) -> None:
+    """A hub with audit rows must have its key file before it serves (else every read would fail)."""
+    from saferhub.hub import auditkey
+    from saferhub.hub.db import make_engine
+    from saferhub.hub.models import AuditHead
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            seq = conn.execute(AuditHead.__table__.select()).first().seq
+    finally:
+        engine.dispose()
+    if seq > 0:
+        auditkey.load()  # AuditKeyError (exit 2) names the file and what to do
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ so no alembic.ini is needed."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -52,8 +53,36 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL (None for other databases and in-memory SQLite)."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
+        return None
+    return Path(u.database)
+
+
+def create_private(path: Path) -> None:
+    """Create an empty file readable by its owner only (0600 whatever the umask): the hub holds
+    personal data, and SQLite's own default would be 0644 less the umask. Its -wal and -shm
+    files inherit the database file's mode."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
+        path = sqlite_path(url)  # migrations connect through here too, so this is where files are born
+        if path is not None and not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            create_private(path)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         # Nearly every request writes (the audit row), so take the write lock up front: a deferred

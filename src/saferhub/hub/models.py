@@ -92,13 +92,19 @@ class ApiToken(Base):
 
 
 class LoginAttempt(Base):
-    """Failed logins, kept in the database so throttling holds across server processes."""
+    """Sign-in outcomes per (normalised e-mail, source), kept in the database so throttling holds
+    across server processes: failures for an hour, the last success per pair for 90 days
+    (see `saferhub.hub.security`)."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_key_at", "key", "at"),)
+    __table_args__ = (Index("ix_login_attempts_email_at", "email", "at"),
+                      Index("ix_login_attempts_source_at", "source", "at"),
+                      Index("ix_login_attempts_at", "at"))
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(250))
-    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    email: Mapped[str] = mapped_column(String(254))
+    source: Mapped[str] = mapped_column(String(64))
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Location(Base):
@@ -363,6 +369,8 @@ class AuditEvent(Base):
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(40))  # which audit key made `mac` (None: before keying)
+    mac: Mapped[str | None] = mapped_column(String(64))  # HMAC-SHA256(key, key_id + hash): needs the key
 
 
 class AuditHead(Base):

@@ -1,6 +1,6 @@
 """Sign in and out (bearer tokens), and who am I."""
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 
 from saferhub.api import schemas as S
 from saferhub.api.deps import DB, CurrentUser, Token, client_ip, done
@@ -20,7 +20,8 @@ def login(body: S.Login, request: Request, db: DB) -> dict:
 
 @router.post("/auth/logout", status_code=204, response_class=Response)
 def logout(db: DB, user: CurrentUser, token: Token) -> Response:
-    done(db, services.auth.sign_out(db, token))
+    if not done(db, services.auth.sign_out(db, token)):
+        raise HTTPException(401, "the token is unknown or expired; sign in again")
     return Response(status_code=204)
 
 

@@ -20,7 +20,10 @@ class WrongCredentials(HubError):
 
 class TooManyAttempts(HubError):
     status = 429
-    retry_after = int(security.WINDOW.total_seconds())
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -40,20 +43,20 @@ class SignIn:
 def sign_in(db: Session, email: str, password: str, source_ip: str, *, throttle: bool = True,
             channel: str = "api") -> SignIn:
     """A bearer token for this e-mail and password, or a failed attempt (see `SignIn`).
-    Raises TooManyAttempts (429) when the throttle refuses without trying the password."""
-    keys = [f"email:{email.strip().lower()}", f"ip:{source_ip}"]
-    if throttle and security.throttled(db, keys):
-        raise TooManyAttempts(f"too many failed sign-ins; wait {security.WINDOW.seconds // 60} minutes")
-    user = security.authenticate(db, email, password)
-    if user is None:
-        security.record_failure(db, keys)
+    Raises TooManyAttempts (429, with `retry_after` seconds) when the throttle refuses without
+    trying the password (security.attempt_login: per (account, source) backoff, ceilings)."""
+    result = security.attempt_login(db, email, password, source_ip, limit=throttle)
+    if not result.throttle.allowed:
+        raise TooManyAttempts(result.throttle.reason + "; try again later", result.throttle.retry_after)
+    if result.user is None:
         return SignIn(None, None)
-    security.clear_failures(db, user.email)
+    user = result.user
     token = security.issue_token(db, user)
     audit.append(db, user=user, action="login", entity="user", entity_ids=[user.id],
                  purpose="sign in" if channel == "api" else f"sign in ({channel})")
     return SignIn(user, token)
 
 
-def sign_out(db: Session, token: str) -> None:
-    security.revoke_token(db, token)
+def sign_out(db: Session, token: str) -> bool:
+    """Revoke exactly this token; False when it was not live (the caller answers 401)."""
+    return security.revoke_token(db, token)

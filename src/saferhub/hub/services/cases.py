@@ -77,9 +77,7 @@ def list_cases(db: Session, user: User, purpose: str | None, *, status: str | No
     rows = db.execute(q.order_by(Case.id.desc()).limit(limit).offset(offset)).all()
     out = [case_dict(c) if full else stub(c) for c, full in rows]
     audit.disclose(db, user, purpose, "case", [c.id for c, full in rows if full], {"list": True})
-    stubs = [c.id for c, full in rows if not full]
-    if stubs:  # a stub names the owner and their e-mail: personal data too
-        audit.disclose(db, user, purpose, "case_stub", stubs, {"list": True})
+    audit.disclose_stubs(db, user, purpose, [c.id for c, full in rows if not full], {"list": True})
     return out
 
 
@@ -87,7 +85,7 @@ def get_case(db: Session, user: User, case_id: int, purpose: str | None) -> dict
     purpose = audit.check_purpose(purpose)
     case, level = case_for(db, user, case_id, Level.STUB)
     if level is Level.STUB:
-        audit.disclose(db, user, purpose, "case_stub", [case.id])
+        audit.disclose_stubs(db, user, purpose, [case.id])
         return stub(case)
     agencies = list(db.scalars(select(CaseAgency.agency_id).where(CaseAgency.case_id == case.id)))
     people = db.execute(
