@@ -90,8 +90,10 @@ def data_hull(x, y, kind: str = "concave", ratio: float = HULL_RATIO, buffer: fl
     if kind == "convex":
         hull = shapely.convex_hull(shapely.multipoints(np.column_stack([x[ok], y[ok]])))
     elif kind == "concave":
-        # Snap points repeat heavily; unique points keep the hull fast.
-        uniq = np.unique(np.column_stack([x[ok], y[ok]]), axis=0)
+        # Snap points repeat heavily; unique points keep the hull fast (a hash, not a 2-D sort).
+        import pandas as pd
+
+        uniq = pd.DataFrame({"x": x[ok], "y": y[ok]}).drop_duplicates().to_numpy()
         hull = shapely.concave_hull(shapely.multipoints(uniq), ratio=ratio)
     else:
         raise SaferhubError(f"hull must be 'convex' or 'concave', not {kind!r}")
