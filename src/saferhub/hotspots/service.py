@@ -29,35 +29,36 @@ from saferhub.hotspots.words import HOT_LABELS
 READ_KEYS = ("store", "force", "months", "categories", "weights")
 
 
-def _start(events, where: dict, others=()):
-    """Read the events and prepare the study area and units; `others` are extra event frames
-    (before / versus) whose points the units must also hold."""
+def _start(events, where: dict, other=None, what: str = ""):
+    """Read the events and prepare the study area and units. `other` is a second set of events
+    (what = "before" or "versus"): events, or a spec read from the store — a months spec for
+    "before" (same categories), a categories spec for "versus" (same months). Returns
+    (Prepared, the other events inside the study area or None)."""
     rd = {k: where.get(k) for k in READ_KEYS}
     df = read(events, **rd)
-    pts = None
-    if others:
-        pts = (np.concatenate([df["x"].to_numpy()] + [o["x"].to_numpy() for o in others]),
-               np.concatenate([df["y"].to_numpy()] + [o["y"].to_numpy() for o in others]))
+    dfo = None
+    if other is not None:
+        if not isinstance(other, str):
+            dfo = read(other, weights=rd["weights"])
+        else:
+            if what == "before":
+                rd.update(months=other, categories=rd["categories"] or sorted(df["category"].unique()))
+            else:
+                months = np.unique(df["month"].to_numpy()).astype("datetime64[M]").astype(str).tolist()
+                rd.update(categories=other, months=rd["months"] or months)
+            try:
+                dfo = read(None, **rd)
+            except SaferhubError as exc:
+                raise SaferhubError(f"the {what} events: {exc}") from None
+    pts = None if dfo is None else (np.r_[df["x"].to_numpy(), dfo["x"].to_numpy()],
+                                     np.r_[df["y"].to_numpy(), dfo["y"].to_numpy()])
     opts = {k: v for k, v in where.items() if k not in READ_KEYS or k in ("store", "force")}
-    return prepare(df, points=pts, **opts)
-
-
-def _other(spec, events, where: dict, what: str, months=None, categories=None) -> pd.DataFrame:
-    """A second set of events: given as events, or as a months / categories spec read like the first."""
-    if spec is None:
-        return None
-    if not isinstance(spec, str):
-        return read(spec, weights=where.get("weights"))
-    rd = {k: where.get(k) for k in READ_KEYS}
-    rd.update({"months": months, "categories": categories} if what == "versus" else {"months": spec})
-    if what == "versus":
-        rd["categories"] = spec
-    try:
-        if events is None:
-            return read(None, **rd)
-        return read(events, **{k: rd[k] for k in ("months", "categories", "force", "weights")})
-    except SaferhubError as exc:
-        raise SaferhubError(f"the {what} events: {exc}") from None
+    prep = prepare(df, points=pts, **opts)
+    if dfo is not None:
+        dfo = prep.inside(dfo)
+        if len(dfo) == 0:
+            raise SaferhubError(f"no {what} events in the study area")
+    return prep, dfo
 
 
 def _finish(gdf, prep, method: str, measure: str, extra: dict, geo_dir=None):
@@ -82,10 +83,11 @@ def _finish(gdf, prep, method: str, measure: str, extra: dict, geo_dir=None):
 
 
 def _ordered(present, asked) -> list[str]:
-    """The categories analysed, in the order asked (grip: violence, robbery, weapons, ASB)."""
-    from saferhub.categories import parse_categories
+    """The categories analysed, in the order asked, else Grip's (violence, robbery, weapons, ASB)
+    then alphabetical."""
+    from saferhub.categories import GROUPS, parse_categories
 
-    order = parse_categories(asked) or []
+    order = parse_categories(asked) or list(GROUPS["grip"])
     return [c for c in order if c in set(present)] + sorted(set(present) - set(order))
 
 
@@ -99,7 +101,7 @@ def _asked(categories):
 def counts(events=None, *, harm: bool = False, population=None, **where):
     """Crime (and harm) per unit; `population` (unit_id -> residents, or a CSV of LSOA residents)
     adds `rate_per_1000`."""
-    prep = _start(events, where)
+    prep, _ = _start(events, where)
     pop = read_population(population) if isinstance(population, (str, bytes)) or hasattr(population, "suffix") \
         else population
     gdf = analyse.counts_frame(prep.units, prep.x, prep.y, harm=prep.df["harm"].to_numpy(), population=pop)
@@ -118,9 +120,7 @@ def kde(events=None, *, bandwidth: float | None = None, kernel: str = "quartic",
         raise SaferhubError("a dual KDE (--before/--versus) uses a fixed bandwidth and counts; drop --adaptive-k/--harm")
     if where.get("units", "grid") != "grid":
         raise SaferhubError("KDE is computed on a square grid (--units grid)")
-    other = _other(before, events, where, "before") if before is not None else \
-        _other(versus, events, where, "versus", months=where.get("months"))
-    prep = _start(events, where, others=() if other is None else (other,))
+    prep, other = _start(events, where, *((before, "before") if before is not None else (versus, "versus")))
     bw = float(bandwidth or 3 * prep.cell_size)
     if bandwidth is None and not adaptive_k:
         say(prep.notes, f"default bandwidth {bw:g} m: three cells (override with --bandwidth)")
@@ -129,9 +129,6 @@ def kde(events=None, *, bandwidth: float | None = None, kernel: str = "quartic",
         w = prep.df["harm"].to_numpy() if harm else None
         gdf = analyse.kde_frame(prep.units, prep.x, prep.y, bw, kernel, adaptive_k, w)
         return _finish(gdf, prep, "kde", "harm" if harm else "count", {**_keep(where), **extra}, where.get("geo_dir"))
-    other = prep.inside(other)
-    if len(other) == 0:
-        raise SaferhubError(f"no events of the {'before period' if before is not None else 'versus set'} in the study area")
     scale = 1.0
     if before is not None:
         n_a, n_b = month_span(prep.df)[1], month_span(other)[1]
@@ -149,7 +146,7 @@ def gistar(events=None, *, harm: bool = False, distance: float | None = None, ri
     """Getis-Ord Gi* per unit: `z`, `p`, `p_adj` (corrected), `gi_bin` (-3..3, ArcGIS 99/95/90%),
     `hot_class` in plain words, and `n_neighbours`. Hot cells that hold no crime themselves
     (significant because of their neighbours) are named so in `hot_class`."""
-    prep = _start(events, where)
+    prep, _ = _start(events, where)
     w = prep.df["harm"].to_numpy() if harm else None
     vals = analyse.unit_values(prep.units, prep.x, prep.y, w)
     g = analyse.gistar_units(prep.units, vals, distance=distance, rings=rings, correction=correction,
@@ -182,7 +179,7 @@ def emerging(events=None, *, harm: bool = False, time_lags: int = 1, distance: f
     trend). With harm=True the space-time cube holds harm, not counts."""
     if time_lags < 0:
         raise SaferhubError("--time-lags must be 0 or more")
-    prep = _start(events, where)
+    prep, _ = _start(events, where)
     first, n_t = month_span(prep.df)
     if n_t < 3:
         raise SaferhubError("emerging hot spots need at least 3 months (--months)")
@@ -207,11 +204,7 @@ def change(events=None, *, before, harm: bool = False, correction: str = "fdr", 
     conditional Poisson test; harm the compound-Poisson normal test (variance = sum of squared weights)."""
     if before is None:
         raise SaferhubError("--method change needs --before PERIOD (and --months for the after period)")
-    dfb = _other(before, events, where, "before")
-    prep = _start(events, where, others=(dfb,))
-    dfb = prep.inside(dfb)
-    if len(dfb) == 0:
-        raise SaferhubError("no events in the --before period inside the study area")
+    prep, dfb = _start(events, where, before, "before")
     n_after, n_before = month_span(prep.df)[1], month_span(dfb)[1]
     wa = prep.df["harm"].to_numpy() if harm else None
     wb = dfb["harm"].to_numpy() if harm else None
@@ -230,7 +223,7 @@ def concentration(events=None, **where):
     holding 25% / 50%) in attrs["summary"] and the Lorenz curves in attrs["lorenz"]."""
     from saferhub.hotspots import concentration as conc
 
-    prep = _start(events, where)
+    prep, _ = _start(events, where)
     gdf = analyse.counts_frame(prep.units, prep.x, prep.y, harm=prep.df["harm"].to_numpy())
     c, h = gdf["count"].to_numpy(), gdf["harm"].to_numpy()
     summary = conc.summarise(c, counts=True).as_frame("crime").merge(
