@@ -84,11 +84,11 @@ def prepare(df: pd.DataFrame, *, store=None, force=None, units: str = "grid", ce
         return t["x"].to_numpy(), t["y"].to_numpy()
 
     sa = study_area(area=area, force=forces, store=store, geo_dir=geo_dir, points=force_points, hull=hull)
-    if sa.kind == "hull":
-        x, y = df["x"].to_numpy(), df["y"].to_numpy()
-        keep = check_strays(x, y, event_labels(df, find_strays(x, y)), drop=drop_strays,
-                            warn=lambda m: say(notes, m))
-        df = df[keep]
+    # strays stop a hull analysis unless dropped; a given or known boundary leaves them out, loudly
+    x, y = df["x"].to_numpy(), df["y"].to_numpy()
+    keep = check_strays(x, y, event_labels(df, find_strays(x, y)), drop=drop_strays or sa.kind != "hull",
+                        warn=lambda m: say(notes, m))
+    df = df[keep]
     say(notes, f"study area: {sa.source}")
     inside = sa.contains(df["x"].to_numpy(), df["y"].to_numpy())
     n_out = int((~inside).sum())

@@ -99,14 +99,12 @@ def _asked(categories):
 
 
 def counts(events=None, *, harm: bool = False, population=None, **where):
-    """Crime (and harm) per unit; `population` (unit_id -> residents, or a CSV of LSOA residents)
-    adds `rate_per_1000`."""
+    """Crime and harm per unit (harm=True makes harm the measure mapped and ranked);
+    `population` (unit_id -> residents, or a CSV of LSOA residents) adds `rate_per_1000`."""
     prep, _ = _start(events, where)
     pop = read_population(population) if isinstance(population, (str, bytes)) or hasattr(population, "suffix") \
         else population
     gdf = analyse.counts_frame(prep.units, prep.x, prep.y, harm=prep.df["harm"].to_numpy(), population=pop)
-    if not harm:
-        gdf = gdf.drop(columns="harm")
     return _finish(gdf, prep, "count", "harm" if harm else "count", _keep(where), where.get("geo_dir"))
 
 
@@ -221,17 +219,17 @@ def change(events=None, *, before, harm: bool = False, correction: str = "fdr", 
 def concentration(events=None, **where):
     """Crime and harm per unit, with the concentration measures (Gini, generalized Gini, units
     holding 25% / 50%) in attrs["summary"] and the Lorenz curves in attrs["lorenz"]."""
-    from saferhub.hotspots import concentration as conc
+    from saferhub.hotspots.concentration import lorenz, summarise
 
     prep, _ = _start(events, where)
     gdf = analyse.counts_frame(prep.units, prep.x, prep.y, harm=prep.df["harm"].to_numpy())
     c, h = gdf["count"].to_numpy(), gdf["harm"].to_numpy()
-    summary = conc.summarise(c, counts=True).as_frame("crime").merge(
-        conc.summarise(h, counts=False).as_frame("harm"), on="measure")
+    summary = summarise(c, counts=True).as_frame("crime").merge(
+        summarise(h, counts=False).as_frame("harm"), on="measure")
     gdf = _finish(gdf, prep, "concentration", "harm", _keep(where), where.get("geo_dir"))
     gdf.attrs["summary"] = summary
-    gdf.attrs["lorenz"] = {"crime": [a.tolist() for a in conc.lorenz(c)],
-                           "harm": [a.tolist() for a in conc.lorenz(h)]}
+    gdf.attrs["lorenz"] = {"crime": [a.tolist() for a in lorenz(c)],
+                           "harm": [a.tolist() for a in lorenz(h)]}
     return gdf
 
 
