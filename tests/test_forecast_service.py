@@ -86,7 +86,7 @@ def test_model_parameters_are_checked_at_fit_not_at_construction():
 
 
 def test_thread_pools_use_the_free_cores():
-    from saferhub.forecast.service import available_cores
+    from saferhub.forecast.threads import available_cores
 
     n = available_cores()
     assert 1 <= n <= len(os.sched_getaffinity(0))

@@ -15,6 +15,7 @@ import numpy as np
 from saferhub.forecast.cube import Cube
 from saferhub.forecast.kernels import gaussian_kernel, smooth
 from saferhub.forecast.models import Model, decay_weights
+from saferhub.forecast.threads import thread_limit
 
 COVARIATES = ("imd_decile", "imd_rank", "population")
 
@@ -123,13 +124,15 @@ class GradientBoosting(Model):
         quiet = (X[:, 6] == 0) & (X[:, 9] == 0)
         rng = np.random.default_rng(self.random_state)
         keep = ~quiet | (rng.random(len(y)) < 1.0 / int(self.quiet_keep))
-        model.fit(X[keep], y[keep])
-        quiet_scale = 1.0
-        if quiet.any():
-            pred_q = model.predict(X[quiet & keep]).mean()
-            quiet_scale = y[quiet].mean() / pred_q if pred_q > 0 else 1.0
+        # the limit is set here, after scikit-learn's OpenMP runtime is loaded, so that it takes
+        with thread_limit():
+            model.fit(X[keep], y[keep])
+            quiet_scale = 1.0
+            if quiet.any():
+                pred_q = model.predict(X[quiet & keep]).mean()
+                quiet_scale = y[quiet].mean() / pred_q if pred_q > 0 else 1.0
+            pred = model.predict(X_next)
         self.feature_names_ = feature_names(cube, self.use_covariates, self.use_layers)
-        pred = model.predict(X_next)
         next_quiet = (X_next[:, 6] == 0) & (X_next[:, 9] == 0)
         pred[next_quiet] *= quiet_scale
         out[area] = pred

@@ -26,6 +26,7 @@ from saferhub.config import resolve_store
 from saferhub.errors import SaferhubError
 from saferhub.forecast.covariates import cell_covariates, load_lsoa_table, resolve_geo_dir
 from saferhub.forecast.cube import Cube, build_cube, count_layer, modal_labels
+from saferhub.forecast.threads import available_cores, thread_limit  # noqa: F401  (re-exported)
 from saferhub.fsutil import write_atomic
 from saferhub.geo.grid import Grid
 
@@ -46,31 +47,6 @@ class Forecast:
     def table(self) -> pd.DataFrame:
         """The stable CSV contract: cell_id, x, y (lower-left BNG corner), risk."""
         return pd.DataFrame(self.cells[["cell_id", "x", "y", "risk"]])
-
-
-def available_cores() -> int:
-    """CPUs this process may run on (its affinity, not the machine's count) that are not already
-    busy (less the 1-minute load average), at least 1. On a shared machine an OpenMP thread that
-    waits for a busy core spins: HistGradientBoosting then runs 3-10 times slower on 2 threads
-    than on 1, with identical output (benchmarks/RESULTS.md)."""
-    import os
-
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        n = os.cpu_count() or 1
-    try:
-        busy = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        busy = 0.0
-    return max(1, min(n, int(n - busy + 0.5)))
-
-
-def thread_limit():
-    """A context in which numerical thread pools (OpenMP, BLAS) use `available_cores()` threads."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=available_cores())
 
 
 def load_cube(store=None, categories="grip", cell_size: float = 150, force=None, geo_dir=None,
