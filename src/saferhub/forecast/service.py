@@ -73,9 +73,10 @@ def load_cube(store=None, categories="grip", cell_size: float = 150, force=None,
     area = study_area(force=forces, store=store, geo_dir=geo_dir, points=(x, y))
     grid = area.grid(cell_size)
     sel = table if cats is None else table.filter(pc.is_in(table["category"], value_set=pa.array(cats)))
-    if sel.num_rows == 0:
-        raise SaferhubError(f"no located events of {', '.join(cats or [])} in the store")
     all_months = table["month"].to_numpy().astype("datetime64[M]")
+    if sel.num_rows == 0:
+        raise SaferhubError(f"no located events of {', '.join(cats or [])} in the store (it holds forces "
+                            f"{', '.join(forces)}; months {all_months.min()}..{all_months.max()})")
     months = np.arange(all_months.min(), all_months.max() + 1, dtype="datetime64[M]")
     cube = build_cube(sel["x"].to_numpy(), sel["y"].to_numpy(), sel["month"].to_numpy().astype("datetime64[M]"),
                       grid, months=months, harm=sel["harm_weight"].to_numpy(), mask=area.cells(grid))
