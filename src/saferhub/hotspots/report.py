@@ -53,7 +53,8 @@ def map_figure(gdf):
     U, area, method = units_of(gdf), gdf.attrs.get("area"), p["method"]
     t = W.title(p)
     if method == "gistar":
-        return maps.categorical_map(U, gdf["gi_bin"].astype(int).tolist(), maps.GI_COLOURS, W.HOT_LABELS, t, area)
+        fig = maps.categorical_map(U, gdf["gi_bin"].astype(int).tolist(), maps.GI_COLOURS, W.HOT_LABELS, t, area)
+        return _mark_empty_hot(fig, gdf)
     if method == "emerging":
         return maps.categorical_map(U, gdf["category"].to_numpy(), maps.EMERGING_COLOURS, {}, t, area)
     if method == "change":
@@ -67,6 +68,25 @@ def map_figure(gdf):
     col = "harm" if p["measure"] == "harm" else "count"
     label = f"harm ({W.HARM_UNIT})" if col == "harm" else "crimes"
     return maps.continuous_map(U, gdf[col].to_numpy(), t, label + " per unit", area)
+
+
+def _mark_empty_hot(fig, gdf):
+    """Dot the hot cells that hold no crime themselves, and say so in the legend."""
+    import shapely
+
+    empty = gdf[(gdf["gi_bin"] > 0) & (gdf["count"] == 0)]
+    if len(empty) == 0:
+        return fig
+    ax = fig.axes[0]
+    c = shapely.centroid(empty.geometry.values)
+    ax.scatter(shapely.get_x(c), shapely.get_y(c), s=2, c="#222222", marker=".", linewidths=0)
+    handles = list(ax.get_legend().legend_handles)
+    from matplotlib.lines import Line2D
+
+    handles.append(Line2D([], [], ls="", marker=".", color="#222222",
+                          label=f"dot: no crime in the cell itself ({len(empty):,})"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    return fig
 
 
 def _places(top: pd.DataFrame) -> list[str]:
