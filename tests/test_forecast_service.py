@@ -41,6 +41,9 @@ def test_forecast_result_knows_its_grid_and_matches_the_counts(small_store):  # 
     assert f.grid.cell_size == 200 and f.cells.crs.to_epsg() == 27700
     assert f.params["model"] == "counts12" and f.params["chosen_by"] == "asked"
     assert f.params["forecast_month"] == "2020-12"
+    assert {"street", "lsoa_name", "ward", "share_of_crime"} <= set(f.cells.columns)
+    top = f.cells.sort_values("risk", ascending=False).iloc[0]
+    assert top["street"].startswith("On or near") and top["lsoa_name"].startswith("Liverpool")
     # counts12 = the last 12 months' Grip crimes per cell, tallied independently
     ev = events(small_store, categories="grip", months="2019-12:2020-11", located_only=True).to_pandas()
     ids = ("E" + (np.floor(ev.x / 200) * 200).astype(int).astype(str) + "N"
@@ -48,6 +51,7 @@ def test_forecast_result_knows_its_grid_and_matches_the_counts(small_store):  # 
     tally = ids.value_counts()
     got = t.set_index("cell_id")["risk"]
     assert np.allclose(got[tally.index], tally.to_numpy())
+    assert np.allclose(f.cells.set_index("cell_id").loc[tally.index, "count"], tally.to_numpy())
     assert got.drop(tally.index).eq(0).all()
     # rows in a stable order: row-major from the south-west corner
     assert t.sort_values(["y", "x"]).index.equals(t.index)

@@ -4,7 +4,8 @@ result knows its grid (cell ids, geometry, risk), and never touch the cube.
 
     from saferhub.forecast.service import forecast
     f = forecast("2020-12", model="best", cell_size=150, categories="grip")
-    f.cells      # GeoDataFrame: cell_id, x, y, geometry, risk (EPSG:27700)
+    f.cells      # GeoDataFrame: cell_id, x, y, geometry, risk, count (last 12 months), street, lsoa,
+                 # lsoa_name, ward, nearby, share_of_crime (EPSG:27700)
     f.params     # model, how it was chosen, forecast month, cell size, study area, ...
 """
 
@@ -38,7 +39,9 @@ SHORT_BACKTEST_MODELS = ("naive", "counts12", "decay", "kde", "blend", "prospect
 
 @dataclass
 class Forecast:
-    """Risk per study-area cell for one month: `cells` (cell_id, x, y, geometry, risk), the grid."""
+    """Risk per study-area cell for one month: `cells` (cell_id, x, y, geometry, risk and place
+    context: the last 12 months' `count`, `street`, `lsoa`, `lsoa_name`, `ward`, `nearby`,
+    `share_of_crime`), the grid."""
 
     cells: object  # GeoDataFrame, EPSG:27700, row-major from the south-west corner
     grid: Grid
@@ -166,11 +169,27 @@ def forecast(through, model: str = "best", cell_size: float = 150, categories="g
             for n in notes:
                 say(n)
         risk = make_model(name, target=target).fit(cube, month).predict()
-    cells = cube.grid.to_geodataframe({"risk": np.asarray(risk, dtype="float64")}, mask=cube.area)
+    i = cube.index_of(month)
+    last12 = cube.counts[max(0, i - 11): i + 1].sum(axis=0)
+    cells = cube.grid.to_geodataframe({"risk": np.asarray(risk, dtype="float64"), "count": last12}, mask=cube.area)
+    cells = _with_places(cells, cube, month, categories, force, store, geo_dir)
     params = {"model": name, **chosen, "through": str(month), "forecast_month": str(month + 1),
               "cell_size": cube.grid.cell_size, "categories": categories, "target": target,
               "force": force or "all", "study_area": cube.study_area, "cells": len(cells), "notes": notes}
     return Forecast(cells, cube.grid, params)
+
+
+def _with_places(cells, cube: Cube, month, categories, force, store, geo_dir):
+    """Place context for the forecast cells (saferhub.geo.places), from the chosen categories'
+    crimes of the 12 months up to `month`; `count` and `share_of_crime` are of those months."""
+    from saferhub.config import settings
+    from saferhub.data import events
+    from saferhub.geo.places import add_context
+    from saferhub.geo.units import grid_units
+
+    ev = events(store, force=force, months=(str(month - 11), str(month)), categories=categories, located_only=True,
+                columns=["x", "y", "location", "lsoa", "lsoa_name"]).to_pandas()
+    return add_context(cells, grid_units(cube.grid, mask=cube.area), ev, settings(geo_dir=geo_dir).geo_dir)
 
 
 def forecast_table(cube: Cube, risk: np.ndarray) -> pd.DataFrame:

@@ -90,9 +90,7 @@ def _mark_empty_hot(fig, gdf):
 
 
 def _places(top: pd.DataFrame) -> list[str]:
-    from saferhub.hotspots.context import place_label
-
-    return [place_label(r) for _, r in top.iterrows()]
+    return [W.place_label(r) for _, r in top.iterrows()]
 
 
 def _top_table(top: pd.DataFrame, measure: str, extra: dict | None = None) -> pd.DataFrame:

@@ -64,7 +64,7 @@ def _start(events, where: dict, other=None, what: str = ""):
 def _finish(gdf, prep, method: str, measure: str, extra: dict, geo_dir=None):
     """Count, harm, place context and the parameters used."""
     from saferhub.config import settings
-    from saferhub.hotspots.context import add_context
+    from saferhub.geo.places import add_context
 
     U, df = prep.units, prep.df
     if "count" not in gdf:

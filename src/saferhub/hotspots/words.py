@@ -99,3 +99,16 @@ def params_rows(params: dict) -> dict:
             v = f"{v:,}"
         out[PARAM_NAMES.get(k, k.replace("_", " "))] = v
     return out
+
+
+def place_label(row) -> str:
+    """'On or near Lord Street (Central ward, Liverpool 060A)' from a result row; the cell id when
+    nothing else is known."""
+    street = str(row.get("street") or "")
+    where = [w for w in (f"{row.get('ward')} ward" if row.get("ward") else "", str(row.get("lsoa_name") or ""))
+             if w]
+    if not street and row.get("nearby"):
+        street = f"beside {str(row.get('nearby')).removeprefix('On or near ')}"
+    if not street and not where:
+        return str(row.get("unit_id", ""))
+    return (street or "no crime recorded in the cell") + (f" ({', '.join(where)})" if where else "")
