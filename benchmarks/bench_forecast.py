@@ -44,7 +44,7 @@ def oracle_class():
 
     class Oracle(Model):
         def __init__(self, half: int = 12):
-            self.half, self.target, self.cell_size = half, "count", 150
+            self.half, self.target = half, "count"
 
         def _risk(self, history, cube):
             i = history.shape[0]  # index of the forecast month

@@ -108,7 +108,7 @@ def test_ensemble_is_mean_of_normalised_members():
 def test_fit_accepts_an_events_table_and_predict_units():
     df = pd.DataFrame({"x": [10.0, 160.0, 170.0], "y": [10.0, 10.0, 20.0],
                        "month": pd.to_datetime(["2019-01-01", "2019-02-01", "2019-02-01"])})
-    m = Counts(window=12, cell_size=150).fit(df, "2019-02")
+    m = Counts(window=12).fit(df, "2019-02", cell_size=150)
     assert m.predict().tolist() == [[1, 2]]
     assert m.predict(np.array([1])).tolist() == [2]
     assert m.predict(np.array([[False, True]])).tolist() == [2]
@@ -143,7 +143,7 @@ def planted(seed=0, months=24, ny=40, nx=40):
 def test_every_model_recovers_a_planted_pattern_better_than_uniform(name):
     cube, lam = planted()
     through = cube.months[-2]
-    risk = make_model(name, cell_size=150).fit(cube, through).predict()
+    risk = make_model(name).fit(cube, through).predict()
     # the top 5% of cells by risk hold far more of the true intensity than 5% (uniform = PAI 1)
     r = M.coverage_metrics(risk.ravel(), lam.ravel(), 0.05)
     assert r["pai"] > 8, (name, r)

@@ -49,11 +49,11 @@ def test_gistar_grid_writes_gpkg_report_and_png(store, tmp_path):
         "--cell-size", "400", "--out", str(out), "--report", str(rep), "--png", str(png))
     gdf = gpd.read_file(out)
     assert gdf.crs.to_epsg() == 27700
-    assert {"unit_id", "gi_z", "gi_p_adj", "gi_bin", "gi_class"} <= set(gdf.columns)
+    assert {"unit_id", "z", "p_adj", "gi_bin", "hot_class", "street", "share_of_crime"} <= set(gdf.columns)
     assert (gdf["gi_bin"] == 3).sum() > 10
     html = rep.read_text()
     _self_contained(html)
-    assert "Hot spot 99%" in html and "distance band" not in html and "ring" in html
+    assert "Hot spot, 99% confidence" in html and "distance band" not in html and "ring" in html
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -162,7 +162,7 @@ def test_concentration_and_nearrepeat_commands(store, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["hotspots", "--method", "blob", "--out", "x.csv"], "unknown method 'blob'"),
+    (["hotspots", "--method", "blob", "--out", "x.csv"], "'blob' is not one of"),
     (["hotspots", "--method", "change", "--out", "x.csv"], "needs --before"),
     (["hotspots", "--method", "count"], "nothing to write"),
     (["hotspots", "--method", "count", "--out", "x.txt"], "unknown output format"),
@@ -188,7 +188,7 @@ def test_real_entry_point_reports_errors_without_traceback(store, tmp_path):
                            "--store", str(store)], cwd=tmp_path, capture_output=True, text=True,
                           env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"}, check=False)
     assert proc.returncode == 2
-    assert "unknown method 'nope'" in proc.stderr and "Traceback" not in proc.stderr
+    assert "'nope' is not one of" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_stray_point_is_named_and_refused_then_dropped_with_a_warning(tmp_path, monkeypatch, capsys):
@@ -300,5 +300,5 @@ def test_street_segments_count_and_harm_gistar(store, tmp_path):
         "--network", str(net), "--snap", "110", "--area", str(area), "--out", str(gi))
     g = pd.read_csv(gi).set_index("unit_id")
     c = t.set_index("unit_id")
-    np.testing.assert_allclose(g.loc[c.index, "value"], c["harm"])  # --harm analyses harm
-    assert g["n_neighbours"].min() >= 2 and g["gi_z"].notna().all()
+    np.testing.assert_allclose(g.loc[c.index, "harm"], c["harm"])  # --harm analyses harm
+    assert g["n_neighbours"].min() >= 2 and g["z"].notna().all()

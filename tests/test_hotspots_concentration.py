@@ -3,13 +3,15 @@ share of units holding 50% of violence + ASB on the real 2018–2020 Merseyside 
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import MERSEYSIDE
 
 from saferhub.errors import SaferhubError
-from saferhub.hotspots import concentration as conc
+conc = importlib.import_module("saferhub.hotspots.concentration")  # the module; saferhub.hotspots.concentration is the verb
 
 
 def test_gini_equals_mean_absolute_difference_definition():

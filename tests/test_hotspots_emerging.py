@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 from scipy import stats
 
 from saferhub.errors import SaferhubError
-from saferhub.hotspots import emerging as em
+em = importlib.import_module("saferhub.hotspots.emerging")  # the module; saferhub.hotspots.emerging is the verb
 from saferhub.hotspots.gistar import grid_kernel
 
 

@@ -32,6 +32,7 @@ class Cube:
     # extra (T, ny, nx) count layers a model may use as predictors, e.g. each target category
     # apart and "other" (every category not forecast): name -> counts, same months as `counts`
     layers: dict[str, np.ndarray] = field(default_factory=dict)
+    study_area: str = ""  # where the mask came from, in words (saferhub.geo.study_area)
 
     @property
     def area(self) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 from saferhub.forecast.cube import Cube
 from saferhub.forecast.kernels import gaussian_kernel, smooth
 from saferhub.forecast.models import Model, decay_weights
+from saferhub.forecast.threads import thread_limit
 
 COVARIATES = ("imd_decile", "imd_rank", "population")
 
@@ -67,11 +68,22 @@ class GradientBoosting(Model):
     def __init__(self, train_months: int = 4, min_history: int = 12, max_iter: int = 60,
                  learning_rate: float = 0.1, max_leaf_nodes: int = 15, use_covariates: bool = True,
                  quiet_keep: int = 20, use_layers: bool = False,
-                 target: str = "count", cell_size: float = 150, random_state: int = 0):
-        self.train_months, self.min_history = int(train_months), int(min_history)
+                 target: str = "count", random_state: int = 0):
+        self.train_months, self.min_history = train_months, min_history
         self.max_iter, self.learning_rate, self.max_leaf_nodes = max_iter, learning_rate, max_leaf_nodes
-        self.use_covariates, self.quiet_keep, self.use_layers = use_covariates, int(quiet_keep), use_layers
-        self.target, self.cell_size, self.random_state = target, cell_size, random_state
+        self.use_covariates, self.quiet_keep, self.use_layers = use_covariates, quiet_keep, use_layers
+        self.target, self.random_state = target, random_state
+
+    def _check(self):
+        from saferhub.forecast.models import _need
+
+        super()._check()
+        for name in ("train_months", "min_history", "quiet_keep", "max_iter"):
+            v = getattr(self, name)
+            _need(self, int(v) == v and v >= 1, f"{name} must be a whole number >= 1")
+        _need(self, self.learning_rate > 0, "learning_rate must be > 0")
+        _need(self, int(self.max_leaf_nodes) == self.max_leaf_nodes and self.max_leaf_nodes >= 2,
+              "max_leaf_nodes must be a whole number >= 2")
 
     def _risk(self, history, cube):
         from sklearn.ensemble import HistGradientBoostingRegressor
@@ -83,7 +95,7 @@ class GradientBoosting(Model):
         if cube.harm is not None:
             h = cube.harm[:T]
             harm_cs = np.concatenate([np.zeros((1,) + h.shape[1:]), np.cumsum(h, axis=0)])
-        first = max(self.min_history, T - self.train_months)
+        first = max(int(self.min_history), T - int(self.train_months))
         targets = list(range(first, T))
         if not targets:  # too little history to learn from: fall back to the most recent rows
             targets = [max(1, T - 1)] if T > 1 else []
@@ -111,14 +123,16 @@ class GradientBoosting(Model):
         # make scikit-learn's binning an order of magnitude slower).
         quiet = (X[:, 6] == 0) & (X[:, 9] == 0)
         rng = np.random.default_rng(self.random_state)
-        keep = ~quiet | (rng.random(len(y)) < 1.0 / self.quiet_keep)
-        model.fit(X[keep], y[keep])
-        quiet_scale = 1.0
-        if quiet.any():
-            pred_q = model.predict(X[quiet & keep]).mean()
-            quiet_scale = y[quiet].mean() / pred_q if pred_q > 0 else 1.0
+        keep = ~quiet | (rng.random(len(y)) < 1.0 / int(self.quiet_keep))
+        # the limit is set here, after scikit-learn's OpenMP runtime is loaded, so that it takes
+        with thread_limit():
+            model.fit(X[keep], y[keep])
+            quiet_scale = 1.0
+            if quiet.any():
+                pred_q = model.predict(X[quiet & keep]).mean()
+                quiet_scale = y[quiet].mean() / pred_q if pred_q > 0 else 1.0
+            pred = model.predict(X_next)
         self.feature_names_ = feature_names(cube, self.use_covariates, self.use_layers)
-        pred = model.predict(X_next)
         next_quiet = (X_next[:, 6] == 0) & (X_next[:, 9] == 0)
         pred[next_quiet] *= quiet_scale
         out[area] = pred

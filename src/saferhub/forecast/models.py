@@ -6,7 +6,9 @@
 
 `events` is a `Cube` (what a backtest passes: built once, sliced by every model) or an events
 table (pandas/pyarrow with x, y, month and optionally harm_weight), binned on a grid of
-`cell_size` metres. `units` is None (the whole (ny, nx) grid), a (ny, nx) bool mask (risk of the
+`fit(..., cell_size=)` metres: the cell size belongs to the grid, not to a model's parameters.
+Parameters are stored as given by `__init__` and checked once, at `fit` (scikit-learn's habit), so
+`get_params()` / `repr` show exactly what was asked. `units` is None (the whole (ny, nx) grid), a (ny, nx) bool mask (risk of the
 cells in it, row-major) or an array of flat cell indices. Higher risk = more crime expected.
 """
 
@@ -45,7 +47,6 @@ class Model:
 
     #: default parameters are class attributes overridden in __init__
     target: str = "count"
-    cell_size: float = 150
 
     def get_params(self) -> dict:
         return {k: v for k, v in vars(self).items() if not k.endswith("_")}
@@ -54,8 +55,14 @@ class Model:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
-    def fit(self, events, through) -> "Model":
-        cube = as_cube(events, self.cell_size)
+    def _check(self) -> None:
+        """Raise a SaferhubError naming the first invalid parameter (subclasses add theirs)."""
+        if self.target not in ("count", "harm"):
+            raise SaferhubError(f"{type(self).__name__}: target must be 'count' or 'harm', not {self.target!r}")
+
+    def fit(self, events, through, cell_size: float = 150) -> "Model":
+        self._check()
+        cube = as_cube(events, cell_size)
         self.through_ = parse_month(through)
         hist = cube.history(self.through_, self.target)
         self.grid_ = cube.grid
@@ -69,6 +76,11 @@ class Model:
         if not hasattr(self, "risk_"):
             raise SaferhubError(f"{type(self).__name__}: call fit() before predict()")
         return select_units(self.risk_, units)
+
+
+def _need(model, ok: bool, message: str) -> None:
+    if not ok:
+        raise SaferhubError(f"{type(model).__name__}: {message}")
 
 
 def select_units(risk: np.ndarray, units) -> np.ndarray:
@@ -103,16 +115,19 @@ class Counts(Model):
     window=1 is "last month's counts", window=12 the usual last-12-months baseline."""
 
     def __init__(self, window: int = 12, half_life: float | None = None, bandwidth: float = 0.0,
-                 blend: float = 0.0, target: str = "count", cell_size: float = 150):
-        if window < 1:
-            raise SaferhubError("window must be at least 1 month")
-        if not 0.0 <= blend <= 1.0:
-            raise SaferhubError("blend must be between 0 and 1")
-        self.window, self.half_life, self.bandwidth, self.blend = int(window), half_life, float(bandwidth), blend
-        self.target, self.cell_size = target, cell_size
+                 blend: float = 0.0, target: str = "count"):
+        self.window, self.half_life, self.bandwidth, self.blend = window, half_life, bandwidth, blend
+        self.target = target
+
+    def _check(self):
+        super()._check()
+        _need(self, int(self.window) == self.window and self.window >= 1, "window must be a whole number of months >= 1")
+        _need(self, self.half_life is None or self.half_life > 0, "half_life must be > 0 months (or None)")
+        _need(self, self.bandwidth >= 0, "bandwidth must be >= 0 metres")
+        _need(self, 0.0 <= self.blend <= 1.0, "blend must be between 0 and 1")
 
     def _risk(self, history, cube):
-        d = window_sum(history, self.window, self.half_life)
+        d = window_sum(history, int(self.window), self.half_life)
         if self.bandwidth > 0 and self.blend > 0:
             s = smooth(d, gaussian_kernel(self.bandwidth / cube.grid.cell_size))
             d = (1 - self.blend) * d + self.blend * s
@@ -123,9 +138,11 @@ class RetrospectiveKDE(Counts):
     """Retrospective KDE: a Gaussian kernel (`bandwidth` metres) over the last `window` months."""
 
     def __init__(self, bandwidth: float = 250.0, window: int = 12, half_life: float | None = None,
-                 target: str = "count", cell_size: float = 150):
-        super().__init__(window=window, half_life=half_life, bandwidth=bandwidth, blend=1.0,
-                         target=target, cell_size=cell_size)
+                 target: str = "count"):
+        super().__init__(window=window, half_life=half_life, bandwidth=bandwidth, blend=1.0, target=target)
+
+    def get_params(self) -> dict:
+        return {k: v for k, v in super().get_params().items() if k != "blend"}
 
 
 class ProspectiveHotspot(Model):
@@ -134,13 +151,17 @@ class ProspectiveHotspot(Model):
     a its age in months (within `time_bandwidth` months; the original used weeks, police.uk has
     months, so the last month has age 0)."""
 
-    def __init__(self, bandwidth: float = 400.0, time_bandwidth: int = 2, target: str = "count",
-                 cell_size: float = 150):
-        self.bandwidth, self.time_bandwidth = float(bandwidth), int(time_bandwidth)
-        self.target, self.cell_size = target, cell_size
+    def __init__(self, bandwidth: float = 400.0, time_bandwidth: int = 2, target: str = "count"):
+        self.bandwidth, self.time_bandwidth, self.target = bandwidth, time_bandwidth, target
+
+    def _check(self):
+        super()._check()
+        _need(self, self.bandwidth > 0, "bandwidth must be > 0 metres")
+        _need(self, int(self.time_bandwidth) == self.time_bandwidth and self.time_bandwidth >= 1,
+              "time_bandwidth must be a whole number of months >= 1")
 
     def _risk(self, history, cube):
-        recent = history[-self.time_bandwidth:][::-1]
+        recent = history[-int(self.time_bandwidth):][::-1]
         tw = 1.0 / (1.0 + np.arange(len(recent)))
         weighted = np.tensordot(tw, recent, axes=1)
         return smooth(weighted, prospective_kernel(self.bandwidth / cube.grid.cell_size))
@@ -150,11 +171,12 @@ class Ensemble(Model):
     """Weighted mean of member forecasts, each first scaled to sum to 1 over the study area (so a
     model on a large scale does not dominate). `members` is a list of (name, model, weight)."""
 
-    def __init__(self, members, target: str = "count", cell_size: float = 150):
-        if not members:
-            raise SaferhubError("an ensemble needs at least one member")
-        self.members = list(members)
-        self.target, self.cell_size = target, cell_size
+    def __init__(self, members, target: str = "count"):
+        self.members, self.target = list(members), target
+
+    def _check(self):
+        super()._check()
+        _need(self, len(self.members) > 0, "an ensemble needs at least one member")
 
     @property
     def member_names(self) -> list[str]:
@@ -170,8 +192,9 @@ class Ensemble(Model):
             out = part if out is None else out + part
         return out
 
-    def fit(self, events, through):
-        cube = as_cube(events, self.cell_size)
+    def fit(self, events, through, cell_size: float = 150):
+        self._check()
+        cube = as_cube(events, cell_size)
         self.through_ = parse_month(through)
         self.grid_ = cube.grid
         risks = [model.fit(cube, through).predict() for _name, model, _w in self.members]

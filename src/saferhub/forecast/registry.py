@@ -34,8 +34,9 @@ DESCRIPTIONS = {
 ALL = tuple(DESCRIPTIONS)
 
 
-def make_model(name: str, target: str = "count", cell_size: float = 150) -> Model:
-    kw = {"target": target, "cell_size": cell_size}
+def make_model(name: str, target: str = "count") -> Model:
+    """A model by name with its frozen defaults; the cell size is the grid's (fit(..., cell_size))."""
+    kw = {"target": target}
     n = name.strip().lower()
     if n == "naive":
         return Counts(window=1, **kw)
@@ -54,7 +55,7 @@ def make_model(name: str, target: str = "count", cell_size: float = 150) -> Mode
     if n == "gbm":
         return GradientBoosting(**kw)
     if n == "ensemble":
-        members = [(m, make_model(m, target, cell_size), 1.0) for m in ("blend", "sepp", "gbm")]
+        members = [(m, make_model(m, target), 1.0) for m in ("blend", "sepp", "gbm")]
         return Ensemble(members, **kw)
     raise SaferhubError(f"unknown model {name!r} (known: {', '.join(ALL)}, best)")
 

@@ -251,13 +251,21 @@ class SEPP(Model):
 
     def __init__(self, window: int = 24, radius: int = 3, bg_bandwidth: float = 0.0,
                  max_iter: int = 60, tol: float = 2e-5, warm_start: bool = True,
-                 target: str = "count", cell_size: float = 150):
-        self.window, self.radius, self.bg_bandwidth, self.max_iter = int(window), int(radius), bg_bandwidth, max_iter
-        self.tol, self.warm_start = tol, warm_start
-        self.target, self.cell_size = target, cell_size
+                 target: str = "count"):
+        self.window, self.radius, self.bg_bandwidth, self.max_iter = window, radius, bg_bandwidth, max_iter
+        self.tol, self.warm_start, self.target = tol, warm_start, target
+
+    def _check(self):
+        from saferhub.forecast.models import _need
+
+        super()._check()
+        _need(self, int(self.window) == self.window and self.window >= 2, "window must be a whole number of months >= 2")
+        _need(self, int(self.radius) == self.radius and self.radius >= 0, "radius must be a whole number of cells >= 0")
+        _need(self, self.bg_bandwidth >= 0, "bg_bandwidth must be >= 0")
+        _need(self, self.max_iter >= 1 and self.tol > 0, "max_iter must be >= 1 and tol > 0")
 
     def _risk(self, history, cube):
-        N = history[-self.window:]
+        N = history[-int(self.window):]
         init = None
         prev = getattr(self, "params_", None)
         # warm start (scikit-learn's meaning): a rolling backtest refits month after month on
@@ -265,6 +273,6 @@ class SEPP(Model):
         if self.warm_start and prev is not None and prev["mu"].shape == N.shape[1:]:
             init = {k: prev[k] for k in ("mu", "theta", "q", "sigma")}
             init["mu"] = np.maximum(init["mu"], 1e-9)
-        self.params_ = fit_sepp(N, radius=self.radius, bg_bandwidth=self.bg_bandwidth,
+        self.params_ = fit_sepp(N, radius=int(self.radius), bg_bandwidth=self.bg_bandwidth,
                                 max_iter=self.max_iter, tol=self.tol, init=init)
         return sepp_intensity_next(N, self.params_)

@@ -1,10 +1,20 @@
-"""The thin layer between the store and the pure forecasting code: load events into a cube over
-the study area, run forecasts and backtests, and keep the latest backtest with the store."""
+"""The forecast service: load events into a cube over the study area, choose a model, forecast,
+backtest, and keep the latest backtest with the store. Other modules use `forecast(...)`, whose
+result knows its grid (cell ids, geometry, risk), and never touch the cube.
+
+    from saferhub.forecast.service import forecast
+    f = forecast("2020-12", model="best", cell_size=150, categories="grip")
+    f.cells      # GeoDataFrame: cell_id, x, y, geometry, risk, count (last 12 months), street, lsoa,
+                 # lsoa_name, ward, nearby, share_of_crime (EPSG:27700)
+    f.params     # model, how it was chosen, forecast month, cell size, study area, ...
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,52 +25,66 @@ import pyarrow.compute as pc
 from saferhub.categories import parse_categories
 from saferhub.config import resolve_store
 from saferhub.errors import SaferhubError
-from saferhub.forecast.covariates import (
-    cell_covariates,
-    load_lsoa_table,
-    resolve_geo_dir,
-)
+from saferhub.forecast.covariates import cell_covariates, load_lsoa_table, resolve_geo_dir
 from saferhub.forecast.cube import Cube, build_cube, count_layer, modal_labels
-from saferhub.geo.area import cells_in, data_hull
+from saferhub.forecast.threads import available_cores, thread_limit  # noqa: F401  (re-exported)
+from saferhub.fsutil import write_atomic
 from saferhub.geo.grid import Grid
 
+log = logging.getLogger("saferhub.forecast")
 LATEST = "backtest-latest.json"
+SHORT_BACKTEST_MONTHS = 2
+SHORT_BACKTEST_MODELS = ("naive", "counts12", "decay", "kde", "blend", "prospective", "sepp", "gbm")
+
+
+@dataclass
+class Forecast:
+    """Risk per study-area cell for one month: `cells` (cell_id, x, y, geometry, risk and place
+    context: the last 12 months' `count`, `street`, `lsoa`, `lsoa_name`, `ward`, `nearby`,
+    `share_of_crime`), the grid."""
+
+    cells: object  # GeoDataFrame, EPSG:27700, row-major from the south-west corner
+    grid: Grid
+    params: dict = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        """The stable CSV contract: cell_id, x, y (lower-left BNG corner), risk."""
+        return pd.DataFrame(self.cells[["cell_id", "x", "y", "risk"]])
 
 
 def load_cube(store=None, categories="grip", cell_size: float = 150, force=None, geo_dir=None,
               harm_weights=None, notes: list | None = None, layers: bool = False) -> Cube:
-    """Events of the chosen categories binned monthly on a grid over the study area: the cells
-    whose centres lie in a concave hull (shapely, ratio 0.2) of ALL the located events of the
-    force(s) in the store, so the area does not move with the categories or the month chosen."""
+    """Events of the chosen categories binned monthly on the study area's grid
+    (`saferhub.geo.study_area`: the force boundary when known, else a hull of ALL the force's
+    located events), so the cells are the hotspot analyses' cells and do not move with the
+    categories or months chosen."""
     from saferhub.data import events
+    from saferhub.geo.area import study_area
 
     if cell_size is None or cell_size < 10:
         raise SaferhubError(f"cell size must be at least 10 metres, got {cell_size}")
     cats = parse_categories(categories)
-    # Only what the cube, the predictor layers and the LSOA covariates use: a fifth of the store's
-    # columns, and the rest (ids, free text) are the expensive ones to read.
+    # Only what the cube, the predictor layers and the LSOA covariates use: the rest (ids, free
+    # text) are the expensive columns to read.
     table = events(store, force=force, located_only=True, harm_weights=harm_weights,
-                   columns=["x", "y", "month", "category", "lsoa", "harm_weight"])
+                   columns=["x", "y", "month", "category", "lsoa", "harm_weight", "force"])
     if table.num_rows == 0:
         raise SaferhubError(f"no located events in the store {resolve_store(store)}; "
                             "ingest police.uk CSVs first (saferhub ingest PATH)")
-    x = table["x"].to_numpy()
-    y = table["y"].to_numpy()
-    grid = Grid.covering(x, y, cell_size)
-    mask = cells_in(grid, data_hull(x, y, kind="concave"))
-    if cats is not None:
-        sel = table.filter(pc.is_in(table["category"], value_set=pa.array(cats)))
-    else:
-        sel = table
-    if sel.num_rows == 0:
-        raise SaferhubError(f"no located events of {', '.join(cats or [])} in the store")
-    month = sel["month"].to_numpy().astype("datetime64[M]")
+    x, y = table["x"].to_numpy(), table["y"].to_numpy()
+    forces = [force] if force else sorted(pc.unique(table["force"]).to_pylist())
+    area = study_area(force=forces, store=store, geo_dir=geo_dir, points=(x, y))
+    grid = area.grid(cell_size)
+    sel = table if cats is None else table.filter(pc.is_in(table["category"], value_set=pa.array(cats)))
     all_months = table["month"].to_numpy().astype("datetime64[M]")
+    if sel.num_rows == 0:
+        raise SaferhubError(f"no located events of {', '.join(cats or [])} in the store (it holds forces "
+                            f"{', '.join(forces)}; months {all_months.min()}..{all_months.max()})")
     months = np.arange(all_months.min(), all_months.max() + 1, dtype="datetime64[M]")
-    cube = build_cube(sel["x"].to_numpy(), sel["y"].to_numpy(), month, grid, months=months,
-                      harm=sel["harm_weight"].to_numpy(), mask=mask)
-    if layers:
-        # predictor layers for the learners: each forecast category apart, and all other crime
+    cube = build_cube(sel["x"].to_numpy(), sel["y"].to_numpy(), sel["month"].to_numpy().astype("datetime64[M]"),
+                      grid, months=months, harm=sel["harm_weight"].to_numpy(), mask=area.cells(grid))
+    cube.study_area = area.source
+    if layers:  # predictor layers for the learners: each forecast category apart, and all other crime
         cat = table["category"].to_numpy(zero_copy_only=False)
         chosen = cats if cats is not None else []
         groups = {c: cat == c for c in chosen} if len(chosen) > 1 else {}
@@ -70,28 +94,109 @@ def load_cube(store=None, categories="grip", cell_size: float = 150, force=None,
             if s.any():
                 cube.layers[name] = count_layer(x[s], y[s], all_months[s], grid, months)
     folder = resolve_geo_dir(geo_dir)
-    if folder is None:
+    lsoa_table = load_lsoa_table(folder) if folder is not None else None
+    if folder is None or lsoa_table.empty:
         if notes is not None:
-            notes.append("no geo folder (--geo-dir / SAFERHUB_GEO_DIR): IMD and population covariates "
-                         "are not used and the bias audit by deprivation is skipped")
-        return cube
-    lsoa_table = load_lsoa_table(folder)
-    if lsoa_table.empty:
-        if notes is not None:
-            notes.append(f"{folder} holds no IMD 2019 / population files: covariates not used")
+            notes.append("no geo folder (--geo-dir / SAFERHUB_GEO_DIR): IMD and population covariates are not used "
+                         "and the bias audit by deprivation is skipped" if folder is None else
+                         f"{folder} holds no IMD 2019 / population files: covariates not used")
         return cube
     cell_lsoa = modal_labels(grid, x, y, table["lsoa"].to_numpy(zero_copy_only=False))
     cube.covariates = cell_covariates(cell_lsoa, lsoa_table)
     return cube
 
 
+def choose_model(cube: Cube, through, target: str = "count", store=None, categories="grip", say=log.info,
+                 progress=None) -> tuple[str, dict]:
+    """The 'best' model: the winner of the latest backtest saved with the store; with none, a short
+    backtest (the SHORT_BACKTEST_MONTHS months up to `through`) is run, saved and its winner used.
+    `progress(total)` -> (a Rich Progress, its task), as `saferhub.options.progress` gives, shows
+    the short backtest's progress. Returns (model name, the backtest record it came from)."""
+    month = np.datetime64(through, "M")
+    latest = load_latest_backtest(store)
+    if latest is None and month <= cube.months[0]:
+        say(f"no backtest saved and no month before {month} to run one on: using counts12")
+        return "counts12", {"best": "counts12", "params": {}}
+    if latest is None:
+        first = max(cube.months[0] + 1, month - SHORT_BACKTEST_MONTHS + 1)
+        months = np.arange(first, month + 1, dtype="datetime64[M]")
+        names = list(SHORT_BACKTEST_MODELS)
+        say(f"no backtest saved with this store yet: running a short one first ({len(names)} models, "
+            f"forecast months {months[0]}..{months[-1]}) to pick the best model")
+        if progress is None:
+            result = backtest_store(cube, names, months, target)
+        else:
+            bar, task = progress(len(names) * len(months))
+            with bar:
+                result = backtest_store(cube, names, months, target, progress=lambda: bar.advance(task))
+        latest = backtest_record(result, {"from": str(months[0]), "to": str(months[-1]),
+                                          "cell_size": cube.grid.cell_size, "categories": categories,
+                                          "models": names, "target": target, "short": True})
+        save_backtest(store, latest)
+    p = latest.get("params", {})
+    saved = f", saved {latest['saved_at']}" if latest.get("saved_at") else ""
+    say(f"best model: {latest['best']} (backtest {p.get('from')}..{p.get('to')}, {p.get('cell_size')} m, "
+        f"{p.get('categories')}{saved})")
+    return latest["best"], latest
+
+
+def forecast(through, model: str = "best", cell_size: float = 150, categories="grip", force=None,
+             harm: bool = False, store=None, geo_dir=None, say=log.info, progress=None) -> Forecast:
+    """Risk per study-area cell for the month after `through`. Every option is checked before the
+    (slower) store read; thread pools are sized to the CPUs this process may use."""
+    from saferhub.forecast.registry import make_model
+    from saferhub.months import parse_month
+
+    month = parse_month(through)
+    target = "harm" if harm else "count"
+    name = model.strip().lower()
+    if name != "best":
+        make_model(name, target=target)  # an unknown name is an error before the store is read
+    parse_categories(categories)
+    if cell_size is None or cell_size < 10:
+        raise SaferhubError(f"--cell-size must be at least 10 metres, got {cell_size}")
+    resolve_geo_dir(geo_dir)
+    notes: list[str] = []
+    cube = load_cube(store, categories, cell_size, force=force, geo_dir=geo_dir, notes=notes)
+    if cube.index_of(month) >= len(cube.months):
+        raise SaferhubError(f"--through {month} is after the last month in the store ({cube.months[-1]})")
+    with thread_limit():
+        chosen = {"chosen_by": "asked"}
+        if name == "best":
+            name, record = choose_model(cube, month, target, store, categories, say, progress)
+            chosen = {"chosen_by": "backtest", "backtest": record.get("params", {})}
+        if name in ("gbm", "ensemble"):
+            for n in notes:
+                say(n)
+        risk = make_model(name, target=target).fit(cube, month).predict()
+    i = cube.index_of(month)
+    last12 = cube.counts[max(0, i - 11): i + 1].sum(axis=0)
+    cells = cube.grid.to_geodataframe({"risk": np.asarray(risk, dtype="float64"), "count": last12}, mask=cube.area)
+    cells = _with_places(cells, cube, month, categories, force, store, geo_dir)
+    params = {"model": name, **chosen, "through": str(month), "forecast_month": str(month + 1),
+              "cell_size": cube.grid.cell_size, "categories": categories, "target": target,
+              "force": force or "all", "study_area": cube.study_area, "cells": len(cells), "notes": notes}
+    return Forecast(cells, cube.grid, params)
+
+
+def _with_places(cells, cube: Cube, month, categories, force, store, geo_dir):
+    """Place context for the forecast cells (saferhub.geo.places), from the chosen categories'
+    crimes of the 12 months up to `month`; `count` and `share_of_crime` are of those months."""
+    from saferhub.config import settings
+    from saferhub.data import events
+    from saferhub.geo.places import add_context
+    from saferhub.geo.units import grid_units
+
+    ev = events(store, force=force, months=(str(month - 11), str(month)), categories=categories, located_only=True,
+                columns=["x", "y", "location", "lsoa", "lsoa_name"]).to_pandas()
+    return add_context(cells, grid_units(cube.grid, mask=cube.area), ev, settings(geo_dir=geo_dir).geo_dir)
+
+
 def forecast_table(cube: Cube, risk: np.ndarray) -> pd.DataFrame:
-    """cell_id, x, y (lower-left BNG corner), risk for every study-area cell, row-major from the
-    south-west corner (a stable order)."""
-    area = cube.area
-    X, Y = cube.grid.lower_left()
-    return pd.DataFrame({"cell_id": cube.grid.cell_ids()[area], "x": X[area].astype(np.int64),
-                         "y": Y[area].astype(np.int64), "risk": np.asarray(risk, dtype="float64")[area]})
+    """cell_id, x, y, risk of a cube's study-area cells, from a risk surface (for callers that fit
+    a model on a cube themselves; `forecast(...).table()` is the same for a whole forecast)."""
+    cells = cube.grid.to_geodataframe({"risk": np.asarray(risk, dtype="float64")}, mask=cube.area)
+    return pd.DataFrame(cells[["cell_id", "x", "y", "risk"]])
 
 
 def backtest_dir(store=None) -> Path:
@@ -99,8 +204,6 @@ def backtest_dir(store=None) -> Path:
 
 
 def save_backtest(store, record: dict) -> Path:
-    from saferhub.report.html import write_atomic
-
     record = dict(record, saved_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     return write_atomic(backtest_dir(store) / LATEST, json.dumps(record, indent=1, default=_jsonable))
 
@@ -130,8 +233,9 @@ def backtest_store(cube: Cube, names: list[str], months, target: str = "count", 
     from saferhub.forecast.backtest import run_backtest
     from saferhub.forecast.registry import make_model
 
-    models = {n: make_model(n, target=target, cell_size=cube.grid.cell_size) for n in names}
-    return run_backtest(cube, models, months, progress=progress)
+    models = {n: make_model(n, target=target) for n in names}
+    with thread_limit():
+        return run_backtest(cube, models, months, progress=progress)
 
 
 def backtest_record(result, params: dict) -> dict:

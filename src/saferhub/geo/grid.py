@@ -122,3 +122,29 @@ class Grid:
         for name, arr in (columns or {}).items():
             data[name] = np.asarray(arr)[keep]
         return gpd.GeoDataFrame(data, geometry=geom, crs="EPSG:27700")
+
+
+def cells_in(grid: Grid, area) -> np.ndarray:
+    """(ny, nx) bool: cells whose centre lies in `area` (a shapely geometry in BNG metres)."""
+    import shapely
+
+    cx, cy = grid.centres()
+    shapely.prepare(area)
+    return shapely.contains_xy(area, cx, cy)
+
+
+def cells_overlapping(grid: Grid, area) -> np.ndarray:
+    """(ny, nx) bool: cells that share some area with `area` (not just an edge or a corner), so
+    every point inside `area` falls in one of them whatever the cell size. Only the cells whose
+    centre is outside are tested polygon by polygon (the rest are inside already)."""
+    import shapely
+
+    mask = cells_in(grid, area)
+    X, Y = grid.lower_left()
+    cs = grid.cell_size
+    # candidates: outside cells whose centre is within half a diagonal of the area
+    cand = ~mask & shapely.dwithin(area, shapely.points(X + cs / 2, Y + cs / 2), cs * 0.7072)
+    if cand.any():
+        boxes = shapely.box(X[cand], Y[cand], X[cand] + cs, Y[cand] + cs)
+        mask[cand] = shapely.area(shapely.intersection(boxes, area)) > 0
+    return mask

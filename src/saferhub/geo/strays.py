@@ -11,7 +11,6 @@ The median and the percentile are robust to a few strays, so one bad point canno
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from saferhub.errors import SaferhubError
 
@@ -60,9 +59,3 @@ def check_strays(x, y, labels=None, drop: bool = False, warn=None) -> np.ndarray
         if warn is not None:
             warn("WARNING: leaving out " + msg)
     return ~stray
-
-
-def stray_table(x, y, stray, labels=None) -> pd.DataFrame:
-    idx = np.flatnonzero(stray)
-    return pd.DataFrame({"index": idx, "x": np.asarray(x, float)[idx], "y": np.asarray(y, float)[idx],
-                         "label": None if labels is None else np.asarray(labels, dtype=object)[idx]})

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from saferhub.errors import BadFileError, SaferhubError
-from saferhub.geo.grid import Grid
+from saferhub.geo.grid import Grid, cells_in
 from saferhub.geo.hexgrid import HexGrid, hex_ids
 
 BNG = "EPSG:27700"
@@ -99,13 +99,15 @@ def _hex_unkey(keys) -> tuple[np.ndarray, np.ndarray]:
     return q, keys - q * 4_294_967_296
 
 
-def grid_units(grid: Grid, area=None, points=None) -> Units:
-    """Square cells of `grid` whose centre lies in `area` (all cells when area is None), plus any
-    cell holding one of `points` (x, y) — so an edge event inside the area is never dropped just
-    because its cell's centre falls outside."""
-    from saferhub.geo.area import cells_in
-
-    mask = np.ones(grid.shape, bool) if area is None else cells_in(grid, area)
+def grid_units(grid: Grid, area=None, points=None, mask=None) -> Units:
+    """Square cells of `grid`: those in `mask` when given (e.g. `StudyArea.cells(grid)`), else
+    those whose centre lies in `area` (all cells when area is None), plus any cell holding one of
+    `points` (x, y) — so an edge event inside the area is never dropped just because its cell's
+    centre falls outside."""
+    if mask is not None:
+        mask = np.asarray(mask, bool).copy()
+    else:
+        mask = np.ones(grid.shape, bool) if area is None else cells_in(grid, area)
     if points is not None and area is not None:
         flat = grid.flat_index(*points)
         mask.ravel()[flat[flat >= 0]] = True

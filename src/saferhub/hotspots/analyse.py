@@ -10,10 +10,11 @@ import numpy as np
 
 from saferhub.errors import SaferhubError
 from saferhub.geo.units import Units
-from saferhub.hotspots import change as change_mod
-from saferhub.hotspots import emerging as em
 from saferhub.hotspots import inference
-from saferhub.hotspots import kde as kde_mod
+from saferhub.hotspots.change import compound_poisson_change, poisson_change
+from saferhub.hotspots.emerging import classify, simple_classes, spacetime_gistar
+from saferhub.hotspots.emerging import cube as spacetime_cube
+from saferhub.hotspots.kde import PER_KM2, adaptive_bandwidths, dual_kde, kde_grid, kde_grid_adaptive
 from saferhub.hotspots import weights as wmod
 from saferhub.hotspots.gistar import GiStar, gistar_grid, gistar_sparse, grid_kernel
 
@@ -74,22 +75,6 @@ def gistar_units(units: Units, values, distance: float | None = None, rings: int
     return gistar_sparse(values, W, correction, permutations, seed)
 
 
-def gistar_frame(units: Units, values, **kw):
-    """GeoDataFrame: value, gi_z, gi_p, gi_p_adj, gi_bin (-3..3), gi_class (+ gi_p_sim)."""
-    g = gistar_units(units, values, **kw)
-    gdf = units.gdf.copy()
-    gdf["value"] = values
-    gdf["n_neighbours"] = g.n_neighbours
-    gdf["gi_z"] = g.z
-    gdf["gi_p"] = g.p
-    gdf["gi_p_adj"] = g.p_adjusted
-    gdf["gi_bin"] = g.cls
-    gdf["gi_class"] = inference.class_labels(g.cls)
-    if g.p_sim is not None:
-        gdf["gi_p_sim"] = g.p_sim
-    return gdf
-
-
 def kde_frame(units: Units, x, y, bandwidth: float, kernel: str = "quartic", adaptive_k: int | None = None,
               weights=None):
     """KDE surface (events per km^2) on square-grid units; adaptive_k gives a kNN bandwidth per event."""
@@ -99,13 +84,13 @@ def kde_frame(units: Units, x, y, bandwidth: float, kernel: str = "quartic", ada
     y = np.asarray(y, float)
     ok = np.isfinite(x) & np.isfinite(y)
     if adaptive_k:
-        h = kde_mod.adaptive_bandwidths(x[ok], y[ok], k=adaptive_k, min_bandwidth=units.grid.cell_size)
+        h = adaptive_bandwidths(x[ok], y[ok], k=adaptive_k, min_bandwidth=units.grid.cell_size)
         w = None if weights is None else np.asarray(weights, float)[ok]
-        dens = kde_mod.kde_grid_adaptive(units.grid, x[ok], y[ok], h, kernel, w)
+        dens = kde_grid_adaptive(units.grid, x[ok], y[ok], h, kernel, w)
     else:
-        dens = kde_mod.kde_grid(units.grid, x, y, bandwidth, kernel, weights)
+        dens = kde_grid(units.grid, x, y, bandwidth, kernel, weights)
     gdf = units.gdf.copy()
-    gdf["density_km2"] = units.from_grid(dens) * kde_mod.PER_KM2
+    gdf["density_km2"] = units.from_grid(dens) * PER_KM2
     return gdf
 
 
@@ -115,7 +100,7 @@ def dual_kde_frame(units: Units, xa, ya, xb, yb, bandwidth: float, kernel: str =
     `scale_b`, e.g. months_a / months_b), their difference and ratio, per km^2."""
     if units.kind != "grid":
         raise SaferhubError("KDE is computed on a square grid (--units grid)")
-    d = kde_mod.dual_kde(units.grid, xa, ya, xb, yb, bandwidth, kernel, scale_b)
+    d = dual_kde(units.grid, xa, ya, xb, yb, bandwidth, kernel, scale_b)
     gdf = units.gdf.copy()
     gdf["density_a_km2"] = units.from_grid(d.a)
     gdf["density_b_km2"] = units.from_grid(d.b)
@@ -165,33 +150,34 @@ def spatial_weights(units: Units, distance: float | None = None, rings: int | No
 
 def emerging_frame(units: Units, x, y, t_index, n_times: int, distance: float | None = None,
                    rings: int | None = 1, correction: str = "fdr", alpha: float = 0.05,
-                   time_lags: int = 0):
+                   time_lags: int = 0, weights=None):
     """Emerging hot spots over monthly slices: category (ArcGIS), simple class, Mann–Kendall
     trend on the Gi* z-scores, and the per-slice counts (for sparklines). Returns (gdf, cube).
 
     time_lags = 0: Gi* per slice (each month against its own mean and variance).
     time_lags = k >= 1: ArcGIS's space-time Gi* (neighbourhood = the spatial neighbours in this and
-    the k previous months; mean, variance and correction over the whole cube)."""
+    the k previous months; mean, variance and correction over the whole cube).
+    `weights` (per event, e.g. harm) make the cube hold summed weights instead of counts."""
     idx = units.assign(x, y)
-    C = em.cube(idx, t_index, units.n, n_times)  # (T, units)
+    C = spacetime_cube(idx, t_index, units.n, n_times, weights)  # (T, units): counts, or harm with weights
     T = C.shape[0]
     Z = np.full(C.shape, np.nan)
     P = np.full(C.shape, np.nan)
     if time_lags:
-        Z, P = em.spacetime_gistar(C, spatial_weights(units, distance, rings), time_lags, correction)
+        Z, P = spacetime_gistar(C, spatial_weights(units, distance, rings), time_lags, correction)
     else:
         for t in range(T):  # one Gi* (one convolution or sparse product) per slice
             if np.ptp(C[t]) == 0:
                 continue
             g = gistar_units(units, C[t], distance=distance, rings=rings, correction=correction)
             Z[t], P[t] = g.z, g.p_adjusted
-    labels, mk = em.classify(Z.T, P.T, alpha=alpha)
+    labels, mk = classify(Z.T, P.T, alpha=alpha)
     with np.errstate(invalid="ignore"):
         hot = (P.T <= alpha) & (Z.T > 0)
     gdf = units.gdf.copy()
     gdf["count"] = C.sum(axis=0)
     gdf["category"] = labels
-    gdf["simple"] = em.simple_classes(hot)
+    gdf["simple"] = simple_classes(hot)
     gdf["hot_slices"] = hot.sum(axis=1)
     gdf["mk_tau"] = mk.tau
     gdf["mk_z"] = mk.z
@@ -200,11 +186,19 @@ def emerging_frame(units: Units, x, y, t_index, n_times: int, distance: float | 
 
 
 def change_frame(units: Units, xa, ya, xb, yb, length_ratio: float = 1.0, correction: str = "fdr",
-                 alpha: float = 0.05):
-    """Per-unit change from period a (before) to b (after), with Poisson significance."""
-    a = unit_values(units, xa, ya)
-    b = unit_values(units, xb, yb)
-    c = change_mod.poisson_change(a, b, length_ratio, correction, alpha)
+                 alpha: float = 0.05, weights_a=None, weights_b=None):
+    """Per-unit change from period a (before) to b (after): counts with the exact Poisson test, or
+    summed weights (harm; both weights given) with the compound-Poisson test."""
+    if (weights_a is None) != (weights_b is None):
+        raise SaferhubError("weight both periods or neither")
+    a = unit_values(units, xa, ya, weights_a)
+    b = unit_values(units, xb, yb, weights_b)
+    if weights_a is None:
+        c = poisson_change(a, b, length_ratio, correction, alpha)
+    else:
+        a2 = unit_values(units, xa, ya, np.square(np.asarray(weights_a, float)))
+        b2 = unit_values(units, xb, yb, np.square(np.asarray(weights_b, float)))
+        c = compound_poisson_change(a, b, a2, b2, length_ratio, correction, alpha)
     gdf = units.gdf.copy()
     gdf["before"] = c.before
     gdf["after"] = c.after

@@ -46,3 +46,23 @@ def poisson_change(before, after, length_ratio: float = 1.0, correction: str = "
     expected = a * length_ratio
     direction = np.where(p_adj <= alpha, np.sign(b - expected), 0).astype(np.int8)
     return Change(a, b, b - a, ratio, z, p, p_adj, direction)
+
+
+def compound_poisson_change(before, after, before_sq, after_sq, length_ratio: float = 1.0,
+                            correction: str = "fdr", alpha: float = 0.05) -> Change:
+    """Change in summed weights (harm) per unit. Each period's sum of weights is compound Poisson,
+    with variance estimated by the sum of squared weights, so under "no change"
+        z = (b - r a) / sqrt(b2 + r^2 a2)
+    is approximately standard normal (a Wald test; with unit weights it is the usual Poisson
+    Wald test). p is two-sided; units with no events in either period get p = 1."""
+    a = np.asarray(before, dtype="float64")
+    b = np.asarray(after, dtype="float64")
+    r = float(length_ratio)
+    var = np.asarray(after_sq, dtype="float64") + r * r * np.asarray(before_sq, dtype="float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(var > 0, (b - r * a) / np.sqrt(var), 0.0)
+        ratio = np.where(a > 0, b / (a * r), np.nan)
+    p = np.where(var > 0, inference.two_sided_p(z), 1.0)
+    p_adj = inference.adjust(p, correction)
+    direction = np.where(p_adj <= alpha, np.sign(z), 0).astype(np.int8)
+    return Change(a, b, b - a, ratio, z, p, p_adj, direction)

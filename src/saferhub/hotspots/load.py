@@ -1,6 +1,8 @@
-"""Read events for an analysis from the event store, with harm weights and whole-month indexes.
+"""Events for an analysis: read from the event store, or taken as given (a pyarrow Table, a
+DataFrame or a GeoDataFrame as `saferhub.data.events` returns), as one DataFrame with x, y,
+month (datetime64[M]), month_index (whole months since 1970-01), category and harm.
 
-Thin wrapper over `saferhub.data.events`: the analyses themselves never touch the store.
+The analyses themselves never touch the store.
 """
 
 from __future__ import annotations
@@ -10,31 +12,84 @@ import pandas as pd
 
 from saferhub.errors import SaferhubError
 
-COLUMNS = ("event_id", "source", "month", "occurred_at", "category", "x", "y", "location", "lsoa")
+COLUMNS = ("event_id", "source", "force", "month", "occurred_at", "category", "x", "y", "location",
+           "lsoa", "lsoa_name")
+
+
+def store_coverage(store=None) -> str:
+    """'forces merseyside; months 2018-01..2020-12' — what the store holds, for error messages."""
+    from saferhub.config import resolve_store
+    from saferhub.data.store import Catalog
+
+    root = resolve_store(store)
+    keys = [k.split("/") for k in Catalog.load(root).partitions if k.startswith("events/")]
+    if not keys:
+        return f"the event store {root} is empty (run `saferhub ingest PATH` first)"
+    forces = sorted({f for _, f, _ in keys})
+    months = sorted({m for _, _, m in keys})
+    return f"the event store {root} holds forces {', '.join(forces)}; months {months[0]}..{months[-1]}"
 
 
 def load_events(store=None, force=None, months=None, categories=None, weights: str | None = None,
                 columns=COLUMNS) -> pd.DataFrame:
-    """Located events as a DataFrame with x, y, month (datetime64[M]), month_index (whole months
-    since 1970-01), category and harm (per-event weight from the chosen harm table)."""
+    """Located events of the store matching the filters (see the module doc); a clear error,
+    stating the store's coverage, when none match."""
     from saferhub.data import events
+
     table = events(store=store, force=force, months=months, categories=categories, located_only=True,
                    harm_weights=weights, columns=[*columns, "harm_weight"])
-    df = table.to_pandas()
+    if table.num_rows == 0:
+        raise SaferhubError(f"no located events match force {force or 'any'}, months {_text(months)} "
+                            f"and categories {_text(categories)}: {store_coverage(store)}")
+    return as_frame(table)
+
+
+def _text(v) -> str:
+    if v is None:
+        return "all"
+    return v if isinstance(v, str) else ", ".join(map(str, v))
+
+
+def as_frame(events, weights: str | None = None) -> pd.DataFrame:
+    """The events as a DataFrame with the columns the analyses use; unlocated rows dropped.
+    `harm` comes from a `harm_weight` column, else from the harm table `weights` by category."""
+    if hasattr(events, "to_pandas") and not isinstance(events, pd.DataFrame):
+        df = events.to_pandas()
+    elif isinstance(events, pd.DataFrame):
+        df = pd.DataFrame(events.drop(columns="geometry", errors="ignore"))
+    else:
+        raise SaferhubError(f"events must be a pyarrow Table or a DataFrame, not {type(events).__name__}")
+    missing = {"x", "y", "month", "category"} - set(df.columns)
+    if missing:
+        raise SaferhubError(f"the events have no column(s) {', '.join(sorted(missing))} "
+                            "(use saferhub.data.events(...))")
+    df = df[np.isfinite(df["x"].to_numpy(float)) & np.isfinite(df["y"].to_numpy(float))].reset_index(drop=True)
     if len(df) == 0:
-        raise SaferhubError("no located events match those months and categories in the event store "
-                            "(has `saferhub ingest` been run?)")
-    if "month" in df:
-        df["month"] = pd.to_datetime(df["month"]).to_numpy().astype("datetime64[M]")
-        df["month_index"] = df["month"].to_numpy().astype("datetime64[M]").astype(np.int64)
-    df["harm"] = df.pop("harm_weight").to_numpy()
+        raise SaferhubError("none of the events given has coordinates")
+    df["month"] = pd.to_datetime(df["month"]).to_numpy().astype("datetime64[M]")
+    df["month_index"] = df["month"].to_numpy().astype("datetime64[M]").astype(np.int64)
+    if "harm_weight" in df and weights is None:
+        df["harm"] = df.pop("harm_weight").to_numpy(float)
+    else:
+        from saferhub.harm import load_weights, weights_for
+
+        df["harm"] = np.asarray(weights_for(df["category"].to_numpy(), load_weights(weights)), float)
     return df
 
 
-def month_indexes(months: np.ndarray) -> tuple[np.ndarray, int]:
-    """(first month index, number of months) of a parsed month array."""
-    m = np.asarray(months, dtype="datetime64[M]").astype(np.int64)
-    return m.min(), int(m.max() - m.min() + 1)
+def select(df: pd.DataFrame, months=None, categories=None) -> pd.DataFrame:
+    """Rows of `df` in these months and categories (filters on events already read)."""
+    from saferhub.categories import parse_categories
+    from saferhub.months import parse_months
+
+    keep = np.ones(len(df), bool)
+    mon = parse_months(months)
+    if mon is not None:
+        keep &= np.isin(df["month"].to_numpy(), np.asarray(mon, dtype="datetime64[M]"))
+    cats = parse_categories(categories)
+    if cats is not None:
+        keep &= df["category"].isin(cats).to_numpy()
+    return df[keep].reset_index(drop=True)
 
 
 def event_labels(df: pd.DataFrame, only=None) -> np.ndarray:

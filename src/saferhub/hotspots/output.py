@@ -24,6 +24,7 @@ def write_units(gdf, path, layer: str = "hotspots") -> Path:
         raise SaferhubError(f"{path}: unknown output format (use {', '.join(FORMATS)})")
     path.parent.mkdir(parents=True, exist_ok=True)
     out = gdf.copy()
+    out.attrs = {}  # parameters and summaries are for reports; GIS files carry the columns
     for col in out.columns:  # object columns of numpy strings / None write cleanly as text
         if col != "geometry" and out[col].dtype == object:
             out[col] = out[col].astype("string")

@@ -24,22 +24,6 @@ def distance_band(x, y, distance: float) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(keep.sum()), (D.row[keep], D.col[keep])), shape=(n, n))
 
 
-def knn(x, y, k: int) -> sp.csr_matrix:
-    """w_ij = 1 for the k nearest other units of i (not symmetric in general)."""
-    pts = np.column_stack([np.asarray(x, float), np.asarray(y, float)])
-    n = len(pts)
-    if not 1 <= k < n:
-        raise SaferhubError(f"k must be between 1 and {n - 1}, got {k}")
-    _, idx = cKDTree(pts).query(pts, k=k + 1)
-    rows = np.repeat(np.arange(n), k + 1)
-    cols = idx.ravel()
-    keep = rows != cols
-    # Duplicated points can push the unit itself out of its own k+1 list; keep exactly k.
-    W = sp.csr_matrix((np.ones(keep.sum()), (rows[keep], cols[keep])), shape=(n, n))
-    W.data[:] = 1.0
-    return W
-
-
 def contiguity(geoms, queen: bool = True) -> sp.csr_matrix:
     """Polygon contiguity: queen (any shared boundary point) or rook (a shared edge of length > 0)."""
     import shapely

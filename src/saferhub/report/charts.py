@@ -35,15 +35,20 @@ def knox_chart(k, title: str = "Near repeat: Knox ratio (observed / expected)"):
     R = k.ratio[:-1, :-1]
     P = k.p[:-1, :-1]
     fig, ax = plt.subplots(figsize=(1.2 * R.shape[1] + 3, 0.6 * R.shape[0] + 2))
-    lim = max(1.5, float(np.nanmax(np.abs(R - 1))) + 1) if np.isfinite(R).any() else 2
-    im = ax.imshow(R, cmap="RdBu_r", vmin=2 - lim, vmax=lim)
+    # a ratio's scale starts at 0 (no pairs) and is centred on 1 (as many as chance) where it can be
+    hi = max(2.0, float(np.nanmax(R))) if np.isfinite(R).any() else 2.0
+    from matplotlib.colors import TwoSlopeNorm
+
+    im = ax.imshow(R, cmap="RdBu_r", norm=TwoSlopeNorm(vcenter=1.0, vmin=0.0, vmax=hi))
     for (r, c), v in np.ndenumerate(R):
         star = "*" if P[r, c] <= 0.05 else ""
-        ax.text(c, r, f"{v:.2f}{star}" if np.isfinite(v) else "–", ha="center", va="center", fontsize=8)
+        dark = np.isfinite(v) and (v > 0.6 * hi + 0.4 or v < 0.35)  # white text on the darkest cells
+        ax.text(c, r, f"{v:.2f}{star}" if np.isfinite(v) else "–", ha="center", va="center", fontsize=8,
+                color="white" if dark else "black")
     ax.set_xticks(range(R.shape[1]), k.time_labels[:-1], rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(R.shape[0]), k.space_labels[:-1], fontsize=8)
     ax.set_title(title + "\n* p <= 0.05", fontsize=10)
-    fig.colorbar(im, ax=ax, shrink=0.8)
+    fig.colorbar(im, ax=ax, shrink=0.8, label="Knox ratio (1 = as many pairs as chance)")
     return fig
 
 
@@ -58,9 +63,11 @@ def sparklines(series: dict, x_labels=None, title: str = "Mean count per unit by
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.spines[["top", "right"]].set_visible(False)
-    if x_labels is not None and len(x_labels):
-        ticks = np.linspace(0, len(x_labels) - 1, min(len(x_labels), 7)).astype(int)
-        axes[-1, 0].set_xticks(ticks, [str(x_labels[i]) for i in ticks], fontsize=7)
+    if x_labels is not None and len(x_labels):  # a tick for every month; labels thinned to fit
+        step = max(1, int(np.ceil(len(x_labels) / 12)))
+        axes[-1, 0].set_xticks(np.arange(len(x_labels)),
+                               [str(v) if i % step == 0 else "" for i, v in enumerate(x_labels)], fontsize=7,
+                               rotation=45, ha="right")
     fig.suptitle(title, fontsize=10)
     return fig
 

@@ -20,6 +20,7 @@ h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.2rem;margin-top:2rem;bor
 .meta{color:#555;font-size:.9rem} table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
 th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right} th{background:#f3f3f3}
 td:first-child,th:first-child{text-align:left} img{max-width:100%;height:auto}
+table.params td{text-align:left} table{max-width:100%}
 .note{background:#fff8e1;border-left:4px solid #f0b400;padding:.5rem 1rem}
 footer{margin-top:3rem;color:#666;font-size:.8rem}
 """

@@ -123,7 +123,7 @@ def save_png(fig, path) -> None:
 
     import matplotlib.pyplot as plt
 
-    from saferhub.report.html import write_atomic
+    from saferhub.fsutil import write_atomic
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
