@@ -18,6 +18,7 @@ import pandas as pd
 from saferhub.config import resolve_store
 from saferhub.errors import SaferhubError
 from saferhub.patrol import areas as A
+from saferhub.patrol.teams import default_teams, read_teams
 
 EVENT_COLUMNS = ("event_id", "month", "occurred_at", "category", "x", "y", "location", "lsoa_name", "source")
 
@@ -91,7 +92,7 @@ def force_area_m2(force, store=None, geo_dir=None, x=None, y=None) -> tuple[floa
 
     b = force_boundary(force, store=store, geo_dir=geo_dir) if force else None
     if b is not None:
-        return float(b.area), f"{force} police force area"
+        return float(b.area), f"the {force.title()} police force area"
     from saferhub.geo.area import data_hull
 
     return float(data_hull(x, y, kind="concave", ratio=0.1).area), "a hull round the events"
@@ -189,3 +190,202 @@ def read_areas(path):
         raise SaferhubError(f"{path}: not a patrol areas file (missing {', '.join(sorted(missing))}); "
                             "make one with `saferhub patrol areas`")
     return gdf.to_crs("EPSG:27700").sort_values("rank").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Plans
+
+
+def plans_dir(store=None) -> Path:
+    return resolve_store(store) / "patrol" / "plans"
+
+
+def hot_profile(areas, store=None, force=None):
+    """Hour-of-week profile of timestamped partner incidents in each area, or None if none."""
+    from saferhub.data import events
+    from saferhub.patrol.plan import hour_of_week_profile
+
+    table = events(store, force=force, sources="incident", located_only=True, harm_weights=None,
+                   columns=["occurred_at", "x", "y"])
+    if table.num_rows == 0:
+        return None
+    df = table.to_pandas().dropna(subset=["occurred_at"])
+    if df.empty:
+        return None
+    prof = hour_of_week_profile(areas, df["occurred_at"], df["x"].to_numpy(), df["y"].to_numpy())
+    return prof if prof.sum() > 0 else None
+
+
+def make_plan(areas_path, start: str, *, days: int = 7, teams=None, n_teams: int = 2, seed: int = 0,
+              store=None, force=None, history_months: float = 12.0, created: str | None = None,
+              team_defaults: dict | None = None, **params):
+    """`saferhub patrol plan`: a plan for the areas file, stored under <store>/patrol/plans/."""
+    from saferhub.patrol.plan import PlanParams
+    from saferhub.patrol.plan import make_plan as build
+
+    areas = read_areas(areas_path)
+    team_list = read_teams(teams) if teams else default_teams(areas, n_teams, seed, **(team_defaults or {}))
+    try:
+        dt_start = pd.Timestamp(start).date().isoformat()
+    except ValueError:
+        raise SaferhubError(f"--start {start!r} is not a date (YYYY-MM-DD)") from None
+    p = PlanParams(start=dt_start, days=days, seed=seed, **params)
+    prof = hot_profile(areas, store, force)
+    plan = build(areas, team_list, p, hot_profile=prof, history_days=history_months * 30.44, created=created)
+    plan.parameters["hot_times"] = "partner incidents by hour of week" if prof is not None else \
+        "none (no timestamped partner incidents in the areas): times drawn evenly over the shifts"
+    save_plan(plan, areas, store)
+    plan.areas = areas
+    return plan
+
+
+def save_plan(plan, areas, store=None) -> Path:
+    """plan.json, areas.gpkg and schedule.csv under <store>/patrol/plans/<plan_id>/ (atomic)."""
+    from saferhub.fsutil import write_atomic
+
+    folder = plans_dir(store) / plan.plan_id
+    folder.mkdir(parents=True, exist_ok=True)
+    write_areas(areas[[c for c in areas.columns]], folder / "areas.gpkg")
+    write_atomic(folder / "schedule.csv", plan.schedule.to_csv(index=False))
+    write_atomic(folder / "plan.json", json.dumps(plan.to_json(), indent=1, sort_keys=True, default=str))
+    return folder
+
+
+def list_plans(store=None) -> list[str]:
+    d = plans_dir(store)
+    return sorted(p.name for p in d.iterdir() if (p / "plan.json").exists()) if d.exists() else []
+
+
+def load_plan(plan_id: str, store=None):
+    """A stored plan (CONTRACTS.md): .plan_id .created .seed .start .end .parameters .area_ids
+    .teams .crossover .schedule (DataFrame) .areas (GeoDataFrame) ... ; "latest" = the newest."""
+    from saferhub.patrol.plan import Plan
+
+    if plan_id == "latest":
+        plans = list_plans(store)
+        if not plans:
+            raise SaferhubError(f"no patrol plans in {plans_dir(store)}; make one with `saferhub patrol plan`")
+        plan_id = max(plans, key=lambda p: (plans_dir(store) / p / "plan.json").stat().st_mtime)
+    folder = plans_dir(store) / plan_id
+    if not (folder / "plan.json").exists():
+        known = ", ".join(list_plans(store)) or "none"
+        raise SaferhubError(f"no patrol plan {plan_id!r} in {plans_dir(store)} (have: {known})")
+    doc = json.loads((folder / "plan.json").read_text())
+    schedule = pd.read_csv(folder / "schedule.csv", dtype=str)
+    plan = Plan(plan_id=doc["plan_id"], created=doc["created"], seed=doc["seed"], start=doc["start"],
+                end=doc["end"], parameters=doc["parameters"], area_ids=doc["area_ids"], teams=doc["teams"],
+                crossover=doc["crossover"], schedule=schedule, not_fitted=doc.get("not_fitted", []),
+                power=doc.get("power"), reasons=doc.get("reasons", {}), simulated=doc.get("simulated", False),
+                summary=doc.get("summary", {}))
+    plan.areas = read_areas(folder / "areas.gpkg")
+    return plan
+
+
+# ---------------------------------------------------------------------------------------------
+# Pings, visits, dosage
+
+
+def ingest(paths, store=None, force: str | None = None, geo_dir=None, **rules) -> list[dict]:
+    """`saferhub patrol ingest`: pings files (CSV / GPX) into the store's "pings" dataset."""
+    from saferhub.data.pings import ingest_pings
+    from saferhub.geo.boundary import force_boundary
+
+    boundary = force_boundary(force, store=store, geo_dir=geo_dir) if force else None
+    return [ingest_pings(p, store=store, force=force or "unassigned", boundary=boundary, **rules)
+            for p in paths]
+
+
+def _plan_or_areas(plan_id=None, areas_path=None, store=None):
+    if areas_path is not None:
+        return None, read_areas(areas_path)
+    plan = load_plan(plan_id or "latest", store)
+    return plan, plan.areas
+
+
+def visits(store=None, *, plan_id=None, areas_path=None, since=None, until=None, rules=None):
+    """`saferhub patrol visits`: device visits and patrol visits from the stored pings, for a
+    plan's dates (default the latest plan) or since/until. Returns (Detected, patrol visits)."""
+    from saferhub.data.pings import pings
+    from saferhub.patrol.visits import VisitRules, detect_visits, patrol_visits
+
+    plan, areas = _plan_or_areas(plan_id, areas_path, store)
+    first = since or (plan.start if plan else None)
+    last = until or (plan.end if plan else None)
+    days = (str(first), str(last)) if first and last else None
+    t = pings(store, days=days)
+    det = detect_visits(t["device"].to_numpy(zero_copy_only=False), t["time"].cast("int64").to_numpy(),
+                        t["x"].to_numpy(), t["y"].to_numpy(), areas.geometry.values, areas["area_id"],
+                        speed=t["speed"].to_numpy(zero_copy_only=False),
+                        accuracy=t["accuracy"].to_numpy(zero_copy_only=False),
+                        simulated=t["simulated"].to_numpy(zero_copy_only=False), rules=rules or VisitRules())
+    return det, patrol_visits(det.visits), plan, areas
+
+
+def dosage(store=None, *, plan_id=None, areas_path=None, since=None, until=None, rules=None,
+           grace_minutes: float = 30.0) -> pd.DataFrame:
+    """CONTRACTS.md: per area per date: visits, minutes_min, minutes_max, planned_minutes,
+    planned_visits (+ delivered_visits, missed_windows, devices). attrs: headline, compliance,
+    simulated, time_between."""
+    from saferhub.patrol import dosage as D
+
+    det, pv, plan, areas = visits(store, plan_id=plan_id, areas_path=areas_path, since=since, until=until,
+                                  rules=rules)
+    first = pd.Timestamp(since or (plan.start if plan else pv["start"].min())).date()
+    last = pd.Timestamp(until or (plan.end if plan else pv["end"].max())).date()
+    dates = pd.date_range(first, last, freq="D").date.astype(str)
+    day = D.daily(pv, plan.schedule if plan else None, areas["area_id"], dates, det.visits, grace_minutes)
+    simulated = bool(len(pv) and pv["simulated"].any())
+    day.attrs["simulated"] = simulated
+    day.attrs["headline"] = D.headline(pv, first, simulated)
+    day.attrs["compliance"] = D.compliance(day)
+    day.attrs["time_between"] = D.time_between(pv)
+    day.attrs["detection"] = {"pings": det.pings, "pings_in_areas": det.in_areas, "device_visits": len(det.visits),
+                              "patrol_visits": len(pv), "drive_bys_discarded": det.drive_bys,
+                              "passing_through": det.too_short}
+    day.attrs["plan_id"] = plan.plan_id if plan else None
+    return day
+
+
+def simulate(store=None, *, plan_id="latest", seed: int = 0, interval: float | None = None,
+             compliance: float = 0.55, out=None):
+    """`saferhub patrol simulate`: SIMULATED pings for a plan, written to a CSV named
+    simulated-pings-<plan>.csv (and the truth beside it). Returns (pings path, truth path, faults)."""
+    from saferhub.fsutil import write_atomic
+    from saferhub.patrol.simulate import simulate as walk
+
+    plan = load_plan(plan_id, store)
+    teams = {t["name"]: (t["x"], t["y"]) for t in plan.teams}
+    sim = walk(plan.areas, plan.schedule, seed=seed, interval=interval, compliance=compliance, stations=teams)
+    from saferhub.data.pings import pseudonym_key, pseudonymise
+
+    truth = sim.truth.assign(device=pseudonymise(sim.truth["device"].to_numpy(), pseudonym_key(store)),
+                             simulated=True)   # the truth names radios as the store does
+    folder = Path(out) if out else plans_dir(store) / plan.plan_id
+    pings_path = folder / f"simulated-pings-{plan.plan_id}-seed{seed}.csv"
+    truth_path = folder / f"simulated-truth-{plan.plan_id}-seed{seed}.csv"
+    write_atomic(pings_path, sim.pings.to_csv(index=False))
+    write_atomic(truth_path, truth.to_csv(index=False))
+    return pings_path, truth_path, sim.faults
+
+
+def write_plan_files(plan, out_dir, store=None, force=None, pdf: bool = True) -> list[Path]:
+    """The plan's files for people: schedule CSV, areas GPKG + GeoJSON, GPX per team, briefing."""
+    from saferhub.fsutil import write_atomic
+    from saferhub.patrol import report as R
+
+    out_dir = Path(out_dir)
+    paths = [write_atomic(out_dir / "schedule.csv", plan.schedule.to_csv(index=False)),
+             write_areas(plan.areas, out_dir / "areas.gpkg"), write_areas(plan.areas, out_dir / "areas.geojson")]
+    paths += R.write_gpx(plan, out_dir)
+    try:
+        import shapely
+
+        minx, miny, maxx, maxy = shapely.total_bounds(plan.areas.geometry.values)
+        from saferhub.data import events as read_events
+
+        ev = read_events(store, force=force, bbox=(minx - 200, miny - 200, maxx + 200, maxy + 200),
+                         harm_weights=None, columns=["x", "y"]).to_pandas()
+    except SaferhubError:
+        ev = None
+    paths += R.write_briefing(plan, out_dir, ev, pdf=pdf)
+    return paths
