@@ -231,8 +231,14 @@ def check(raw: pd.DataFrame, key: bytes, file_label: str, boundary=None, *, max_
 
 
 def _flag_jumps(flag, reason, device, t_us, x, y, max_speed):
-    """A fix that needs an impossible speed both to reach it and to leave it (or at a track end,
-    either) is a GPS error; car journeys are real movement, below `max_speed`, and kept."""
+    """A fix that needs an impossible speed both to reach it and to leave it is a GPS error;
+    then, with those gone, a track's first or last fix that needs one. Car journeys are real
+    movement, below `max_speed`, and kept."""
+    _jumps(flag, reason, device, t_us, x, y, max_speed, ends=False)
+    _jumps(flag, reason, device, t_us, x, y, max_speed, ends=True)
+
+
+def _jumps(flag, reason, device, t_us, x, y, max_speed, ends):
     ok = np.flatnonzero(reason == None)  # noqa: E711
     if ok.size < 2:
         return
@@ -244,7 +250,7 @@ def _flag_jumps(flag, reason, device, t_us, x, y, max_speed):
     v_in = np.r_[np.nan, v]
     v_out = np.r_[v, np.nan]
     fast_in, fast_out = v_in > max_speed, v_out > max_speed
-    spike = (fast_in & fast_out) | (fast_in & np.isnan(v_out)) | (fast_out & np.isnan(v_in))
+    spike = (fast_in & fast_out) | (ends & ((fast_in & np.isnan(v_out)) | (fast_out & np.isnan(v_in))))
     speed = np.fmax(v_in, v_out)
     mask = np.zeros(len(reason), bool)
     mask[order[spike]] = True

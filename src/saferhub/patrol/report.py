@@ -140,17 +140,21 @@ def _weekly_chart(week: pd.DataFrame, names: dict):
 
 
 def _dosage_map(areas, minutes: dict):
+    """Areas as dots (300 m areas vanish on a force-wide map) coloured by patrol minutes."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 6))
+    c = shapely.centroid(np.asarray(areas.geometry.values, dtype=object))
+    x, y = shapely.get_x(c), shapely.get_y(c)
     vals = np.array([minutes.get(a, 0.0) for a in areas["area_id"]])
-    areas.assign(v=vals).plot(column="v", ax=ax, cmap="Blues", edgecolor="#333", legend=True,
-                              legend_kwds={"label": "patrol minutes (at least)", "shrink": 0.7})
-    for r in areas.itertuples():
-        c = r.geometry.centroid
-        ax.annotate(str(r.rank), (c.x, c.y), fontsize=7, ha="center")
-    ax.set_axis_off()
-    ax.set_title("Patrol minutes by area (numbers are area ranks)")
+    sc = ax.scatter(x, y, c=vals, s=90, cmap="Blues", edgecolors="#333", vmin=0)
+    for xi, yi, rank in zip(x, y, areas["rank"]):
+        ax.annotate(str(rank), (xi, yi), xytext=(5, 5), textcoords="offset points", fontsize=7)
+    fig.colorbar(sc, ax=ax, shrink=0.7, label="patrol minutes (at least)")
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title("Patrol minutes by area (labels are area ranks)")
     return fig
 
 
@@ -173,11 +177,17 @@ def dosage_html(day: pd.DataFrame, week: pd.DataFrame, areas) -> str:
                  f"and {det['passing_through']:,} pass-throughs not counted.</p>")
     per_area = day.groupby("area_id", as_index=False)[["visits", "minutes_min", "minutes_max", "planned_visits",
                                                        "delivered_visits", "missed_windows"]].sum()
-    per_area.insert(1, "area", per_area["area_id"].map(names))
     tb = day.attrs.get("time_between")
     if tb is not None and len(tb):
         per_area = per_area.merge(tb[["area_id", "median_hours_between"]], on="area_id", how="left")
     minutes = dict(zip(per_area["area_id"], per_area["minutes_min"]))
+    rank = dict(zip(areas["area_id"], areas["rank"]))
+    per_area.insert(0, "rank", per_area["area_id"].map(rank))
+    per_area.insert(1, "area", per_area.pop("area_id").map(names))
+    per_area = per_area.sort_values("rank").round({"minutes_min": 0, "minutes_max": 0, "median_hours_between": 1})
+    per_area = per_area.rename(columns={"minutes_min": "minutes (at least)", "minutes_max": "minutes (at most)",
+                                        "planned_visits": "planned", "delivered_visits": "delivered",
+                                        "missed_windows": "missed", "median_hours_between": "median hours between"})
     sections = [("Summary", head), ("Map", figure_html(_dosage_map(areas, minutes), "map of patrol minutes")),
                 ("Per area", table_html(per_area, "{:,.1f}")),
                 ("Weekly minutes per area", figure_html(_weekly_chart(week, names), "weekly minutes"))]

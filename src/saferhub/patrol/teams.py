@@ -52,6 +52,18 @@ def default_teams(areas, n: int, seed: int = 0, **kw) -> list:
     pts = np.c_[shapely.get_x(c), shapely.get_y(c)]
     n = max(1, min(n, len(pts)))
     centres, _ = kmeans2(pts, n, seed=seed, minit="++") if n > 1 else (pts.mean(axis=0, keepdims=True), None)
-    return [Team(f"Team {i + 1}", float(x), float(y), **kw) for i, (x, y) in enumerate(centres)]
+    # a station is not in a hotspot: move any that falls within 100 m of an area to the nearest
+    # point 150 m out (time at the station must not read as patrol in an area)
+    from shapely.ops import nearest_points
+
+    union = shapely.union_all(np.asarray(areas.geometry.values, dtype=object))
+    near, ring = union.buffer(100), union.buffer(150).boundary
+    out = []
+    for i, (x, y) in enumerate(centres):
+        p = shapely.Point(x, y)
+        if near.contains(p):
+            p = nearest_points(ring, p)[0]
+        out.append(Team(f"Team {i + 1}", float(p.x), float(p.y), **kw))
+    return out
 
 
