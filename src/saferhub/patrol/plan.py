@@ -89,15 +89,16 @@ def _minutes(hhmm: str) -> int:
 
 
 def crossover_design(area_ids, dates, rng) -> list[dict]:
-    """Each day half the areas (rounded down) are patrol and the rest control, chosen so every
+    """Each day half the areas are patrol and the rest control (with an odd number of areas the
+    spare one goes to patrol every other day, so weekdays a week apart balance), chosen so every
     area's patrol and control days differ by at most one (areas with fewer patrol days so far go
     first, ties broken at random). Balanced by date, hence by weekday."""
     n = len(area_ids)
     patrol_days = np.zeros(n, int)
     out = []
-    for d in dates:
+    for j, d in enumerate(dates):
         order = np.lexsort((rng.random(n), patrol_days))
-        chosen = set(order[: n // 2].tolist()) if n > 1 else {0}
+        chosen = set(order[: n // 2 + (n % 2) * (j % 2)].tolist())
         for i, a in enumerate(area_ids):
             arm = "patrol" if i in chosen else "control"
             patrol_days[i] += arm == "patrol"
@@ -107,16 +108,24 @@ def crossover_design(area_ids, dates, rng) -> list[dict]:
 
 def minimum_detectable_effect(daily_rate: np.ndarray, patrol_days: int, control_days: int,
                               alpha: float = 0.05, power: float = 0.8) -> float:
-    """Smallest fall in crime on patrol days a crossover of this size detects (two-sided Poisson
-    rate ratio, Wald on the log scale): 1 - exp(-(z_a/2 + z_b) * sqrt(1/E_patrol + 1/E_control))."""
+    """Smallest fall d in crime on patrol days a crossover of this size detects (two-sided Wald
+    test of the Poisson rate ratio on the log scale), solving
+    -log(1 - d) = (z_a/2 + z_b) * sqrt(1 / (E_patrol (1 - d)) + 1 / E_control)
+    where E are the expected crimes on patrol and control days without patrol."""
+    from scipy.optimize import brentq
     from scipy.stats import norm
 
     lam = float(np.sum(daily_rate))
     e_p, e_c = lam * patrol_days, lam * control_days
     if e_p <= 0 or e_c <= 0:
         return float("nan")
-    se = np.sqrt(1 / e_p + 1 / e_c)
-    return float(1 - np.exp(-(norm.ppf(1 - alpha / 2) + norm.ppf(power)) * se))
+    z = norm.ppf(1 - alpha / 2) + norm.ppf(power)
+    f = lambda d: -np.log1p(-d) - z * np.sqrt(1 / (e_p * (1 - d)) + 1 / e_c)  # noqa: E731
+    grid = np.linspace(0.0, 0.99, 100)
+    up = np.flatnonzero(f(grid) >= 0)   # f rises from below 0, then falls again near d = 1
+    if up.size == 0:
+        return 1.0                       # too little crime: no fall short of 100% is detectable
+    return float(brentq(f, grid[up[0] - 1], grid[up[0]]))
 
 
 def draw_times(rng, lo: int, hi: int, count: int, gap: int, weights=None) -> list[int]:
