@@ -1,0 +1,116 @@
+"""Dosage by hand, and the whole loop through the CLI on real areas with simulated pings."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from saferhub.patrol import dosage as D
+
+
+def _ts(s):
+    return pd.Timestamp(s, tz="Europe/London").tz_convert("UTC")
+
+
+def test_daily_by_hand():
+    patrols = pd.DataFrame({
+        "area_id": ["A", "A", "B"],
+        "start": [_ts("2026-05-04 10:05"), _ts("2026-05-04 14:00"), _ts("2026-05-05 23:50")],
+        "end": [_ts("2026-05-04 10:20"), _ts("2026-05-04 14:12"), _ts("2026-05-06 00:10")],
+        "minutes_min": [15.0, 12.0, 20.0], "minutes_max": [18.0, 16.0, 24.0], "devices": [2, 1, 2],
+        "simulated": [False] * 3})
+    schedule = pd.DataFrame({
+        "team": ["T"] * 3, "date": ["2026-05-04", "2026-05-04", "2026-05-05"], "area_id": ["A", "A", "B"],
+        "area_name": ["a", "a", "b"],
+        "planned_start": ["2026-05-04T10:00:00+01:00", "2026-05-04T17:00:00+01:00", "2026-05-05T12:00:00+01:00"],
+        "planned_end": ["2026-05-04T10:15:00+01:00", "2026-05-04T17:15:00+01:00", "2026-05-05T12:15:00+01:00"]})
+    day = D.daily(patrols, schedule, ["A", "B"], ["2026-05-04", "2026-05-05"])
+    a = day.set_index(["area_id", "date"])
+    assert a.loc[("A", "2026-05-04"), "visits"] == 2
+    assert a.loc[("A", "2026-05-04"), "minutes_min"] == 27 and a.loc[("A", "2026-05-04"), "minutes_max"] == 34
+    assert a.loc[("A", "2026-05-04"), "planned_visits"] == 2
+    assert a.loc[("A", "2026-05-04"), "delivered_visits"] == 1      # 10:00 kept, 17:00 missed
+    assert a.loc[("A", "2026-05-04"), "missed_windows"] == 1
+    assert a.loc[("B", "2026-05-05"), "visits"] == 1                 # 23:50 local is still the 5th
+    assert a.loc[("B", "2026-05-05"), "delivered_visits"] == 0
+    assert a.loc[("A", "2026-05-05"), "visits"] == 0                 # every area x day is there
+    c = D.compliance(day)
+    assert c["planned_visits"] == 3 and c["delivered_visits"] == 1 and c["planned_minutes"] == 45
+    tb = D.time_between(patrols).set_index("area_id")
+    assert tb.loc["A", "median_hours_between"] == pytest.approx(3 + 40 / 60)
+    assert D.headline(patrols, "2026-05-04") == "3 foot patrol visits in hotspot areas since 4 May 2026"
+    w = D.weekly(day)
+    assert w.set_index(["area_id", "week"]).loc[("A", "2026-05-04"), "visits"] == 2
+
+
+@pytest.mark.slow
+def test_the_loop_through_the_cli(areas_file, patrol_store, tmp_path):
+    import shutil
+
+    from saferhub.cli import app
+
+    store = tmp_path / "store"
+    shutil.copytree(patrol_store, store)
+    run = CliRunner().invoke
+    out = tmp_path / "out"
+    r = run(app, ["patrol", "plan", "--store", str(store), "--areas", str(areas_file), "--start", "2026-03-28",
+                  "--days", "3", "--n-teams", "2", "--seed", "5", "--crossover", "--history-months", "3",
+                  "--out-dir", str(out), "--no-pdf"])
+    assert r.exit_code == 0, r.output
+    assert "visits planned" in r.output and "crossover can detect" in r.output
+    for f in ("schedule.csv", "areas.gpkg", "areas.geojson", "briefing.html", "route-Team_1.gpx"):
+        assert (out / f).exists(), f
+    plan_dir = next((store / "patrol" / "plans").iterdir())
+    doc = json.loads((plan_dir / "plan.json").read_text())
+    from saferhub.patrol.service import load_plan
+
+    plan = load_plan(doc["plan_id"], store)
+    assert list(plan.schedule.columns)[:6] == ["team", "date", "area_id", "area_name", "planned_start", "planned_end"]
+    assert {c["arm"] for c in plan.crossover} == {"patrol", "control"}
+    r = run(app, ["patrol", "simulate", "--store", str(store), "--seed", "2", "--interval", "60"])
+    assert r.exit_code == 0, r.output
+    assert "SIMULATED" in r.output
+    pings = next(plan_dir.glob("simulated-pings-*.csv"))
+    raw_ids = set(pd.read_csv(pings)["device"])
+    r = run(app, ["patrol", "ingest", "--store", str(store), "--force", "merseyside", str(pings)])
+    assert r.exit_code == 0, r.output
+    rep = r.output
+    r = run(app, ["patrol", "dosage", "--store", str(store), "--out", str(out / "dosage.csv"),
+                  "--report", str(out / "dosage.html")])
+    assert r.exit_code == 0, r.output
+    assert "SIMULATED" in r.output and "foot patrol visits in hotspot areas since 28 March 2026" in r.output
+    day = pd.read_csv(out / "dosage.csv")
+    assert {"area_id", "date", "visits", "minutes_min", "minutes_max", "planned_minutes", "planned_visits"} <= set(day)
+    assert (day["minutes_min"] <= day["minutes_max"]).all()
+    assert day["planned_visits"].sum() == len(plan.schedule)
+    r2 = run(app, ["patrol", "visits", "--store", str(store), "--out", str(out / "visits.csv")])
+    assert r2.exit_code == 0, r2.output
+    html = (out / "dosage.html").read_text()
+    assert "SIMULATED" in html
+    # no raw radio id in any output, report or message
+    texts = [rep, r.output, r2.output, html, (out / "dosage.csv").read_text(), (out / "visits.csv").read_text()]
+    texts += [p.read_text() for p in plan_dir.glob("simulated-truth-*.csv")]
+    for raw in raw_ids:
+        assert not any(raw in t for t in texts), raw
+
+
+def test_user_mistakes_are_one_line_errors(tmp_path):
+    import subprocess
+    import sys
+
+    from saferhub.cli import app
+    from saferhub.errors import SaferhubError
+
+    bad = tmp_path / "pings.csv"
+    bad.write_text("a,b\n1,2\n")
+    p = subprocess.run([sys.executable, "-m", "saferhub", "patrol", "ingest", "--store", str(tmp_path / "s"), str(bad)],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "need a device" in p.stderr, p.stderr
+    for args in (["patrol", "plan", "--store", str(tmp_path / "s"), "--areas", str(tmp_path / "none.gpkg"),
+                  "--start", "2026-01-01"],
+                 ["patrol", "dosage", "--store", str(tmp_path / "s")]):
+        r = CliRunner().invoke(app, args)
+        assert isinstance(r.exception, SaferhubError), (args, r.exception)   # main() prints it, exit 2
