@@ -55,11 +55,18 @@ class AreaIndex:
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         ny, nx = self.label.shape
-        col = np.floor((x - self.x0) / self.bucket)
-        row = np.floor((y - self.y0) / self.bucket)
-        ok = (col >= 0) & (col < nx) & (row >= 0) & (row < ny)   # NaN compares False: outside
-        out = np.full(x.shape, -1, np.int32)
-        out[ok] = self.label[row[ok].astype(np.int64), col[ok].astype(np.int64)]
+        cx = x - self.x0
+        cx *= 1.0 / self.bucket
+        cy = y - self.y0
+        cy *= 1.0 / self.bucket
+        ok = (cx >= 0) & (cx < nx) & (cy >= 0) & (cy < ny)   # NaN compares False: outside
+        with np.errstate(invalid="ignore"):
+            flat = cy.astype(np.int64)
+            flat *= nx
+            flat += cx.astype(np.int64)
+        flat[~ok] = 0
+        out = self.label.ravel()[flat]
+        out[~ok] = -1
         edge = np.flatnonzero(out == -2)
         if edge.size:
             out[edge] = -1
@@ -77,14 +84,19 @@ def effective_areas(geoms, buffer: float) -> np.ndarray:
     """Each area grown by `buffer` metres into space no area holds (the ring round it, never a
     neighbour's ground); where two rings overlap the higher-ranked area (earlier in the list)
     keeps it. Disjoint regions: a point is in one area at most, and two neighbouring areas meet
-    on their own common edge."""
+    on their own common edge. Only near neighbours are compared (a tree query), so hundreds of
+    areas cost milliseconds."""
     core = np.asarray(list(geoms), dtype=object)
-    everything = shapely.union_all(core)
-    rings = shapely.difference(shapely.buffer(core, buffer), everything)
-    out = np.empty(len(core), dtype=object)
-    taken = None
+    grown = shapely.buffer(core, buffer)
+    tree = shapely.STRtree(grown)
+    src, dst = tree.query(grown, predicate="intersects")
+    near = [dst[src == k] for k in range(len(core))]
+    rings = np.empty(len(core), dtype=object)
     for k in range(len(core)):
-        ring = rings[k] if taken is None else shapely.difference(rings[k], taken)
+        rings[k] = shapely.difference(grown[k], shapely.union_all(core[near[k]]))
+    out = np.empty(len(core), dtype=object)
+    for k in range(len(core)):
+        earlier = near[k][near[k] < k]
+        ring = shapely.difference(rings[k], shapely.union_all(rings[earlier])) if earlier.size else rings[k]
         out[k] = shapely.union(core[k], ring)
-        taken = rings[k] if taken is None else shapely.union(taken, rings[k])
     return out

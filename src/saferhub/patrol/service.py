@@ -313,11 +313,15 @@ def visits(store=None, *, plan_id=None, areas_path=None, since=None, until=None,
     last = until or (plan.end if plan else None)
     days = (str(first), str(last)) if first and last else None
     t = pings(store, days=days)
-    det = detect_visits(t["device"].to_numpy(zero_copy_only=False), t["time"].cast("int64").to_numpy(),
+    codes = t["device"].combine_chunks().dictionary_encode() if t.num_rows else None
+    dev = codes.indices.to_numpy(zero_copy_only=False).astype("int64") if codes is not None else np.zeros(0, "int64")
+    det = detect_visits(dev, t["time"].cast("int64").to_numpy(),
                         t["x"].to_numpy(), t["y"].to_numpy(), areas.geometry.values, areas["area_id"],
                         speed=t["speed"].to_numpy(zero_copy_only=False),
                         accuracy=t["accuracy"].to_numpy(zero_copy_only=False),
                         simulated=t["simulated"].to_numpy(zero_copy_only=False), rules=rules or VisitRules())
+    if codes is not None and len(det.visits):   # Arrow dictionary codes back to the pseudonyms
+        det.visits["device"] = np.asarray(codes.dictionary.to_pylist(), dtype=object)[det.visits["device"].to_numpy()]
     return det, patrol_visits(det.visits), plan, areas
 
 

@@ -65,21 +65,20 @@ def detect_visits(device, t_us, x, y, areas, area_ids, speed=None, accuracy=None
     """Visits of devices to areas. device: ids (any hashable; codes are made here); t_us: UTC
     microseconds; x, y: BNG metres; areas: polygons in priority order; speed: reported m/s
     (NaN where none; then the speed is implied from the neighbouring pings); accuracy: metres."""
-    dev_codes, dev_names = pd.factorize(np.asarray(device), sort=False)
+    device = np.asarray(device)
+    if device.dtype.kind in "iu":   # already codes (the service passes Arrow dictionary indices)
+        dev_codes, dev_names = device.astype(np.int64), None
+    else:
+        dev_codes, dev_names = pd.factorize(device, sort=False)
     order = sort_pings(dev_codes, t_us)
-    take = (lambda a: a) if order is None else (lambda a: np.asarray(a)[order])
-    d = take(dev_codes).astype(np.int64)
-    t = take(np.asarray(t_us, np.int64)).astype(np.float64) / 1e6
+    take = (lambda a: np.asarray(a)) if order is None else (lambda a: np.asarray(a)[order])
+    d = take(dev_codes)
+    t = take(t_us).astype(np.float64) / 1e6
     x = take(np.asarray(x, np.float64))
     y = take(np.asarray(y, np.float64))
-    sim = None if simulated is None else take(np.asarray(simulated, bool))
     n = d.size
     buffered = effective_areas(areas, rules.buffer)
     area = AreaIndex(buffered).assign(x, y)
-    same_prev = np.r_[False, d[1:] == d[:-1]]
-    gap_prev = np.r_[np.inf, np.diff(t)]
-    gap_prev[~same_prev] = np.inf
-    v = _speeds(x, y, t, same_prev, None if speed is None else take(np.asarray(speed, np.float64)))
     # the in-area pings by device, area, time: a visit to an area goes on while that area's pings
     # keep coming within merge_gap, whatever lies between (outside, a neighbouring area, a drop-out)
     idx = np.flatnonzero(area >= 0)
@@ -94,37 +93,52 @@ def detect_visits(device, t_us, x, y, areas, area_ids, speed=None, accuracy=None
     counts = np.diff(np.r_[run_first, idx.size])
     f = idx[run_first]                    # first in-area ping of each run (index into all pings)
     last = idx[run_first + counts - 1]    # last in-area ping
+
+    def gap_before(i):   # seconds since the same radio's previous ping (inf at its first)
+        j = np.maximum(i - 1, 0)
+        return np.where((i > 0) & (d[j] == d[i]), t[i] - t[j], np.inf)
+
+    def gap_after(i):
+        j = np.minimum(i + 1, n - 1)
+        return np.where((i < n - 1) & (d[j] == d[i]), t[j] - t[i], np.inf)
+
+    def orig(i):   # positions in the caller's arrays
+        return i if order is None else order[i]
+
+    def acc(i):
+        if accuracy is None:
+            return np.full(i.size, rules.default_accuracy)
+        a = np.asarray(accuracy, np.float64)[orig(i)]
+        return np.where(np.isfinite(a), a, rules.default_accuracy)
+
     # Fixes near an area's edge may be on the wrong side of it: a bounding ping within its
     # accuracy of the edge is uncertain, so the interval reaches one ping further out (max) or
     # one ping further in (min). That keeps the truth inside [min, max] at 5-minute pings.
-    acc = np.full(n, rules.default_accuracy) if accuracy is None else \
-        np.where(np.isfinite(take(np.asarray(accuracy, np.float64))), take(np.asarray(accuracy, np.float64)),
-                 rules.default_accuracy)
     edges = shapely.boundary(buffered)
     run_area = area[f]
     inner_f = np.where(counts > 1, idx[np.minimum(run_first + 1, idx.size - 1)], f)
     inner_l = np.where(counts > 1, idx[np.maximum(run_first + counts - 2, 0)], last)
-    shaky_f = _near_edge(edges, run_area, f, x, y, acc)
-    shaky_l = _near_edge(edges, run_area, last, x, y, acc)
-    lo = np.where(shaky_f & (counts > 1), inner_f, f)
-    hi = np.where(shaky_l & (counts > 1), inner_l, last)
+    near = lambda at: _near_edge(edges, run_area, at, x, y, acc(at))  # noqa: E731
+    lo = np.where(near(f) & (counts > 1), inner_f, f)
+    hi = np.where(near(last) & (counts > 1), inner_l, last)
     dwell_min = np.maximum(t[hi] - t[lo], 0.0)
-    gap_next = np.r_[gap_prev[1:], np.inf]
     prev = np.maximum(f - 1, 0)
     nxt = np.minimum(last + 1, n - 1)
-    shaky_prev = same_prev[f] & _near_edge(edges, run_area, prev, x, y, acc)
-    shaky_next = np.isfinite(gap_next[last]) & _near_edge(edges, run_area, nxt, x, y, acc)
-    before = np.minimum(gap_prev[f], rules.max_gap) + np.where(shaky_prev, np.minimum(gap_prev[prev], rules.max_gap), 0)
-    after = np.minimum(gap_next[last], rules.max_gap) + np.where(shaky_next, np.minimum(gap_next[nxt], rules.max_gap), 0)
-    span = t[last] - t[f]
-    dwell_max = span + before + after
-    fast = np.add.reduceat((v[idx] > rules.vehicle_speed).astype(np.int64), run_first)
+    g_before, g_after = gap_before(f), gap_after(last)
+    shaky_prev = np.isfinite(g_before) & near(prev)
+    shaky_next = np.isfinite(g_after) & near(nxt)
+    cap = rules.max_gap
+    before = np.minimum(g_before, cap) + np.where(shaky_prev, np.minimum(gap_before(prev), cap), 0)
+    after = np.minimum(g_after, cap) + np.where(shaky_next, np.minimum(gap_after(nxt), cap), 0)
+    dwell_max = (t[last] - t[f]) + before + after
+    v = _speeds(idx, x, y, t, gap_before, gap_after, None if speed is None else np.asarray(speed, np.float64)[orig(idx)])
+    fast = np.add.reduceat((v > rules.vehicle_speed).astype(np.int64), run_first)
     drive_by = fast * 2 > counts
     short = ~drive_by & (dwell_min < rules.min_dwell)
     keep = ~drive_by & ~short
     ids = np.asarray(area_ids, dtype=object)
     out = pd.DataFrame({
-        "device": np.asarray(dev_names, dtype=object)[d[f[keep]]],
+        "device": d[f[keep]] if dev_names is None else np.asarray(dev_names, dtype=object)[d[f[keep]]],
         "area_id": ids[area[f[keep]]],
         "start": pd.to_datetime(t[f[keep]] * 1e6, unit="us", utc=True),
         "end": pd.to_datetime(t[last[keep]] * 1e6, unit="us", utc=True),
@@ -135,8 +149,8 @@ def detect_visits(device, t_us, x, y, areas, area_ids, speed=None, accuracy=None
         "minutes_min": dwell_min[keep] / 60.0,
         "minutes_max": dwell_max[keep] / 60.0,
         "pings": counts[keep],
-        "simulated": (np.logical_or.reduceat(sim[idx], run_first)[keep] if sim is not None
-                      else np.zeros(int(keep.sum()), bool)),
+        "simulated": (np.logical_or.reduceat(np.asarray(simulated, bool)[orig(idx)], run_first)[keep]
+                      if simulated is not None else np.zeros(int(keep.sum()), bool)),
     })
     out = out.sort_values(["device", "start", "area_id"], kind="stable").reset_index(drop=True)
     return Detected(out, int(drive_by.sum()), int(short.sum()), n, int(in_n))
@@ -144,20 +158,22 @@ def detect_visits(device, t_us, x, y, areas, area_ids, speed=None, accuracy=None
 
 def _near_edge(edges, run_area, at, x, y, acc) -> np.ndarray:
     """Is ping `at` within its accuracy of the edge of the run's (buffered) area?"""
-    return shapely.distance(edges[run_area], shapely.points(x[at], y[at])) <= acc[at]
+    return shapely.distance(edges[run_area], shapely.points(x[at], y[at])) <= acc
 
 
-def _speeds(x, y, t, same_prev, reported):
-    """Speed at each ping: as reported where the device gives it, else the faster of the implied
+def _speeds(i, x, y, t, gap_before, gap_after, reported):
+    """Speed at pings i: as reported where the device gives it, else the slower of the implied
     speeds to and from its neighbours, over at least 20 s (so fix noise on fast radios does not
     read as running)."""
-    step = np.r_[np.nan, np.hypot(np.diff(x), np.diff(y)) / np.maximum(np.diff(t), 20.0)]
-    step[~same_prev] = np.nan
-    nxt = np.r_[step[1:], np.nan]
-    implied = np.fmin(np.nan_to_num(step, nan=np.inf), np.nan_to_num(nxt, nan=np.inf))
+    gb, ga = gap_before(i), gap_after(i)
+    j0, j1 = np.maximum(i - 1, 0), np.minimum(i + 1, x.size - 1)
+    v_in = np.where(np.isfinite(gb), np.hypot(x[i] - x[j0], y[i] - y[j0]) / np.maximum(gb, 20.0), np.inf)
+    v_out = np.where(np.isfinite(ga), np.hypot(x[j1] - x[i], y[j1] - y[i]) / np.maximum(ga, 20.0), np.inf)
+    implied = np.fmin(v_in, v_out)
     implied[~np.isfinite(implied)] = 0.0
     if reported is None:
         return implied
+    reported = np.asarray(reported, np.float64)
     return np.where(np.isfinite(reported), reported, implied)
 
 
