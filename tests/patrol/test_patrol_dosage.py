@@ -114,3 +114,31 @@ def test_user_mistakes_are_one_line_errors(tmp_path):
                  ["patrol", "dosage", "--store", str(tmp_path / "s")]):
         r = CliRunner().invoke(app, args)
         assert isinstance(r.exception, SaferhubError), (args, r.exception)   # main() prints it, exit 2
+
+
+def test_patrol_notes_become_incidents(areas_result, tmp_path):
+    from saferhub.data import events
+    from saferhub.errors import BadFileError
+    from saferhub.patrol.notes import import_notes
+
+    areas = areas_result.areas
+    a0, a1 = areas["area_id"].iloc[0], areas["area_id"].iloc[1]
+    notes = tmp_path / "notes.csv"
+    notes.write_text("note_id,time,area_id,kind,detail,officer\n"
+                     f"1,2026-03-28T14:05:00+00:00,{a0},environmental issue,Broken lighting,PC 1234\n"
+                     f"2,2026-03-29T15:10:00+01:00,{a1},Suspicious activity,Group by the cash machine,PC 99\n")
+    store = tmp_path / "s"
+    import_notes(notes, areas, store)
+    import_notes(notes, areas, store)                       # idempotent: keyed by note id
+    t = events(store, sources="incident").to_pandas().sort_values("event_id")
+    assert len(t) == 2 and set(t["agency"]) == {"police-patrol"}
+    assert t["category"].tolist() == ["Patrol note: environmental issue", "Patrol note: suspicious activity"]
+    assert t["text"].iloc[0] == f"[{a0}] Broken lighting" and a0 in t["location"].iloc[0]
+    assert str(t["occurred_at"].iloc[1]) == "2026-03-29 14:10:00+00:00"
+    c = areas.geometry.iloc[0].centroid
+    assert abs(t["x"].iloc[0] - c.x) < 1 and abs(t["y"].iloc[0] - c.y) < 1
+    assert not any("PC 1234" in str(v) for v in t.to_numpy().ravel())
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"time,area_id,kind,detail\n2026-03-28T14:05:00Z,{a0},graffiti,x\n")
+    with pytest.raises(BadFileError, match="line 2: kind 'graffiti'"):
+        import_notes(bad, areas, store)

@@ -92,7 +92,7 @@ def test_crossover_is_balanced():
     assert set(per_day) == {4, 5} and per_day.sum() == 9 * 28 / 2        # half the areas each day
     per_area = design.pivot_table(index="area_id", columns="arm", aggfunc="size")
     assert (abs(per_area["patrol"] - per_area["control"]) <= 1).all()
-    wd = pd.to_datetime(design["date"]).dt.dayofweek
+    wd = pd.to_datetime(design["date"]).dt.day_of_week
     by_wd = design.assign(wd=wd).pivot_table(index="wd", columns="arm", aggfunc="size")
     assert (by_wd["patrol"] == by_wd["control"]).all()                # every weekday alike
 

@@ -1,4 +1,4 @@
-"""CLI: `saferhub patrol areas | plan | simulate | ingest | visits | dosage` — thin shells over
+"""CLI: `saferhub patrol areas | plan | simulate | ingest | visits | dosage | notes` — thin shells over
 saferhub.patrol.service."""
 
 from __future__ import annotations
@@ -189,6 +189,22 @@ def dosage_cmd(out: Optional[Path] = typer.Option(None, "--out", help="dosage CS
     if c["planned_visits"]:
         con.print(f"{c['delivered_visits']} of {c['planned_visits']} planned visits delivered "
                   f"({c['visit_compliance']:.0%}); {c['missed_windows']} windows missed")
+
+
+
+@patrol.command("notes")
+def notes_cmd(path: Path = typer.Argument(..., help="notes CSV: note_id, time, area_id, kind, detail"),
+              plan: Optional[str] = typer.Option(None, help="plan id whose areas the notes name (default newest)"),
+              areas: Optional[Path] = typer.Option(None, help="an areas file instead of a plan"),
+              store: options.Store = None):
+    """Patrol intelligence notes into the store as partner incidents (agency police-patrol) for the hub."""
+    from saferhub.patrol import service
+    from saferhub.patrol.notes import import_notes
+
+    _, area_gdf = service._plan_or_areas(plan, areas, store)
+    report = import_notes(path, area_gdf, store)
+    for f in report.files:
+        _out().print(f"{path.name}: read {f.read} = stored {f.stored} + quarantined {f.quarantined}")
 
 
 def register(app: typer.Typer) -> None:

@@ -72,7 +72,7 @@ def weekly(day: pd.DataFrame) -> pd.DataFrame:
     """The daily rows summed per area per ISO week (week starting Monday)."""
     d = day.copy()
     dates = pd.to_datetime(d["date"])
-    d["week"] = (dates - pd.to_timedelta(dates.dt.dayofweek, unit="D")).dt.date.astype(str)
+    d["week"] = (dates - pd.to_timedelta(dates.dt.day_of_week, unit="D")).dt.date.astype(str)
     cols = ["visits", "minutes_min", "minutes_max", "planned_minutes", "planned_visits", "delivered_visits",
             "missed_windows"]
     return d.groupby(["area_id", "week"], as_index=False)[cols].sum()

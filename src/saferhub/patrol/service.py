@@ -206,10 +206,13 @@ def hot_profile(areas, store=None, force=None):
     from saferhub.patrol.plan import hour_of_week_profile
 
     table = events(store, force=force, sources="incident", located_only=True, harm_weights=None,
-                   columns=["occurred_at", "x", "y"])
+                   columns=["occurred_at", "x", "y", "agency"])
     if table.num_rows == 0:
         return None
+    from saferhub.patrol.notes import AGENCY
+
     df = table.to_pandas().dropna(subset=["occurred_at"])
+    df = df[df["agency"] != AGENCY]   # our own patrol notes would chase the patrols themselves
     if df.empty:
         return None
     prof = hour_of_week_profile(areas, df["occurred_at"], df["x"].to_numpy(), df["y"].to_numpy())
