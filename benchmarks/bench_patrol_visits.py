@@ -13,7 +13,6 @@ import argparse
 import time
 
 import numpy as np
-import pandas as pd
 import shapely
 
 

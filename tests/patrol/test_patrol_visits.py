@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 
-from saferhub.patrol.visits import VisitRules, detect_visits, patrol_visits
+from saferhub.patrol.visits import detect_visits, patrol_visits
 
 from .conftest import schedule_for
 

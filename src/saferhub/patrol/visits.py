@@ -13,7 +13,7 @@ Radios that report every few minutes give wide intervals; that is the honest ans
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -30,9 +30,6 @@ class VisitRules:
     max_gap: float = 900.0        # seconds: cap on the unseen time either side of a visit
     vehicle_speed: float = 4.0    # m/s: a brisk walk is 1.5-2; above this is a vehicle
     default_accuracy: float = 20.0  # metres assumed for fixes that report no accuracy
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 VISIT_COLUMNS = ["device", "area_id", "start", "end", "earliest", "latest", "dwell_min_s", "dwell_max_s", "minutes_min",
