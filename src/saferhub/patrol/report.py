@@ -115,10 +115,11 @@ def write_briefing(plan, out_dir, events=None, pdf: bool = True) -> list[Path]:
     return paths
 
 
-def _weekly_chart(week: pd.DataFrame, names: dict):
+def _weekly_chart(week: pd.DataFrame, names: dict, order: list):
+    """Small multiples, best-ranked areas first (at most 12)."""
     import matplotlib.pyplot as plt
 
-    areas = list(dict.fromkeys(week["area_id"]))[:12]
+    areas = [a for a in order if a in set(week["area_id"])][:12]
     cols = 3
     rows = max(1, int(np.ceil(len(areas) / cols)))
     fig, axes = plt.subplots(rows, cols, figsize=(10, 2.2 * rows), squeeze=False, sharey=True)
@@ -190,6 +191,7 @@ def dosage_html(day: pd.DataFrame, week: pd.DataFrame, areas) -> str:
                                         "missed_windows": "missed", "median_hours_between": "median hours between"})
     sections = [("Summary", head), ("Map", figure_html(_dosage_map(areas, minutes), "map of patrol minutes")),
                 ("Per area", table_html(per_area, "{:,.1f}")),
-                ("Weekly minutes per area", figure_html(_weekly_chart(week, names), "weekly minutes"))]
+                ("Weekly minutes per area", figure_html(_weekly_chart(week, names, list(areas.sort_values("rank")["area_id"])),
+                                                   "weekly minutes"))]
     title = ("SIMULATED " if sim else "") + "Hotspot patrol dosage and compliance"
     return page(title, sections, subtitle=f"plan {day.attrs.get('plan_id') or '-'}")
