@@ -32,14 +32,14 @@ def _minute(ts: str) -> int:
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n_areas=st.integers(2, 10), n_teams=st.integers(1, 3), hours=st.floats(0.5, 5.0),
        start_h=st.integers(6, 14), length_h=st.integers(3, 9), spread=st.integers(500, 6000),
-       seed=st.integers(0, 10_000))
-def test_plan_never_exceeds_capacity(n_areas, n_teams, hours, start_h, length_h, spread, seed):
+       seed=st.integers(0, 10_000), weekly=st.one_of(st.none(), st.floats(0.0, 6.0)))
+def test_plan_never_exceeds_capacity(n_areas, n_teams, hours, start_h, length_h, spread, seed, weekly):
     rng = np.random.default_rng(seed)
     areas = _areas(rng.uniform(0, spread, (n_areas, 2)) + 330_000, rng.uniform(1, 100, n_areas))
     shift = (f"{start_h:02d}:00", f"{start_h + length_h:02d}:00")
     teams = [Team(f"T{i}", float(330_000 + rng.uniform(0, spread)), float(330_000 + rng.uniform(0, spread)),
                   shift_start=shift[0], shift_end=shift[1], patrol_hours=hours) for i in range(n_teams)]
-    p = PlanParams(start="2026-05-04", days=2, seed=seed, time_limit_s=2.0)
+    p = PlanParams(start="2026-05-04", days=2, seed=seed, time_limit_s=2.0, weekly_officer_hours=weekly)
     plan = make_plan(areas, teams, p, created="test")
     speed = p.walk_kmh * 1000 / 60
     cen = {a: g.centroid for a, g in zip(areas["area_id"], areas.geometry)}
@@ -57,7 +57,11 @@ def test_plan_never_exceeds_capacity(n_areas, n_teams, hours, start_h, length_h,
         # and time enough to walk between consecutive visits
         for (a, e), (b, s) in zip(zip(g["area_id"], ends), zip(g["area_id"].iloc[1:], starts[1:])):
             assert s - e >= np.ceil(cen[a].distance(cen[b]) * p.detour / speed) - 1e-9
+    if weekly is not None:   # visits alone (2 officers each) stay within the weekly officer-hours
+        per_team = plan.schedule.groupby("team").size() * p.visit_minutes / 60 * 2
+        assert (per_team <= weekly + 1e-9).all()
     for (area, date), g in plan.schedule.groupby(["area_id", "date"]):
+        assert len(g) <= p.visits_per_area_per_day
         s = np.sort([_minute(x) for x in g["planned_start"]])
         assert (np.diff(s) >= p.min_gap_hours * 60).all()           # visits to an area >= 2 h apart
     assert all(d["reason"] for d in plan.not_fitted)
@@ -109,3 +113,17 @@ def test_minimum_detectable_effect_by_simulation():
     z = np.log(np.maximum(p_, 1) / np.maximum(c, 1)) / np.sqrt(1 / np.maximum(p_, 1) + 1 / np.maximum(c, 1))
     power = np.mean(np.abs(z) > 1.959964)
     assert power == pytest.approx(0.8, abs=0.03)
+
+
+def test_hot_times_weight_the_visit_times():
+    from saferhub.patrol.plan import draw_times, hour_of_week_profile
+
+    areas = _areas([(330_000, 330_000), (331_000, 330_000)], [5.0, 4.0])
+    # two incidents in area 0: Monday 4 May 2026 20:30 BST and Tuesday 09:10 BST; one outside
+    when = pd.to_datetime(["2026-05-04T19:30:00Z", "2026-05-05T08:10:00Z", "2026-05-04T19:30:00Z"], utc=True)
+    prof = hour_of_week_profile(areas, when, np.array([330_050.0, 330_100, 339_000]), np.array([330_050.0, 330_100, 339_000]))
+    assert prof.sum() == 2 and prof[0, 20] == 1 and prof[0, 24 + 9] == 1
+    rng = np.random.default_rng(0)
+    w = prof[0, :24] * 1000
+    times = [draw_times(rng, 10 * 60, 22 * 60, 1, 180, w)[0] for _ in range(50)]
+    assert all(20 * 60 <= t < 21 * 60 for t in times)
