@@ -99,3 +99,15 @@ def test_effective_areas_are_disjoint_and_keep_cores():
     assert shapely.intersection(eff[0], eff[1]).area == pytest.approx(0, abs=1e-6)
     assert eff[0].contains(shapely.box(1, 1, 99, 99)) and eff[1].contains(shapely.box(101, 1, 199, 99))
     assert eff[1].contains(shapely.Point(210, 50))   # its own ring
+
+
+@pytest.mark.slow
+def test_areas_from_a_forecast(patrol_store):
+    from saferhub.patrol import service
+
+    r = service.make_areas(patrol_store, force="merseyside", source="forecast", categories="grip", keep=5)
+    a = r.areas
+    assert list(a["rank"]) == [1, 2, 3, 4, 5] and (np.diff(a["risk"].to_numpy()) <= 0).all()
+    b = shapely.bounds(np.asarray(a.geometry.values, dtype=object))
+    assert (b[:, 2] - b[:, 0] <= 300 + 1e-6).all()
+    assert r.params["method"] == "forecast" and "% of" in r.coverage["sentence"]

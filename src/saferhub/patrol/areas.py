@@ -240,8 +240,9 @@ def coverage(areas, x, y, harm, region_area_m2: float | None) -> dict:
 
 
 def coverage_sentence(cov: dict) -> str:
-    area = f"{cov['share_of_area']:.1%} of {cov.get('region', 'the force area')}" if cov.get("share_of_area") \
-        else f"{cov['area_km2']:.2f} km²"
+    share = cov.get("share_of_area")
+    area = (f"{share:.1%}" if share >= 0.01 else f"{share:.2%}") + f" of {cov.get('region', 'the force area')}" \
+        if share else f"{cov['area_km2']:.2f} km²"
     return (f"{cov['areas']} patrol areas cover {area} and hold {cov['share_of_crime']:.1%} of the crime "
             f"and {cov['share_of_harm']:.1%} of the harm")
 

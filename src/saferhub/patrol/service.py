@@ -55,10 +55,10 @@ def hot_cells(store=None, force=None, months=None, categories=None, *, source: s
         table = forecast_table(cube, risk).sort_values(["risk", "cell_id"], ascending=[False, True]).head(top_k)
         import shapely
 
+        x0, y0 = table["x"].to_numpy(float), table["y"].to_numpy(float)
         gdf = gpd.GeoDataFrame({"unit_id": table["cell_id"].to_numpy(), "risk": table["risk"].to_numpy(),
                                 "count": 0.0, "harm": 0.0},
-                               geometry=shapely.box(table["x"], table["y"], table["x"] + cell_size,
-                                                    table["y"] + cell_size), crs="EPSG:27700")
+                               geometry=shapely.box(x0, y0, x0 + cell_size, y0 + cell_size), crs="EPSG:27700")
         gdf.attrs["params"] = {"method": "forecast", "model": model, "cell_size": cell_size,
                                "through": str(cube.months[-1]), "top_k": top_k, "measure": measure}
         return gdf.reset_index(drop=True)
