@@ -142,3 +142,26 @@ def test_patrol_notes_become_incidents(areas_result, tmp_path):
     bad.write_text(f"time,area_id,kind,detail\n2026-03-28T14:05:00Z,{a0},graffiti,x\n")
     with pytest.raises(BadFileError, match="line 2: kind 'graffiti'"):
         import_notes(bad, areas, store)
+
+
+def test_manual_visit_logs_count_in_dosage(areas_file, tmp_path):
+    from saferhub.patrol import service
+    from saferhub.patrol.logs import import_log
+
+    a0 = service.read_areas(areas_file)["area_id"].iloc[0]
+    log = tmp_path / "log.csv"
+    log.write_text("callsign,area_id,start,end\n"
+                   f"PC 42,{a0},2026-05-04T10:00:00+01:00,2026-05-04T10:20:00+01:00\n"
+                   f"PC 42,{a0},2026-05-04T15:00:00+01:00,2026-05-04T15:15:00+01:00\n")
+    store = tmp_path / "s"
+    assert import_log(log, store)["change"] == "new"
+    assert import_log(log, store)["change"].startswith("unchanged")
+    day = service.dosage(store, areas_path=areas_file, since="2026-05-04", until="2026-05-04")
+    row = day.set_index("area_id").loc[a0]
+    assert row["visits"] == 2 and row["minutes_min"] == 35 and row["minutes_max"] == 35
+    assert day["visits"].sum() == 2
+    assert "PC 42" not in day.to_csv()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"callsign,area_id,start,end\nPC 1,{a0},2026-05-04T10:00:00+01:00,2026-05-04T09:00:00+01:00\n")
+    with pytest.raises(Exception, match="line 2: start/end unreadable or end before start"):
+        import_log(bad, store)

@@ -133,12 +133,21 @@ def simulate_cmd(
 
 @patrol.command("ingest")
 def ingest_cmd(paths: list[Path] = typer.Argument(..., help="pings CSV or GPX files"),
+               manual: bool = typer.Option(False, help="the files are manual visit logs (callsign, area_id, start, end)"),
                store: options.Store = None, force: options.Force = None, geo_dir: options.GeoDir = None,
                json_out: options.Json = False):
     """GPS pings into the store (dataset "pings", by day); bad rows quarantined with reasons."""
     import json
 
     from saferhub.patrol import service
+
+    if manual:
+        from saferhub.patrol.logs import import_log
+
+        for p in paths:
+            r = import_log(p, store)
+            _out().print(f"{r['file']}: {r['change']}: {r['visits']} logged visits")
+        return
 
     reports = service.ingest(paths, store=store, force=force, geo_dir=geo_dir)
     if json_out:

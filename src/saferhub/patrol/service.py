@@ -1,10 +1,6 @@
 """The patrol service: every `saferhub patrol` verb as a Python function over the store.
-
-Store layout (CONTRACTS.md):
-  <store>/patrol/plans/<plan_id>/plan.json, areas.gpkg, schedule.csv
-  <store>/patrol/pseudonym.key       the keyed-hash key for device ids (0600, never printed)
-  pings: the event store's dataset "pings" (saferhub.data.pings)
-"""
+Plans live in <store>/patrol/plans/<plan_id>/ (plan.json, areas.gpkg, schedule.csv; CONTRACTS.md),
+the device-id key in <store>/patrol/pseudonym.key (0600), pings in the dataset "pings"."""
 
 from __future__ import annotations
 
@@ -18,6 +14,7 @@ import pandas as pd
 from saferhub.config import resolve_store
 from saferhub.errors import SaferhubError
 from saferhub.patrol import areas as A
+from saferhub.patrol.logs import logged_visits
 from saferhub.patrol.teams import default_teams, read_teams
 
 EVENT_COLUMNS = ("event_id", "month", "occurred_at", "category", "x", "y", "location", "lsoa_name", "source")
@@ -325,6 +322,10 @@ def visits(store=None, *, plan_id=None, areas_path=None, since=None, until=None,
                         simulated=t["simulated"].to_numpy(zero_copy_only=False), rules=rules or VisitRules())
     if codes is not None and len(det.visits):   # Arrow dictionary codes back to the pseudonyms
         det.visits["device"] = np.asarray(codes.dictionary.to_pylist(), dtype=object)[det.visits["device"].to_numpy()]
+    logged = logged_visits(store, first, last)
+    if len(logged):   # officers' own logs count alongside GPS (overlapping ones merge)
+        logged = logged[logged["area_id"].isin(set(areas["area_id"]))]
+        det.visits = pd.concat([det.visits, logged], ignore_index=True) if len(det.visits) else logged
     return det, patrol_visits(det.visits), plan, areas
 
 
