@@ -96,3 +96,15 @@ def test_gpx_and_bad_files(tmp_path):
     bad.write_text("who,where\nA,B\n")
     with pytest.raises(SaferhubError, match="bad.csv: need a device"):
         ingest_pings(bad, store=tmp_path / "s")
+
+
+def test_easting_northing_columns(tmp_path):
+    f = tmp_path / "bng.csv"
+    f.write_text("device,timestamp,easting,northing,accuracy\n"
+                 "R1,2026-07-01T10:00:00+01:00,334850,390150,6\n"
+                 "R1,2026-07-01T10:01:00+01:00,334860,390160,6\n")
+    r = ingest_pings(f, store=tmp_path / "s")
+    assert (r["stored"], r["quarantined"]) == (2, 0)
+    t = pings(tmp_path / "s").to_pandas()
+    assert t["x"].tolist() == [334850.0, 334860.0] and t["y"].tolist() == [390150.0, 390160.0]
+    assert str(t["time"].iloc[0]) == "2026-07-01 09:00:00+00:00"
