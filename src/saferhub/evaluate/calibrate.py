@@ -112,3 +112,21 @@ def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return float(centre - half), float(centre + half)
+
+
+def calibrate_store(store=None, force=None, months="2018-01:2020-12", categories=None, cell_size: float = 200.0,
+                    **kw) -> dict:
+    """Build the cube from the event store once, then `calibrate` on it."""
+    from saferhub.data import events
+    from saferhub.evaluate.cube import build_cube
+    from saferhub.errors import SaferhubError
+
+    table = events(store=store, force=force, months=months, categories=categories,
+                   columns=["x", "y", "month", "harm_weight"], located_only=True)
+    if table.num_rows == 0:
+        raise SaferhubError("no located events in the store for those months")
+    cube = build_cube(table["x"].to_numpy(), table["y"].to_numpy(), table["month"].to_numpy(),
+                      table["harm_weight"].to_numpy(), cell_size=cell_size)
+    if cube.months.size < 12 + kw.get("period", 9):
+        raise SaferhubError(f"calibration needs at least {12 + kw.get('period', 9)} months of data")
+    return calibrate(cube, **kw)
