@@ -120,9 +120,8 @@ def yoy_table(counts: pd.DataFrame, t_before: float = 1.0, t_after: float = 1.0,
     Rows with fewer than `min_events` events in the two periods together say TOO_FEW, no estimate.
     """
     df = counts.copy()
-    total = df.drop(columns="area_id").sum(numeric_only=True)
-    total["area_id"] = "All areas"
-    df = pd.concat([df, total.to_frame().T], ignore_index=True)
+    total = {"area_id": "All areas", **df.drop(columns="area_id").sum(numeric_only=True).to_dict()}
+    df = pd.concat([df, pd.DataFrame([total])], ignore_index=True)
     rows = []
     for rec in df.to_dict("records"):
         k0, k1 = float(rec["before"]), float(rec["after"])
