@@ -29,7 +29,7 @@ def crossover_test(days: pd.DataFrame, n_perm: int = 9999, seed: int = 1, min_ev
     from saferhub.evaluate.yoy import TOO_FEW
 
     d = days.copy()
-    d["stratum"] = d["area_id"].astype(str) + "|" + pd.to_datetime(d["date"]).dt.weekday.astype(str)
+    d["stratum"] = d["area_id"].astype(str) + "|" + pd.to_datetime(d["date"]).dt.day_of_week.astype(str)
     patrol = (d["arm"] == "patrol").to_numpy()
     y = d["count"].to_numpy(float)
     total = float(y.sum())

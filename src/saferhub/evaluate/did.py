@@ -149,12 +149,14 @@ def event_study(counts: np.ndarray, treated: np.ndarray, post: np.ndarray, month
 def synthetic_weights(target_pre: np.ndarray, donors_pre: np.ndarray) -> np.ndarray:
     """Non-negative donor weights summing to 1 that best reproduce the target's pre-period series
     (least squares, SLSQP)."""
-    donors_pre = np.asarray(donors_pre, dtype=float)
+    scale = max(float(np.abs(target_pre).mean()), 1e-9)  # SLSQP stalls on badly scaled losses
+    donors_pre = np.asarray(donors_pre, dtype=float) / scale
+    target_pre = np.asarray(target_pre, dtype=float) / scale
     k = donors_pre.shape[0]
     loss = lambda w: float(((target_pre - w @ donors_pre) ** 2).sum())  # noqa: E731
     grad = lambda w: -2 * donors_pre @ (target_pre - w @ donors_pre)  # noqa: E731
     res = optimize.minimize(loss, np.full(k, 1 / k), jac=grad, method="SLSQP", bounds=[(0, 1)] * k,
-                            constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1}])
+                            constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1}], options={"ftol": 1e-12, "maxiter": 500})
     w = np.clip(res.x, 0, None)
     return w / w.sum()
 

@@ -21,9 +21,15 @@ def minimum_detectable_effect(treated_per_month: float, before_months: int, afte
         return {"mde": np.nan, "se_log_rr": np.inf}
     t1 = treated_per_month * after_months
     c0, c1 = t0 * controls_ratio, t1 * controls_ratio
-    se = float(np.sqrt(dispersion * (1 / t0 + 1 / t1 + 1 / c0 + 1 / c1) + shock_var))
     k = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
-    return {"mde": float(1 - np.exp(-k * se)), "se_log_rr": se, "alpha": alpha, "power": power,
+    mde = 0.0
+    for _ in range(50):  # under the alternative the after count is smaller, so its variance term grows
+        se = float(np.sqrt(dispersion * (1 / t0 + 1 / (t1 * (1 - mde)) + 1 / c0 + 1 / c1) + shock_var))
+        new = float(1 - np.exp(-k * se))
+        if abs(new - mde) < 1e-10:
+            break
+        mde = new
+    return {"mde": mde, "se_log_rr": se, "alpha": alpha, "power": power,
             "expected_before": t0, "expected_after": t1}
 
 
