@@ -31,7 +31,7 @@ METHODS = {  # name -> (p-value key, plain description)
 
 
 def design_for(cube: Cube, treated: np.ndarray, s: int, period: int, rng, n_reference: int = 199,
-               per_treated: int = 3, pool: int = 10, buffer_cells: int = 2):
+               per_treated: int = 3, pool: int = 10, buffer_cells: int = 1):
     """Everything `assess` needs for treated cells and start column s, from the cube alone."""
     before = np.arange(s - 12, s - 12 + period)
     after = np.arange(s, s + period)
@@ -51,14 +51,14 @@ def design_for(cube: Cube, treated: np.ndarray, s: int, period: int, rng, n_refe
     bpools = did.nearest_pools(cube.counts[:, pre], bcells, free, k=pool)
     cbuffer = bpools[:, 0]
     draws = np.stack([rng.choice(np.where(row >= 0, row, row[0]), size=n_reference) for row in pools], axis=1)
-    bdraws = bpools[np.arange(bcells.size)[None, :], rng.integers(0, bpools.shape[1], (n_reference, bcells.size))]
     return {"before": before, "after": after, "did_cols": did_cols, "controls": controls,
-            "buffer": bcells, "cbuffer": cbuffer, "draws": draws, "bdraws": bdraws}
+            "buffer": bcells, "cbuffer": cbuffer, "draws": draws,
+            "buffer_cells": buffer_cells}
 
 
 def run_programme(cube: Cube, counts: np.ndarray, treated: np.ndarray, d: dict) -> dict:
     reference = counts[d["draws"]].sum(axis=1)  # reference sets x months
-    breference = counts[d["bdraws"]].sum(axis=1)
+    breference = cube.ring_sums(d["draws"], d["buffer_cells"], counts)  # the reference sets' own rings
     return assess(counts[treated], counts[d["controls"]], counts[d["buffer"]].sum(axis=0),
                   counts[d["cbuffer"]].sum(axis=0), d["before"], d["after"], d["did_cols"], reference, breference)
 

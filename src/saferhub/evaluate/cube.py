@@ -50,6 +50,31 @@ class Cube:
         return dist
 
 
+    def neighbours(self, radius: int) -> np.ndarray:
+        """Per place, the indices of the places within `radius` cells (Chebyshev), -1 where the
+        cell has no events; places x ((2r+1)^2 - 1)."""
+        key = self.ix * 10_000_000 + self.iy  # sorted, as built
+        offsets = [(dx, dy) for dx in range(-radius, radius + 1) for dy in range(-radius, radius + 1) if dx or dy]
+        out = np.full((self.ix.size, len(offsets)), -1, dtype=np.int64)
+        for j, (dx, dy) in enumerate(offsets):
+            want = (self.ix + dx) * 10_000_000 + (self.iy + dy)
+            pos = np.clip(np.searchsorted(key, want), 0, key.size - 1)
+            out[:, j] = np.where(key[pos] == want, pos, -1)
+        return out
+
+    def ring_sums(self, sets: np.ndarray, radius: int, counts: np.ndarray | None = None) -> np.ndarray:
+        """Monthly sums of the cells within `radius` of each set of places, excluding the sets' own
+        places (the buffers of reference sets). sets: R x k place indices -> R x months."""
+        counts = self.counts if counts is None else counts
+        nb = self.neighbours(radius)[sets].reshape(len(sets), -1)  # R x (k * offsets)
+        mask = np.zeros((len(sets), self.ix.size), dtype=bool)
+        rows = np.repeat(np.arange(len(sets)), nb.shape[1])
+        ok = nb.ravel() >= 0
+        mask[rows[ok], nb.ravel()[ok]] = True
+        mask[np.repeat(np.arange(len(sets)), sets.shape[1]), sets.ravel()] = False
+        return mask.astype(float) @ counts
+
+
 def build_cube(x, y, month, harm_weight=None, cell_size: float = 200.0, months=None) -> Cube:
     """Count located events into cells x months. month: datetime64[M]-convertible values."""
     x, y = np.asarray(x, float), np.asarray(y, float)

@@ -93,8 +93,8 @@ def run_design(gdf, before_m, after_m, categories, buffers, store, force, min_ev
     draws = np.stack([rng.choice(np.where(row >= 0, row, row[0]), size=N_REFERENCE) for row in pools], axis=1)
     D = _matrix([np.concatenate(idx_rings)], col, months.size)[0] if idx_rings else np.zeros(months.size)
     CD = stack[bpools[:, 0]].sum(axis=0) if bcells.size else np.zeros(months.size)
-    bref = (stack[bpools[np.arange(bcells.size)[None, :], rng.integers(0, bpools.shape[1], (N_REFERENCE, bcells.size))]]
-            .sum(axis=1) if bcells.size else None)
+    # The buffer's shared swing is estimated on the reference sets' own rings (as in the calibration).
+    bref = cube.ring_sums(draws - na, max(1, int(round(buffers[-1] / cell_size))))
     did_cols = np.r_[before, after]
     res = methods.assess(T, stack[controls], D, CD, before, after, did_cols, stack[draws].sum(axis=1), bref)
     out = {**base, "result": "estimated", "events": float(total)}
