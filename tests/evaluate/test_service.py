@@ -46,6 +46,27 @@ def test_run_has_intervals_everywhere_and_a_cost_range(run):
     assert len(es) == 18 and sum(r["relative"] == 0 for r in es) == 1
 
 
+def test_summary_for_assessment_quotes_the_run(run):
+    s = service.summary_for_assessment(run)
+    assert s["did_change_pct"] == pytest.approx(100 * (run["did"]["rate_ratio"] - 1))
+    assert s["did_change_low_pct"] < s["did_change_pct"] < s["did_change_high_pct"]
+    assert s["cost_avoided_low"] == run["cost"]["low"] and s["significant"] == (run["did"]["p"] < 0.05)
+    assert f"{s['did_change_pct']:+.0f}%" in s["headline"]
+
+
+def test_imd_matching_keeps_controls_in_the_areas_deciles(merseyside_store, hot_areas):
+    from saferhub.evaluate.imd import place_deciles
+    from tests.conftest import GEO
+
+    run = service.evaluate(hot_areas, "2019-04:2019-12", "2020-04:2020-12", categories="grip", imd=True,
+                           geo_dir=GEO, store=merseyside_store, save=False)
+    areas = gpd.read_file(hot_areas)
+    area_dec = set(place_deciles(areas.centroid.x.to_numpy(), areas.centroid.y.to_numpy(), GEO))
+    xy = np.array([[int(v) + 100 for v in c[1:].split("N")] for c in run["did"]["control_cells"]])
+    assert set(place_deciles(xy[:, 0], xy[:, 1], GEO)) <= area_dec
+    assert run["params"]["imd"] is True
+
+
 def test_controls_are_outside_the_buffers(run, hot_areas):
     import shapely
 
@@ -83,6 +104,10 @@ def test_plan_is_evaluated_with_its_months_and_crossover(plan_store):
     run = service.evaluate_plan("PLAN-test", store=plan_store, categories="grip", save=False)
     assert run["params"]["after"][0] == "2020-04" and run["params"]["before"][0] == "2019-04"
     assert run["crossover"]["result"].startswith("no timestamped incidents")
+    assert run["params"]["simulated"] is True
+    from saferhub.evaluate.report import render
+
+    assert "simulated data" in render(run)
 
 
 @pytest.mark.parametrize("args,message", [

@@ -34,6 +34,8 @@ def register(app: typer.Typer) -> None:
         min_events: int = typer.Option(20, "--min-events", help="Fewer events than this: 'too few events to tell'."),
         uplift: float = typer.Option(1.0, "--price-uplift", help="Multiply 2015/16 unit costs by this (e.g. a GDP deflator ratio)."),
         synthetic: bool = typer.Option(False, "--synthetic", help="Add a synthetic control (one area only)."),
+        imd: bool = typer.Option(False, "--imd", help="Match controls within the areas' IMD 2019 decile."),
+        geo_dir: options.GeoDir = None,
         report: Optional[Path] = typer.Option(None, "--report", help="Write the report here (.html, or .pdf)."),
         store: options.Store = None,
         force: options.Force = None,
@@ -44,7 +46,7 @@ def register(app: typer.Typer) -> None:
 
         dose = inputs.read_csv_columns(dosage, ["area_id", "date", "minutes_min", "minutes_max"]) if dosage else None
         kw = dict(harm=harm, buffers=_buffers(buffers), controls=controls, min_events=min_events,
-                  uplift=uplift, synthetic=synthetic, dosage=dose, force=force, categories=categories)
+                  uplift=uplift, synthetic=synthetic, dosage=dose, imd=imd, geo_dir=geo_dir, force=force, categories=categories)
         if plan:
             run = service.evaluate_plan(plan, store=store, **kw)
             gdf = inputs.read_plan(plan, service._store(store)).areas

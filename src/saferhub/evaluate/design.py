@@ -51,7 +51,7 @@ def _matrix(idx_lists, col, n_months, weights=None) -> np.ndarray:
 
 
 def run_design(gdf, before_m, after_m, categories, buffers, store, force, min_events, cell_size,
-               seed, harm=False, synthetic=False) -> dict:
+               seed, harm=False, synthetic=False, imd=False, geo_dir=None) -> dict:
     months = np.arange(min(before_m.min(), after_m.min()), max(before_m.max(), after_m.max()) + 1)
     ev = _load(store, force, months, categories)
     m = ev["month"].to_numpy().astype("datetime64[M]")
@@ -83,7 +83,14 @@ def run_design(gdf, before_m, after_m, categories, buffers, store, force, min_ev
     na = len(gdf)
     stack = np.vstack([T, cube.counts])
     eligible = np.r_[np.zeros(na, bool), far & (cube.counts[:, before].sum(axis=1) > 0)]
-    pools = did.match_pools(stack[:, before], np.arange(na), eligible, per_treated=POOL)
+    strata = None
+    if imd:  # match within IMD decile (areas: their centroid's; cells: their centre's)
+        from saferhub.evaluate.imd import place_deciles
+
+        cen = gdf.geometry.centroid
+        strata = place_deciles(np.r_[cen.x.to_numpy(), (cube.ix + 0.5) * cell_size],
+                               np.r_[cen.y.to_numpy(), (cube.iy + 0.5) * cell_size], geo_dir)
+    pools = did.match_pools(stack[:, before], np.arange(na), eligible, per_treated=POOL, strata=strata)
     controls = pools[:, :PER_TREATED].ravel()
     controls = controls[controls >= 0]
     free = eligible.copy()

@@ -104,9 +104,9 @@ def _map(run, areas, rings):
 
 def render(run: dict, areas=None) -> str:
     p = run["params"]
-    title = "Did it work? Evaluation " + run["run_id"]
+    title = "Did it work? Evaluation " + run["run_id"] + (" (simulated data)" if p.get("simulated") else "")
     sub = f"Before {p['before'][0]} to {p['before'][-1]} · after {p['after'][0]} to {p['after'][-1]} · {len(p['areas'])} areas"
-    simulated = run.get("crossover", {}).get("simulated") or "simulated" in str(p.get("plan_id", ""))
+    simulated = bool(p.get("simulated"))
     q = (f"<p>Did crime ({escape(p['categories'] or 'all categories')}) fall in the {len(p['areas'])} areas after the "
          f"operation started, compared with the same months a year before and with similar places nearby that "
          f"had no operation? Did it move into the streets around them?</p>")

@@ -39,13 +39,16 @@ def evaluate(areas, before, after, categories=None, harm: bool = False, buffers=
              controls: str = "auto", store=None, force=None, min_events: int = yoy.DEFAULT_MIN_EVENTS,
              cell_size: float = DEFAULT_CELL, seed: int = 1, plan_id: str | None = None, crossover=None,
              dosage: pd.DataFrame | None = None, uplift: float = 1.0, cost_table: str = costs.DEFAULT_TABLE,
-             synthetic: bool = False, save: bool = True) -> dict:
+             synthetic: bool = False, simulated: bool = False, imd: bool = False, geo_dir=None,
+             save: bool = True) -> dict:
     """Evaluate an operation in `areas` (file or GeoDataFrame) comparing `after` with `before` months.
 
     Returns the run dict (also written to the store when save=True). controls: "auto" (matched
     untreated cells outside the buffers) is the only choice today. crossover: a DataFrame of
     area_id, date, arm for a randomised crossover design (timestamped incidents are then read).
     dosage: area_id, date, minutes_min, minutes_max rows for the dose-response analysis.
+    imd: match controls within the areas' IMD 2019 decile (needs the geo folder).
+    simulated: the inputs (e.g. a demonstration plan) are simulated; the report says so.
     """
     if controls != "auto":
         raise SaferhubError("--controls: only 'auto' (matched untreated places) is available")
@@ -63,11 +66,12 @@ def evaluate(areas, before, after, categories=None, harm: bool = False, buffers=
               "categories": categories, "harm": harm, "buffers": list(buffers), "controls": controls,
               "force": force, "min_events": min_events, "cell_size": cell_size, "seed": seed,
               "plan_id": plan_id, "uplift": uplift, "cost_table": cost_table, "synthetic": synthetic,
-              "store": str(store_path), "methods": design.METHOD_NOTES}
+              "simulated": simulated, "imd": imd, "store": str(store_path), "methods": design.METHOD_NOTES}
     run_id = "EV-" + hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:10]
     results = design.run_design(gdf, before_m, after_m, categories=categories, buffers=buffers, store=store_path,
                                 force=force, min_events=min_events, cell_size=cell_size, seed=seed, harm=harm,
-                                synthetic=synthetic)
+                                synthetic=synthetic,
+                                imd=imd, geo_dir=geo_dir)
     if results.get("result") != yoy.TOO_FEW:
         results["cost"] = _cost(results, uplift, cost_table)
         results["power"] = power.minimum_detectable_effect(
@@ -104,7 +108,7 @@ def evaluate_plan(plan_id: str, store=None, **kw) -> dict:
     after = np.arange(np.datetime64(plan.start.strftime("%Y-%m")), np.datetime64(plan.end.strftime("%Y-%m")) + 1)
     before = after - 12
     return evaluate(plan.areas, list(before), list(after), store=store_path, plan_id=plan.plan_id,
-                    crossover=plan.crossover, **kw)
+                    crossover=plan.crossover, simulated=plan.simulated, **kw)
 
 
 def run_path(run_id: str, store=None) -> Path:
