@@ -18,7 +18,8 @@ METHOD_NOTES = {
            "the shared-swing variance of the reference sets; controls: 3 matched untreated 200 m cells "
            "per area, outside the buffers, nearest on before-period level and trend",
     "wdd": "Wheeler & Ratcliffe (2018) WDD, controls scaled to the before-period level; Poisson SE as "
-           "published and an overdispersed SE (shared-swing variance) shown",
+           "published and an overdispersed SE (shared-swing variance) shown; descriptive only: its test "
+           "is not yet calibrated on real data (9.5% false alarms at 5%)",
     "wdq": "Bowers & Johnson (2003) WDQ and total net effect",
 }
 POOL = 10          # matched candidates per treated area (3 become DiD controls; all feed reference sets)
@@ -126,10 +127,14 @@ def run_design(gdf, before_m, after_m, categories, buffers, store, force, min_ev
                      "before": [str(v) for v in months[before]], "after": [str(v) for v in months[after]]}
     if harm:
         out["harm"] = _harm(T, idx_areas, idx_union, col, w, months.size, before, after)
-    if synthetic and na == 1:
+    if synthetic and na != 1:
+        out["synthetic"] = {"result": f"a synthetic control needs exactly one area (this run has {na})"}
+    elif synthetic:
         donors = stack[pools[0][pools[0] >= 0]][:, did_cols]
         sc = did.synthetic_control(T[0, did_cols], donors, n_pre=len(before))
-        out["synthetic"] = {k: v for k, v in sc.items() if k != "weights"} | {"weights": sc["weights"].tolist()}
+        out["synthetic"] = {"result": "estimated", **{k: v for k, v in sc.items() if k != "weights"},
+                            "weights": sc["weights"].tolist(), "months": [str(v) for v in months[did_cols]],
+                            "target": T[0, did_cols].tolist()}
     return out
 
 
@@ -191,7 +196,9 @@ def dose_result(gdf, dosage, store, force, categories, min_events) -> dict:
     """Dose-response per area-month against police.uk counts (months are police.uk's only time)."""
     from saferhub.evaluate import response
 
-    d = dosage.copy()
+    d = dosage[dosage["area_id"].astype(str).isin(set(gdf["area_id"]))].copy()
+    if d.empty:
+        return {"result": "no dosage rows for these areas"}
     d["month"] = pd.to_datetime(d["date"]).dt.to_period("M")
     per = d.groupby(["area_id", "month"], as_index=False)[["minutes_min", "minutes_max"]].sum()
     months = np.array(sorted({str(p) for p in per["month"]}), dtype="datetime64[M]")

@@ -82,6 +82,16 @@ def _design(n_places: int, n_months: int, extra: np.ndarray) -> np.ndarray:
 
 
 def _fit(y: np.ndarray, X: np.ndarray, groups: np.ndarray, family: str):
+    import warnings
+
+    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+
+    with warnings.catch_warnings():  # one treated place makes each event-study month a saturated cell
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
+        return _fit_glm(y, X, groups, family)
+
+
+def _fit_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, family: str):
     if family == "quasipoisson":  # Poisson mean, variance scaled by the Pearson dispersion
         return sm.GLM(y, X, family=sm.families.Poisson()).fit(scale="X2")
     fam = sm.families.Poisson()

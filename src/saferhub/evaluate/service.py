@@ -60,6 +60,8 @@ def evaluate(areas, before, after, categories=None, harm: bool = False, buffers=
     if not buffers or buffers[0] <= 0:
         raise SaferhubError("--buffers: give positive distances in metres, e.g. 100,250")
     store_path = _store(store)
+    if dosage is not None and "simulated" in dosage.columns and dosage["simulated"].astype(bool).any():
+        simulated = True  # simulated dosage makes the whole run a demonstration
     params = {"areas": gdf[["area_id", "name"]].to_dict("records"),
               "areas_bounds": [round(v, 1) for v in gdf.total_bounds.tolist()],
               "before": [month_str(m) for m in before_m], "after": [month_str(m) for m in after_m],
