@@ -137,3 +137,33 @@ def test_points_instead_of_polygons_are_refused(tmp_path):
     with pytest.raises(BadFileError, match="must be polygons"):
         read_areas(tmp_path / "p.gpkg")
 
+
+
+def test_pdf_report_is_written(run, tmp_path, hot_areas):
+    from saferhub.evaluate import report
+
+    path = report.write(run, tmp_path / "eval.pdf", areas=gpd.read_file(hot_areas))
+    data = path.read_bytes()
+    assert data[:5] == b"%PDF-" and len(data) > 50_000
+
+
+def test_one_area_with_simulated_dosage_and_a_synthetic_control(merseyside_store, hot_areas):
+    import pandas as pd
+    from saferhub.data import events
+
+    area = gpd.read_file(hot_areas).iloc[[0]]
+    days = pd.date_range("2020-04-01", "2020-12-31")
+    rng = np.random.default_rng(0)
+    minutes = rng.uniform(0, 40, len(days))
+    dosage = pd.DataFrame({"area_id": area["area_id"].iloc[0], "date": days, "minutes_min": minutes * 0.8,
+                           "minutes_max": minutes * 1.2, "simulated": True})
+    run = service.evaluate(area, "2019-04:2019-12", "2020-04:2020-12", categories="grip", dosage=dosage,
+                           synthetic=True, store=merseyside_store, save=False)
+    assert run["params"]["simulated"] is True
+    sc = run["synthetic"]
+    assert sc["result"] == "estimated" and sum(sc["weights"]) == pytest.approx(1)
+    points = pd.DataFrame(run["dose_response"]["points"])
+    ev = events(store=merseyside_store, months="2020-04:2020-12", categories="grip", geo=True, columns=["x", "y", "month"])
+    inside = gpd.sjoin(ev, area, predicate="within")
+    assert points["y"].sum() == len(inside) and len(points) == 9
+    assert run["dose_response"]["result"].startswith("needs at least two areas")

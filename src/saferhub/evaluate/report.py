@@ -200,8 +200,9 @@ def _extra(run, key) -> str:
                 f"the start, predicts the after period; the area's events differed from it by {_pct(r['effect_pct'])} "
                 f"(placebo p = {r['p']:.2g}: how often a comparison place shows a gap this large).</p>")
     m = r["mid"]
+    chart = figure_html(_dose_chart(run), "dose-response")
     return (f"<p>Each extra hour of delivered patrol in an {escape(r['unit'])} went with {_pct(100 * (m['rate_ratio'] - 1))} events "
-            f"(95% interval {_pct(100 * (m['low'] - 1))} to {_pct(100 * (m['high'] - 1))}).</p>" + figure_html(_dose_chart(run), "dose-response"))
+            f"(95% interval {_pct(100 * (m['low'] - 1))} to {_pct(100 * (m['high'] - 1))}).</p>" + chart)
 
 
 def _limits() -> str:

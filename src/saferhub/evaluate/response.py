@@ -32,7 +32,9 @@ def dose_response(weeks: pd.DataFrame, per_minutes: float = 60.0, min_events: in
     and week fixed effects; at minutes_min, the mid-point and minutes_max."""
     from saferhub.evaluate.yoy import TOO_FEW
 
-    if weeks["y"].sum() < min_events or weeks["area_id"].nunique() < 2:
+    if weeks["area_id"].nunique() < 2:
+        return {"result": "needs at least two areas (area and period effects)", "events": float(weeks["y"].sum())}
+    if weeks["y"].sum() < min_events:
         return {"result": TOO_FEW, "events": float(weeks["y"].sum())}
     area = pd.get_dummies(weeks["area_id"].astype(str), drop_first=True, dtype=float)
     week = pd.get_dummies(weeks["week"].astype(str), prefix="w", drop_first=True, dtype=float)
