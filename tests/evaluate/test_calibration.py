@@ -79,3 +79,14 @@ def test_placebo_programmes_on_simulated_poisson_data():
     table = result["table"].set_index("method")["false_positive_share"]
     assert table["YoY referenced"] <= 0.15 and table["DiD quasi-Poisson GLM"] <= 0.15
     assert table["YoY C-test (Poisson)"] <= 0.15
+
+
+def test_ring_distance_equals_brute_force():
+    rng = np.random.default_rng(4)
+    x, y = rng.uniform(0, 3000, 4000), rng.uniform(0, 3000, 4000)
+    cube = build_cube(x, y, np.full(4000, "2020-01").astype("datetime64[M]"), cell_size=200)
+    treated = np.array([3, 100, 150])
+    got = cube.ring_distance(treated)
+    for j in range(cube.ix.size):
+        d = min(max(abs(cube.ix[j] - cube.ix[i]), abs(cube.iy[j] - cube.iy[i])) for i in treated)
+        assert got[j] == (d if d <= 3 else np.iinfo(np.int32).max)

@@ -66,3 +66,17 @@ def test_synthetic_control_weights_are_a_convex_combination_recovering_the_truth
     assert sc["weights"].sum() == pytest.approx(1) and (sc["weights"] >= 0).all()
     assert sc["weights"][:2] == pytest.approx([0.6, 0.4], abs=0.05)
     assert sc["effect_pct"] == pytest.approx(-20, abs=2)
+
+
+def test_closed_form_two_period_quasipoisson_equals_the_statsmodels_glm():
+    import statsmodels.api as sm
+
+    y, treated, post = _panel(seed=7)
+    ours = did.did_glm(y, treated, post, family="quasipoisson")
+    tot = np.column_stack([y[:, ~post].sum(axis=1), y[:, post].sum(axis=1)])
+    n = len(tot)
+    X = did._design(n, 2, (np.repeat(treated, 2) & np.tile([False, True], n)).astype(float)[:, None])
+    ref = sm.GLM(tot.ravel(), X, family=sm.families.Poisson()).fit(scale="X2")
+    assert np.log(ours["rate_ratio"]) == pytest.approx(ref.params[-1], rel=1e-7)
+    assert ours["se"] == pytest.approx(ref.bse[-1], rel=1e-6)
+    assert ours["p"] == pytest.approx(ref.pvalues[-1], rel=1e-5)

@@ -36,31 +36,34 @@ class Cube:
         return int(hit[0])
 
     def ring_distance(self, treated: np.ndarray) -> np.ndarray:
-        """Per place, the Chebyshev distance in cells to the nearest treated place (0 = treated)."""
-        key = {(a, b): i for i, (a, b) in enumerate(zip(self.ix.tolist(), self.iy.tolist()))}
+        """Per place, the Chebyshev distance in cells to the nearest treated place (0 = treated,
+        up to 3; farther places get a large number)."""
+        nb, cheb = self._neighbours(3)
         dist = np.full(self.ix.size, np.iinfo(np.int32).max, dtype=np.int64)
-        dist[treated] = 0
-        for r in (1, 2, 3):
-            for i in np.asarray(treated):
-                for dx in range(-r, r + 1):
-                    for dy in range(-r, r + 1):
-                        j = key.get((self.ix[i] + dx, self.iy[i] + dy))
-                        if j is not None and dist[j] > max(abs(dx), abs(dy)):
-                            dist[j] = max(abs(dx), abs(dy))
+        idx = nb[np.asarray(treated)]
+        d = np.broadcast_to(cheb, idx.shape)
+        ok = idx >= 0
+        np.minimum.at(dist, idx[ok], d[ok])
+        dist[np.asarray(treated)] = 0
         return dist
-
 
     def neighbours(self, radius: int) -> np.ndarray:
         """Per place, the indices of the places within `radius` cells (Chebyshev), -1 where the
         cell has no events; places x ((2r+1)^2 - 1)."""
-        key = self.ix * 10_000_000 + self.iy  # sorted, as built
-        offsets = [(dx, dy) for dx in range(-radius, radius + 1) for dy in range(-radius, radius + 1) if dx or dy]
-        out = np.full((self.ix.size, len(offsets)), -1, dtype=np.int64)
-        for j, (dx, dy) in enumerate(offsets):
-            want = (self.ix + dx) * 10_000_000 + (self.iy + dy)
-            pos = np.clip(np.searchsorted(key, want), 0, key.size - 1)
-            out[:, j] = np.where(key[pos] == want, pos, -1)
-        return out
+        return self._neighbours(radius)[0]
+
+    def _neighbours(self, radius: int):
+        cache = self.__dict__.setdefault("_nb_cache", {})
+        if radius not in cache:  # built once per cube and radius: the calibration asks 400 times
+            key = self.ix * 10_000_000 + self.iy  # sorted, as built
+            offsets = [(dx, dy) for dx in range(-radius, radius + 1) for dy in range(-radius, radius + 1) if dx or dy]
+            out = np.full((self.ix.size, len(offsets)), -1, dtype=np.int64)
+            for j, (dx, dy) in enumerate(offsets):
+                want = (self.ix + dx) * 10_000_000 + (self.iy + dy)
+                pos = np.clip(np.searchsorted(key, want), 0, key.size - 1)
+                out[:, j] = np.where(key[pos] == want, pos, -1)
+            cache[radius] = (out, np.array([max(abs(dx), abs(dy)) for dx, dy in offsets]))
+        return cache[radius]
 
     def ring_sums(self, sets: np.ndarray, radius: int, counts: np.ndarray | None = None) -> np.ndarray:
         """Monthly sums of the cells within `radius` of each set of places, excluding the sets' own
