@@ -49,7 +49,7 @@ def design_for(cube: Cube, treated: np.ndarray, s: int, period: int, rng, n_refe
     free[controls] = False
     bcells = np.flatnonzero(buffer & (cube.counts[:, pre].sum(axis=1) > 0))
     bpools = did.nearest_pools(cube.counts[:, pre], bcells, free, k=pool)
-    cbuffer = bpools[:, 0]
+    cbuffer = bpools[:, 0] if bpools.shape[1] else np.zeros(0, dtype=int)
     draws = np.stack([rng.choice(np.where(row >= 0, row, row[0]), size=n_reference) for row in pools], axis=1)
     return {"before": before, "after": after, "did_cols": did_cols, "controls": controls,
             "buffer": bcells, "cbuffer": cbuffer, "draws": draws,

@@ -55,13 +55,15 @@ class Cube:
     def _neighbours(self, radius: int):
         cache = self.__dict__.setdefault("_nb_cache", {})
         if radius not in cache:  # built once per cube and radius: the calibration asks 400 times
-            key = self.ix * 10_000_000 + self.iy  # sorted, as built
+            raw = self.ix * 10_000_000 + self.iy
+            order = np.argsort(raw, kind="stable")  # build_cube makes them sorted; a hand-made cube may not
+            key = raw[order]
             offsets = [(dx, dy) for dx in range(-radius, radius + 1) for dy in range(-radius, radius + 1) if dx or dy]
             out = np.full((self.ix.size, len(offsets)), -1, dtype=np.int64)
             for j, (dx, dy) in enumerate(offsets):
                 want = (self.ix + dx) * 10_000_000 + (self.iy + dy)
                 pos = np.clip(np.searchsorted(key, want), 0, key.size - 1)
-                out[:, j] = np.where(key[pos] == want, pos, -1)
+                out[:, j] = np.where(key[pos] == want, order[pos], -1)
             cache[radius] = (out, np.array([max(abs(dx), abs(dy)) for dx, dy in offsets]))
         return cache[radius]
 

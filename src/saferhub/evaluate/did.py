@@ -60,6 +60,8 @@ def nearest_pools(pre: np.ndarray, targets: np.ndarray, eligible: np.ndarray, k:
     scale = feats[eligible].std(axis=0)
     feats = feats / np.where(scale > 0, scale, 1.0)
     cand = np.flatnonzero(eligible)
+    if len(targets) == 0 or cand.size == 0:
+        return np.zeros((len(targets), 0), dtype=int)
     _, idx = cKDTree(feats[cand]).query(feats[np.asarray(targets)], k=min(k, cand.size))
     return cand[np.asarray(idx).reshape(len(targets), -1)]
 
