@@ -1,0 +1,110 @@
+"""Reading what an evaluation is about: areas from any polygon file, a patrol plan folder (the
+CONTRACTS.md layout, read here so evaluate does not depend on the patrol package), dosage and calls
+CSVs. Every problem is one line naming the file and the reason."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from saferhub.errors import BadFileError, SaferhubError
+
+BNG = "EPSG:27700"
+
+
+def read_areas(source) -> "gpd.GeoDataFrame":  # noqa: F821
+    """Areas as a GeoDataFrame in EPSG:27700 with area_id and name. source: a path (GPKG/GeoJSON)
+    or a GeoDataFrame. Missing area_id: ids A1, A2, ... in file order; missing name: the id."""
+    import geopandas as gpd
+
+    if isinstance(source, gpd.GeoDataFrame):
+        gdf = source.copy()
+        label = "areas"
+    else:
+        path = Path(source)
+        label = str(path)
+        if not path.exists():
+            raise BadFileError(path, "areas file not found")
+        try:
+            gdf = gpd.read_file(path)
+        except Exception as exc:  # the GIS driver's reasons are many; name the file and pass it on
+            raise BadFileError(path, f"not a readable polygon file ({str(exc).splitlines()[0]})") from None
+    if len(gdf) == 0:
+        raise BadFileError(label, "no areas in the file")
+    kinds = set(gdf.geometry.geom_type.dropna())
+    if not kinds or not kinds <= {"Polygon", "MultiPolygon"}:
+        raise BadFileError(label, f"areas must be polygons (found {', '.join(sorted(kinds)) or 'no geometry'})")
+    if gdf.crs is None:
+        raise BadFileError(label, "no coordinate reference system; save it in EPSG:27700 or EPSG:4326")
+    gdf = gdf.to_crs(BNG)
+    if "area_id" not in gdf.columns:
+        gdf["area_id"] = [f"A{i + 1}" for i in range(len(gdf))]
+    gdf["area_id"] = gdf["area_id"].astype(str)
+    if gdf["area_id"].duplicated().any():
+        dup = gdf.loc[gdf["area_id"].duplicated(), "area_id"].iloc[0]
+        raise BadFileError(label, f"area_id {dup!r} appears more than once")
+    if "name" not in gdf.columns:
+        gdf["name"] = gdf["area_id"]
+    gdf["name"] = gdf["name"].fillna(gdf["area_id"]).astype(str)
+    return gdf[["area_id", "name", "geometry"]].reset_index(drop=True)
+
+
+@dataclass
+class Plan:
+    plan_id: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    areas: object
+    crossover: pd.DataFrame = field(default_factory=pd.DataFrame)
+    simulated: bool = False
+    raw: dict = field(default_factory=dict)
+
+
+def plan_folder(plan_id: str, store) -> Path:
+    return Path(store) / "patrol" / "plans" / plan_id
+
+
+def read_plan(plan_id: str, store) -> Plan:
+    """A patrol plan from `<store>/patrol/plans/<plan_id>/` (plan.json + areas.gpkg)."""
+    folder = plan_folder(plan_id, store)
+    path = folder / "plan.json"
+    if not path.exists():
+        raise SaferhubError(f"{path}: no such plan (plans are made by `saferhub patrol plan`)")
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise BadFileError(path, f"not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    start = raw.get("start") or raw.get("start_date")
+    end = raw.get("end") or raw.get("end_date")
+    if not start or not end:
+        raise BadFileError(path, "the plan has no start and end dates")
+    assignment = pd.DataFrame(raw.get("crossover") or raw.get("assignment") or [],
+                              columns=["area_id", "date", "arm"])
+    if len(assignment) and not set(assignment["arm"]) <= {"patrol", "control"}:
+        raise BadFileError(path, "crossover arms must be 'patrol' or 'control'")
+    return Plan(plan_id=str(raw.get("plan_id", plan_id)), start=pd.Timestamp(start), end=pd.Timestamp(end),
+                areas=read_areas(folder / "areas.gpkg"), crossover=assignment,
+                simulated=bool(raw.get("simulated", False)), raw=raw)
+
+
+def read_csv_columns(path, needed: list[str]) -> pd.DataFrame:
+    """A CSV with the columns an analysis needs, or a one-line error naming the missing ones."""
+    path = Path(path)
+    if not path.exists():
+        raise BadFileError(path, "file not found")
+    try:
+        df = pd.read_csv(path)
+    except Exception as exc:
+        raise BadFileError(path, f"not a readable CSV ({str(exc).splitlines()[0]})") from None
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise BadFileError(path, f"missing column(s) {', '.join(missing)}")
+    for col in needed:
+        if col.startswith("minutes") and not np.issubdtype(df[col].dtype, np.number):
+            bad = int(pd.to_numeric(df[col], errors="coerce").isna().idxmax())
+            raise BadFileError(path, f"line {bad + 2}: {col} must be a number")
+    return df
