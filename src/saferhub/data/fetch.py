@@ -205,6 +205,7 @@ def api_rows_to_parsed(crimes: list[dict], force: str, month: str, source: ApiSo
         "agency": None,
         "raw_category": df["slug"],
         "text": _null(df["context"]),
+        "lsoa_edition": None, "lsoa11": None,   # the API gives no LSOA code
     })
     kept = out[good]
     bad = np.flatnonzero(~good)
