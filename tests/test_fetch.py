@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from shapely.geometry import Polygon
 
 from fake_police_api import FakePoliceAPI, world
-from saferhub.data import fetch as fetch_mod
+from saferhub.data import boundaries as boundaries_mod
 from saferhub.data.fetch import (ApiSource, api_rows_to_parsed, boundary_polygon, fetch, poly_param,
                                  split_polygon)
 from saferhub.data.policeapi import PoliceAPI, TokenBucket, retry_after_seconds
@@ -139,7 +139,7 @@ def test_btp_fetch_keeps_only_btp_crimes(tmp_path):
 def test_border_margin_is_what_catches_border_crimes(synthetic, tmp_path, monkeypatch):
     """The fake counts points on a polygon's edge as outside (the harshest reading); without the
     ~10 cm margin the crimes on shared borders and cut lines are lost. Shows the main test bites."""
-    monkeypatch.setattr(fetch_mod, "EDGE_EPS", 0.0)
+    monkeypatch.setattr(boundaries_mod, "EDGE_EPS", 0.0)
     _, _, expected = synthetic
     with fake(synthetic) as base, fast_api(base) as api:
         fetch("merseyside", "2023-01", tmp_path, api=api)

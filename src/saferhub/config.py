@@ -11,7 +11,7 @@ environment variable beats the default. Environment variables are all `SAFERHUB_
 | police_api  | SAFERHUB_POLICE_API    | https://data.police.uk/api                      |
 | secret      | SAFERHUB_SECRET        | a random key per process (CSRF signing)         |
 | out         | SAFERHUB_OUT           | ./out                                           |
-| max_expanded_mb | SAFERHUB_MAX_EXPANDED_MB | 256 (ingest: largest expanded size of one file) |
+| max_expanded_mb | SAFERHUB_MAX_EXPANDED_MB | 128 (ingest: largest expanded size of one file) |
 | max_expansion_ratio | SAFERHUB_MAX_EXPANSION_RATIO | 100 (ingest: expanded / stored size)   |
 
 Settings are read when `settings()` is called (not cached), so a test's monkeypatched environment
@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     police_api: str = DEFAULT_POLICE_API
     secret: Optional[str] = None
     out: Path = Path("out")
-    max_expanded_mb: float = 256      # ingest: refuse any one file that expands past this (bomb guard)
+    max_expanded_mb: float = 128      # ingest: refuse any one file that expands past this (bomb guard)
     max_expansion_ratio: float = 100  # ingest: ... or expands > this x its stored size (past 16 MB)
 
     @property

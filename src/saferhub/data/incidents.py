@@ -23,7 +23,7 @@ from saferhub.categories import CATEGORIES, LEGACY_SLUGS, canonical
 from saferhub.data.csvread import decode_check, read_strings
 from saferhub.data.forces import force_id, slugify
 from saferhub.data.policeuk import ParsedFile, _quarantine_table, _set_reason
-from saferhub.data.sources import Member
+from saferhub.data.sources import Member, parsing
 from saferhub.data.store import EVENT_SCHEMA
 from saferhub.data.validate import parse_coordinates, project_and_check
 from saferhub.errors import BadFileError, SaferhubError
@@ -99,8 +99,13 @@ def parse_incidents(member: Member, spec: Mapping, far_km: float | None = None,
     from saferhub.data.policeuk import Checks
 
     checks = checks or Checks(far_km=far_km)
-    far_km = checks.far_km
     data, sha = member.read(checks.limits)
+    with parsing(data, checks.limits):
+        return _parse(member, data, sha, spec, checks)
+
+
+def _parse(member: Member, data: bytes, sha: str, spec: Mapping, checks) -> list[ParsedIncidents]:
+    far_km = checks.far_km
     header_line = decode_check(member.name, data)
     raw = read_strings(member.name, data, header_line)
     absent = [theirs for ours, theirs in spec.columns.items() if theirs not in raw.header]

@@ -17,7 +17,7 @@ from saferhub.categories import CATEGORIES, LEGACY_SLUGS, canonical
 from saferhub.data.csvread import RawTable, decode_check, read_strings
 from saferhub.data.forces import NATIONAL, force_id
 from saferhub.data.rowchecks import distinct_crime_ids, file_force, occurrence
-from saferhub.data.sources import Limits, Member
+from saferhub.data.sources import Limits, Member, parsing
 from saferhub.data.store import EVENT_SCHEMA, OUTCOME_SCHEMA, QUARANTINE_SCHEMA, STOP_SEARCH_SCHEMA
 from saferhub.data.validate import parse_coordinates, project_and_check
 from saferhub.errors import BadFileError
@@ -99,6 +99,11 @@ def parse_member(member: Member, far_km: float | None = None, checks: Checks | N
     """Read and validate one police.uk CSV. Raises BadFileError when the whole file is unusable."""
     checks = checks or Checks(far_km=far_km)
     data, sha = member.read(checks.limits)
+    with parsing(data, checks.limits):
+        return _parse(member, data, sha, checks)
+
+
+def _parse(member: Member, data: bytes, sha: str, checks: Checks) -> ParsedFile:
     header_line = decode_check(member.name, data)
     raw = read_strings(member.name, data, header_line)
     kind = detect_kind(member.name, raw.header)

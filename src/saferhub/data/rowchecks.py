@@ -88,10 +88,12 @@ def distinct_crime_ids(crime_id: pa.Array, good: np.ndarray, lines: np.ndarray):
         return crime_id, []
     first_line = np.zeros(codes.max() + 1, dtype=np.int64)
     first_line[codes[nth == 0]] = lines[rows[nth == 0]]
-    ids = crime_id.to_numpy(zero_copy_only=False).astype(object)
-    warnings = []
-    for k in dup:
-        row = rows[k]
-        ids[row] = f"{ids[row]}#{nth[k] + 1}"
-        warnings.append((int(row), f"duplicate Crime ID (first on line {first_line[codes[k]]}; stored as {ids[row]})"))
-    return pa.array(ids, pa.string()), warnings
+    dup_rows = rows[dup]
+    new = pc.binary_join_element_wise(crime_id.take(pa.array(dup_rows)),
+                                      pa.array((nth[dup] + 1).astype(str), pa.string()), "#")
+    mask = np.zeros(len(crime_id), bool)
+    mask[dup_rows] = True
+    ids = pc.replace_with_mask(crime_id, pa.array(mask), new)
+    warnings = [(int(r), f"duplicate Crime ID (first on line {f}; stored as {i})")
+                for r, f, i in zip(dup_rows.tolist(), first_line[codes[dup]].tolist(), new.to_pylist())]
+    return ids, warnings

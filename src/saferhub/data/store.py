@@ -329,3 +329,14 @@ def _per_file(store, key: str) -> pa.Table:
     if not files:
         return QUARANTINE_SCHEMA.empty_table()
     return pa.concat_tables([pq.read_table(f, schema=QUARANTINE_SCHEMA) for f in sorted(files)])
+
+
+def quarantine_report(store=None):
+    """Quarantined rows and warnings in one DataFrame (kind 'quarantined' | 'warning', file, line,
+    reason, raw), by file and line: what `saferhub quarantine` prints or writes."""
+    import pandas as pd
+
+    frames = [t.to_pandas().assign(kind=kind) for kind, t in (("quarantined", quarantine(store)),
+                                                              ("warning", warnings(store)))]
+    df = pd.concat(frames, ignore_index=True).sort_values(["file", "line", "kind"], kind="stable")
+    return df[["kind", "file", "line", "reason", "raw"]].reset_index(drop=True)
