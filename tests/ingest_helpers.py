@@ -64,7 +64,7 @@ def write_bomb(path: Path, expanded_mb: int) -> Path:
     import struct
     import zlib
 
-    row = (street_row(crime_id="0" * 64) + "\n").encode()
+    row = (street_row() + "\n").encode()
     chunk = row * (2**20 // len(row))
     stream, crc, size = deflate_repeated((HEADER + "\n").encode(), chunk, expanded_mb * 2**20 // len(chunk))
     if path.suffix == ".gz":
