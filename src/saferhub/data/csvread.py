@@ -10,6 +10,7 @@ for the quarantine; blank lines are not rows.
 from __future__ import annotations
 
 import codecs
+import functools
 import csv
 import io
 import re
@@ -49,9 +50,14 @@ class RawTable:
     table: pa.Table          # all columns as strings, blank lines dropped
     lines: np.ndarray        # physical line on which each row of `table` starts (header is line 1)
     bad_rows: list[tuple[int, str, str]]   # (line, reason, raw text) of rows that are not rows
-    records: Records
+    data: bytes
     row_record: np.ndarray   # record number of each row of `table`
     row_flags: np.ndarray    # per row of `table`: a reason found while reading (NUL byte, only commas) or None
+
+    @functools.cached_property
+    def records(self) -> Records:
+        """Where each record lies (found only when needed: bad rows, warnings)."""
+        return find_records(self.data)
 
     def row_reasons(self) -> np.ndarray:
         """A fresh per-row reason array, pre-filled with the reasons found while reading."""
@@ -73,6 +79,14 @@ def _line_breaks(arr: np.ndarray, data: bytes) -> tuple[np.ndarray, np.ndarray]:
     nl_start = np.where((nl > 0) & (arr[np.maximum(nl - 1, 0)] == 13), nl - 1, nl)
     order = np.argsort(np.r_[nl, lone], kind="stable")
     return np.r_[nl_start, lone][order], np.r_[nl + 1, lone + 1][order]
+
+
+def _lone_cr(arr: np.ndarray, data: bytes) -> bool:
+    """Whether some \r is not followed by \n (a line break of its own)."""
+    if b"\r" not in data:
+        return False
+    cr = np.flatnonzero(arr == 13)
+    return bool(cr[-1] == len(arr) - 1 or (arr[cr + 1] != 10).any()) if cr.size else False
 
 
 def _quoted_records(arr: np.ndarray, brk_start: np.ndarray, brk_end: np.ndarray) -> np.ndarray:
@@ -116,7 +130,7 @@ def find_records(data: bytes) -> Records:
     return Records(data, starts.astype(np.int64), ends.astype(np.int64), brk_end)
 
 
-def _check_utf8(name: str, data: bytes, records: Records) -> None:
+def _check_utf8(name: str, data: bytes, raw: RawTable) -> None:
     """Reject text that is not UTF-8, naming the physical line of the first bad byte. Checked
     before parsing, so the CSV reader never meets undecodable text."""
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -126,7 +140,7 @@ def _check_utf8(name: str, data: bytes, records: Records) -> None:
             decoder.decode(data[offset:offset + UTF8_CHUNK], final=offset + UTF8_CHUNK >= len(data))
         except UnicodeDecodeError as exc:
             bad = offset - pending + exc.start
-            raise BadFileError(name, f"not UTF-8 text (first bad byte on line {int(records.line_of(bad))}); "
+            raise BadFileError(name, f"not UTF-8 text (first bad byte on line {int(raw.records.line_of(bad))}); "
                                      "re-save it as UTF-8") from None
 
 
@@ -154,8 +168,15 @@ def read_strings(name: str, data: bytes, header_line: str) -> RawTable:
     header = [h.strip() for h in header]
     if len(set(header)) != len(header):
         raise BadFileError(name, "the header repeats a column name")
-    records = find_records(data)
-    _check_utf8(name, data, records)
+    # One record per line unless a quote or a lone \r is present: then records are found by
+    # scanning, now (the usual file skips this and only finds a record when it needs one).
+    arr = np.frombuffer(data, dtype=np.uint8)
+    simple = b'"' not in data and not _lone_cr(arr, data)
+    raw = RawTable(header, None, None, [], data, None, None)
+    if not data.isascii():
+        _check_utf8(name, data, raw)
+    n_records = (int(np.count_nonzero(arr == 10)) + (not data.endswith(b"\n")) - 1) if simple \
+        else len(raw.records.starts) - 1
     bad: list[tuple[int, int]] = []
 
     def on_invalid(row):
@@ -174,28 +195,34 @@ def read_strings(name: str, data: bytes, header_line: str) -> RawTable:
         )
     except pa.ArrowInvalid as exc:
         raise BadFileError(name, f"not a readable CSV ({str(exc).splitlines()[0]})") from None
-    n_records = len(records.starts) - 1
     if table.num_rows + len(bad) != n_records:
         raise BadFileError(name, f"its rows cannot be told apart ({n_records:,} records by line breaks and "
                                  f"quotes, {table.num_rows + len(bad):,} by the CSV reader); check its quotes")
     # The reader numbers records from 1 = the header, so its numbers are record numbers.
     bad_rec = np.array([b[0] - 1 for b in bad], dtype=np.int64)
-    row_record = np.setdiff1d(np.arange(1, n_records + 1), bad_rec, assume_unique=True)
-    bad_rows = [(int(records.line_of(records.starts[r])), f"wrong column count (got {got}, expected {len(header)})",
-                 records.text(int(r))) for r, (_, got) in zip(bad_rec, bad)]
+    row_record = np.setdiff1d(np.arange(1, n_records + 1), bad_rec, assume_unique=True) if bad else \
+        np.arange(1, n_records + 1)
+
+    def line_of(rec):
+        return rec + 1 if simple else raw.records.line_of(raw.records.starts[rec])
+
+    raw.bad_rows = [(int(line_of(r)), f"wrong column count (got {got}, expected {len(header)})",
+                     raw.records.text(int(r))) for r, (_, got) in zip(bad_rec, bad)]
     flags = np.full(table.num_rows, None, dtype=object)
     if b"\x00" in data:
-        nul_rec = np.searchsorted(records.starts, np.flatnonzero(np.frombuffer(data, np.uint8) == 0), side="right") - 1
+        nul = np.flatnonzero(np.frombuffer(data, np.uint8) == 0)
+        nul_rec = np.searchsorted(raw.records.starts, nul, side="right") - 1
         flags[np.isin(row_record, nul_rec)] = "contains a NUL byte (binary data)"
     # Rows whose every field is empty: a blank line is not a row; a row of commas is a bad row.
     empty = _all_empty(table)
     if empty is not None:
-        blank = empty & (records.ends[row_record] == records.starts[row_record])
+        blank = empty & (raw.records.ends[row_record] == raw.records.starts[row_record])
         flags[empty & ~blank] = "no values (the row holds only commas)"
         if blank.any():
             table = table.filter(pa.array(~blank))
             row_record, flags = row_record[~blank], flags[~blank]
-    return RawTable(header, table, records.line_of(records.starts[row_record]), bad_rows, records, row_record, flags)
+    raw.table, raw.lines, raw.row_record, raw.row_flags = table, line_of(row_record), row_record, flags
+    return raw
 
 
 def _all_empty(table: pa.Table) -> np.ndarray | None:

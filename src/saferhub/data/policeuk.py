@@ -65,23 +65,28 @@ class ParsedFile:
         return 0 if self.warnings is None else self.warnings.num_rows
 
 
-@dataclass(frozen=True)
 class Checks:
-    """What a parse needs beyond the file: the far-outside tolerance, the expansion limits, and
-    where to look for boundaries and the LSOA lookups."""
+    """What a parse needs beyond the file, resolved once per ingest: the far-outside tolerance, the
+    expansion limits, the store and geo folder (boundaries, LSOA look-ups)."""
 
-    far_km: float | None = None
-    limits: Limits | None = None
-    store: object = None
-    geo_dir: object = None
+    def __init__(self, far_km: float | None = None, limits: Limits | None = None, store=None, geo_dir=None):
+        from saferhub.config import settings
+
+        self.far_km = far_km
+        self.limits = limits or Limits.from_settings()
+        self.store = store
+        self.geo_dir = settings(geo_dir=geo_dir).geo_dir   # None: no geo folder
+        self._boundaries: dict = {}
 
     def boundary(self, force: str):
         """The force's real boundary (BNG) when known; national forces have no area check."""
         if force in NATIONAL:
             return None
-        from saferhub.geo.boundary import force_boundary
+        if force not in self._boundaries:   # a dict write is atomic; two threads may both look it up
+            from saferhub.geo.boundary import force_boundary
 
-        return force_boundary(force, store=self.store, geo_dir=self.geo_dir)
+            self._boundaries[force] = force_boundary(force, store=self.store, geo_dir=self.geo_dir)
+        return self._boundaries[force]
 
 
 def detect_kind(name: str, header: list[str]) -> str:

@@ -81,11 +81,11 @@ def distinct_crime_ids(crime_id: pa.Array, good: np.ndarray, lines: np.ndarray):
     rows = np.flatnonzero(good & pc.not_equal(crime_id, "").to_numpy(zero_copy_only=False))
     if rows.size < 2:
         return crime_id, []
-    codes = pc.dictionary_encode(crime_id.take(pa.array(rows))).indices.to_numpy(zero_copy_only=False)
+    codes = pc.dictionary_encode(crime_id).indices.to_numpy(zero_copy_only=False)[rows]
+    if np.bincount(codes).max() < 2:   # the usual case: every id once
+        return crime_id, []
     nth = occurrence(codes)
     dup = np.flatnonzero(nth > 0)
-    if dup.size == 0:
-        return crime_id, []
     first_line = np.zeros(codes.max() + 1, dtype=np.int64)
     first_line[codes[nth == 0]] = lines[rows[nth == 0]]
     dup_rows = rows[dup]

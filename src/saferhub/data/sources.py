@@ -120,9 +120,8 @@ _BIG_FILE = threading.Lock()
 
 
 @contextmanager
-def parsing(data: bytes, limits: "Limits | None"):
+def parsing(data: bytes, limits: "Limits"):
     """Hold while parsing `data`: serialises big files (see _BIG_FILE)."""
-    limits = limits or Limits.from_settings()
     if len(data) * 4 <= limits.max_bytes:
         yield
         return

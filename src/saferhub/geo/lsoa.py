@@ -62,13 +62,12 @@ def _polygons(geo_dir: str):
     return gdf[col].to_numpy(dtype=object), shapely.STRtree(gdf.geometry.values)
 
 
-def editions(codes, x, y, geo_dir=None) -> tuple[pa.Array, pa.Array]:
-    """(lsoa_edition int16: 2011 | 2021 | null, lsoa11 string) for each row's LSOA code and point."""
-    from saferhub.config import settings
-
+def editions(codes, x, y, geo_dir) -> tuple[pa.Array, pa.Array]:
+    """(lsoa_edition int16: 2011 | 2021 | null, lsoa11 string) for each row's LSOA code and point.
+    geo_dir: the geo folder, already resolved (None: there is none, both columns null)."""
     codes = codes.combine_chunks() if isinstance(codes, pa.ChunkedArray) else codes
     n = len(codes)
-    geo = settings(geo_dir=geo_dir).geo_dir
+    geo = geo_dir
     lookup = _centroids(str(geo)) if geo else None
     if lookup is None or n == 0:
         return pa.nulls(n, pa.int16()), pa.nulls(n, pa.string())
