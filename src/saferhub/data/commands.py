@@ -161,6 +161,9 @@ def fetch(
     if report.no_boundary:
         console.print(f"[yellow]warning:[/] {len(report.no_boundary)} neighbourhood(s) have no usable boundary "
                       f"and were not searched: {', '.join(report.no_boundary)}")
+    if report.boundary_file:
+        console.print(f"force outline (union of its neighbourhoods) saved to {report.boundary_file}; "
+                      "later ingests of this force check points against it")
     if report.skipped:
         console.print(f"already in the store (use --refresh to fetch again): {', '.join(report.skipped)}")
     console.print(f"{report.requests:,} API requests ({report.retries:,} retried, {report.throttled:,} throttled); "
