@@ -6,6 +6,7 @@ rejected file leaves the store exactly as it was."""
 
 from __future__ import annotations
 
+import gzip
 import re
 import sys
 import tempfile
@@ -67,8 +68,8 @@ def _build(records, newline: str, final_newline: bool) -> tuple[bytes, list[tupl
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(records=st.lists(record, min_size=1, max_size=30), newline=st.sampled_from(["\n", "\r\n"]),
-       final_newline=st.booleans(), bad_utf8_at=st.one_of(st.none(), st.integers(0, 29)))
-def test_hostile_rows_in_real_files(records, newline, final_newline, bad_utf8_at, capfd, monkeypatch):
+       final_newline=st.booleans(), bad_utf8_at=st.one_of(st.none(), st.integers(0, 29)), gz=st.booleans())
+def test_hostile_rows_in_real_files(records, newline, final_newline, bad_utf8_at, gz, capfd, monkeypatch):
     records = [*records, *((ln, "stored", ln.split(",")[0]) for ln in REAL[:20])]   # real rows around them
     bad_line = None
     if bad_utf8_at is not None and bad_utf8_at < len(records):   # a byte that is not UTF-8
@@ -87,8 +88,8 @@ def test_hostile_rows_in_real_files(records, newline, final_newline, bad_utf8_at
         seed.write_text(HEADER + "\n" + street_row(month="2018-02") + "\n")
         ingest_paths([seed], store=store)
         before = store_fingerprint(store)
-        path = tmp / "2018-01-merseyside-street.csv"
-        path.write_bytes(data)
+        path = tmp / ("2018-01-merseyside-street.csv" + (".gz" if gz else ""))
+        path.write_bytes(gzip.compress(data) if gz else data)
         try:
             report = ingest_paths([path], store=store, geo_dir=GEO)
         except IngestError as exc:
