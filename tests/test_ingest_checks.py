@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 import pytest
 
 from conftest import GEO
-from ingest_helpers import real_lines, store_fingerprint, street_row, write
+from ingest_helpers import real_lines, street_row, write
 from saferhub.data import events
 from saferhub.data.forces import FORCES
 from saferhub.data.ingest import IngestError, ingest_paths
