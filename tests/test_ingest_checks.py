@@ -210,3 +210,13 @@ def test_lsoa_2021_codes_map_to_the_nearest_2011_centroid_without_polygons(tmp_p
         want.append(c["lsoa11cd"].iloc[int(np.argmin((cx - px) ** 2 + (cy - py) ** 2))])
     assert t["lsoa11"].to_pylist() == [*want, None]
     assert t["lsoa_edition"].to_pylist() == [2021, 2021, None]
+
+
+def test_outcomes_rows_of_another_force_are_quarantined_too(tmp_path):
+    header = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Outcome type"
+    ours = "c1,2019-07,Merseyside Police,Merseyside Police,-2.98,53.40,On or near Bold Street,E01006512,Liverpool 060A,Under investigation"
+    theirs = ours.replace("c1,", "c2,").replace("Police,Merseyside Police,", "Police,Cheshire Constabulary,")
+    path = write(tmp_path / "2019-07-merseyside-outcomes.csv", [ours, theirs], header=header)
+    f = ingest_paths([path], store=tmp_path / "s").files[0]
+    assert (f.kind, f.stored, f.quarantined) == ("outcomes", 1, 1)
+    assert _reasons(tmp_path / "s") == {3: "falls within another force (Cheshire Constabulary, not Merseyside Police)"}
