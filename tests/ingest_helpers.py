@@ -41,3 +41,40 @@ def store_fingerprint(store: Path) -> dict:
         return {}
     return {str(p.relative_to(store)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(store.rglob("*")) if p.is_file() and p.name != ".lock"}
+
+
+def deflate_repeated(head: bytes, chunk: bytes, times: int) -> tuple[bytes, int, int]:
+    """A raw deflate stream of `head` + `chunk` x `times`, made without compressing the whole:
+    after a full flush the compressor starts afresh, so every copy of `chunk` compresses to the
+    same bytes, which are repeated. Returns (stream, crc32, expanded size) of the expanded text."""
+    import zlib
+
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = comp.compress(head) + comp.flush(zlib.Z_FULL_FLUSH)
+    one = comp.compress(chunk) + comp.flush(zlib.Z_FULL_FLUSH)
+    crc = zlib.crc32(head)
+    for _ in range(times):
+        crc = zlib.crc32(chunk, crc)
+    return first + one * times + comp.flush(), crc, len(head) + len(chunk) * times
+
+
+def write_bomb(path: Path, expanded_mb: int) -> Path:
+    """A decompression bomb (simulated): a valid police.uk street file of `expanded_mb` MB of one
+    repeated row, as .gz or .zip (by the name's suffix), stored in a few hundred KB."""
+    import struct
+    import zlib
+
+    row = (street_row() + "\n").encode()
+    chunk = row * (2**20 // len(row))
+    stream, crc, size = deflate_repeated((HEADER + "\n").encode(), chunk, expanded_mb * 2**20 // len(chunk))
+    if path.suffix == ".gz":
+        path.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + stream + struct.pack("<II", crc, size & 0xFFFFFFFF))
+        return path
+    inner = b"2018-01/2018-01-merseyside-street.csv"
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, zlib.DEFLATED, 0, 0x21, crc, len(stream), size,
+                        len(inner), 0) + inner
+    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, zlib.DEFLATED, 0, 0x21, crc,
+                          len(stream), size, len(inner), 0, 0, 0, 0, 0, 0) + inner
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central), len(local) + len(stream), 0)
+    path.write_bytes(local + stream + central + end)
+    return path

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from shapely.geometry import Polygon
 
 from fake_police_api import FakePoliceAPI, world
-from saferhub.data import fetch as fetch_mod
+from saferhub.data import boundaries as boundaries_mod
 from saferhub.data.fetch import (ApiSource, api_rows_to_parsed, boundary_polygon, fetch, poly_param,
                                  split_polygon)
 from saferhub.data.policeapi import PoliceAPI, TokenBucket, retry_after_seconds
@@ -139,7 +139,7 @@ def test_btp_fetch_keeps_only_btp_crimes(tmp_path):
 def test_border_margin_is_what_catches_border_crimes(synthetic, tmp_path, monkeypatch):
     """The fake counts points on a polygon's edge as outside (the harshest reading); without the
     ~10 cm margin the crimes on shared borders and cut lines are lost. Shows the main test bites."""
-    monkeypatch.setattr(fetch_mod, "EDGE_EPS", 0.0)
+    monkeypatch.setattr(boundaries_mod, "EDGE_EPS", 0.0)
     _, _, expected = synthetic
     with fake(synthetic) as base, fast_api(base) as api:
         fetch("merseyside", "2023-01", tmp_path, api=api)
@@ -489,3 +489,35 @@ def test_any_api_json_is_stored_or_quarantined(crimes):
     assert table.schema == EVENT_SCHEMA
     assert all(e and e != "api:" for e in table["event_id"].to_pylist())
     assert pc.all(pc.is_valid(table["category"])).as_py() in (True, None)
+
+
+def test_fetch_caches_the_force_outline_and_ingest_then_uses_it(synthetic, tmp_path):
+    """The union of the neighbourhoods is cached as the force's boundary; a later CSV ingest of
+    that force quarantines a point beyond --far-km of it, naming the distance."""
+    import shapely
+    from pyproj import Transformer
+    from shapely.geometry import Polygon
+
+    from ingest_helpers import street_row, write
+    from saferhub.data.ingest import ingest_paths
+    from saferhub.geo.boundary import force_boundary
+
+    hoods, _, _ = synthetic
+    with fake(synthetic) as base, fast_api(base) as api:
+        report = fetch("merseyside", "2023-01", tmp_path, api=api)
+    assert report.boundary_file == str(tmp_path / "boundaries" / "merseyside.geojson")
+    to_bng = Transformer.from_crs(4326, 27700, always_xy=True).transform
+    outline = shapely.union_all([shapely.make_valid(Polygon(r)) for r in hoods["merseyside"].values()])
+    expected = shapely.transform(outline, lambda x, y: to_bng(x, y), interleaved=False)
+    got = force_boundary("merseyside", store=tmp_path)
+    assert got.symmetric_difference(expected).area < 1e-3 * expected.area   # only the ~10 cm margin
+    # 0.5 degrees east of the cells: far beyond 20 km of the outline.
+    lon, lat = -2.40, 53.42
+    path = write(tmp_path / "csv" / "2023-01-merseyside-street.csv",
+                 [street_row(month="2023-01", lon="-2.99", lat="53.395"),
+                  street_row(month="2023-01", lon=str(lon), lat=str(lat))])
+    ingest = ingest_paths([path], store=tmp_path)
+    assert (ingest.files[0].stored, ingest.files[0].quarantined) == (1, 1)
+    km = expected.distance(shapely.Point(*to_bng(lon, lat))) / 1000
+    (reason,) = quarantine(tmp_path)["reason"].to_pylist()
+    assert reason.startswith(f"outside the force area ({km:.0f} km beyond its boundary")

@@ -10,17 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-StoreOpt = typer.Option(None, "--store", envvar="SAFERHUB_STORE",
-                        help="Event store folder (default: ~/.local/share/saferhub/store).")
+from saferhub import options
+from saferhub.options import progress as _progress
+
 console = Console()
-
-
-def _progress(total: int, label: str):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=Console(stderr=True), transient=True)
-    return progress, progress.add_task(label, total=total)
 
 
 def ingest(
@@ -28,9 +21,12 @@ def ingest(
     kind: str = typer.Option("police", help="police (data.police.uk street/outcomes/stop-and-search) or incidents (partner records)."),
     mapping: Optional[Path] = typer.Option(None, help="Column mapping YAML for --kind incidents (docs/ingest.md)."),
     replace_older: bool = typer.Option(False, help="Let an older copy of a force-month replace a newer stored one."),
-    far_km: Optional[float] = typer.Option(None, help="Quarantine points more than this many km outside the force's area (default 20)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the per-file report as JSON."),
-    store: Optional[Path] = StoreOpt,
+    far_km: Optional[float] = typer.Option(None, help="Quarantine points more than this many km outside the force's area: its boundary when known, else the bulk of the file's points (default 20)."),
+    max_expanded_mb: Optional[float] = typer.Option(None, min=1, help="Refuse any file that expands past this many MB (default $SAFERHUB_MAX_EXPANDED_MB, else 128)."),
+    max_expansion_ratio: Optional[float] = typer.Option(None, min=1, help="Refuse any file over 16 MB expanded that expands more than this many times its stored size (default 100)."),
+    geo_dir: options.GeoDir = None,
+    as_json: options.Json = False,
+    store: options.Store = None,
 ):
     """Validate and load files into the event store; bad rows go to quarantine, nothing is lost."""
     from saferhub.data.ingest import ingest_paths
@@ -40,7 +36,9 @@ def ingest(
     progress, task = _progress(total, "ingesting")
     with progress:
         report = ingest_paths(paths, store, kind=kind, mapping=mapping, replace_older=replace_older,
-                              far_km=far_km, on_file=lambda name: progress.advance(task))
+                              far_km=far_km, max_expanded_mb=max_expanded_mb,
+                              max_expansion_ratio=max_expansion_ratio, geo_dir=geo_dir,
+                              on_file=lambda name: progress.advance(task))
     if as_json:
         print(json.dumps(report.as_dict(), indent=1))
         return
@@ -60,12 +58,15 @@ def ingest(
     console.print(f"read {read:,} = stored {stored:,} + quarantined {quarantined:,}"
                   + (f" + ignored (older copies) {ignored:,}" if ignored else "")
                   + f"; rows in store {report.rows_before:,} -> {report.rows_after:,} ({report.added:+,})")
-    if quarantined:
-        console.print("see the quarantined rows with: saferhub quarantine --out quarantine.csv")
+    warned = sum(f.warnings for f in report.files)
+    if warned:
+        console.print(f"warnings: {warned:,} stored row(s) repeat a Crime ID of an earlier row (each kept, "
+                      "with its own id)")
+    if quarantined or warned:
+        console.print("see the quarantined rows and warnings with: saferhub quarantine --out quarantine.csv")
 
 
-def status(store: Optional[Path] = StoreOpt,
-           as_json: bool = typer.Option(False, "--json", help="Print the status as JSON.")):
+def status(store: options.Store = None, as_json: options.Json = False):
     """What the store holds: forces, months, rows by category, unlocated and quarantined rows."""
     from saferhub.data.status import store_status
 
@@ -97,22 +98,25 @@ def status(store: Optional[Path] = StoreOpt,
     console.print(f"quarantined rows: {s['quarantined']:,}")
     for reason, n in s["quarantined_by_reason"].items():
         console.print(f"  {n:>8,}  {reason}")
+    console.print(f"warnings (rows stored): {s['warnings']:,}")
+    for reason, n in s["warnings_by_reason"].items():
+        console.print(f"  {n:>8,}  {reason}")
 
 
-def quarantine_cmd(store: Optional[Path] = StoreOpt,
+def quarantine_cmd(store: options.Store = None,
                    out: Optional[Path] = typer.Option(None, help="Write the rows to this CSV (default: print).")):
-    """List quarantined rows: file, line, reason and the raw text, to fix and re-ingest."""
-    from saferhub.data.store import quarantine
-    from saferhub.report.html import write_atomic
+    """List quarantined rows and warnings: file, line, reason and the raw text, to fix and re-ingest."""
+    from saferhub.data.store import quarantine_report
+    from saferhub.fsutil import write_atomic
 
-    table = quarantine(store)
-    df = table.to_pandas()
+    df = quarantine_report(store)
     if out:
         write_atomic(out, df.to_csv(index=False))
-        console.print(f"{len(df):,} quarantined rows written to {out}")
+        n_warn = int((df["kind"] == "warning").sum())
+        console.print(f"{len(df) - n_warn:,} quarantined rows and {n_warn:,} warnings written to {out}")
     else:
         for row in df.itertuples():
-            console.print(f"{row.file}:{row.line}: {row.reason}", highlight=False, soft_wrap=True)
+            console.print(f"{row.file}:{row.line}: {row.kind}: {row.reason}", highlight=False, soft_wrap=True)
 
 
 def fetch(
@@ -122,8 +126,8 @@ def fetch(
     base_url: Optional[str] = typer.Option(None, "--base-url", envvar="SAFERHUB_POLICE_API",
                                            help="police.uk API root (default https://data.police.uk/api)."),
     refresh: bool = typer.Option(False, help="Fetch months the store already holds again and replace them."),
-    as_json: bool = typer.Option(False, "--json", help="Print the fetch report as JSON."),
-    store: Optional[Path] = StoreOpt,
+    as_json: options.Json = False,
+    store: options.Store = None,
 ):
     """Download street crimes for a force and months from the police.uk API into the store."""
     from saferhub.data.fetch import fetch as fetch_months
@@ -157,6 +161,9 @@ def fetch(
     if report.no_boundary:
         console.print(f"[yellow]warning:[/] {len(report.no_boundary)} neighbourhood(s) have no usable boundary "
                       f"and were not searched: {', '.join(report.no_boundary)}")
+    if report.boundary_file:
+        console.print(f"force outline (union of its neighbourhoods) saved to {report.boundary_file}; "
+                      "later ingests of this force check points against it")
     if report.skipped:
         console.print(f"already in the store (use --refresh to fetch again): {', '.join(report.skipped)}")
     console.print(f"{report.requests:,} API requests ({report.retries:,} retried, {report.throttled:,} throttled); "

@@ -1,10 +1,16 @@
-"""Read one CSV's bytes into string columns with each row's line number, never losing a row.
+"""Read one CSV's bytes into string columns, never losing a row, and knowing where each came from.
 
-Rows with the wrong number of fields come back separately (line, raw text) for quarantine.
+Every record (row) is located in the file's bytes: its first *physical* line (lines end at \\n,
+\\r\\n or a lone \\r, as the CSV parser reads them; a vertical tab, form feed or U+2028 inside a
+field ends nothing) and its own raw text, even when a quoted field spans lines. Rows with the
+wrong number of fields, rows of commas only, and rows holding a NUL byte come back with a reason
+for the quarantine; blank lines are not rows.
 """
 
 from __future__ import annotations
 
+import codecs
+import functools
 import csv
 import io
 import re
@@ -12,49 +18,146 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from saferhub.errors import BadFileError
+
+UTF8_CHUNK = 16 * 2**20   # UTF-8 is checked in slices, so a large file never has a second copy
+
+
+@dataclass
+class Records:
+    """Where each record lies in the bytes: [starts[k], ends[k]) without its line break; record 0
+    is the header. `line_ends` are the offsets just past every line break of the file."""
+
+    data: bytes
+    starts: np.ndarray
+    ends: np.ndarray
+    line_ends: np.ndarray
+
+    def line_of(self, offsets) -> np.ndarray:
+        """Physical line number (1-based) of byte offsets."""
+        return np.searchsorted(self.line_ends, offsets, side="right") + 1
+
+    def text(self, k: int) -> str:
+        return self.data[self.starts[k]:self.ends[k]].decode("utf-8-sig" if k == 0 else "utf-8", errors="replace")
 
 
 @dataclass
 class RawTable:
     header: list[str]
     table: pa.Table          # all columns as strings, blank lines dropped
-    lines: np.ndarray        # line number of each row of `table` (header is line 1)
-    bad_rows: list[tuple[int, str, str]]   # (line, reason, raw text) for wrong field counts
-    raw_bytes: bytes
+    lines: np.ndarray        # physical line on which each row of `table` starts (header is line 1)
+    bad_rows: list[tuple[int, str, str]]   # (line, reason, raw text) of rows that are not rows
+    data: bytes
+    row_record: np.ndarray   # record number of each row of `table`
+    row_flags: np.ndarray    # per row of `table`: a reason found while reading (NUL byte, only commas) or None
 
-    def raw_lines(self, line_numbers) -> list[str]:
-        """The original text of the given lines (for the quarantine)."""
-        text = self.raw_bytes.decode("utf-8-sig", errors="replace").splitlines()
-        return [text[n - 1] if 0 < n <= len(text) else "" for n in line_numbers]
+    @functools.cached_property
+    def records(self) -> Records:
+        """Where each record lies (found only when needed: bad rows, warnings)."""
+        return find_records(self.data)
+
+    def row_reasons(self) -> np.ndarray:
+        """A fresh per-row reason array, pre-filled with the reasons found while reading."""
+        return self.row_flags.copy()
+
+    def raw_of_rows(self, rows) -> list[str]:
+        """The raw text of the given rows of `table` (for the quarantine)."""
+        return [self.records.text(int(self.row_record[i])) for i in rows]
 
 
-def _not_utf8(name: str, data: bytes) -> BadFileError | None:
-    try:
-        data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        return BadFileError(name, f"not UTF-8 text (first bad byte on line {line}); re-save it as UTF-8")
-    return None
+def _line_breaks(arr: np.ndarray, data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end) offsets of every line break: \\n, \\r\\n (one break) or a lone \\r."""
+    nl = np.flatnonzero(arr == 10)
+    if b"\r" not in data:
+        return nl, nl + 1
+    cr = np.flatnonzero(arr == 13)
+    crlf = (cr + 1 < len(arr)) & (arr[np.minimum(cr + 1, len(arr) - 1)] == 10)
+    lone = cr[~crlf]
+    nl_start = np.where((nl > 0) & (arr[np.maximum(nl - 1, 0)] == 13), nl - 1, nl)
+    order = np.argsort(np.r_[nl, lone], kind="stable")
+    return np.r_[nl_start, lone][order], np.r_[nl + 1, lone + 1][order]
+
+
+def _lone_cr(arr: np.ndarray, data: bytes) -> bool:
+    """Whether some \r is not followed by \n (a line break of its own)."""
+    if b"\r" not in data:
+        return False
+    cr = np.flatnonzero(arr == 13)
+    return bool(cr[-1] == len(arr) - 1 or (arr[cr + 1] != 10).any()) if cr.size else False
+
+
+def _quoted_records(arr: np.ndarray, brk_start: np.ndarray, brk_end: np.ndarray) -> np.ndarray:
+    """Indices of the line breaks that end a record when fields may be quoted. The parser's rule:
+    a quote opens a quoted field only at the start of a field; inside one, "" is a quote and a
+    lone " closes it; elsewhere a quote is an ordinary character."""
+    quotes = np.flatnonzero(arr == 34)
+    events = np.r_[quotes, brk_start]
+    kinds = np.r_[np.zeros(len(quotes), np.int8), np.ones(len(brk_start), np.int8)]
+    order = np.argsort(events, kind="stable")
+    ending, quoted, skip = [], False, -1
+    record_start = 0
+    data = arr
+    for pos, kind, idx in zip(events[order].tolist(), kinds[order].tolist(), order.tolist()):
+        if kind == 1:
+            if not quoted:
+                b = idx - len(quotes)
+                ending.append(b)
+                record_start = int(brk_end[b])
+            continue
+        if pos == skip:
+            continue
+        if quoted:
+            if pos + 1 < len(data) and data[pos + 1] == 34:
+                skip = pos + 1       # "" inside a quoted field
+            else:
+                quoted = False
+        elif pos == record_start or data[pos - 1] == 44:
+            quoted = True
+    return np.asarray(ending, dtype=np.int64)
+
+
+def find_records(data: bytes) -> Records:
+    arr = np.frombuffer(data, dtype=np.uint8)
+    brk_start, brk_end = _line_breaks(arr, data)
+    ending = _quoted_records(arr, brk_start, brk_end) if b'"' in data else np.arange(len(brk_start))
+    starts = np.r_[0, brk_end[ending]]
+    ends = np.r_[brk_start[ending], len(data)]
+    if starts[-1] >= len(data):   # the file ends with a line break: no record after it
+        starts, ends = starts[:-1], ends[:-1]
+    return Records(data, starts.astype(np.int64), ends.astype(np.int64), brk_end)
+
+
+def _check_utf8(name: str, data: bytes, raw: RawTable) -> None:
+    """Reject text that is not UTF-8, naming the physical line of the first bad byte. Checked
+    before parsing, so the CSV reader never meets undecodable text."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for offset in range(0, len(data), UTF8_CHUNK):
+        pending = len(decoder.getstate()[0])   # bytes of a character cut by the previous slice
+        try:
+            decoder.decode(data[offset:offset + UTF8_CHUNK], final=offset + UTF8_CHUNK >= len(data))
+        except UnicodeDecodeError as exc:
+            bad = offset - pending + exc.start
+            raise BadFileError(name, f"not UTF-8 text (first bad byte on line {int(raw.records.line_of(bad))}); "
+                                     "re-save it as UTF-8") from None
 
 
 def decode_check(name: str, data: bytes) -> str:
-    """The header line, after checking the file is non-empty text with a UTF-8 first line.
-    (The rest is checked as UTF-8 by the CSV reader, which reports it through `_not_utf8`.)"""
+    """The header line, after checking the file is non-empty text with a UTF-8 first line."""
     if not data or data.isspace():
         raise BadFileError(name, "empty file")
     head = data[:65536]
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):   # Excel's "Unicode text" export
         raise BadFileError(name, "UTF-16 text, not UTF-8; re-save it as CSV UTF-8")
-    if b"\x00" in head:
-        raise BadFileError(name, "not a CSV file (binary data)")
     first = re.split(rb"\r\n|\r|\n", head, maxsplit=1)[0]   # \r\n, \n or a lone \r end a line
+    if b"\x00" in first:
+        raise BadFileError(name, "not a CSV file (binary data)")
     try:
         return first.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise _not_utf8(name, data) from None
+        raise BadFileError(name, "not UTF-8 text (first bad byte on line 1); re-save it as UTF-8") from None
 
 
 def read_strings(name: str, data: bytes, header_line: str) -> RawTable:
@@ -65,10 +168,19 @@ def read_strings(name: str, data: bytes, header_line: str) -> RawTable:
     header = [h.strip() for h in header]
     if len(set(header)) != len(header):
         raise BadFileError(name, "the header repeats a column name")
-    bad: list[tuple[int | None, str, int]] = []
+    # One record per line unless a quote or a lone \r is present: then records are found by
+    # scanning, now (the usual file skips this and only finds a record when it needs one).
+    arr = np.frombuffer(data, dtype=np.uint8)
+    simple = b'"' not in data and not _lone_cr(arr, data)
+    raw = RawTable(header, None, None, [], data, None, None)
+    if not data.isascii():
+        _check_utf8(name, data, raw)
+    n_records = (int(np.count_nonzero(arr == 10)) + (not data.endswith(b"\n")) - 1) if simple \
+        else len(raw.records.starts) - 1
+    bad: list[tuple[int, int]] = []
 
     def on_invalid(row):
-        bad.append((row.number, row.text, row.actual_columns))
+        bad.append((row.number, row.actual_columns))
         return "skip"
 
     try:
@@ -82,27 +194,45 @@ def read_strings(name: str, data: bytes, header_line: str) -> RawTable:
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except pa.ArrowInvalid as exc:
-        raise (_not_utf8(name, data) or BadFileError(name, f"not a readable CSV ({str(exc).splitlines()[0]})")) from None
-    # Record numbers: the header is 1, then every record in order; pyarrow's invalid-row numbers
-    # count the skipped header too, so they are already line numbers.
-    n_total = table.num_rows + len(bad)
-    bad_lines = np.array([b[0] for b in bad], dtype=np.int64) if bad else np.empty(0, np.int64)
-    all_lines = np.arange(2, n_total + 2, dtype=np.int64)
-    lines = np.setdiff1d(all_lines, bad_lines, assume_unique=True) if bad else all_lines
-    bad_rows = [(int(line), f"wrong column count (got {got}, expected {len(header)})", text)
-                for line, (_, text, got) in zip(bad_lines, bad)]
-    # Blank lines come back as all-empty rows: they are not records, so drop them.
-    if table.num_rows and table.num_columns:
-        import pyarrow.compute as pc
+        raise BadFileError(name, f"not a readable CSV ({str(exc).splitlines()[0]})") from None
+    if table.num_rows + len(bad) != n_records:
+        raise BadFileError(name, f"its rows cannot be told apart ({n_records:,} records by line breaks and "
+                                 f"quotes, {table.num_rows + len(bad):,} by the CSV reader); check its quotes")
+    # The reader numbers records from 1 = the header, so its numbers are record numbers.
+    bad_rec = np.array([b[0] - 1 for b in bad], dtype=np.int64)
+    row_record = np.setdiff1d(np.arange(1, n_records + 1), bad_rec, assume_unique=True) if bad else \
+        np.arange(1, n_records + 1)
 
-        blank = None
-        for col in table.columns:   # stops at the first column with no empty value
-            empty = pc.equal(col, "")
-            blank = empty if blank is None else pc.and_(blank, empty)
-            if not pc.any(blank).as_py():
-                break
-        else:
-            blank_np = blank.to_numpy(zero_copy_only=False)
-            table = table.filter(pa.array(~blank_np))
-            lines = lines[~blank_np]
-    return RawTable(header, table, lines, bad_rows, data)
+    def line_of(rec):
+        return rec + 1 if simple else raw.records.line_of(raw.records.starts[rec])
+
+    raw.bad_rows = [(int(line_of(r)), f"wrong column count (got {got}, expected {len(header)})",
+                     raw.records.text(int(r))) for r, (_, got) in zip(bad_rec, bad)]
+    flags = np.full(table.num_rows, None, dtype=object)
+    if b"\x00" in data:
+        nul = np.flatnonzero(np.frombuffer(data, np.uint8) == 0)
+        nul_rec = np.searchsorted(raw.records.starts, nul, side="right") - 1
+        flags[np.isin(row_record, nul_rec)] = "contains a NUL byte (binary data)"
+    # Rows whose every field is empty: a blank line is not a row; a row of commas is a bad row.
+    empty = _all_empty(table)
+    if empty is not None:
+        blank = empty & (raw.records.ends[row_record] == raw.records.starts[row_record])
+        flags[empty & ~blank] = "no values (the row holds only commas)"
+        if blank.any():
+            table = table.filter(pa.array(~blank))
+            row_record, flags = row_record[~blank], flags[~blank]
+    raw.table, raw.lines, raw.row_record, raw.row_flags = table, line_of(row_record), row_record, flags
+    return raw
+
+
+def _all_empty(table: pa.Table) -> np.ndarray | None:
+    """Bool per row: every field empty; None when no row is (the usual case, checked cheaply)."""
+    if not (table.num_rows and table.num_columns):
+        return None
+    blank = None
+    for col in table.columns:   # stops at the first column with no empty value
+        empty = pc.equal(col, "")
+        blank = empty if blank is None else pc.and_(blank, empty)
+        if not pc.any(blank).as_py():
+            return None
+    return blank.to_numpy(zero_copy_only=False)

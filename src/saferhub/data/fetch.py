@@ -30,21 +30,19 @@ import pyarrow as pa
 
 from saferhub.categories import ALL_NAMES, canonical
 from saferhub.config import resolve_store
+from saferhub.data.boundaries import boundary_polygon, cache_boundary, poly_param, split_polygon  # noqa: F401
 from saferhub.data.forces import NATIONAL, force_id
 from saferhub.data.policeuk import ParsedFile
 from saferhub.data.store import EVENT_SCHEMA, QUARANTINE_SCHEMA, Catalog, partition_key
 from saferhub.data.validate import parse_coordinates, project_and_check
 from saferhub.errors import SaferhubError
+from saferhub.geo.boundary import force_boundary
 from saferhub.months import month_str
 
 # Halving a polygon's box 8 times gives up to 256 parts: a 10,000-crime cap per part allows
 # ~2.5 million crimes in one neighbourhood-month, far beyond any real one. Hitting the limit
 # means the 503s are an outage, not density.
 MAX_SPLIT_DEPTH = 8
-# Neighbourhood polygons are grown by this much (degrees, ~10 cm) and split halves overlap by it,
-# so a snap point lying exactly on a shared border or a cut line is inside at least one query
-# whatever the API's boundary rule; the duplicates this makes are dropped by crime id.
-EDGE_EPS = 1e-6
 THREADS = 4
 
 
@@ -58,56 +56,6 @@ class ApiSource:
 
 # ---------------------------------------------------------------------------------------------
 # Pure parts: polygons and the mapping of API rows
-
-
-def poly_param(polygon) -> str:
-    """A shapely Polygon (x=lon, y=lat) -> the API's 'lat,lng:lat,lng:...' (exact floats, open ring)."""
-    coords = list(polygon.exterior.coords)[:-1]
-    return ":".join(f"{lat!r},{lon!r}" for lon, lat in coords)
-
-
-def _polygons(geom) -> list:
-    """The areal parts of a geometry (intersections can yield multi-parts, lines and points)."""
-    from shapely.geometry import MultiPolygon, Polygon
-
-    if isinstance(geom, Polygon):
-        return [geom] if geom.area > 0 else []
-    if isinstance(geom, MultiPolygon) or hasattr(geom, "geoms"):
-        return [p for g in geom.geoms for p in _polygons(g)]
-    return []
-
-
-def boundary_polygon(points: list[tuple[float, float]]):
-    """(lat, lon) boundary points -> valid shapely Polygons (lon/lat), grown by EDGE_EPS; [] when
-    the API gives no usable boundary."""
-    import shapely
-    from shapely.geometry import Polygon
-
-    if len(points) < 3:
-        return []
-    poly = Polygon([(lon, lat) for lat, lon in points])
-    if not poly.is_valid:
-        poly = shapely.make_valid(poly)
-    return _polygons(poly.buffer(EDGE_EPS, join_style="mitre"))
-
-
-def split_polygon(polygon, eps: float | None = None) -> list:
-    """Cut a polygon in two across the longer side of its box (lon scaled by cos(lat)); the two
-    halves overlap by 2*eps (default EDGE_EPS) so nothing on the cut line is missed. Returns the
-    areal parts."""
-    from shapely.geometry import box
-
-    eps = EDGE_EPS if eps is None else eps
-
-    minx, miny, maxx, maxy = polygon.bounds
-    coslat = np.cos(np.radians((miny + maxy) / 2))
-    if (maxx - minx) * coslat >= (maxy - miny):
-        mid = (minx + maxx) / 2
-        halves = [box(minx, miny, mid + eps, maxy), box(mid - eps, miny, maxx, maxy)]
-    else:
-        mid = (miny + maxy) / 2
-        halves = [box(minx, miny, maxx, mid + eps), box(minx, mid - eps, maxx, maxy)]
-    return [p for h in halves for p in _polygons(polygon.intersection(h))]
 
 
 def _text(value) -> str:
@@ -143,7 +91,7 @@ def _json(obj) -> str:
 
 
 def api_rows_to_parsed(crimes: list[dict], force: str, month: str, source: ApiSource,
-                       far_km: float | None = None) -> ParsedFile:
+                       far_km: float | None = None, boundary=None) -> ParsedFile:
     """API crime objects (street and no-location, already de-duplicated) -> a ParsedFile for the
     store: normalised like CSV street rows; bad rows go to quarantine with their reason and JSON.
 
@@ -181,7 +129,7 @@ def api_rows_to_parsed(crimes: list[dict], force: str, month: str, source: ApiSo
     lon, lat, why = parse_coordinates(df["lon"], df["lat"])
     _set(~pd.isnull(why), lambda i: why[i])
     kwargs = {} if far_km is None else {"far_km": far_km}
-    x, y = project_and_check(lon, lat, reason, force not in NATIONAL, **kwargs)
+    x, y = project_and_check(lon, lat, reason, force not in NATIONAL, boundary=boundary, **kwargs)
     good = pd.isnull(reason)
     id_text = pd.Series(["" if v is None else str(v) for v in ids], index=df.index, dtype=object)
     event_id = df["persistent_id"].where(df["persistent_id"] != "", "api:" + id_text)
@@ -205,6 +153,7 @@ def api_rows_to_parsed(crimes: list[dict], force: str, month: str, source: ApiSo
         "agency": None,
         "raw_category": df["slug"],
         "text": _null(df["context"]),
+        "lsoa_edition": None, "lsoa11": None,   # the API gives no LSOA code
     })
     kept = out[good]
     bad = np.flatnonzero(~good)
@@ -249,6 +198,7 @@ class FetchReport:
     base_url: str
     neighbourhoods: int = 0
     no_boundary: list[str] = field(default_factory=list)   # listed, but no usable boundary
+    boundary_file: str | None = None   # the force's outline cached from its neighbourhoods
     fetched: list[MonthResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     requests: int = 0
@@ -388,6 +338,8 @@ def fetch(force: str, months, store=None, *, base_url: str | None = None, refres
             groups = [g for g in groups if g]
             if not groups:
                 raise SaferhubError(f"none of the {len(hoods)} neighbourhoods of {fid!r} has a usable boundary")
+            if not report.no_boundary:   # a partial outline would put its missing streets outside
+                report.boundary_file = str(cache_boundary(root, fid, [p for g in groups for p in g]))
             fetcher = _MonthFetcher(api, fid, groups, threads, max_depth)
             for month in todo:
                 try:
@@ -413,7 +365,7 @@ def _fetch_month(fetcher, fid, month, base_url, stamp, root, refresh, far_km, on
     ours = [c for c in crimes if not isinstance(_get(c, "location"), dict)
             or (_text(_get(c, "location_type")).upper() == "BTP") == want_btp]
     source = ApiSource(f"police.uk API {base_url} {fid} {month}", stamp)
-    parsed = api_rows_to_parsed(ours, fid, month, source, far_km=far_km)
+    parsed = api_rows_to_parsed(ours, fid, month, source, far_km=far_km, boundary=force_boundary(fid, store=root))
     ingest = ingest_parsed([parsed], root, replace_older=refresh)
     res = ingest.files[0]
     return MonthResult(month, res.read, res.stored, res.quarantined, res.unlocated,

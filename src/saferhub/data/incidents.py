@@ -23,10 +23,11 @@ from saferhub.categories import CATEGORIES, LEGACY_SLUGS, canonical
 from saferhub.data.csvread import decode_check, read_strings
 from saferhub.data.forces import force_id, slugify
 from saferhub.data.policeuk import ParsedFile, _quarantine_table, _set_reason
-from saferhub.data.sources import Member
+from saferhub.data.sources import Member, parsing
 from saferhub.data.store import EVENT_SCHEMA
 from saferhub.data.validate import parse_coordinates, project_and_check
 from saferhub.errors import BadFileError, SaferhubError
+from saferhub.geo.lsoa import editions
 from saferhub.geo.project import to_wgs84
 
 FIELDS = {"id", "datetime", "category", "lon", "lat", "easting", "northing", "text", "location", "lsoa", "agency"}
@@ -91,9 +92,20 @@ class ParsedIncidents(ParsedFile):
     content_ids: dict[str, str] = field(default_factory=dict)
 
 
-def parse_incidents(member: Member, spec: Mapping, far_km: float | None = None) -> list[ParsedIncidents]:
-    """Validate one partner CSV. Returns one ParsedIncidents per agency in the file."""
-    data, sha = member.read()
+def parse_incidents(member: Member, spec: Mapping, far_km: float | None = None,
+                    checks=None) -> list[ParsedIncidents]:
+    """Validate one partner CSV. Returns one ParsedIncidents per agency in the file.
+    checks: a policeuk.Checks (far-outside tolerance, expansion limits, geo folder)."""
+    from saferhub.data.policeuk import Checks
+
+    checks = checks or Checks(far_km=far_km)
+    data, sha = member.read(checks.limits)
+    with parsing(data, checks.limits):
+        return _parse(member, data, sha, spec, checks)
+
+
+def _parse(member: Member, data: bytes, sha: str, spec: Mapping, checks) -> list[ParsedIncidents]:
+    far_km = checks.far_km
     header_line = decode_check(member.name, data)
     raw = read_strings(member.name, data, header_line)
     absent = [theirs for ours, theirs in spec.columns.items() if theirs not in raw.header]
@@ -105,7 +117,7 @@ def parse_incidents(member: Member, spec: Mapping, far_km: float | None = None) 
     df = raw.table.to_pandas()
     col = {ours: df[theirs].str.strip() for ours, theirs in spec.columns.items()}
     n = len(df)
-    reason = np.full(n, None, dtype=object)
+    reason = raw.row_reasons()
     ids = col["id"]
     _set_reason(reason, (ids == "").to_numpy(), "missing id")
     when = _parse_when(col["datetime"], spec)
@@ -146,6 +158,9 @@ def parse_incidents(member: Member, spec: Mapping, far_km: float | None = None) 
         "raw_category": raw_cat,
         "text": col["text"].replace("", None) if "text" in col else None,
     })
+    edition, lsoa11 = editions(pa.array(out["lsoa"].to_numpy(dtype=object) if "lsoa" in col else [None] * n,
+                                        pa.string()), x, y, checks.geo_dir)
+    out["lsoa_edition"], out["lsoa11"] = edition.to_pandas(), lsoa11.to_pandas()
     good = pd.isnull(reason)
     quarantine = _quarantine_table(member.name, raw, reason, good)
     results = []

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from saferhub.data.sources import Member, discover
+from saferhub.data.sources import Limits, Member, discover
 from saferhub.data.store import StoreWriter, partition_key
 from saferhub.errors import BadFileError, SaferhubError
 
@@ -24,8 +24,11 @@ class IngestError(SaferhubError):
 
     def __init__(self, errors: list[BadFileError]):
         self.errors = errors
+        if len(errors) == 1:   # the usual case: one line naming the file and the reason
+            super().__init__(f"{errors[0]}; nothing was stored (the store is unchanged)")
+            return
         lines = "\n".join(f"  {e}" for e in errors)
-        super().__init__(f"{len(errors)} file(s) could not be ingested; the store is unchanged:\n{lines}")
+        super().__init__(f"{len(errors)} files could not be ingested; the store is unchanged:\n{lines}")
 
 
 @dataclass
@@ -40,6 +43,7 @@ class FileResult:
     ignored: int
     unlocated: int
     change: str          # new | replaced | unchanged | older copy ignored | mixed
+    warnings: int = 0    # rows stored with a warning (duplicate Crime IDs); not part of the balance
 
     @property
     def balanced(self) -> bool:
@@ -67,9 +71,17 @@ def _live_rows(catalog) -> int:
 
 
 def ingest_paths(paths, store=None, *, kind: str = "police", mapping=None, replace_older: bool = False,
-                 far_km: float | None = None, on_file: Callable[[str], None] | None = None) -> IngestReport:
+                 far_km: float | None = None, max_expanded_mb: float | None = None,
+                 max_expansion_ratio: float | None = None, geo_dir=None,
+                 on_file: Callable[[str], None] | None = None) -> IngestReport:
     """Ingest police.uk CSVs (kind='police') or partner incidents (kind='incidents', with a
-    mapping file) from files, folders and zip archives. Returns per-file accounting."""
+    mapping file) from files, folders and zip archives. Returns per-file accounting.
+
+    max_expanded_mb / max_expansion_ratio: refuse any file that expands past these (defaults from
+    the settings); geo_dir: where force boundaries and LSOA lookups are looked for."""
+    from saferhub.data.policeuk import Checks
+
+    checks = Checks(far_km, Limits.from_settings(max_expanded_mb, max_expansion_ratio), store, geo_dir)
     members = discover(paths)
     if not members:
         raise SaferhubError("no CSV files found in " + ", ".join(str(p) for p in paths))
@@ -77,7 +89,7 @@ def ingest_paths(paths, store=None, *, kind: str = "police", mapping=None, repla
         from saferhub.data.policeuk import parse_member
 
         def parse(member: Member):
-            return parse_member(member, far_km=far_km)
+            return parse_member(member, checks=checks)
     elif kind == "incidents":
         from saferhub.data.incidents import load_mapping, parse_incidents
 
@@ -86,7 +98,7 @@ def ingest_paths(paths, store=None, *, kind: str = "police", mapping=None, repla
         spec = load_mapping(mapping)
 
         def parse(member: Member):
-            return parse_incidents(member, spec, far_km=far_km)
+            return parse_incidents(member, spec, checks=checks)
     else:
         raise SaferhubError(f"unknown kind {kind!r}: use 'police' or 'incidents'")
 
@@ -186,15 +198,22 @@ def _apply(writer: StoreWriter, item, replace_older: bool) -> FileResult:
         "months": sorted(item.tables), "partitions": keys, "read": item.rows_read,
         "stored": stored, "quarantined": item.quarantined, "unlocated": item.unlocated,
         "ingested_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "quarantine_file": None,
+        "quarantine_file": None, "warnings": _warned(item), "warnings_file": None,
     }
     if item.quarantined:
         record["quarantine_file"] = writer.stage_table(f"quarantine/{item.sha256[:32]}", item.quarantine)
+    if record["warnings"] and keys:
+        record["warnings_file"] = writer.stage_table(f"warnings/{item.sha256[:32]}", item.warnings)
     if keys or not changes or item.quarantined:
         catalog.files[item.sha256] = record
     change = changes.pop() if len(changes) == 1 else ("mixed" if changes else "new")
     return FileResult(item.member.name, item.kind, item.force, sorted(item.tables), item.rows_read,
-                      stored, item.quarantined, ignored, item.unlocated, change)
+                      stored, item.quarantined, ignored, item.unlocated, change, _warned(item))
+
+
+def _warned(item) -> int:
+    warnings = getattr(item, "warnings", None)
+    return 0 if warnings is None else warnings.num_rows
 
 
 def _drop_superseded_files(catalog) -> None:

@@ -16,10 +16,12 @@ import pyarrow.compute as pc
 from saferhub.categories import CATEGORIES, LEGACY_SLUGS, canonical
 from saferhub.data.csvread import RawTable, decode_check, read_strings
 from saferhub.data.forces import NATIONAL, force_id
-from saferhub.data.sources import Member
+from saferhub.data.rowchecks import distinct_crime_ids, file_force, occurrence
+from saferhub.data.sources import Limits, Member, parsing
 from saferhub.data.store import EVENT_SCHEMA, OUTCOME_SCHEMA, QUARANTINE_SCHEMA, STOP_SEARCH_SCHEMA
 from saferhub.data.validate import parse_coordinates, project_and_check
 from saferhub.errors import BadFileError
+from saferhub.geo.lsoa import editions
 
 STREET = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
           "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context"]
@@ -48,6 +50,7 @@ class ParsedFile:
     tables: dict[str, pa.Table] = field(default_factory=dict)   # 'YYYY-MM' -> rows
     quarantine: pa.Table = None
     unlocated: int = 0
+    warnings: pa.Table = None    # stored rows worth a word (duplicate Crime IDs): file, line, reason, raw
 
     @property
     def stored(self) -> int:
@@ -56,6 +59,34 @@ class ParsedFile:
     @property
     def quarantined(self) -> int:
         return self.quarantine.num_rows
+
+    @property
+    def warned(self) -> int:
+        return 0 if self.warnings is None else self.warnings.num_rows
+
+
+class Checks:
+    """What a parse needs beyond the file, resolved once per ingest: the far-outside tolerance, the
+    expansion limits, the store and geo folder (boundaries, LSOA look-ups)."""
+
+    def __init__(self, far_km: float | None = None, limits: Limits | None = None, store=None, geo_dir=None):
+        from saferhub.config import settings
+
+        self.far_km = far_km
+        self.limits = limits or Limits.from_settings()
+        self.store = store
+        self.geo_dir = settings(geo_dir=geo_dir).geo_dir   # None: no geo folder
+        self._boundaries: dict = {}
+
+    def boundary(self, force: str):
+        """The force's real boundary (BNG) when known; national forces have no area check."""
+        if force in NATIONAL:
+            return None
+        if force not in self._boundaries:   # a dict write is atomic; two threads may both look it up
+            from saferhub.geo.boundary import force_boundary
+
+            self._boundaries[force] = force_boundary(force, store=self.store, geo_dir=self.geo_dir)
+        return self._boundaries[force]
 
 
 def detect_kind(name: str, header: list[str]) -> str:
@@ -69,9 +100,15 @@ def detect_kind(name: str, header: list[str]) -> str:
                              "outcomes or stop-and-search columns")
 
 
-def parse_member(member: Member, far_km: float | None = None) -> ParsedFile:
+def parse_member(member: Member, far_km: float | None = None, checks: Checks | None = None) -> ParsedFile:
     """Read and validate one police.uk CSV. Raises BadFileError when the whole file is unusable."""
-    data, sha = member.read()
+    checks = checks or Checks(far_km=far_km)
+    data, sha = member.read(checks.limits)
+    with parsing(data, checks.limits):
+        return _parse(member, data, sha, checks)
+
+
+def _parse(member: Member, data: bytes, sha: str, checks: Checks) -> ParsedFile:
     header_line = decode_check(member.name, data)
     raw = read_strings(member.name, data, header_line)
     kind = detect_kind(member.name, raw.header)
@@ -80,25 +117,28 @@ def parse_member(member: Member, far_km: float | None = None) -> ParsedFile:
     named = member.police_name() or {}
     file_month = named.get("month")
     n_rows = raw.table.num_rows
-    reason = np.full(n_rows, None, dtype=object)
-    if kind == "street":
-        table = raw.table
-        for col in STREET:
-            if col not in table.column_names:
-                table = table.append_column(col, pa.array([""] * n_rows, pa.string()))
-        force = force_id(named["force"]) if named.get("force") else _majority_force_arrow(table, member.name)
-        return _finish_street(member, raw, table, reason, force, file_month, far_km, sha)
-    df = raw.table.to_pandas()
+    reason = raw.row_reasons()
+    table = raw.table
     for col in KINDS[kind]:
-        if col not in df:
-            df[col] = ""
-    force = force_id(named["force"]) if named.get("force") else _majority_force(df, kind, member.name)
-    check_area = force not in NATIONAL
+        if col not in table.column_names:
+            table = table.append_column(col, pa.array([""] * n_rows, pa.string()))
+    if kind == "stop-and-search":
+        force = force_id(named["force"]) if named.get("force") else None
+        if force is None:
+            raise BadFileError(member.name, "cannot tell which force this file is for: name it like "
+                                            "YYYY-MM-<force>-stop-and-search.csv")
+    else:
+        force, other = file_force(member.name, named.get("force"), table["Reported by"], table["Falls within"])
+        _set_reason(reason, ~pd.isnull(other), other)
+    if kind == "street":
+        return _finish_street(member, raw, table, reason, force, file_month, checks, sha)
+    df = table.to_pandas()
+    area = (checks.far_km, checks.boundary(force)) if force not in NATIONAL else None
     if kind == "outcomes":
-        out, month_key = _outcomes(df, reason, force, file_month, check_area, far_km)
+        out, month_key = _outcomes(df, reason, force, file_month, area)
         schema = OUTCOME_SCHEMA
     else:
-        out, month_key = _stop_search(df, reason, force, file_month, check_area, far_km)
+        out, month_key = _stop_search(df, reason, force, file_month, area)
         schema = STOP_SEARCH_SCHEMA
     good = pd.isnull(reason)
     parsed = ParsedFile(member, kind, DATASET[kind], force, sha,
@@ -113,15 +153,6 @@ def parse_member(member: Member, far_km: float | None = None) -> ParsedFile:
     return parsed
 
 
-def _majority_force_arrow(table: pa.Table, name: str) -> str:
-    by = pc.utf8_trim_whitespace(table["Reported by"])
-    by = by.filter(pc.not_equal(by, ""))
-    if len(by):
-        counts = pc.value_counts(by).to_pylist()
-        return force_id(max(counts, key=lambda c: c["counts"])["values"])
-    raise BadFileError(name, "cannot tell which force this file is for: its 'Reported by' column is empty")
-
-
 def _trim(col) -> pa.Array:
     return pc.utf8_trim_whitespace(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
 
@@ -134,7 +165,7 @@ def _null_empty(arr: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
 
 
-def _finish_street(member, raw, table, reason, force, file_month, far_km, sha) -> ParsedFile:
+def _finish_street(member, raw, table, reason, force, file_month, checks, sha) -> ParsedFile:
     """Validate and normalise a street file entirely in Arrow (the hot path of every ingest)."""
     n = table.num_rows
     month_txt = _trim(table["Month"])
@@ -164,12 +195,13 @@ def _finish_street(member, raw, table, reason, force, file_month, far_km, sha) -
     _set_reason(reason, category.is_null().to_numpy(zero_copy_only=False), unknown)
     lon, lat, why = parse_coordinates(table["Longitude"], table["Latitude"])
     _set_reason(reason, ~pd.isnull(why), why)
-    kwargs = {} if far_km is None else {"far_km": far_km}
-    x, y = project_and_check(lon, lat, reason, force not in NATIONAL, **kwargs)
+    x, y = _project(lon, lat, reason, (checks.far_km, checks.boundary(force)) if force not in NATIONAL else None)
     good = pd.isnull(reason)
     x = np.where(good, x, np.nan)
     y = np.where(good, y, np.nan)
-    crime_id = _trim(table["Crime ID"])
+    crime_id, warned = distinct_crime_ids(_trim(table["Crime ID"]), good, raw.lines)
+    lsoa = _null_empty(_trim(table["LSOA code"]))
+    edition, lsoa11 = editions(lsoa, x, y, checks.geo_dir)
     # One date per distinct month (a file has one), spread by index.
     distinct = pa.array(uniq_months, pa.string())
     dates = pa.array([_first_of_month(m) for m in uniq_months], pa.date32())
@@ -185,11 +217,12 @@ def _finish_street(member, raw, table, reason, force, file_month, far_km, sha) -
         "x": pa.array(x, from_pandas=True), "y": pa.array(y, from_pandas=True),
         # Free-text columns are kept as published (only empty -> null); the columns that are
         # matched or parsed (month, type, coordinates, ids) were trimmed above.
-        "lsoa": _null_empty(_plain(table["LSOA code"])), "lsoa_name": _null_empty(_plain(table["LSOA name"])),
+        "lsoa": lsoa, "lsoa_name": _null_empty(_plain(table["LSOA name"])),
         "location": _null_empty(_plain(table["Location"])),
         "outcome": _null_empty(_plain(table["Last outcome category"])),
         "agency": pa.nulls(n, pa.string()), "raw_category": raw_type,
         "text": _null_empty(_plain(table["Context"])),
+        "lsoa_edition": edition, "lsoa11": lsoa11,
     }, schema=EVENT_SCHEMA)
     parsed = ParsedFile(member, "street", "events", force, sha, rows_read=n + len(raw.bad_rows))
     all_good = bool(good.all())
@@ -199,6 +232,7 @@ def _finish_street(member, raw, table, reason, force, file_month, far_km, sha) -
         parsed.tables[m] = kept if len(valid_months) == 1 else kept.filter(pc.equal(kept_months, m))
     parsed.unlocated = kept["x"].null_count
     parsed.quarantine = _quarantine_table(member.name, raw, reason, good)
+    parsed.warnings = _rows_table(member.name, raw, [w[0] for w in warned], [w[1] for w in warned])
     return parsed
 
 
@@ -214,13 +248,7 @@ def _street_event_ids(crime_id: pa.Array, force: str, month: pa.Array, table: pa
     key = pc.binary_join_element_wise(
         month.take(take), *(_plain(table[c]).take(take) for c in
                              ("Longitude", "Latitude", "LSOA code", "Crime type", "Location")), "|")
-    codes = pc.dictionary_encode(key).indices.to_numpy(zero_copy_only=False)
-    order = np.argsort(codes, kind="stable")
-    sorted_codes = codes[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
-    run_start = np.repeat(starts, np.diff(np.r_[starts, len(codes)]))
-    nth = np.empty(len(codes), dtype=np.int64)
-    nth[order] = np.arange(len(codes)) - run_start
+    nth = occurrence(pc.dictionary_encode(key).indices.to_numpy(zero_copy_only=False))
     gen = pc.binary_join_element_wise(force, key, pa.array(nth).cast(pa.string()), ":")
     return pc.replace_with_mask(crime_id, missing, gen)
 
@@ -239,23 +267,21 @@ def _first_of_month(text: str):
     return None
 
 
-def _majority_force(df: pd.DataFrame, kind: str, name: str) -> str:
-    col = "Reported by" if kind != "stop-and-search" else None
-    if col and (df[col] != "").any():
-        return force_id(df.loc[df[col] != "", col].mode().iloc[0])
-    raise BadFileError(name, "cannot tell which force this file is for: name it like "
-                             "YYYY-MM-<force>-stop-and-search.csv")
-
-
 def _quarantine_table(name: str, raw: RawTable, reason: np.ndarray, good: np.ndarray) -> pa.Table:
+    """The file's quarantine: its bad rows (by physical line, with their own raw text) and the
+    records the CSV reader could not take as rows."""
     bad_idx = np.flatnonzero(~good)
-    lines = [int(raw.lines[i]) for i in bad_idx]
-    rows = list(zip(lines, reason[bad_idx].tolist(), raw.raw_lines(lines) if lines else []))
-    rows += raw.bad_rows
-    rows.sort()
+    return _rows_table(name, raw, bad_idx, reason[bad_idx].tolist(), extra=raw.bad_rows)
+
+
+def _rows_table(name: str, raw: RawTable, rows, reasons: list, extra=()) -> pa.Table:
+    """file, line, reason, raw text for the given rows of the file's table (sorted by line)."""
+    out = list(zip(raw.lines[np.asarray(rows, dtype=np.int64)].tolist(), reasons, raw.raw_of_rows(rows)))
+    out += list(extra)
+    out.sort(key=lambda r: r[0])
     return pa.Table.from_pydict({
-        "file": [name] * len(rows), "line": [r[0] for r in rows],
-        "reason": [r[1] for r in rows], "raw": [r[2] for r in rows],
+        "file": [name] * len(out), "line": [r[0] for r in out],
+        "reason": [r[1] for r in out], "raw": [r[2] for r in out],
     }, schema=QUARANTINE_SCHEMA)
 
 
@@ -291,11 +317,19 @@ def _months(df: pd.DataFrame, col: str, reason: np.ndarray, file_month: str | No
     return np.where(ok, values, "")
 
 
-def _located(df, reason, check_area, far_km):
+def _project(lon, lat, reason, area):
+    """area: None (no area check: a national force) or (far_km or None, boundary or None)."""
+    if area is None:
+        return project_and_check(lon, lat, reason, False)
+    far_km, boundary = area
+    return project_and_check(lon, lat, reason, True, boundary=boundary,
+                             **({} if far_km is None else {"far_km": far_km}))
+
+
+def _located(df, reason, area):
     lon, lat, why = parse_coordinates(df["Longitude"], df["Latitude"])
     _set_reason(reason, ~pd.isnull(why), why)
-    kwargs = {} if far_km is None else {"far_km": far_km}
-    x, y = project_and_check(lon, lat, reason, check_area, **kwargs)
+    x, y = _project(lon, lat, reason, area)
     bad = ~pd.isnull(reason)
     return lon, lat, np.where(bad, np.nan, x), np.where(bad, np.nan, y)
 
@@ -308,13 +342,13 @@ def _null_if_empty(s: pd.Series) -> pd.Series:
 _SLUG = {**CATEGORIES, **LEGACY_SLUGS}
 
 
-def _outcomes(df, reason, force, file_month, check_area, far_km):
+def _outcomes(df, reason, force, file_month, area):
     month = _months(df, "Month", reason, file_month)
     crime_id = df["Crime ID"].str.strip()
     _set_reason(reason, (crime_id == "").to_numpy(), "missing Crime ID")
     outcome = df["Outcome type"].str.strip()
     _set_reason(reason, (outcome == "").to_numpy(), "missing outcome type")
-    lon, lat, x, y = _located(df, reason, check_area, far_km)
+    lon, lat, x, y = _located(df, reason, area)
     out = pd.DataFrame({
         "crime_id": crime_id, "force": force,
         "month": _month_dates(month),
@@ -325,7 +359,7 @@ def _outcomes(df, reason, force, file_month, check_area, far_km):
     return out, month
 
 
-def _stop_search(df, reason, force, file_month, check_area, far_km):
+def _stop_search(df, reason, force, file_month, area):
     when = pd.to_datetime(df["Date"].str.strip(), errors="coerce", utc=True, format="ISO8601")
     dates = df["Date"].to_numpy(dtype=object)
     _set_reason(reason, when.isna().to_numpy(), lambda idx: [f"unparseable date {d!r}" for d in dates[idx]])
@@ -336,7 +370,7 @@ def _stop_search(df, reason, force, file_month, check_area, far_km):
     month = np.where(pd.isnull(reason), month, "")
     search_type = df["Type"].str.strip()
     _set_reason(reason, (search_type == "").to_numpy(), "missing search type")
-    lon, lat, x, y = _located(df, reason, check_area, far_km)
+    lon, lat, x, y = _located(df, reason, area)
     out = pd.DataFrame({
         "force": force,
         "month": _month_dates(month),

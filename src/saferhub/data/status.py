@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from saferhub.config import resolve_store
-from saferhub.data.store import Catalog, events, quarantine
+from saferhub.data.store import Catalog, events, quarantine, warnings
 
 
 def reason_class(reason: str) -> str:
@@ -52,7 +52,9 @@ def store_status(store=None) -> dict:
             by_cat.append({"source": row["source"], "category": row["category"], "rows": row["event_id_count"],
                            "unlocated": row["event_id_count"] - row["x_count"]})
     q = quarantine(root)
-    reasons = Counter(reason_class(r) for r in q["reason"].to_pylist()) if q.num_rows else Counter()
+    reasons = Counter(reason_class(r) for r in q["reason"].to_pylist())
+    w = warnings(root)
+    warned = Counter(reason_class(r) for r in w["reason"].to_pylist())
     return {
         "store": str(root),
         "files_ingested": len(catalog.files),
@@ -62,5 +64,7 @@ def store_status(store=None) -> dict:
         "by_category": by_cat,
         "quarantined": q.num_rows,
         "quarantined_by_reason": dict(reasons.most_common()),
+        "warnings": w.num_rows,          # rows stored, but worth a word (duplicate Crime IDs)
+        "warnings_by_reason": dict(warned.most_common()),
         "other_datasets": {ds: sorted(f for f in fs) for ds, fs in months_by.items() if ds != "events"},
     }

@@ -4,6 +4,8 @@ Layout under the store folder:
   catalog.json                 the live partitions and the ingested files (replaced atomically)
   parts/<dataset>/<force>/<month>-<token>.parquet
   quarantine/<file sha256>.parquet   rows that failed validation: file, line, reason, raw text
+  warnings/<file sha256>.parquet     rows stored but worth a word (a duplicated Crime ID), same columns
+  boundaries/<force>.geojson   force boundaries cached by the fetcher (geo.boundary reads them)
   .lock                        held by a writer for the whole of an ingest
 
 A writer writes new partition files under fresh names first, then swaps the catalog with one
@@ -52,6 +54,8 @@ EVENT_SCHEMA = pa.schema([
     ("agency", pa.string()),
     ("raw_category", pa.string()),
     ("text", pa.string()),
+    ("lsoa_edition", pa.int16()),     # 2011 | 2021: which LSOA edition `lsoa` is (null: unknown)
+    ("lsoa11", pa.string()),          # the 2011 LSOA the row falls in (geo.lsoa), for 2011-based joins
 ])
 
 OUTCOME_SCHEMA = pa.schema([
@@ -112,7 +116,7 @@ class Catalog:
 
     def live_files(self) -> set[str]:
         live = {p["file"] for p in self.partitions.values()}
-        live |= {f["quarantine_file"] for f in self.files.values() if f.get("quarantine_file")}
+        live |= {f[k] for f in self.files.values() for k in ("quarantine_file", "warnings_file") if f.get(k)}
         return live
 
 
@@ -153,7 +157,7 @@ class StoreWriter:
     def _sweep_orphans(self) -> None:
         """Delete files a killed writer left behind (never named by the catalog)."""
         live = self.catalog.live_files()
-        for sub in ("parts", "quarantine"):
+        for sub in ("parts", "quarantine", "warnings"):
             base = self.root / sub
             if base.exists():
                 for path in base.rglob("*.parquet"):
@@ -309,9 +313,30 @@ def stop_searches(store=None, force=None, months=None, columns=None) -> pa.Table
 
 def quarantine(store=None) -> pa.Table:
     """Every quarantined row of the live ingested files."""
+    return _per_file(store, "quarantine_file")
+
+
+def warnings(store=None) -> pa.Table:
+    """Every warning of the live ingested files: rows that were stored but need a word (file,
+    line, reason, raw text), e.g. a Crime ID published on two rows."""
+    return _per_file(store, "warnings_file")
+
+
+def _per_file(store, key: str) -> pa.Table:
     root = resolve_store(store)
     catalog = Catalog.load(root)
-    files = [root / f["quarantine_file"] for f in catalog.files.values() if f.get("quarantine_file")]
+    files = [root / f[key] for f in catalog.files.values() if f.get(key)]
     if not files:
         return QUARANTINE_SCHEMA.empty_table()
     return pa.concat_tables([pq.read_table(f, schema=QUARANTINE_SCHEMA) for f in sorted(files)])
+
+
+def quarantine_report(store=None):
+    """Quarantined rows and warnings in one DataFrame (kind 'quarantined' | 'warning', file, line,
+    reason, raw), by file and line: what `saferhub quarantine` prints or writes."""
+    import pandas as pd
+
+    frames = [t.to_pandas().assign(kind=kind) for kind, t in (("quarantined", quarantine(store)),
+                                                              ("warning", warnings(store)))]
+    df = pd.concat(frames, ignore_index=True).sort_values(["file", "line", "kind"], kind="stable")
+    return df[["kind", "file", "line", "reason", "raw"]].reset_index(drop=True)

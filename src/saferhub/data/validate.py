@@ -20,6 +20,9 @@ UK_LAT = (49.8, 61.0)
 # mis-geocoded rows some forces publish (a Merseyside crime placed in London or at 0,0).
 FAR_KM = 20.0
 CORE_CELL_M = 5_000
+# Without a boundary, a cluster of points is part of the force only if it holds this share of the
+# file's located points (or is the largest cluster).
+CORE_SHARE = 0.05
 
 
 def parse_coordinates(lon_text, lat_text):
@@ -84,10 +87,13 @@ def _to_float(arr) -> np.ndarray:
 
 
 def far_from_core(x: np.ndarray, y: np.ndarray, far_km: float = FAR_KM) -> np.ndarray:
-    """Distance (km) of each point beyond `far_km` from the file's dense core; 0 where within.
+    """Distance (km) of each point beyond `far_km` from the file's body of points; 0 where within.
 
-    The core is the set of 5 km cells holding at least 3 points (or the busiest cells of a tiny
-    file). Stray rows are scattered singletons, so they never form a core of their own.
+    Used when the force's boundary is not known. The body: 5 km cells holding at least 3 points,
+    linked into clusters when within `far_km` of each other; the clusters holding at least
+    CORE_SHARE of the points (and always the largest) are the force. So a pile of mis-geocoded
+    rows at one spot far away (dozens of rows, not a tenth of the file) is outside, however
+    many rows repeat it.
     """
     ok = np.isfinite(x) & np.isfinite(y)
     out = np.zeros(len(x))
@@ -96,20 +102,56 @@ def far_from_core(x: np.ndarray, y: np.ndarray, far_km: float = FAR_KM) -> np.nd
     cx = np.floor(x[ok] / CORE_CELL_M).astype(np.int64)
     cy = np.floor(y[ok] / CORE_CELL_M).astype(np.int64)
     keys, inverse, counts = np.unique((cx << 32) + (cy & 0xFFFFFFFF), return_inverse=True, return_counts=True)
-    need = min(3, counts.max())
-    is_core = counts >= need
-    outside = ~is_core[inverse]   # a point in a core cell is inside by definition
+    inverse = inverse.ravel()
+    cells = np.column_stack([keys >> 32, (keys & 0xFFFFFFFF).astype(np.int32)])
+    centres = (cells + 0.5) * CORE_CELL_M
+    is_core = counts >= min(3, counts.max())
+    is_core &= _body_clusters(centres, counts, is_core, far_km)
+    outside = ~is_core[inverse]   # a point in a body cell is inside by definition
     if not outside.any():
         return out
-    core_keys = keys[is_core]
-    core = np.column_stack([core_keys >> 32, (core_keys & 0xFFFFFFFF).astype(np.int32)])
-    centres = (core + 0.5) * CORE_CELL_M
-    # Distance to the nearest core cell's centre, less half a cell diagonal: distance to its edge.
-    dist, _ = cKDTree(centres).query(np.column_stack([x[ok][outside], y[ok][outside]]))
+    # Distance to the nearest body cell's centre, less half a cell diagonal: distance to its edge.
+    dist, _ = cKDTree(centres[is_core]).query(np.column_stack([x[ok][outside], y[ok][outside]]))
     beyond = np.maximum(dist - CORE_CELL_M * np.sqrt(0.5), 0) / 1000.0
     far = np.zeros(int(ok.sum()))
     far[outside] = np.where(beyond > far_km, beyond, 0.0)
     out[ok] = far
+    return out
+
+
+def _body_clusters(centres: np.ndarray, counts: np.ndarray, is_core: np.ndarray, far_km: float) -> np.ndarray:
+    """Bool per cell: in a cluster of core cells that holds a meaningful share of the points."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    core = np.flatnonzero(is_core)
+    link = far_km * 1000.0 + CORE_CELL_M * np.sqrt(2)
+    pairs = cKDTree(centres[core]).query_pairs(link, output_type="ndarray")
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(core), len(core)))
+    _, label = connected_components(graph, directed=False)
+    held = np.bincount(label, weights=counts[core])
+    body = (held >= CORE_SHARE * counts.sum()) | (held == held.max())
+    out = np.zeros(len(centres), bool)
+    out[core[body[label]]] = True
+    return out
+
+
+def far_from_boundary(x: np.ndarray, y: np.ndarray, boundary, far_km: float = FAR_KM) -> np.ndarray:
+    """Distance (km) of each point beyond `far_km` from the force's boundary polygon; 0 where within."""
+    import shapely
+
+    out = np.zeros(len(x))
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return out
+    points, inverse = np.unique(x[ok] + 1j * y[ok], return_inverse=True)
+    shapely.prepare(boundary)
+    inside = shapely.contains_xy(boundary, points.real, points.imag)
+    km = np.zeros(len(points))
+    idx = np.flatnonzero(~inside)
+    if idx.size:
+        km[idx] = shapely.distance(boundary, shapely.points(points.real[idx], points.imag[idx])) / 1000.0
+    out[ok] = np.where(km > far_km, km, 0.0)[inverse.ravel()]
     return out
 
 
@@ -127,13 +169,19 @@ def _to_bng_distinct(lon: np.ndarray, lat: np.ndarray):
     return x, y
 
 
-def project_and_check(lon, lat, reason, check_area: bool, far_km: float = FAR_KM):
-    """BNG x, y for valid rows; adds 'far outside the force area' reasons in place."""
+def project_and_check(lon, lat, reason, check_area: bool, far_km: float = FAR_KM, boundary=None):
+    """BNG x, y for valid rows; adds 'outside the force area' reasons in place: beyond `far_km` of
+    the force's boundary when one is known, else of the bulk of the file's points."""
     x, y = _to_bng_distinct(lon, lat)
     if check_area:
-        far = far_from_core(x, y, far_km)
-        idx = np.flatnonzero((far > 0) & pd.isnull(reason))
+        usable = np.isfinite(x) & pd.isnull(reason)
+        xs, ys = np.where(usable, x, np.nan), np.where(usable, y, np.nan)
+        if boundary is not None:
+            far, what = far_from_boundary(xs, ys, boundary, far_km), "beyond its boundary"
+        else:
+            far, what = far_from_core(xs, ys, far_km), "from the bulk of its points"
+        idx = np.flatnonzero(far > 0)
         if idx.size:
-            reason[idx] = [f"coordinates ({lon[i]:.6f}, {lat[i]:.6f}) are {far[i]:.0f} km outside the force area"
+            reason[idx] = [f"outside the force area ({far[i]:.0f} km {what}; at {lon[i]:.6f}, {lat[i]:.6f})"
                            for i in idx]
     return x, y
