@@ -14,7 +14,6 @@ environment variable beats the default. Environment variables are all `SAFERHUB_
 | trusted_proxies | SAFERHUB_TRUSTED_PROXIES | none (X-Forwarded-For is ignored)            |
 | audit_key_file  | SAFERHUB_AUDIT_KEY_FILE  | $XDG_DATA_HOME/saferhub/audit.key            |
 | max_request_bytes | SAFERHUB_MAX_REQUEST_BYTES | 1048576 (1 MiB; larger bodies get 413)   |
-
 | max_expanded_mb | SAFERHUB_MAX_EXPANDED_MB | 128 (ingest: largest expanded size of one file) |
 | max_expansion_ratio | SAFERHUB_MAX_EXPANSION_RATIO | 100 (ingest: expanded / stored size)   |
 
