@@ -11,6 +11,7 @@ environment variable beats the default. Environment variables are all `SAFERHUB_
 | police_api  | SAFERHUB_POLICE_API    | https://data.police.uk/api                      |
 | secret      | SAFERHUB_SECRET        | a random key per process (CSRF signing)         |
 | out         | SAFERHUB_OUT           | ./out                                           |
+| tile_url    | SAFERHUB_TILE_URL      | none (the web map draws no remote tiles)        |
 
 Settings are read when `settings()` is called (not cached), so a test's monkeypatched environment
 and a command's options both take effect at once.
@@ -44,6 +45,7 @@ class Settings(BaseSettings):
     police_api: str = DEFAULT_POLICE_API
     secret: Optional[str] = None
     out: Path = Path("out")
+    tile_url: Optional[str] = None  # web map base tiles, e.g. "https://tiles.example/{z}/{x}/{y}.png"; none: no remote tiles
 
     @property
     def store_path(self) -> Path:

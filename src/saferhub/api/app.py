@@ -18,7 +18,7 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None)
     from saferhub.config import settings
 
     from saferhub import __version__
-    from saferhub.api import routes, web
+    from saferhub.api import pages, routes, web
 
     app = FastAPI(
         title="saferhub hub",
@@ -56,4 +56,5 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None)
 
     app.include_router(routes.router)
     app.include_router(web.router)
+    app.include_router(pages.router)
     return app
