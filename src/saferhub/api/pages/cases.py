@@ -40,7 +40,8 @@ def _case_page(request: Request, db, user, purpose: str, case_id: int, *, status
     agencies = {a["id"]: a["name"] for a in services.list_agencies(db)}
     timeline = _timeline(case, actions, incidents, [services.referral_dict(r) for r in refs], agencies)
     return render(request, "case.html", user=user, case=case, actions=actions, timeline=timeline,
-                  incident_count=len(incidents), agencies=agencies, referral_kinds=REFERRAL_KINDS,
+                  incident_count=len(incidents), agencies=agencies,
+                  working=[agencies.get(a, "?") for a in case.get("agencies", [])], referral_kinds=REFERRAL_KINDS,
                   errors=errors or {}, typed=typed or {}, flash=flash, title=f"Case {case['ref']}: {case['title']}",
                   status=status)
 
@@ -229,7 +230,7 @@ def referral_respond(referral_id: int, request: Request, db: DB, decision: Text 
         try:
             services.respond_referral(db, user, referral_id, decision == "accept", reason.strip() or None)
             db.commit()
-            return redirect(f"/web/referrals?flash={decision}d")
+            return redirect("/web/referrals?flash=" + ("accepted" if decision == "accept" else "declined"))
         except HubError as exc:
             db.rollback()
             error = str(exc)
