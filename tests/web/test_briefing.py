@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
 
 import pandas as pd
@@ -47,11 +48,15 @@ def test_last_24_hours_counts_match_an_independent_count(db, demo_hub, published
     assert b.incidents_total == len(recent) > 50
     assert b.incidents_simulated == int((recent["source"] == "simulated").sum()) == len(recent)
     per_place = recent.groupby(["lsoa", "location_text"]).size().sort_values(ascending=False)
-    assert [a["total"] for a in b.incidents] == per_place.head(assemble.LIST_LIMIT).tolist()
+    assert [a["total"] for a in b.incidents] == per_place.head(assemble.AREA_ROWS).tolist()
+    assert sum(a["total"] for a in b.incidents) + b.incidents_other_total == len(recent)
+    assert b.incidents_other_places == len(per_place) - assemble.AREA_ROWS
     assert b.incidents[0]["place"] == per_place.index[0][1].removeprefix("Simulated: ")
+    assert all(re.fullmatch(r"(Liverpool|Wirral|Knowsley|Sefton|St\. Helens) \d{3}[A-Z]", a["lsoa"]) for a in b.incidents)
     # hotspots come from the published layer, hottest first
-    assert b.hotspots and b.hotspots[0]["gi_bin"] == 3
-    assert all(h["gi_bin"] >= b.hotspots[-1]["gi_bin"] for h in b.hotspots)
+    assert b.hotspots and b.hotspots[0]["gi_bin"] == 3 and all(h["count"] > 0 for h in b.hotspots)
+    keys = [(-h["gi_bin"], -h["count"]) for h in b.hotspots]
+    assert keys == sorted(keys)
     assert b.dosage is None  # no patrol plan published
     # the demo's casework: one overdue dispersal clock, high-risk reviews, a Case Review threshold met
     assert [p["power"] for p in b.powers] == ["dispersal"] and b.powers[0]["hours_left"] == pytest.approx(8, abs=0.1)

@@ -27,6 +27,7 @@ from saferhub.hub.models import Action, Agency, Case, CaseReviewApplication, Inc
 
 RECENT_SCAN = 20_000   # newest incidents looked at for "last 24 hours" (more than a day's worth)
 LIST_LIMIT = 50        # rows per section on the page
+AREA_ROWS = 15         # places listed under "last 24 hours"; the rest are summed in one line
 REVIEW_DAYS = 7
 REFERRAL_OVERDUE_DAYS = 5
 
@@ -39,6 +40,8 @@ class Briefing:
     incidents_total: int = 0
     incidents_simulated: int = 0
     incidents_truncated: bool = False
+    incidents_other_places: int = 0                       # places beyond AREA_ROWS
+    incidents_other_total: int = 0
     hotspots: list[dict] = field(default_factory=list)
     hotspot_layer: dict | None = None
     dosage: list[dict] | None = None                      # None: no patrol plan yet
@@ -56,8 +59,10 @@ def _aware(t):
     return t.replace(tzinfo=dt.timezone.utc) if t is not None and t.tzinfo is None else t
 
 
-def recent_incidents(db: Session, since: dt.datetime, agency_names: dict[int, str]) -> tuple[list[dict], int, int, bool]:
-    """Incidents that occurred since `since`, counted by area (LSOA or place) and category."""
+def recent_incidents(db: Session, since: dt.datetime, agency_names: dict[int, str],
+                     lsoa_names: dict[str, str]) -> tuple[list[dict], int, int, bool]:
+    """Incidents that occurred since `since`, counted by place (police.uk street and LSOA) and
+    category, busiest first."""
     newest = (select(Incident.id, Incident.occurred_at, Incident.category, Incident.lsoa, Incident.location_text,
                      Incident.source, Incident.agency_id)
               .order_by(Incident.id.desc()).limit(RECENT_SCAN).subquery())
@@ -69,13 +74,14 @@ def recent_incidents(db: Session, since: dt.datetime, agency_names: dict[int, st
         sim = source == "simulated"
         simulated += sim
         key = (lsoa or "", (place or "").removeprefix("Simulated: "))
-        a = areas.setdefault(key, {"lsoa": lsoa, "place": key[1], "total": 0, "categories": {}, "simulated": 0,
+        a = areas.setdefault(key, {"lsoa": lsoa_names.get(lsoa, lsoa), "place": key[1], "total": 0,
+                                   "categories": {}, "simulated": 0,
                                    "agencies": set()})
         a["total"] += 1
         a["simulated"] += sim
         a["categories"][category] = a["categories"].get(category, 0) + 1
         a["agencies"].add(agency_names.get(agency, "unknown agency"))
-    out = sorted(areas.values(), key=lambda a: (-a["total"], a["place"]))[:LIST_LIMIT]
+    out = sorted(areas.values(), key=lambda a: (-a["total"], a["place"]))
     for a in out:
         a["categories"] = ", ".join(f"{k} {v}" for k, v in sorted(a["categories"].items(), key=lambda kv: -kv[1]))
         a["agencies"] = ", ".join(sorted(a["agencies"]))
@@ -90,8 +96,10 @@ def active_hotspots(store, limit: int = 10) -> tuple[list[dict], dict | None]:
     if not gi:
         return [], None
     layer = read_product(gi[0]["name"], store) or {"features": []}
-    hot = [f["properties"] for f in layer["features"] if (f["properties"].get("gi_bin") or 0) > 0]
-    hot.sort(key=lambda p: (-p.get("gi_bin", 0), -(p.get("z") or 0)))
+    # hot cells with crimes of their own, the most confident and busiest first
+    hot = [f["properties"] for f in layer["features"] if (f["properties"].get("gi_bin") or 0) > 0
+           and (f["properties"].get("count") or 0) > 0]
+    hot.sort(key=lambda p: (-p["gi_bin"], -p["count"], p["unit_id"]))
     return hot[:limit], gi[0]
 
 
@@ -164,7 +172,11 @@ def assemble(db: Session, user: User, purpose: str | None, *, now: dt.datetime |
     since, today = now - dt.timedelta(hours=24), now.date()
     b = Briefing(user=services.user_dict(user), now=now, sees_cases=can_read_cases(user))
     names = {a.id: a.name for a in db.scalars(select(Agency))}
-    b.incidents, b.incidents_total, b.incidents_simulated, b.incidents_truncated = recent_incidents(db, since, names)
+    lsoas = read_product("lsoa-names", store) or {}
+    areas, b.incidents_total, b.incidents_simulated, b.incidents_truncated = recent_incidents(db, since, names, lsoas)
+    b.incidents = areas[:AREA_ROWS]
+    b.incidents_other_places = len(areas) - len(b.incidents)
+    b.incidents_other_total = sum(a["total"] for a in areas[AREA_ROWS:])
     b.hotspots, b.hotspot_layer = active_hotspots(store)
     b.dosage = patrol_dosage(store, today - dt.timedelta(days=1))
     if b.sees_cases:

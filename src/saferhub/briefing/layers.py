@@ -23,11 +23,11 @@ CATALOGUE = "map-layers"
 # Today's hotspot column names -> the contract's (CONTRACTS.md "Hotspot results"); both are read.
 RENAME = {"gi_z": "z", "gi_p": "p", "gi_p_adj": "p_adj", "gi_class": "hot_class", "value": "count"}
 TOP_SHARE = 0.05  # KDE and forecast layers show the top 5% of cells
-BOUNDARY_FILES = {  # layer -> (file or folder under the geo folder, name column)
-    "force": ("merseyside_pfa_derived_from_lsoa.geojson.gz", "PFA_NAME"),
-    "districts": ("merseyside_lad_2011_derived_from_lsoa.geojson.gz", "LAD11NM"),
-    "wards": ("uk-geojson/wards_by_lad", "WD13NM"),
-    "lsoas": ("uk-geojson/lsoa_by_lad", "LSOA11NM"),
+BOUNDARY_FILES = {  # layer -> (file or folder under the geo folder, name column, code column)
+    "force": ("merseyside_pfa_derived_from_lsoa.geojson.gz", "PFA_NAME", "PFA_NAME"),
+    "districts": ("merseyside_lad_2011_derived_from_lsoa.geojson.gz", "LAD11NM", "LAD11CD"),
+    "wards": ("uk-geojson/wards_by_lad", "WD13NM", "WD13CD"),
+    "lsoas": ("uk-geojson/lsoa_by_lad", "LSOA11NM", "LSOA11CD"),
 }
 
 
@@ -43,13 +43,14 @@ def _read_geo(path: Path) -> gpd.GeoDataFrame:
 
 
 def boundaries(geo_dir) -> dict[str, gpd.GeoDataFrame]:
-    """The boundary layers found in the geo folder, each with a `name` column, in EPSG:27700."""
+    """The boundary layers found in the geo folder, with `name` and `code` columns, in EPSG:27700."""
     out = {}
-    for layer, (rel, col) in BOUNDARY_FILES.items():
+    for layer, (rel, name, code) in BOUNDARY_FILES.items():
         path = Path(geo_dir) / rel
         if path.exists():
             g = _read_geo(path)
-            out[layer] = gpd.GeoDataFrame({"name": g[col].astype(str)}, geometry=g.geometry, crs=g.crs)
+            out[layer] = gpd.GeoDataFrame({"name": g[name].astype(str), "code": g[code].astype(str)},
+                                          geometry=g.geometry, crs=g.crs)
     return out
 
 
@@ -236,8 +237,10 @@ def publish_boundaries(geo_dir, store=None) -> list[dict]:
         write_product(name, g, store, simplify=tolerance[layer])
         _register(store, name, {"group": "boundaries", "method": layer, "features": int(len(g))})
         done.append({"name": name, "features": int(len(g))})
+        if layer == "lsoas":  # the briefing names LSOAs ("Liverpool 060C"), not codes
+            write_product("lsoa-names", dict(zip(g["code"], g["name"])), store)
     if not done:
-        raise SaferhubError(f"{geo_dir}: no boundary files found ({', '.join(f for f, _ in BOUNDARY_FILES.values())})")
+        raise SaferhubError(f"{geo_dir}: no boundary files found ({', '.join(f[0] for f in BOUNDARY_FILES.values())})")
     return done
 
 

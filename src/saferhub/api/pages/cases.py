@@ -48,7 +48,7 @@ def _case_page(request: Request, db, user, purpose: str, case_id: int, *, status
 
 def _timeline(case, actions, incidents, referrals, agencies) -> list[dict]:
     """Newest first: incidents by month, referrals and their answers, actions, the opening."""
-    items = [{"on": case["opened_on"], "what": f"Case opened by {case['owner']['name']} ({case['lead_agency']['name']})"}]
+    items = [{"on": case["opened_on"], "what": f"Case opened; owner {case['owner']['name']}"}]
     months: dict = {}
     for i in incidents:
         m = i["month"]
@@ -56,7 +56,7 @@ def _timeline(case, actions, incidents, referrals, agencies) -> list[dict]:
         months[m]["n"] += 1
         months[m]["sim"] += i["source"] == "simulated"
     for m, v in months.items():
-        items.append({"on": m, "what": f"{v['n']} incident{'s' * (v['n'] != 1)} linked in {m:%B %Y}",
+        items.append({"on": m, "label": f"{m:%b %Y}", "what": f"{v['n']} incident{'s' * (v['n'] != 1)} linked",
                       "simulated": v["sim"] > 0})
     for r in referrals:
         items.append({"on": r["created_at"].date(), "what": f"Referral R{r['id']} ({r['kind'].replace('_', ' ')}) "
