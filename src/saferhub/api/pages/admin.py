@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import or_, select
 
 from saferhub.api.deps import DB
-from saferhub.api.pages.common import ask_purpose, check_csrf, page_user, redirect, render, session_purpose
+from saferhub.api.pages.common import check_csrf, page_user, redirect, render, with_purpose
 from saferhub.hub import audit, services
 from saferhub.hub.access import can_read_cases, full_clause
 from saferhub.hub.errors import HubError
@@ -23,10 +23,9 @@ AUDIT_PAGE = 100
 
 @router.get("/plans")
 def plans_list(request: Request, db: DB):
-    user = page_user(request, db)
-    purpose = session_purpose(request)
-    if purpose is None:
-        return ask_purpose(request, user)
+    user, purpose, ask = with_purpose(request, db)
+    if ask:
+        return ask
     if not can_read_cases(user):
         return render(request, "message.html", user=user, title="Plans", status=403,
                       message=f"The {user.role} role has no access to problem-solving plans.")
@@ -41,10 +40,9 @@ def plans_list(request: Request, db: DB):
 
 @router.get("/plans/{plan_id}")
 def plan_page(plan_id: int, request: Request, db: DB):
-    user = page_user(request, db)
-    purpose = session_purpose(request)
-    if purpose is None:
-        return ask_purpose(request, user)
+    user, purpose, ask = with_purpose(request, db)
+    if ask:
+        return ask
     try:
         plan = services.get_plan(db, user, plan_id, purpose)
     except HubError as exc:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from sqlalchemy import select
 
 from saferhub.api.deps import DB
-from saferhub.api.pages.common import ask_purpose, check_csrf, page_user, redirect, render, session_purpose
+from saferhub.api.pages.common import check_csrf, page_user, redirect, render, with_purpose
 from saferhub.hub import audit, services
 from saferhub.hub.errors import HubError
 from saferhub.hub.models import CASE_KINDS, REFERRAL_KINDS, RISK_LEVELS, Referral
@@ -73,10 +73,9 @@ def _timeline(case, actions, incidents, referrals, agencies) -> list[dict]:
 
 @router.get("/cases")
 def cases_list(request: Request, db: DB, q: str = "", status: str = "open", kind: str = "", risk: str = ""):
-    user = page_user(request, db)
-    purpose = session_purpose(request)
-    if purpose is None:
-        return ask_purpose(request, user)
+    user, purpose, ask = with_purpose(request, db)
+    if ask:
+        return ask
     try:
         rows = services.list_cases(db, user, purpose, status=status or None, kind=kind or None, limit=500)
     except HubError as exc:
@@ -137,10 +136,9 @@ def _date(text: str, name: str, errors: dict) -> dt.date | None:
 
 @router.get("/cases/{case_id}")
 def case_page(case_id: int, request: Request, db: DB):
-    user = page_user(request, db)
-    purpose = session_purpose(request)
-    if purpose is None:
-        return ask_purpose(request, user)
+    user, purpose, ask = with_purpose(request, db)
+    if ask:
+        return ask
     return _case_page(request, db, user, purpose, case_id)
 
 
@@ -148,10 +146,9 @@ def case_page(case_id: int, request: Request, db: DB):
 def referral_create(case_id: int, request: Request, db: DB, to_agency_id: Text = "", kind: Text = "",
                     reason: Text = "", legal_gateway: Text = "", csrf_token: Text = ""):
     check_csrf(request, csrf_token)
-    user = page_user(request, db)
-    purpose = session_purpose(request)
-    if purpose is None:
-        return ask_purpose(request, user, next=f"/web/cases/{case_id}")
+    user, purpose, ask = with_purpose(request, db, next=f"/web/cases/{case_id}")
+    if ask:
+        return ask
     typed = {"to_agency_id": to_agency_id, "kind": kind, "reason": reason, "legal_gateway": legal_gateway}
     errors = {}
     if not to_agency_id.isdigit():
@@ -178,10 +175,9 @@ def referral_create(case_id: int, request: Request, db: DB, to_agency_id: Text =
 def action_create(case_id: int, request: Request, db: DB, title: Text = "", due_on: Text = "",
                   csrf_token: Text = ""):
     check_csrf(request, csrf_token)
-    user = page_user(request, db)
-    purpose = session_purpose(request)
-    if purpose is None:
-        return ask_purpose(request, user, next=f"/web/cases/{case_id}")
+    user, purpose, ask = with_purpose(request, db, next=f"/web/cases/{case_id}")
+    if ask:
+        return ask
     errors: dict = {}
     due = _date(due_on, "due_on", errors)
     if not title.strip():
@@ -200,10 +196,9 @@ def action_create(case_id: int, request: Request, db: DB, title: Text = "", due_
 
 @router.get("/referrals")
 def referrals_page(request: Request, db: DB, flash: str = ""):
-    user = page_user(request, db)
-    purpose = session_purpose(request)
-    if purpose is None:
-        return ask_purpose(request, user)
+    user, purpose, ask = with_purpose(request, db)
+    if ask:
+        return ask
     try:
         inbox = services.list_referrals(db, user, purpose, "in")
         sent = services.list_referrals(db, user, purpose, "out")
@@ -220,7 +215,9 @@ def referrals_page(request: Request, db: DB, flash: str = ""):
 def referral_respond(referral_id: int, request: Request, db: DB, decision: Text = "", reason: Text = "",
                      csrf_token: Text = ""):
     check_csrf(request, csrf_token)
-    user = page_user(request, db)
+    user, purpose, ask = with_purpose(request, db, next="/web/referrals")
+    if ask:
+        return ask
     error = None
     if decision not in ("accept", "decline"):
         error = "Choose accept or decline."
@@ -234,7 +231,6 @@ def referral_respond(referral_id: int, request: Request, db: DB, decision: Text 
         except HubError as exc:
             db.rollback()
             error = str(exc)
-    purpose = session_purpose(request) or "referral inbox"
     inbox = services.list_referrals(db, user, purpose, "in")
     sent = services.list_referrals(db, user, purpose, "out")
     db.commit()

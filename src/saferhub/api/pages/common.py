@@ -74,6 +74,13 @@ def ask_purpose(request: Request, user, error: str | None = None, typed: str = "
                   title="Why do you need this?", status=400 if error else 200)
 
 
+def with_purpose(request: Request, db, next: str | None = None):
+    """(user, purpose, None) when the session stated a purpose, else (user, None, the purpose form)."""
+    user = page_user(request, db)
+    purpose = session_purpose(request)
+    return user, purpose, None if purpose else ask_purpose(request, user, next=next)
+
+
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 

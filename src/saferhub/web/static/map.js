@@ -48,7 +48,7 @@
         sel.appendChild(o);
       }
     });
-    if (seen[prev]) { sel.value = prev; }
+    if (seen[prev]) { sel.value = prev; } else if (seen.grip) { sel.value = "grip"; }
   }
   function fillMonths(entry) {
     var months = (entry && entry.months) || [];
