@@ -162,7 +162,7 @@ def add_briefing_data(url_pg: str, n_cases: int, n_incidents: int, rng) -> None:
         conn.commit()
 
 
-def bench_briefing(pg: str, n_cases: int, n_incidents: int, requests: int) -> None:
+def bench_briefing(pg: str, n_cases: int, n_incidents: int, requests: int, keep: str | None = None) -> None:
     import re
 
     import httpx
@@ -171,20 +171,22 @@ def bench_briefing(pg: str, n_cases: int, n_incidents: int, requests: int) -> No
     from saferhub.api import create_app
     from saferhub.hub.db import make_engine, upgrade
 
-    name = f"saferhub_bench_web_{os.getpid()}"
+    name = keep or f"saferhub_bench_web_{os.getpid()}"
     admin = psycopg.connect(pg, autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
+    exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
     base_pg = pg.rsplit("/", 1)[0]
     url_pg, url = f"{base_pg}/{name}", f"{base_pg.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
     server = None
     try:
-        upgrade(url)
-        rng = np.random.default_rng(42)
-        t0 = time.perf_counter()
-        build(url_pg, n_cases, n_incidents, rng)
-        add_briefing_data(url_pg, n_cases, n_incidents, rng)
-        print(f"built {n_cases:,} cases, {n_incidents:,} incidents and the briefing's records in "
-              f"{time.perf_counter() - t0:.0f} s")
+        if not exists:
+            admin.execute(f'CREATE DATABASE "{name}"')
+            upgrade(url)
+            rng = np.random.default_rng(42)
+            t0 = time.perf_counter()
+            build(url_pg, n_cases, n_incidents, rng)
+            add_briefing_data(url_pg, n_cases, n_incidents, rng)
+            print(f"built {n_cases:,} cases, {n_incidents:,} incidents and the briefing's records in "
+                  f"{time.perf_counter() - t0:.0f} s")
         engine = make_engine(url)
         app = create_app(engine=engine, secret="bench")
         app.state.login_limit = False
@@ -217,7 +219,8 @@ def bench_briefing(pg: str, n_cases: int, n_incidents: int, requests: int) -> No
         thread.join(timeout=10)
         engine.dispose()
     finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not keep:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
@@ -230,6 +233,7 @@ def main() -> None:
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     ap.add_argument("--skip-map", action="store_true")
     ap.add_argument("--skip-briefing", action="store_true")
+    ap.add_argument("--keep-db", default=None, help="build the briefing database once under this name and keep it")
     args = ap.parse_args()
     from saferhub.config import settings
 
@@ -239,7 +243,7 @@ def main() -> None:
     if not args.skip_map:
         bench_map(settings(store=args.store).store_path, args.loads)
     if not args.skip_briefing:
-        bench_briefing(args.pg, args.cases, args.incidents, args.requests)
+        bench_briefing(args.pg, args.cases, args.incidents, args.requests, args.keep_db)
 
 
 if __name__ == "__main__":

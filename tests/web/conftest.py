@@ -57,10 +57,11 @@ def published(web_store, tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
-def demo_hub(web_store, tmp_path_factory) -> dict:
+def demo_hub(web_store, published, tmp_path_factory) -> dict:
     """A migrated SQLite hub seeded with the demo partnership (real ASB, three months, 12 cases),
     an administrator, and the simulated week of partner activity."""
     from saferhub.briefing import demo
+    from saferhub.data.products import read_product
     from saferhub.hub import seed, services
     from saferhub.hub.db import make_engine, session_factory, upgrade
     from saferhub.hub.models import Agency
@@ -76,7 +77,7 @@ def demo_hub(web_store, tmp_path_factory) -> dict:
         hub_agency = s.query(Agency).filter_by(code="hub").one()
         services.add_user(s, "admin@hub.example", "Hub administrator", hub_agency.id, "admin",
                           "correct horse battery staple 42")
-        sim = demo.simulate(s, now=NOW)
+        sim = demo.simulate(s, now=NOW, lsoa_names=read_product("lsoa-names", web_store))
         s.commit()
     engine.dispose()
     users = {u["email"]: u["password"] for u in result["users"]}

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from saferhub.briefing import assemble, demo, render
+from saferhub.data.products import read_product
 from saferhub.hub import audit
 from saferhub.hub.db import make_engine, session_factory
 from saferhub.hub.models import User
@@ -106,11 +107,20 @@ def test_pdf_is_a_titled_pdf_and_never_fetches(db, demo_hub, web_store):
     assert pdf.startswith(b"%PDF") and _pdf_title(pdf) == render.title_for(b)
 
 
-def test_simulation_is_idempotent_and_labelled(db, demo_hub):
+def test_simulation_is_idempotent_and_labelled(db, demo_hub, web_store):
     assert demo.simulate(db, now=demo_hub["now"])["incidents"] == 0
     sim = _raw(demo_hub, "SELECT location_text, month, occurred_at FROM incidents WHERE source = 'simulated'")
     assert len(sim) == demo_hub["simulated"]["incidents"] == 244
     assert sim["location_text"].str.startswith("Simulated: ").all()
+    # each report comes from the council of the district it is in (or the fire service)
+    names = read_product("lsoa-names", web_store)
+    rep = _raw(demo_hub, "SELECT i.lsoa, i.category, a.code FROM incidents i JOIN agencies a ON a.id = i.agency_id "
+                         "WHERE i.source = 'simulated'")
+    district = rep["lsoa"].map(names).str.rsplit(" ", n=1).str[0]
+    want = district.map({"Liverpool": "liverpool-cc", "Wirral": "wirral-council", "Knowsley": "knowsley-council",
+                         "Sefton": "sefton-council", "St. Helens": "st-helens-council"}).fillna("merseyside-police")
+    want[rep["category"] == "Deliberate fire"] = "merseyside-fire"
+    assert (rep["code"] == want).all() and rep["code"].nunique() >= 4
     months = pd.to_datetime(sim["occurred_at"], utc=True).dt.strftime("%Y-%m-01")
     assert (months == sim["month"]).all()
     newest = pd.to_datetime(sim["occurred_at"], utc=True).max()

@@ -79,7 +79,7 @@ def test_briefing_shows_the_morning_and_prints_to_pdf(signed_in, demo_hub):
     assert int(m.group(1).replace(",", "")) == int(m.group(2).replace(",", "")) > 50
     assert "Active hotspots" in body and "Hot spot 99%" in body
     assert "No patrol plan yet." in body
-    assert "Orders and powers expired or expiring" in body and "dispersal" in body
+    assert "Orders and powers expired" in body and "dispersal" in body
     assert "Overdue" in body
     s.shot("briefing")
     with s.page.expect_download() as dl:

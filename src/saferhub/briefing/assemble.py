@@ -7,7 +7,7 @@ purpose when it holds personal data):
 - new and overdue referrals to the user's agency; new and overdue actions on cases they see;
 - high-risk cases due for review in the next 7 days;
 - ASB Case Review applications whose threshold was met and await a review;
-- ASB powers and orders expired or expiring in the next 7 days.
+- ASB powers and orders that expired in the last 24 hours or expire in the next 7 days.
 
 Queries are indexed and bounded: recent rows are found by scanning the newest ids (ids rise with
 time), never the whole table, so the page stays fast with millions of incidents."""
@@ -21,9 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from saferhub.data.products import read_product
-from saferhub.hub import audit, services
+from saferhub.hub import asb, audit, services
 from saferhub.hub.access import can_read_cases, full_clause
-from saferhub.hub.models import Action, Agency, Case, CaseReviewApplication, Incident, User
+from saferhub.hub.models import Action, Agency, AsbPower, Case, CaseReviewApplication, Incident, User
 
 RECENT_SCAN = 20_000   # newest incidents looked at for "last 24 hours" (more than a day's worth)
 LIST_LIMIT = 50        # rows per section on the page
@@ -132,11 +132,15 @@ def _referrals(db: Session, user: User, purpose: str, since: dt.datetime, today:
 
 
 def _actions(db: Session, user: User, purpose: str, since: dt.datetime, today: dt.date, b: Briefing) -> None:
-    b.actions_overdue = services.overdue_actions(db, user, purpose, today)[:LIST_LIMIT]
-    newest = db.scalars(select(Action).join(Case, Case.id == Action.case_id).where(full_clause(user))
-                        .order_by(Action.id.desc()).limit(200)).all()
+    """Overdue: the 50 most overdue open actions on cases the user sees in full (the same rule as
+    services.overdue_actions, bounded for the page). New: among the newest 200 action ids."""
+    visible = select(Action).join(Case, Case.id == Action.case_id).where(full_clause(user))
+    overdue = db.scalars(visible.where(Action.status == "open", Action.due_on < today)
+                         .order_by(Action.due_on, Action.id).limit(LIST_LIMIT)).all()
+    newest = db.scalars(visible.order_by(Action.id.desc()).limit(200)).all()
     fresh = [a for a in newest if _aware(a.created_at) >= since][:LIST_LIMIT]
-    audit.disclose(db, user, purpose, "action", [a.id for a in fresh], {"briefing": "new"})
+    audit.disclose(db, user, purpose, "action", [a.id for a in overdue + fresh], {"briefing": True})
+    b.actions_overdue = [services.action_dict(a, today) for a in overdue]
     b.actions_new = [services.action_dict(a, today) for a in fresh]
 
 
@@ -147,23 +151,39 @@ def _reviews(db: Session, user: User, purpose: str, today: dt.date, b: Briefing)
     cases = db.scalars(q).all()
     audit.disclose(db, user, purpose, "case", [c.id for c in cases], {"briefing": "review due"})
     b.reviews_due = [services.case_dict(c) | {"overdue": c.review_on < today} for c in cases]
-    apps = db.scalars(select(CaseReviewApplication).where(CaseReviewApplication.threshold_met.is_(True),
-                                                         CaseReviewApplication.decision == "pending")
-                      .order_by(CaseReviewApplication.received_on.desc()).limit(200)).all()
-    visible = []
-    for a in apps:  # an application tied to a case is shown only to those who see that case
-        if a.case_id is None and user.role == "coordinator":
-            visible.append(a)
-        elif a.case_id is not None:
-            try:
-                services.case_for(db, user, a.case_id)
-                visible.append(a)
-            except services.HubError:
-                pass
-    visible = visible[:LIST_LIMIT]
-    audit.disclose(db, user, purpose, "case_review", [a.id for a in visible], {"briefing": True})
-    b.case_reviews = [services.review_dict(a) | {"case_ref": services.case_ref(a.case_id) if a.case_id else None,
-                                                  "applicant_ref": a.applicant_ref} for a in visible]
+    # Case Review applications: on cases the user sees in full; without a case, coordinators only
+    pending = select(CaseReviewApplication).where(CaseReviewApplication.threshold_met.is_(True),
+                                                  CaseReviewApplication.decision == "pending")
+    on_case = pending.join(Case, Case.id == CaseReviewApplication.case_id).where(full_clause(user))
+    apps = list(db.scalars(on_case.order_by(CaseReviewApplication.received_on.desc()).limit(LIST_LIMIT)))
+    if user.role == "coordinator":
+        apps += db.scalars(pending.where(CaseReviewApplication.case_id.is_(None))
+                           .order_by(CaseReviewApplication.received_on.desc()).limit(LIST_LIMIT))
+    apps = sorted(apps, key=lambda a: a.received_on, reverse=True)[:LIST_LIMIT]
+    audit.disclose(db, user, purpose, "case_review", [a.id for a in apps], {"briefing": True})
+    b.case_reviews = [services.review_dict(a) | {"case_ref": services.case_ref(a.case_id) if a.case_id else None}
+                      for a in apps]
+
+
+def _powers(db: Session, user: User, purpose: str, now: dt.datetime, b: Briefing) -> None:
+    """Time-limited powers that expired in the last 24 hours or expire within 7 days, on cases the
+    user sees in full; the alert rule itself (extensions replace what they extend) is the hub's."""
+    window = (select(AsbPower.case_id).where(AsbPower.expires_at >= now - dt.timedelta(hours=24),
+                                             AsbPower.expires_at <= now + dt.timedelta(days=REVIEW_DAYS)))
+    rows = db.scalars(select(AsbPower).join(Case, Case.id == AsbPower.case_id)
+                      .where(AsbPower.case_id.in_(window), full_clause(user)).limit(5000)).all()
+    by_case: dict[int, list] = {}
+    for p in rows:
+        by_case.setdefault(p.case_id, []).append(
+            asb.PriorPower(p.id, p.power, p.person_id, _aware(p.issued_at), _aware(p.expires_at), p.extends_id))
+    out = []
+    for cid, powers in by_case.items():
+        for a in asb.expiry_alerts(powers, now, dt.timedelta(days=REVIEW_DAYS)):
+            if a["expires_at"] >= now - dt.timedelta(hours=24):
+                out.append(a | {"case_id": cid, "case_ref": services.case_ref(cid)})
+    out = sorted(out, key=lambda a: a["expires_at"])[:LIST_LIMIT]
+    audit.disclose(db, user, purpose, "asb_power", [a["power_id"] for a in out], {"briefing": True})
+    b.powers = out
 
 
 def assemble(db: Session, user: User, purpose: str | None, *, now: dt.datetime | None = None, store=None) -> Briefing:
@@ -184,6 +204,6 @@ def assemble(db: Session, user: User, purpose: str | None, *, now: dt.datetime |
         _referrals(db, user, purpose, since, today, b)
         _actions(db, user, purpose, since, today, b)
         _reviews(db, user, purpose, today, b)
-        b.powers = services.asb_alerts(db, user, purpose, horizon_hours=24 * REVIEW_DAYS, now=now)[:LIST_LIMIT]
+        _powers(db, user, purpose, now, b)
     return b
 

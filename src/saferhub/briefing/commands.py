@@ -79,16 +79,20 @@ def publish_boundaries(store: options.Store = None, geo_dir: options.GeoDir = No
 
 
 @briefing_app.command("simulate-demo")
-def simulate_demo(db: options.Db = None, seed: Annotated[int, typer.Option(help="Random seed.")] = 20240601) -> None:
+def simulate_demo(db: options.Db = None, store: options.Store = None,
+                  seed: Annotated[int, typer.Option(help="Random seed.")] = 20240601) -> None:
     """Add a simulated week of partner activity to a seeded demo hub (labelled simulated)."""
     from rich.console import Console
 
     from saferhub.briefing import demo
+    from saferhub.config import settings
+    from saferhub.data.products import read_product
     from saferhub.hub.db import make_engine, resolve_db_url, session_factory
 
+    names = read_product("lsoa-names", settings(store=store).store_path) or {}
     engine = make_engine(resolve_db_url(db))
     with session_factory(engine)() as s:
-        result = demo.simulate(s, seed=seed)
+        result = demo.simulate(s, seed=seed, lsoa_names=names)
         s.commit()
     engine.dispose()
     Console().print(f"simulated demo week: {result}", highlight=False)

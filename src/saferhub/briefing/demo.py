@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from saferhub.errors import SaferhubError
 from saferhub.hub import services
 from saferhub.hub.models import Agency, Case, Incident, Referral, User
+from saferhub.hub.seed import DISTRICT_COUNCIL
 
 ASB = "Anti-social behaviour"
 KINDS = [(ASB, "council", 0.55), ("Noise nuisance", "council", 0.2), ("Fly-tipping", "council", 0.15),
@@ -37,8 +38,19 @@ def _user(db: Session, code: str, role: str) -> User:
     return u
 
 
-def simulate(db: Session, *, now: dt.datetime | None = None, n_incidents: int = 240, seed: int = 20240601) -> dict:
-    """Add the simulated week to a seeded demo hub. Returns what was added (all zero on a re-run)."""
+def _reporter(lsoa: str | None, agency_kind: str, lsoa_names: dict[str, str]) -> str:
+    """Fire reports come from the fire service; others from the district's council (from the LSOA
+    name, e.g. "Wirral 007E"), or the police where the district is unknown."""
+    if agency_kind == "fire":
+        return "merseyside-fire"
+    district = (lsoa_names.get(lsoa or "") or "").rsplit(" ", 1)[0]
+    return DISTRICT_COUNCIL.get(district, "merseyside-police")
+
+
+def simulate(db: Session, *, now: dt.datetime | None = None, n_incidents: int = 240, seed: int = 20240601,
+             lsoa_names: dict[str, str] | None = None) -> dict:
+    """Add the simulated week to a seeded demo hub. Returns what was added (all zero on a re-run).
+    `lsoa_names` (code -> "Wirral 007E", the published `lsoa-names` product) picks each report's council."""
     now = now or dt.datetime.now(dt.timezone.utc)
     if db.scalar(select(func.count()).select_from(Incident).where(Incident.source == SOURCE)):
         return {"incidents": 0, "referrals": 0, "actions": 0, "note": "already simulated"}
@@ -62,7 +74,7 @@ def simulate(db: Session, *, now: dt.datetime | None = None, n_incidents: int = 
     for i in range(n_incidents):
         key, place, lsoa, x, y, _ = points[pick[i]]
         category, agency_kind, _ = KINDS[kind[i]]
-        code = "merseyside-fire" if agency_kind == "fire" else "liverpool-cc"
+        code = _reporter(lsoa, agency_kind, lsoa_names or {})
         at = now - dt.timedelta(hours=float(hours[i]))
         rows.append(Incident(source=SOURCE, month=at.date().replace(day=1), occurred_at=at, category=category,
                              location_key=key, location_text=f"Simulated: {place}"[:200], lsoa=lsoa, x=x, y=y,
@@ -73,7 +85,7 @@ def simulate(db: Session, *, now: dt.datetime | None = None, n_incidents: int = 
         at = now - dt.timedelta(days=days)
         rows.append(Incident(source=SOURCE, month=at.date().replace(day=1), occurred_at=at, category=ASB,
                              location_key=key, location_text=f"Simulated: {place}"[:200], lsoa=lsoa, x=x, y=y,
-                             victim_ref=VICTIM, agency_id=agencies["liverpool-cc"].id))
+                             victim_ref=VICTIM, agency_id=agencies[_reporter(lsoa, "council", lsoa_names or {})].id))
     db.add_all(rows)
     db.flush()
     return {"incidents": len(rows)} | _casework(db, now, agencies)
