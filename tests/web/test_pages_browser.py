@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 
 import pytest
 
@@ -63,6 +64,28 @@ def test_inspector_map_draws_the_published_hotspot_layer(signed_in, published, w
     s.page.wait_for_function("document.querySelector('#legend').innerText.includes('Kernel density')")
     s.shot("map-kde")
     assert "No patrol plan yet" in s.page.inner_text("aside")
+    assert s.outside == []
+
+
+def test_map_shows_open_cases_after_a_purpose(signed_in, demo_hub):
+    s = signed_in(INSPECTOR)
+    s.page.goto(f"{s.base}/web/map")
+    s.page.fill("aside #purpose", "planning this week's patrols")
+    s.page.click("button:has-text('Show cases')")
+    s.page.wait_for_url("**/web/map")
+    s.page.check("#show-cases")
+    s.page.wait_for_selector("#map path[stroke='#000']")
+    markers = s.page.locator("#map path[stroke='#000']").count()
+    with sqlite3.connect(demo_hub["url"].removeprefix("sqlite:///")) as con:
+        # the coordinator is named on every unlocked demo case and not on the locked one
+        want = con.execute("SELECT count(*) FROM cases WHERE status = 'open' AND location_id IS NOT NULL "
+                           "AND NOT locked").fetchone()[0]
+        logged = con.execute("SELECT count(*) FROM audit_events WHERE purpose = ? AND entity = 'case'",
+                             ("planning this week's patrols",)).fetchone()[0]
+    assert markers == want > 5 and logged == 1
+    s.page.locator("#map path[stroke='#000']").first.click(force=True)
+    assert "HUB-" in s.page.wait_for_selector(".leaflet-popup-content").inner_text()
+    s.shot("map-cases")
     assert s.outside == []
 
 
