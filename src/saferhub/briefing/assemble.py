@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from saferhub.data.products import read_product
@@ -29,6 +29,7 @@ RECENT_SCAN = 20_000   # newest incidents looked at for "last 24 hours" (more th
 LIST_LIMIT = 50        # rows per section on the page
 AREA_ROWS = 15         # places listed under "last 24 hours"; the rest are summed in one line
 REVIEW_DAYS = 7
+SCAN_LIMIT, BATCH = 50_000, 500   # candidates looked at for a list, and how many are access-checked at once
 REFERRAL_OVERDUE_DAYS = 5
 
 
@@ -95,12 +96,8 @@ def active_hotspots(store, limit: int = 10) -> tuple[list[dict], dict | None]:
     gi.sort(key=lambda x: (x.get("categories") != "grip", x["name"]))
     if not gi:
         return [], None
-    layer = read_product(gi[0]["name"], store) or {"features": []}
-    # hot cells with crimes of their own, the most confident and busiest first
-    hot = [f["properties"] for f in layer["features"] if (f["properties"].get("gi_bin") or 0) > 0
-           and (f["properties"].get("count") or 0) > 0]
-    hot.sort(key=lambda p: (-p["gi_bin"], -p["count"], p["unit_id"]))
-    return hot[:limit], gi[0]
+    top = read_product(f"{gi[0]['name']}-top", store) or []  # written with the layer (layers.py)
+    return top[:limit], gi[0]
 
 
 def patrol_dosage(store, day: dt.date) -> list[dict] | None:
@@ -131,12 +128,28 @@ def _referrals(db: Session, user: User, purpose: str, since: dt.datetime, today:
             b.referrals_overdue.append(r)
 
 
+def first_visible(db: Session, ordered_ids, fetch, limit: int = LIST_LIMIT) -> list:
+    """The first `limit` rows the user may see, in page order. `ordered_ids` selects candidate ids
+    in page order without the access check; `fetch(ids_subquery)` selects the rows among them with
+    the access clause, in the same order. Candidates are taken BATCH at a time (at most SCAN_LIMIT)
+    until the page is full: a user who sees most cases needs one batch, instead of the access check
+    running on every candidate before the sort."""
+    out: list = []
+    for offset in range(0, SCAN_LIMIT, BATCH):
+        window = ordered_ids.limit(BATCH).offset(offset)
+        out += db.scalars(fetch(window.scalar_subquery()).limit(limit - len(out))).all()
+        if len(out) >= limit or db.scalar(select(func.count()).select_from(window.subquery())) < BATCH:
+            break
+    return out
+
+
 def _actions(db: Session, user: User, purpose: str, since: dt.datetime, today: dt.date, b: Briefing) -> None:
     """Overdue: the 50 most overdue open actions on cases the user sees in full (the same rule as
     services.overdue_actions, bounded for the page). New: among the newest 200 action ids."""
     visible = select(Action).join(Case, Case.id == Action.case_id).where(full_clause(user))
-    overdue = db.scalars(visible.where(Action.status == "open", Action.due_on < today)
-                         .order_by(Action.due_on, Action.id).limit(LIST_LIMIT)).all()
+    order = (Action.due_on, Action.id)
+    overdue = first_visible(db, select(Action.id).where(Action.status == "open", Action.due_on < today).order_by(*order),
+                            lambda ids: visible.where(Action.id.in_(ids)).order_by(*order))
     newest = db.scalars(visible.order_by(Action.id.desc()).limit(200)).all()
     fresh = [a for a in newest if _aware(a.created_at) >= since][:LIST_LIMIT]
     audit.disclose(db, user, purpose, "action", [a.id for a in overdue + fresh], {"briefing": True})
@@ -145,10 +158,10 @@ def _actions(db: Session, user: User, purpose: str, since: dt.datetime, today: d
 
 
 def _reviews(db: Session, user: User, purpose: str, today: dt.date, b: Briefing) -> None:
-    q = (select(Case).where(Case.status == "open", Case.risk == "high", Case.review_on.is_not(None),
-                            Case.review_on <= today + dt.timedelta(days=REVIEW_DAYS), full_clause(user))
-         .order_by(Case.review_on).limit(LIST_LIMIT))
-    cases = db.scalars(q).all()
+    order = (Case.review_on, Case.id)
+    due = select(Case.id).where(Case.status == "open", Case.risk == "high", Case.review_on.is_not(None),
+                                Case.review_on <= today + dt.timedelta(days=REVIEW_DAYS)).order_by(*order)
+    cases = first_visible(db, due, lambda ids: select(Case).where(Case.id.in_(ids), full_clause(user)).order_by(*order))
     audit.disclose(db, user, purpose, "case", [c.id for c in cases], {"briefing": "review due"})
     b.reviews_due = [services.case_dict(c) | {"overdue": c.review_on < today} for c in cases]
     # Case Review applications: on cases the user sees in full; without a case, coordinators only

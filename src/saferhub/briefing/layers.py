@@ -136,6 +136,13 @@ def hotspot_layer(result: gpd.GeoDataFrame, method: str, events: pd.DataFrame,
     return cells
 
 
+def top_hotspots(cells: gpd.GeoDataFrame, n: int = 50) -> list[dict]:
+    """Hot cells with crimes of their own, the most confident and busiest first."""
+    hot = cells[(cells["gi_bin"] > 0) & (cells["count"] > 0)]
+    hot = hot.sort_values(["gi_bin", "count", "unit_id"], ascending=[False, False, True]).head(n)
+    return pd.DataFrame(hot.drop(columns=hot.geometry.name)).to_dict("records")
+
+
 def forecast_layer(table: pd.DataFrame, cell_size: float, wards: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """The riskiest 5% of forecast cells (from `saferhub forecast --out X.csv`: cell_id, x, y, risk)."""
     from shapely import box
@@ -192,6 +199,8 @@ def publish_hotspots(path, *, method: str, categories: str, months: str, cell_si
     cells = hotspot_layer(result, method, ev, wards)
     name = f"hotspots-{_slug(categories)}-{method}"
     write_product(name, cells, store)
+    if method == "gistar":  # the briefing's "active hotspots": a small file, not the whole layer
+        write_product(f"{name}-top", top_hotspots(cells), store)
     entry = {"group": "hotspots", "method": method, "categories": categories, "months": cells.attrs["meta"]["months"],
              "cell_size": cell_size, "features": int(len(cells)), "source": str(path)}
     _register(store, name, entry)
