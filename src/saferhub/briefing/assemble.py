@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from itertools import groupby
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -184,16 +185,13 @@ def _powers(db: Session, user: User, purpose: str, now: dt.datetime, b: Briefing
     window = (select(AsbPower.case_id).where(AsbPower.expires_at >= now - dt.timedelta(hours=24),
                                              AsbPower.expires_at <= now + dt.timedelta(days=REVIEW_DAYS)))
     rows = db.scalars(select(AsbPower).join(Case, Case.id == AsbPower.case_id)
-                      .where(AsbPower.case_id.in_(window), full_clause(user)).limit(5000)).all()
-    by_case: dict[int, list] = {}
-    for p in rows:
-        by_case.setdefault(p.case_id, []).append(
-            asb.PriorPower(p.id, p.power, p.person_id, _aware(p.issued_at), _aware(p.expires_at), p.extends_id))
-    out = []
-    for cid, powers in by_case.items():
-        for a in asb.expiry_alerts(powers, now, dt.timedelta(days=REVIEW_DAYS)):
-            if a["expires_at"] >= now - dt.timedelta(hours=24):
-                out.append(a | {"case_id": cid, "case_ref": services.case_ref(cid)})
+                      .where(AsbPower.case_id.in_(window), full_clause(user)).order_by(AsbPower.case_id).limit(5000))
+    since, out = now - dt.timedelta(hours=24), []
+    for cid, powers in groupby(rows, key=lambda p: p.case_id):  # a case's powers together: extensions count
+        prior = [asb.PriorPower(p.id, p.power, p.person_id, _aware(p.issued_at), _aware(p.expires_at), p.extends_id)
+                 for p in powers]
+        out += [a | {"case_id": cid, "case_ref": services.case_ref(cid)}
+                for a in asb.expiry_alerts(prior, now, dt.timedelta(days=REVIEW_DAYS)) if a["expires_at"] >= since]
     out = sorted(out, key=lambda a: a["expires_at"])[:LIST_LIMIT]
     audit.disclose(db, user, purpose, "asb_power", [a["power_id"] for a in out], {"briefing": True})
     b.powers = out

@@ -34,7 +34,9 @@ def _case_page(request: Request, db, user, purpose: str, case_id: int, *, status
         audit.disclose(db, user, purpose, "referral", [r.id for r in refs], {"case_id": case_id})
     except HubError as exc:
         db.rollback()
-        return render(request, "message.html", user=user, title="Case not available", message=str(exc),
+        message = (f"There is no case {case_id} you can open. If you expected one, ask its owner to share it "
+                   "with your agency or refer it to you." if exc.status == 404 else str(exc))
+        return render(request, "message.html", user=user, title="Case not available", message=message,
                       status=exc.status)
     db.commit()
     agencies = {a["id"]: a["name"] for a in services.list_agencies(db)}
