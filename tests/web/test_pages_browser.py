@@ -255,7 +255,7 @@ def test_keyboard_only_sign_in_and_purpose(browser, live_web, demo_hub):
         s.close()
 
 
-@pytest.mark.parametrize("path", ["/web/briefing", "/web/map", "/web/cases", "/web/referrals", "/web/plans",
+@pytest.mark.parametrize("path", ["/web/briefing", "/web/map", "/web/cases", "/web/referrals", "/web/plans", "/web/plans/1",
                                   "/web/reports", "/web/cases/new"])
 def test_no_serious_accessibility_violations(signed_in, path):
     s = signed_in(INSPECTOR)
