@@ -205,14 +205,27 @@ def test_partner_cannot_open_a_case_outside_their_access(signed_in):
     assert youth.outside == []
 
 
-def test_admin_pages_and_reports(signed_in):
+def test_admin_pages_and_reports(signed_in, demo_hub):
+    from tests.web.conftest import Session
+
     s = signed_in(ADMIN)
     s.page.goto(f"{s.base}/web/admin/audit")
     assert "Audit trail" in s.page.inner_text("h1") and "login" in s.page.inner_text("table")
     s.shot("audit")
     s.page.goto(f"{s.base}/web/admin/users")
     assert POLICE_CASEWORKER in s.page.inner_text("table")
+    # offboarding: a deactivated account cannot sign in any more
+    analyst = "analyst.hub@demo.saferhub.invalid"
+    s.page.locator("tr", has_text=analyst).locator("button:has-text('Deactivate')").click()
+    assert "User updated." in s.page.inner_text("main")
+    assert s.page.locator("tr", has_text=analyst).locator("td").nth(4).inner_text() == "no"
     s.shot("users")
+    other = Session(s.page.context.browser, s.base)
+    try:
+        other.sign_in(analyst, demo_hub["users"][analyst])
+        assert "Wrong e-mail or password." in other.page.inner_text("body")
+    finally:
+        other.close()
     s.page.goto(f"{s.base}/web/reports")
     s.page.click("a:has-text('hotspots.html')")
     assert "Hotspot report" in s.page.inner_text("h1")
