@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 
 # Register each area's commands, in the order of the loop (find -> act -> solve together -> ...).
+from saferhub.briefing import commands as _briefing_commands  # noqa: E402
 from saferhub.data import commands as _data_commands  # noqa: E402
 from saferhub.evaluate import commands as _evaluate_commands  # noqa: E402
 from saferhub.forecast import commands as _forecast_commands  # noqa: E402
@@ -27,7 +28,7 @@ from saferhub.hub import commands as _hub_commands  # noqa: E402
 from saferhub.patrol import commands as _patrol_commands  # noqa: E402
 
 for _area in (_data_commands, _hotspot_commands, _forecast_commands, _patrol_commands, _hub_commands,
-              _evaluate_commands):
+              _evaluate_commands, _briefing_commands):
     _area.register(app)
 
 

@@ -236,15 +236,13 @@ def test_web_login_form_requires_csrf(hub, partnership):
     r = c.post("/web/login", data=form | {"csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303 and "saferhub_session" in r.headers.get("set-cookie", "")
     new_case(hub)
-    home = c.get("/web/")
-    assert "Signed in as" in home.text
-    token = home.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    cases = c.post("/web/cases", data={"purpose": "weekly case review", "csrf_token": token})
-    assert "Noise and intimidation" in cases.text
-    assert c.post("/web/cases", data={"csrf_token": token}).status_code == 400
-    # the purpose never travels in a URL: the form posts it, and a GET carries none
-    assert 'method="post" action="/web/cases"' in home.text
-    assert c.get("/web/cases", params={"purpose": "weekly case review"}, follow_redirects=False).status_code == 303
+    home = c.get("/web/", follow_redirects=False)
+    assert home.status_code == 303 and home.headers["location"] == "/web/briefing"
+    ask = c.get("/web/cases")  # the purpose is asked once per session, by a form, never in the URL
+    assert "Purpose of viewing" in ask.text and "Noise and intimidation" not in ask.text
+    token = ask.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    c.post("/web/purpose", data={"purpose": "weekly case review", "next": "/web/cases", "csrf_token": token})
+    assert "Noise and intimidation" in c.get("/web/cases").text
     # a cross-site logout without the token is refused
     assert c.post("/web/logout", data={}, follow_redirects=False).status_code == 403
 

@@ -21,7 +21,7 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None,
     the web forms' CSRF tokens: every server process must share it (default: the settings', else a
     random one for this process)."""
     from saferhub import __version__
-    from saferhub.api import hygiene, routes, web
+    from saferhub.api import hygiene, pages, routes, web
 
     config = config or settings()
     app = FastAPI(
@@ -63,6 +63,7 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None,
     hygiene.install(app, config.max_request_bytes)  # size limit, strict JSON, clipped 422s
     app.include_router(routes.router)
     app.include_router(web.router)
+    app.include_router(pages.router)
     return app
 
 

@@ -1,4 +1,4 @@
-"""Server-rendered pages: sign in / sign out and "my cases". Form posts carry a CSRF token.
+"""Server-rendered sign in / sign out (the other pages: saferhub.api.pages). Form posts carry a CSRF token.
 
 CSRF: a random per-browser value lives in a cookie (`saferhub_csrf`); forms carry the same value
 signed with the app secret (itsdangerous). A forged cross-site post has neither the signature nor
@@ -18,8 +18,7 @@ from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
 from saferhub.api.deps import DB, client_ip, done
-from saferhub.hub import audit, security, services
-from saferhub.hub.errors import HubError
+from saferhub.hub import security, services
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 CSRF_COOKIE, SESSION_COOKIE = "saferhub_csrf", "saferhub_session"
@@ -37,20 +36,6 @@ _LOGIN = _env.from_string("""{% if error %}<p class="err">{{ error }}</p>{% endi
 <p><label>E-mail <input name="email" type="email" required autocomplete="username"></label></p>
 <p><label>Password <input name="password" type="password" required autocomplete="current-password"></label></p>
 <p><button>Sign in</button></p></form>""")
-
-_HOME = _env.from_string("""<p>Signed in as {{ user.name }} ({{ user.agency }}, {{ user.role }}).</p>
-<form method="post" action="/web/cases"><input type="hidden" name="csrf_token" value="{{ csrf }}">
-<label>Purpose of viewing <input name="purpose" required minlength="5" maxlength="300"></label>
-<button>My cases</button></form>
-<form method="post" action="/web/logout"><input type="hidden" name="csrf_token" value="{{ csrf }}">
-<button>Sign out</button></form>""")
-
-_CASES = _env.from_string("""<p><a href="/web/">Home</a></p><table><tr><th>Ref</th><th>Kind</th><th>Title</th>
-<th>Risk</th><th>Status</th><th>Review</th></tr>{% for c in cases %}<tr>{% if c.access == 'full' %}
-<td>{{ c.ref }}</td><td>{{ c.kind }}</td><td>{{ c.title }}</td><td>{{ c.risk }}</td><td>{{ c.status }}</td>
-<td>{{ c.review_on or '' }}</td>{% else %}<td>{{ c.ref }}</td><td colspan="5">Locked: contact
-{{ c.contact.name }} ({{ c.contact.agency }})</td>{% endif %}</tr>{% endfor %}</table>""")
-
 
 def _serializer(request: Request) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(request.app.state.secret, salt="saferhub-csrf")
@@ -125,33 +110,7 @@ def logout_form(request: Request, db: DB, csrf_token: Annotated[str, Form(max_le
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, db: DB):
-    user = _user(request, db)
-    if user is None:
+    """The front door is the daily briefing (saferhub.api.pages)."""
+    if _user(request, db) is None:
         return RedirectResponse("/web/login", status_code=303)
-    raw, signed = _csrf(request)
-    request.cookies[CSRF_COOKIE] = raw
-    return _html(request, "saferhub hub", _HOME.render(user=services.user_dict(user), csrf=signed))
-
-
-@router.get("/cases")
-def cases_get() -> RedirectResponse:
-    """The purpose is posted (a URL would carry it into access logs and browser history)."""
-    return RedirectResponse("/web/", status_code=303)
-
-
-@router.post("/cases", response_class=HTMLResponse)
-def cases(request: Request, db: DB, purpose: Annotated[str, Form(max_length=300)] = "",
-          csrf_token: Annotated[str, Form(max_length=500)] = ""):
-    check_csrf(request, csrf_token)
-    user = _user(request, db)
-    if user is None:
-        return RedirectResponse("/web/login", status_code=303)
-    try:
-        rows = services.list_cases(db, user, purpose, status="open", mine=False, limit=200)
-    except HubError as exc:
-        return _html(request, "My cases", f"<p class='err'>{_env.from_string('{{ m }}').render(m=str(exc))}</p>",
-                     exc.status)
-    except audit.MissingPurpose as exc:
-        return _html(request, "My cases", _env.from_string("<p class='err'>{{ m }}</p>").render(m=str(exc)), 400)
-    db.commit()
-    return _html(request, "My cases", _CASES.render(cases=rows))
+    return RedirectResponse("/web/briefing", status_code=303)

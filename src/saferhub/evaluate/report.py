@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from saferhub.evaluate.yoy import TOO_FEW
-from saferhub.report.html import escape, figure_html, page, params_html, table_html, write_atomic
+from saferhub.fsutil import write_atomic
+from saferhub.report.html import escape, figure_html, page, params_html, table_html
 
 
 def _pct(v) -> str:

@@ -27,7 +27,7 @@ from saferhub.config import resolve_store
 from saferhub.errors import SaferhubError
 from saferhub.forecast.covariates import cell_covariates, load_lsoa_table, resolve_geo_dir
 from saferhub.forecast.cube import Cube, build_cube, count_layer, modal_labels
-from saferhub.forecast.threads import available_cores, thread_limit  # noqa: F401  (re-exported)
+from saferhub.forecast.threads import thread_limit
 from saferhub.fsutil import write_atomic
 from saferhub.geo.grid import Grid
 

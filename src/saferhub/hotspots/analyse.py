@@ -10,7 +10,6 @@ import numpy as np
 
 from saferhub.errors import SaferhubError
 from saferhub.geo.units import Units
-from saferhub.hotspots import inference
 from saferhub.hotspots.change import compound_poisson_change, poisson_change
 from saferhub.hotspots.emerging import classify, simple_classes, spacetime_gistar
 from saferhub.hotspots.emerging import cube as spacetime_cube

@@ -207,7 +207,7 @@ def audit_export(
 
     from saferhub.errors import SaferhubError
     from saferhub.hub import audit
-    from saferhub.report.html import write_atomic
+    from saferhub.fsutil import write_atomic
 
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("csv", "json"):

@@ -9,7 +9,6 @@ import io
 
 import matplotlib
 
-from saferhub.fsutil import write_atomic  # noqa: F401  (re-exported for report writers)
 
 matplotlib.use("Agg")  # no display on servers; set before pyplot is imported anywhere
 

@@ -1,0 +1,48 @@
+"""Server-rendered pages (map, briefing, cases, referrals, plans, reports, administration).
+
+Thin shells: each page calls the same hub services as the JSON API (same access rules, same
+purpose logging) or reads products the jobs published. `router` carries them all plus the
+vendored static files, so the app includes it with one line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import FileResponse
+
+from saferhub.api.deps import DB
+from saferhub.api.pages import admin, briefing, cases, map as map_page
+from saferhub.api.pages.common import WEB, ask_purpose, check_csrf, page_user, redirect, safe_next, set_purpose
+from saferhub.hub import audit
+
+router = APIRouter(include_in_schema=False)
+STATIC = (WEB / "static").resolve()
+TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml"}
+
+
+@router.get("/web/static/{path:path}")
+def static(path: str):
+    file = (STATIC / path).resolve()
+    if not file.is_relative_to(STATIC) or not file.is_file() or file.suffix not in TYPES:
+        raise HTTPException(404, "no such file")
+    return FileResponse(file, media_type=TYPES[file.suffix], headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.post("/web/purpose")
+def purpose_form(request: Request, db: DB, purpose: Annotated[str, Form(max_length=400)] = "",
+                 next: Annotated[str, Form(max_length=500)] = "/web/briefing",
+                 csrf_token: Annotated[str, Form(max_length=500)] = ""):
+    check_csrf(request, csrf_token)
+    user = page_user(request, db)
+    try:
+        purpose = audit.check_purpose(purpose)
+    except audit.MissingPurpose as exc:
+        return ask_purpose(request, user, error=str(exc), typed=purpose, next=next)
+    resp = redirect(safe_next(next))
+    set_purpose(request, resp, purpose)
+    return resp
+
+
+for _pages in (map_page, briefing, cases, admin):
+    router.include_router(_pages.router)

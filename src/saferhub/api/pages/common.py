@@ -1,0 +1,90 @@
+"""What every server-rendered page shares: the templates, the signed-in user, the session's stated
+purpose, and one `render` that sets the CSRF cookie.
+
+Purpose: a page showing personal data asks once per session why the user needs it (a POST form,
+never the URL). The answer lives in a cookie signed with the app secret and bound to the session
+token, so it cannot be reused by another session; every read still goes through the hub services,
+which log it with that purpose."""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from saferhub.api.web import CSRF_COOKIE, SESSION_COOKIE, _csrf, check_csrf  # noqa: F401 (re-exported)
+from saferhub.hub import security
+from saferhub.web import HERE as WEB
+from saferhub.web import env
+
+PURPOSE_COOKIE = "saferhub_purpose"
+PURPOSE_HOURS = 12
+
+
+def page_user(request: Request, db):
+    token = request.cookies.get(SESSION_COOKIE)
+    user = security.user_for_token(db, token) if token else None
+    if user is None:
+        raise HTTPException(303, headers={"Location": "/web/login"})
+    return user
+
+
+def _purpose_serializer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(request.app.state.secret, salt="saferhub-purpose")
+
+
+def _session_tag(request: Request) -> str:
+    return hashlib.sha256((request.cookies.get(SESSION_COOKIE) or "").encode()).hexdigest()[:16]
+
+
+def session_purpose(request: Request) -> str | None:
+    """The purpose this session stated, or None (then the page asks for it)."""
+    raw = request.cookies.get(PURPOSE_COOKIE)
+    if not raw:
+        return None
+    try:
+        tag, purpose = _purpose_serializer(request).loads(raw, max_age=PURPOSE_HOURS * 3600)
+    except (BadSignature, ValueError):
+        return None
+    return purpose if tag == _session_tag(request) else None
+
+
+def set_purpose(request: Request, resp, purpose: str) -> None:
+    value = _purpose_serializer(request).dumps([_session_tag(request), purpose])
+    resp.set_cookie(PURPOSE_COOKIE, value, httponly=True, samesite="strict", secure=request.url.scheme == "https",
+                    max_age=PURPOSE_HOURS * 3600)
+
+
+def render(request: Request, template: str, *, user=None, status: int = 200, **ctx) -> HTMLResponse:
+    raw, signed = _csrf(request)
+    html = env.get_template(template).render(request=request, user=user, csrf=signed, path=request.url.path, **ctx)
+    resp = HTMLResponse(html, status_code=status)
+    resp.set_cookie(CSRF_COOKIE, raw, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    request.cookies[CSRF_COOKIE] = raw  # a second render in the same request keeps the same value
+    return resp
+
+
+def ask_purpose(request: Request, user, error: str | None = None, typed: str = "",
+                next: str | None = None) -> HTMLResponse:
+    """The once-per-session purpose form; it posts back to /web/purpose and returns here."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return render(request, "purpose.html", user=user, next=safe_next(next or here), error=error, typed=typed,
+                  title="Why do you need this?", status=400 if error else 200)
+
+
+def with_purpose(request: Request, db, next: str | None = None):
+    """(user, purpose, None) when the session stated a purpose, else (user, None, the purpose form)."""
+    user = page_user(request, db)
+    purpose = session_purpose(request)
+    return user, purpose, None if purpose else ask_purpose(request, user, next=next)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def safe_next(url: str) -> str:
+    """Only local paths under /web/ (no open redirect to another site)."""
+    return url if url.startswith("/web/") and not url.startswith("//") and "\\" not in url else "/web/briefing"
