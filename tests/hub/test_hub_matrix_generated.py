@@ -235,6 +235,10 @@ ROUTES = {
     "PUT /plans/{plan_id}/stage": (lambda v, t: may_read(v, t, "plan"), lambda hub, w, v, t: (
         f"/plans/{_ids(w, t)['plan']}/stage", {"version": _version(hub, Plan, _ids(w, t)["plan"]), "stage": "scanning",
                                                "content": {"problem": "p", "baseline": {"count": 1}}})),
+    # no such run: allowed viewers get 400 ("no evaluation run"), refused ones 403/404 first
+    "PUT /plans/{plan_id}/assessment/evaluation": (lambda v, t: may_read(v, t, "plan"), lambda hub, w, v, t: (
+        f"/plans/{_ids(w, t)['plan']}/assessment/evaluation",
+        {"version": _version(hub, Plan, _ids(w, t)["plan"]), "run_id": "EV-000000"})),
     "POST /plans/{plan_id}/advance": (lambda v, t: may_read(v, t, "plan"),
                                       lambda hub, w, v, t: (f"/plans/{_ids(w, t)['plan']}/advance", None)),
     "GET /plans/{plan_id}/export": (lambda v, t: may_read(v, t, "plan"),

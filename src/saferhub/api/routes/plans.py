@@ -25,6 +25,15 @@ def set_stage(plan_id: Id, body: S.PlanStage, db: DB, user: CurrentUser) -> dict
     return done(db, services.set_plan_stage(db, user, plan_id, body.version, body.stage, body.content))
 
 
+@router.put("/plans/{plan_id}/assessment/evaluation", response_model=S.PlanOut)
+def assess_from_evaluation(plan_id: Id, body: S.PlanEvaluation, db: DB, user: CurrentUser) -> dict:
+    """Fill the assessment stage from an evaluation run's stored figures (by its id)."""
+    from saferhub.evaluate.service import load_run, summary_for_assessment
+
+    return done(db, services.assess_from_evaluation(
+        db, user, plan_id, body.version, body.run_id, lambda run_id: summary_for_assessment(load_run(run_id))))
+
+
 @router.post("/plans/{plan_id}/advance", response_model=S.PlanOut)
 def advance(plan_id: Id, db: DB, user: CurrentUser) -> dict:
     return done(db, services.advance_plan(db, user, plan_id))

@@ -226,6 +226,13 @@ class PlanIn(Strict):
     areas: list[Text(120)] = []
 
 
+class PlanEvaluation(Strict):
+    """Take the assessment's figures from a stored evaluation run (`saferhub evaluate`)."""
+
+    version: Annotated[int, Field(ge=1, le=2_147_483_647)]
+    run_id: Annotated[str, Field(pattern=r"^EV-[0-9A-Za-z]{4,64}$")]
+
+
 class PlanStage(Strict):
     """Content for one OSARA stage (only the fields of that stage are read)."""
 

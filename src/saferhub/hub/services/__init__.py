@@ -55,6 +55,7 @@ from saferhub.hub.services.places import (
 )
 from saferhub.hub.services.plans import (
     advance_plan,
+    assess_from_evaluation,
     create_plan,
     export_plan,
     get_plan,
@@ -75,7 +76,7 @@ from saferhub.hub.services.referrals import create_referral, list_referrals, ref
 
 __all__ = [
     "UPDATABLE", "action_dict", "add_case_agency", "add_case_member", "add_note", "add_person_to_case",
-    "add_user", "advance_plan", "agency_dict", "apply_case_review", "asb_alerts", "assess_risk", "auth",
+    "add_user", "advance_plan", "agency_dict", "assess_from_evaluation", "apply_case_review", "asb_alerts", "assess_risk", "auth",
     "case_dict", "case_for", "case_incidents", "case_ref", "case_review_publication", "create_action",
     "create_agency", "create_case", "create_location", "create_plan", "create_referral", "create_user",
     "decide_case_review", "export_plan", "first_admin", "get_case", "get_location", "get_person", "get_plan",

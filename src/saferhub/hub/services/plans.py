@@ -53,6 +53,23 @@ def set_plan_stage(db: Session, user: User, plan_id: int, version: int, stage: s
     return plan_dict(p)
 
 
+def assess_from_evaluation(db: Session, user: User, plan_id: int, version: int, run_id: str,
+                           load_summary) -> dict:
+    """The assessment stage from an evaluation run, not hand-typed numbers. `load_summary(run_id)`
+    gives the run's figures (the caller passes saferhub.evaluate's reader: the hub never imports
+    the analysis packages). Access is checked before the run is read."""
+    plan_for(db, user, plan_id)
+    figures = dict(load_summary(run_id))
+    content = {k: v for k, v in figures.items() if v is not None}
+    content["evaluation_ref"] = run_id
+    for key, value in (("before", figures.get("events_before")), ("after", figures.get("events_after"))):
+        content.pop(key, None)  # the run's periods are kept as before_period / after_period
+        if value is not None:
+            content[key] = value
+    content["before_period"], content["after_period"] = figures.get("before"), figures.get("after")
+    return set_plan_stage(db, user, plan_id, version, "assessment", content)
+
+
 def advance_plan(db: Session, user: User, plan_id: int) -> dict:
     p = plan_for(db, user, plan_id)
     p.stage = osara.next_stage(p)
