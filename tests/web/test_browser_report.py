@@ -46,5 +46,5 @@ def test_hotspot_report_opens_offline_with_its_map(browser, merseyside_store, tm
     assert images, "the report has no map image"
     assert all(done and width > 200 for done, width, _ in images), images
     text = page.inner_text("body")
-    assert "Hot spot 99%" in text and "Open Government Licence" in text
+    assert "Hot spot, 99% confidence" in text and "Open Government Licence" in text
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)

@@ -53,7 +53,7 @@ def test_inspector_map_draws_the_published_hotspot_layer(signed_in, published, w
     s.page.locator("#map path[fill='#b2182b']").first.click(force=True)
     popup = s.page.wait_for_selector(".leaflet-popup-content")
     text = popup.inner_text()
-    assert "Hot spot 99%" in text and "Crimes (whole period)" in text and "Monthly count" in text
+    assert "Hot spot, 99% confidence" in text and "Crimes (whole period)" in text and "Monthly count" in text
     s.shot("map")
     # the month filter hides cells with no crime in the chosen months
     s.page.select_option("#month-from", "2020-12")
@@ -100,7 +100,7 @@ def test_briefing_shows_the_morning_and_prints_to_pdf(signed_in, demo_hub):
     m = re.search(r"([\d,]+) incidents, of which ([\d,]+) simulated", body)
     assert m, body[:500]
     assert int(m.group(1).replace(",", "")) == int(m.group(2).replace(",", "")) > 50
-    assert "Active hotspots" in body and "Hot spot 99%" in body
+    assert "Active hotspots" in body and "Hot spot, 99% confidence" in body
     assert "No patrol plan yet." in body
     assert "Orders and powers expired" in body and "dispersal" in body
     assert "Overdue" in body

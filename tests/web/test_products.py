@@ -106,7 +106,7 @@ def test_published_gistar_layer_counts_match_each_cells_monthly_trend(published,
     for f in fc["features"]:
         p = f["properties"]
         assert sum(p["trend"]) == p["count"], p["unit_id"]
-        assert p["hot_class"].startswith(("Hot spot", "Cold spot"))
+        assert p["hot_class"].startswith(("Hot spot", "Cold spot", "Beside a hot spot"))
     # a cell with crimes names its commonest street and LSOA (a hot cell may have none of its own)
     with_crime = [f["properties"] for f in fc["features"] if f["properties"]["count"] > 0]
     assert all(p.get("street", "").startswith("On or near") and p.get("lsoa_name") for p in with_crime)
