@@ -108,3 +108,28 @@ def test_easting_northing_columns(tmp_path):
     t = pings(tmp_path / "s").to_pandas()
     assert t["x"].tolist() == [334850.0, 334860.0] and t["y"].tolist() == [390150.0, 390160.0]
     assert str(t["time"].iloc[0]) == "2026-07-01 09:00:00+00:00"
+
+
+def test_a_fix_already_stored_from_another_file_is_quarantined_with_its_line(tmp_path):
+    """A second export overlapping the first (same radio, same instant): the repeated fixes are
+    quarantined with the second file's own line numbers and raw text (missing values empty, never
+    'nan'), the new ones stored; rows in = stored + quarantined."""
+    from saferhub.data.store import quarantine
+
+    store = tmp_path / "store"
+    first = tmp_path / "a.csv"
+    first.write_text("callsign,time,lon,lat,accuracy\n"
+                     "RADIO-1,2026-03-30T10:00:00Z,-2.9800,53.4050,\n"
+                     "RADIO-1,2026-03-30T10:01:00Z,-2.9801,53.4051,\n")
+    second = tmp_path / "b.csv"
+    second.write_text("callsign,time,lon,lat,accuracy\n"
+                      "RADIO-1,2026-03-30T10:01:00Z,-2.9801,53.4051,\n"
+                      "RADIO-1,2026-03-30T10:02:00Z,-2.9802,53.4052,\n")
+    ingest_pings(first, store=store, force="merseyside")
+    r = ingest_pings(second, store=store, force="merseyside")
+    assert (r["read"], r["stored"], r["quarantined"]) == (2, 1, 1)
+    q = quarantine(store).to_pandas()
+    row = q[q["file"] == "b.csv"].iloc[0]
+    assert row["line"] == 2 and row["reason"] == "duplicate of a ping already in the store"
+    assert "nan" not in row["raw"] and "RADIO-1" not in row["raw"]
+    assert len(pings(store)) == 3

@@ -152,6 +152,7 @@ def read_gpx(path) -> pd.DataFrame:
 class Checked:
     good: pa.Table           # PINGS_SCHEMA rows
     quarantine: pd.DataFrame  # file, line, reason, raw (device already pseudonymised)
+    lines: np.ndarray        # the file line of each good row (to name a later duplicate's line)
 
 
 def _num(s: pd.Series) -> np.ndarray:
@@ -226,8 +227,13 @@ def check(raw: pd.DataFrame, key: bytes, file_label: str, boundary=None, *, max_
     shown["device"] = device[bad]   # the raw id never reaches the quarantine
     q = pd.DataFrame({"file": file_label, "line": raw["line"].to_numpy()[bad].astype(np.int64),
                       "reason": reason[bad].astype(str),
-                      "raw": shown.astype(str).agg(",".join, axis=1).to_numpy() if bad.any() else []})
-    return Checked(table, q)
+                      "raw": _raw_text(shown) if bad.any() else []})
+    return Checked(table, q, raw["line"].to_numpy()[good].astype(np.int64))
+
+
+def _raw_text(df: pd.DataFrame) -> np.ndarray:
+    """Each row as comma-joined text; missing values as empty fields (never 'nan')."""
+    return df.astype(object).where(df.notna(), "").astype(str).agg(",".join, axis=1).to_numpy()
 
 
 def _flag_jumps(flag, reason, device, t_us, x, y, max_speed):
@@ -289,7 +295,8 @@ def ingest_pings(path, store=None, force: str = "unassigned", boundary=None, **r
         keys, stored = [], 0
         for day in days:
             k = partition_key(DATASET, force, day)
-            new = good.filter(pc.equal(good["day"], pa.scalar(dt.date.fromisoformat(day), pa.date32())))
+            on_day = pc.equal(good["day"], pa.scalar(dt.date.fromisoformat(day), pa.date32()))
+            new, new_lines = good.filter(on_day), checked.lines[on_day.to_numpy(zero_copy_only=False)]
             old = cat.partitions.get(k)
             if old:
                 have = pq.read_table(writer.root / old["file"], schema=PINGS_SCHEMA)
@@ -297,7 +304,8 @@ def ingest_pings(path, store=None, force: str = "unassigned", boundary=None, **r
                 again = np.array([(dv, tt) in seen for dv, tt in
                                   zip(new["device"].to_pylist(), new["time"].cast(pa.int64()).to_pylist())], bool)
                 if again.any():   # the same fix from another file: keep one, say so
-                    q = pd.concat([q, _requarantine(new.filter(pa.array(again)), path.name)], ignore_index=True)
+                    q = pd.concat([q, _requarantine(new.filter(pa.array(again)), new_lines[again], path.name)],
+                                  ignore_index=True)
                     new = new.filter(pa.array(~again))
                 merged = pa.concat_tables([have, new])
             else:
@@ -324,11 +332,11 @@ def ingest_pings(path, store=None, force: str = "unassigned", boundary=None, **r
             "by_reason": rec["by_reason"], "days": days, "change": "new"}
 
 
-def _requarantine(table: pa.Table, file_label: str) -> pd.DataFrame:
+def _requarantine(table: pa.Table, lines: np.ndarray, file_label: str) -> pd.DataFrame:
     df = table.to_pandas()
-    return pd.DataFrame({"file": file_label, "line": np.zeros(len(df), np.int64),
+    return pd.DataFrame({"file": file_label, "line": lines.astype(np.int64),
                          "reason": "duplicate of a ping already in the store",
-                         "raw": df.astype(str).agg(",".join, axis=1).to_numpy() if len(df) else []})
+                         "raw": _raw_text(df) if len(df) else []})
 
 
 def pings(store=None, force=None, days=None) -> pa.Table:
