@@ -98,3 +98,12 @@ def test_probability_scores_single_crime_cell_by_hand():
     p0, p1 = 1 - math.exp(-2), 1 - math.exp(-1)
     assert s["brier"] == pytest.approx(((p0 - 1) ** 2 + p1**2) / 2)
     assert s["log_score"] == pytest.approx(-(math.log(p0) + math.log(1 - p1)) / 2)
+
+
+def test_selection_of_distinct_risks_is_exactly_the_top_k_by_sorting():
+    rng = np.random.default_rng(42)
+    risk = rng.permutation(2000).astype(float)  # distinct values: no ties
+    for k in (1, 2, 17, 500, 1999):
+        want = np.zeros(2000)
+        want[np.argsort(-risk)[:k]] = 1.0  # brute force: sort everything, take the first k
+        np.testing.assert_array_equal(M.selection_weights(risk, k), want)
