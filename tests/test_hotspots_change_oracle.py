@@ -91,3 +91,11 @@ def test_classes_at_the_arcgis_thresholds():
                                                                      "Cold spot 95%"]
     assert inference.two_sided_p([1.959963984540054])[0] == pytest.approx(0.05, rel=1e-12)
     assert np.isnan(inference.two_sided_p([np.nan])[0])
+
+
+def test_units_without_events_compute_quietly():
+    # 0 before and 0 after: p = 1 by definition, no ratio; the 0/0 inside is handled, never raised
+    with np.errstate(all="raise"):
+        c = poisson_change([0, 0, 3], [0, 4, 0], length_ratio=2.0, correction="none")
+    assert c.p[0] == 1.0 and np.isnan(c.ratio[:2]).all() and c.ratio[2] == 0.0
+    assert c.p[1] == pytest.approx(_central_p(0, 4, 2.0)) and c.p[2] == pytest.approx(_central_p(3, 0, 2.0))
