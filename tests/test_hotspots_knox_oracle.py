@@ -115,6 +115,17 @@ def test_empty_bands_divide_without_floating_point_errors():
     assert np.isnan(res.ratio[0]).all()  # no pair within 10 m: expected 0 -> ratio undefined
 
 
+def test_a_band_no_permutation_reaches_has_no_ratio():
+    # two events at one place in the same month, a third far away 5 months later; with seed 0 none
+    # of the 3 permutations gives the close pair the two month-0 times: expected 0, observed 1
+    with np.errstate(all="raise"):
+        res = knox([0.0, 0.0, 1000.0], [0.0, 0.0, 0.0], [0, 0, 5], "0", "0", permutations=3, seed=0)
+    obs, expected, p = _brute_knox(np.array([0.0, 0, 1000]), np.array([0.0, 0, 0]), np.array([0, 0, 5]),
+                                   [0], [0], 3, 0)
+    assert obs[0, 0] == 1 and expected[0, 0] == 0
+    assert np.isnan(res.ratio[0, 0]) and res.p[0, 0] == pytest.approx(0.25)
+
+
 def test_bad_bands_and_inputs_are_named():
     with pytest.raises(SaferhubError, match="space bands must be comma-separated numbers"):
         knox([0, 1, 2], [0, 1, 2], [0, 1, 2], "a,100", "0,1")
@@ -122,11 +133,11 @@ def test_bad_bands_and_inputs_are_named():
         knox([0, 1, 2], [0, 1, 2], [0, 1, 2], "100", "1,1")
     with pytest.raises(SaferhubError, match="space bands must be increasing"):
         knox([0, 1, 2], [0, 1, 2], [0, 1, 2], "", "1")
-    with pytest.raises(SaferhubError, match="x, y and t must have the same length"):
+    with pytest.raises(SaferhubError, match="^x, y and t must have the same length$"):
         knox([0, 1, 2], [0, 1], [0, 1, 2], "100", "1")
     with pytest.raises(SaferhubError, match="at least 3 located events, got 2"):
         knox([0, 1, np.nan], [0, 1, 2], [0, 1, 2], "100", "1")
-    with pytest.raises(SaferhubError, match="whole units"):
+    with pytest.raises(SaferhubError, match=r"^times must be whole units \(months, days or hours\)$"):
         knox([0, 1, 2], [0, 1, 2], [0, np.inf, 2], "100", "1")
     assert nearrepeat.parse_bands([0, 100], "space").tolist() == [0.0, 100.0]
 
@@ -134,8 +145,8 @@ def test_bad_bands_and_inputs_are_named():
 def test_too_many_close_pairs_is_refused_with_the_numbers(monkeypatch):
     x, y, t = [0.0, 10, 20, 30], [0.0, 0, 0, 0], [0, 1, 2, 3]  # 6 pairs, all within 200 m
     monkeypatch.setattr(nearrepeat, "MAX_PAIRS", 6)
-    assert knox(x, y, t, "100,200", "1", permutations=0).n_close_pairs == 6  # at the limit: fine
+    assert knox(x, y, t, "50,100,200", "1", permutations=0).n_close_pairs == 6  # at the limit: fine
     monkeypatch.setattr(nearrepeat, "MAX_PAIRS", 5)
     with pytest.raises(SaferhubError, match=r"^6 event pairs lie within 200 m; use fewer events or a "
                                             r"smaller largest space band$"):
-        knox(x, y, t, "100,200", "1", permutations=0)
+        knox(x, y, t, "50,100,200", "1", permutations=0)
