@@ -135,3 +135,15 @@ def test_bandwidth_checks_name_the_problem():
     assert kde.kde_grid(fine, [1.5], [1.5], 0.75).max() > 0
     with pytest.raises(SaferhubError, match=r"unknown kernel 'box' \(use quartic, gaussian\)"):
         kde.kde_grid(g, [10.0], [10.0], 50.0, "box")
+
+
+def test_dual_and_adaptive_kde_honour_the_kernel_and_default_to_no_rescaling():
+    g = Grid.from_bounds(0, 0, 190, 190, 20)
+    xa, ya = _events_on_centres(g, 6, 11)
+    xb, yb = _events_on_centres(g, 4, 12)
+    d = kde.dual_kde(g, xa, ya, xb, yb, 30.0, "gaussian")  # scale_b defaults to 1
+    np.testing.assert_allclose(d.a, _by_hand(g, xa, ya, 30.0, "gaussian") * 1e6, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(d.b, _by_hand(g, xb, yb, 30.0, "gaussian") * 1e6, rtol=1e-9, atol=1e-12)
+    h = np.array([15.0, 15, 25, 25, 25, 40])
+    want = sum(_by_hand(g, [xi], [yi], hi, "gaussian") for xi, yi, hi in zip(xa, ya, h))
+    np.testing.assert_allclose(kde.kde_grid_adaptive(g, xa, ya, h, "gaussian"), want, rtol=1e-9, atol=1e-15)
