@@ -49,7 +49,7 @@ def test_direction_follows_the_rescaled_expectation():
     # 10 before over 12 months, 10 after over 3 months: r = 1/4, expected after = 2.5 -> a rise
     c = poisson_change([10, 10, 40], [10, 2, 1], length_ratio=0.25, correction="none")
     assert c.p[0] == pytest.approx(_central_p(10, 10, 0.25))
-    assert c.direction.tolist() == [1, 0, -1]
+    assert c.direction.tolist() == [1, 0, -1] and c.direction.dtype.kind == "i"  # whole steps
     # the same counts over equal periods: no change in the first unit
     assert poisson_change([10], [10], correction="none").direction.tolist() == [0]
     # alpha decides: p = 0.0215 is significant at 0.05, not at 0.01
