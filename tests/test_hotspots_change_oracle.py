@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from statsmodels.stats.multitest import multipletests
 
+from saferhub.errors import SaferhubError
 from saferhub.hotspots import inference
 from saferhub.hotspots.change import poisson_change
 
@@ -86,7 +87,12 @@ def test_inference_adjustments_match_statsmodels_and_keep_nans():
 def test_classes_at_the_arcgis_thresholds():
     z = np.array([3.0, 2.0, 1.0, -1.0, -2.5, -3.0, 0.5, np.nan, 4.0])
     p = np.array([0.01, 0.05, 0.10, 0.10, 0.05, 0.0099, 0.11, 0.001, np.nan])
-    assert inference.classes(z, p).tolist() == [3, 2, 1, -1, -2, -3, 0, 0, 0]
+    with np.errstate(all="raise"):  # NaN z or p: class 0, quietly
+        cls = inference.classes(z, p)
+    assert cls.tolist() == [3, 2, 1, -1, -2, -3, 0, 0, 0] and cls.dtype == np.int8
+    with pytest.raises(SaferhubError, match=r"^unknown multiple-testing correction 'bonferroni' "
+                                            r"\(use none, fdr, holm\)$"):
+        inference.adjust([0.5], "bonferroni")
     assert inference.class_labels(np.array([3, 0, -2])).tolist() == ["Hot spot 99%", "Not significant",
                                                                      "Cold spot 95%"]
     assert inference.two_sided_p([1.959963984540054])[0] == pytest.approx(0.05, rel=1e-12)
