@@ -66,10 +66,12 @@ def test_next_month_intensity_by_hand():
     N[0, 3, 3] = 1
     params = {"mu": np.full((7, 7), 0.1), "theta": 0.5, "q": 0.5, "sigma": 1.0, "radius": 2}
     lam = sepp_intensity_next(N, params)
-    # S_next = N[1] + q N[0] = 2.5 at the centre; triggering = theta (1-q) S * K
-    k = kernel_2d(1.0, 2)
-    assert lam[3, 3] == pytest.approx(0.1 + 0.5 * 0.5 * 2.5 * k[2, 2])
-    assert lam[3, 4] == pytest.approx(0.1 + 0.5 * 0.5 * 2.5 * k[2, 3])
+    # S_next = N[1] + q N[0] = 2.5 at the centre; triggering = theta (1-q) S * K, with K the
+    # Gaussian (sigma 1 cell) over the 5 x 5 offsets normalised to 1, written out by hand here
+    z = sum(np.exp(-(i * i + j * j) / 2) for i in range(-2, 3) for j in range(-2, 3))
+    assert lam[3, 3] == pytest.approx(0.1 + 0.5 * 0.5 * 2.5 * 1 / z)
+    assert lam[3, 4] == pytest.approx(0.1 + 0.5 * 0.5 * 2.5 * np.exp(-0.5) / z)
+    assert lam[1, 1] == pytest.approx(0.1 + 0.5 * 0.5 * 2.5 * np.exp(-4) / z)  # the corner offset
     assert lam[0, 0] == pytest.approx(0.1)
 
 

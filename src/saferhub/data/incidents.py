@@ -196,7 +196,11 @@ def _parse_when(text: pd.Series, spec: Mapping) -> pd.Series:
         if spec.datetime_format:
             local = pd.to_datetime(text[naive], format=spec.datetime_format, errors="coerce")
         else:
+            # ISO 8601 (year first) is never day-first: "2020-07-01" is 1 July, not 7 January
+            iso = text[naive].str.match(r"\d{4}-\d{1,2}-\d{1,2}", na=False)
             local = pd.to_datetime(text[naive], errors="coerce", dayfirst=spec.dayfirst, format="mixed")
+            if iso.any():
+                local[iso] = pd.to_datetime(text[naive][iso], errors="coerce", format="ISO8601")
         try:
             local = local.dt.tz_localize(spec.timezone, ambiguous="NaT", nonexistent="shift_forward")
         except Exception as exc:  # an unknown time zone name in the mapping

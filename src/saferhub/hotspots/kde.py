@@ -66,7 +66,10 @@ def _convolve(counts: np.ndarray, k: np.ndarray) -> np.ndarray:
         from scipy import ndimage
         return ndimage.correlate(counts, k, mode="constant", cval=0.0)
     out = signal.fftconvolve(counts, k, mode="same")  # kernel is symmetric
-    return np.maximum(out, 0.0)  # FFT round-off can leave -1e-17 where the density is 0
+    # FFT round-off leaves +-1e-16 (relative) where the density is 0; zero it, or a dual KDE's
+    # ratio a / b would read 1e15 in cells where period b has no events nearby at all
+    out[out < 1e-12 * out.max(initial=0.0)] = 0.0
+    return out
 
 
 def kde_grid(grid: Grid, x, y, bandwidth: float, kernel: str = "quartic", weights=None) -> np.ndarray:
