@@ -4,6 +4,7 @@ of period b (events per km^2, b scaled by months_a / months_b)."""
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import numpy as np
@@ -11,7 +12,9 @@ import pytest
 
 from saferhub.errors import SaferhubError
 from saferhub.geo.grid import Grid
-from saferhub.hotspots import kde
+
+# the statistics module, not the `saferhub.hotspots.kde` verb that shadows its name on the package
+kde = importlib.import_module("saferhub.hotspots.kde")
 
 
 def _quartic(d, h):

@@ -60,7 +60,9 @@ def test_outcomes_and_stop_and_search_rows_are_all_accounted_for(tmp_path):
 
 
 def test_quarantine_export_columns_and_contents(tmp_path):
-    """README: a failing row goes to quarantine with file, line, reason and raw text (`--out q.csv`)."""
+    """README: a failing row goes to quarantine with file, line, reason and raw text (`--out q.csv`);
+    docs/ingest.md: warnings (stored rows, e.g. a duplicated Crime ID) are listed beside them, told
+    apart by the `kind` column."""
     lines = [street_row(crime_id="a"), street_row(lon="abc"), *[street_row(lon=f"-2.9{i}") for i in range(4)],
              street_row(ctype="Alien abduction")]
     path = write(tmp_path / "2018-01-merseyside-street.csv", lines)
@@ -69,7 +71,8 @@ def test_quarantine_export_columns_and_contents(tmp_path):
     saferhub("quarantine", "--out", str(tmp_path / "q.csv"), store=store)
     with open(tmp_path / "q.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ["file", "line", "reason", "raw"]
+    assert list(rows[0]) == ["kind", "file", "line", "reason", "raw"]
+    assert {r["kind"] for r in rows} == {"quarantined"}
     got = {(r["file"], int(r["line"]), r["reason"], r["raw"]) for r in rows}
     assert got == {(str(path), 3, "unparseable coordinates ('abc', '53.40')", lines[1]),
                    (str(path), 8, "unknown crime type 'Alien abduction'", lines[6])}
@@ -110,4 +113,4 @@ def test_far_km_is_the_tolerance_outside_the_area(tmp_path, far_km, north_km, ke
     assert f["quarantined"] == (0 if kept else 1)
     if not kept:
         reason = quarantine(tmp_path / "s").to_pandas()["reason"].item()
-        assert "km outside the force area" in reason
+        assert reason.startswith("outside the force area (") and " km " in reason
