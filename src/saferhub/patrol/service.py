@@ -323,6 +323,7 @@ def dosage(store=None, *, plan_id=None, areas_path=None, since=None, until=None,
     day = D.daily(pv, plan.schedule if plan else None, areas["area_id"], dates, det.visits, grace_minutes)
     simulated = bool(len(pv) and pv["simulated"].any())
     day.attrs["simulated"] = simulated
+    day["simulated"] = simulated  # a column too, so the CSV and whatever reads it say so
     day.attrs["headline"] = D.headline(pv, first, simulated)
     day.attrs["compliance"] = D.compliance(day)
     day.attrs["time_between"] = D.time_between(pv)
