@@ -179,7 +179,8 @@ def dosage_cmd(out: Optional[Path] = typer.Option(None, "--out", help="dosage CS
                report: Optional[Path] = typer.Option(None, help="HTML report with charts and a map"),
                plan: Optional[str] = typer.Option(None, help="plan id (default the newest)"),
                areas: Optional[Path] = typer.Option(None, help="an areas file instead of a plan"),
-               since: Optional[str] = None, until: Optional[str] = None, store: options.Store = None):
+               since: Optional[str] = None, until: Optional[str] = None, store: options.Store = None,
+               force: options.Force = None, geo_dir: options.GeoDir = None):
     """Dosage per area per day and week, compliance against the plan, time between visits."""
     from saferhub.fsutil import write_atomic
     from saferhub.patrol import dosage as D
@@ -190,8 +191,11 @@ def dosage_cmd(out: Optional[Path] = typer.Option(None, "--out", help="dosage CS
     if out:
         write_atomic(out, day.to_csv(index=False))
     if report:
+        from saferhub.geo.boundary import force_boundary
+
         _, area_gdf = service._plan_or_areas(plan, areas, store)
-        write_atomic(report, R.dosage_html(day, D.weekly(day), area_gdf))
+        outline = force_boundary(force, store=store, geo_dir=geo_dir) if force else None
+        write_atomic(report, R.dosage_html(day, D.weekly(day), area_gdf, outline))
     con = _out()
     con.print(day.attrs["headline"])
     c = day.attrs["compliance"]

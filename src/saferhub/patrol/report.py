@@ -140,26 +140,37 @@ def _weekly_chart(week: pd.DataFrame, names: dict, order: list):
     return fig
 
 
-def _dosage_map(areas, minutes: dict):
-    """Areas as dots (300 m areas vanish on a force-wide map) coloured by patrol minutes."""
+def _dosage_map(areas, minutes: dict, outline=None):
+    """Areas as dots (300 m areas vanish on a force-wide map) coloured by patrol minutes, on the
+    force outline when one is known; the view is padded so a line of areas is not a sliver."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 6))
     c = shapely.centroid(np.asarray(areas.geometry.values, dtype=object))
     x, y = shapely.get_x(c), shapely.get_y(c)
+    if outline is not None:
+        for part in getattr(outline, "geoms", [outline]):
+            ox, oy = part.exterior.xy
+            ax.plot(ox, oy, color="#888", linewidth=0.7)
     vals = np.array([minutes.get(a, 0.0) for a in areas["area_id"]])
-    sc = ax.scatter(x, y, c=vals, s=90, cmap="Blues", edgecolors="#333", vmin=0)
+    sc = ax.scatter(x, y, c=vals, s=90, cmap="Blues", edgecolors="#333", vmin=0, zorder=3)
     for xi, yi, rank in zip(x, y, areas["rank"]):
         ax.annotate(str(rank), (xi, yi), xytext=(5, 5), textcoords="offset points", fontsize=7)
     fig.colorbar(sc, ax=ax, shrink=0.7, label="patrol minutes (at least)")
+    if outline is None:  # pad the smaller side to at least 60% of the larger, and 2 km each way
+        cx, cy = (x.min() + x.max()) / 2, (y.min() + y.max()) / 2
+        half = max(x.max() - x.min(), y.max() - y.min(), 4000) / 2 * 1.15
+        ax.set_xlim(cx - half, cx + half)
+        ax.set_ylim(cy - max(half * 0.6, (y.max() - y.min()) / 2 * 1.15), cy + max(half * 0.6, (y.max() - y.min()) / 2 * 1.15))
     ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set_xlabel("Easting (m, BNG)")
+    ax.set_ylabel("Northing (m, BNG)")
     ax.set_title("Patrol minutes by area (labels are area ranks)")
     return fig
 
 
-def dosage_html(day: pd.DataFrame, week: pd.DataFrame, areas) -> str:
+def dosage_html(day: pd.DataFrame, week: pd.DataFrame, areas, outline=None) -> str:
+    """The dosage report; `outline` (the force boundary, BNG) draws the map's context."""
     names = dict(zip(areas["area_id"], areas["name"]))
     comp = day.attrs.get("compliance", {})
     sim = day.attrs.get("simulated", False)
@@ -189,7 +200,7 @@ def dosage_html(day: pd.DataFrame, week: pd.DataFrame, areas) -> str:
     per_area = per_area.rename(columns={"minutes_min": "minutes (at least)", "minutes_max": "minutes (at most)",
                                         "planned_visits": "planned", "delivered_visits": "delivered",
                                         "missed_windows": "missed", "median_hours_between": "median hours between"})
-    sections = [("Summary", head), ("Map", figure_html(_dosage_map(areas, minutes), "map of patrol minutes")),
+    sections = [("Summary", head), ("Map", figure_html(_dosage_map(areas, minutes, outline), "map of patrol minutes")),
                 ("Per area", table_html(per_area, "{:,.1f}")),
                 ("Weekly minutes per area", figure_html(_weekly_chart(week, names, list(areas.sort_values("rank")["area_id"])),
                                                    "weekly minutes"))]
