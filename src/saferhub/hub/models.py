@@ -177,6 +177,7 @@ class Case(Base):
         CheckConstraint(_in("status", CASE_STATUSES), name="ck_case_status"),
         CheckConstraint(_in("risk", RISK_LEVELS), name="ck_case_risk"),
         Index("ix_cases_lead_status", "lead_agency_id", "status"),
+        Index("ix_cases_review", "status", "risk", "review_on"),  # the briefing's reviews due
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))
@@ -256,7 +257,8 @@ class Referral(Base):
 
 class Action(Base):
     __tablename__ = "actions"
-    __table_args__ = (CheckConstraint(_in("status", ACTION_STATUSES), name="ck_action_status"),)
+    __table_args__ = (CheckConstraint(_in("status", ACTION_STATUSES), name="ck_action_status"),
+                      Index("ix_actions_status_due", "status", "due_on"))  # the briefing's overdue list
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -295,7 +297,7 @@ class AsbPower(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     power: Mapped[str] = mapped_column(String(20))
     issued_at: Mapped[dt.datetime]
-    expires_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # the briefing's expiring powers
     recipient_age: Mapped[int | None] = mapped_column(Integer)
     grounds: Mapped[str] = mapped_column(Text)
     authorised_by: Mapped[str | None] = mapped_column(String(200))
