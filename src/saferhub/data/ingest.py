@@ -205,10 +205,19 @@ def _apply(writer: StoreWriter, item, replace_older: bool) -> FileResult:
     if record["warnings"] and keys:
         record["warnings_file"] = writer.stage_table(f"warnings/{item.sha256[:32]}", item.warnings)
     if keys or not changes or item.quarantined:
-        catalog.files[item.sha256] = record
+        if item.kind == "incidents":
+            catalog.files.pop(item.sha256, None)  # a store written before per-agency keys
+        catalog.files[file_key(item)] = record
     change = changes.pop() if len(changes) == 1 else ("mixed" if changes else "new")
     return FileResult(item.member.name, item.kind, item.force, sorted(item.tables), item.rows_read,
                       stored, item.quarantined, ignored, item.unlocated, change, _warned(item))
+
+
+def file_key(item) -> str:
+    """The catalog's key for an ingested file. A partner file naming several agencies is parsed
+    into one part per agency (the first carries the file's quarantine), so each part gets its own
+    entry: `<sha256>:<agency>`; every other file is keyed by its sha256 alone."""
+    return f"{item.sha256}:{item.force}" if item.kind == "incidents" else item.sha256
 
 
 def _warned(item) -> int:
@@ -219,6 +228,6 @@ def _warned(item) -> int:
 def _drop_superseded_files(catalog) -> None:
     """Forget ingested files none of whose partitions are live any more (and their quarantine)."""
     live_shas = {sha for p in catalog.partitions.values() for sha in p.get("sources", [p["sha256"]])}
-    for sha, rec in list(catalog.files.items()):
-        if rec["partitions"] and sha not in live_shas:
-            del catalog.files[sha]
+    for key, rec in list(catalog.files.items()):
+        if rec["partitions"] and key.split(":", 1)[0] not in live_shas:
+            del catalog.files[key]

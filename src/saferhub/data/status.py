@@ -57,7 +57,7 @@ def store_status(store=None) -> dict:
     warned = Counter(reason_class(r) for r in w["reason"].to_pylist())
     return {
         "store": str(root),
-        "files_ingested": len(catalog.files),
+        "files_ingested": len({key.split(":", 1)[0] for key in catalog.files}),  # per-agency parts count once
         "forces": forces,
         "rows": {"events": rows_by["events"], "outcomes": rows_by["outcomes"], "stop_search": rows_by["stop_search"]},
         "unlocated_events": int(table.num_rows - pc.count(table["x"]).as_py()) if table.num_rows else 0,
