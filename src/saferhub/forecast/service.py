@@ -192,13 +192,6 @@ def _with_places(cells, cube: Cube, month, categories, force, store, geo_dir):
     return add_context(cells, grid_units(cube.grid, mask=cube.area), ev, settings(geo_dir=geo_dir).geo_dir)
 
 
-def forecast_table(cube: Cube, risk: np.ndarray) -> pd.DataFrame:
-    """cell_id, x, y, risk of a cube's study-area cells, from a risk surface (for callers that fit
-    a model on a cube themselves; `forecast(...).table()` is the same for a whole forecast)."""
-    cells = cube.grid.to_geodataframe({"risk": np.asarray(risk, dtype="float64")}, mask=cube.area)
-    return pd.DataFrame(cells[["cell_id", "x", "y", "risk"]])
-
-
 def backtest_dir(store=None) -> Path:
     return resolve_store(store) / "forecast"
 

@@ -131,13 +131,3 @@ def dual_kde(grid: Grid, xa, ya, xb, yb, bandwidth: float, kernel: str = "quarti
         ratio = np.where(b > 0, a / b, np.nan)
     return DualKDE(a, b, a - b, ratio)
 
-
-def brute_force_kde(cx, cy, x, y, bandwidth, kernel: str = "quartic", weights=None) -> np.ndarray:
-    """Reference: the plain kernel sum at points (cx, cy); O(cells x events), for tests only."""
-    cx = np.asarray(cx, float).ravel()
-    cy = np.asarray(cy, float).ravel()
-    d = np.hypot(cx[:, None] - np.asarray(x, float)[None, :], cy[:, None] - np.asarray(y, float)[None, :])
-    k = kernel_value(d, np.broadcast_to(np.asarray(bandwidth, float), (1, len(np.atleast_1d(x))))
-                     if np.ndim(bandwidth) else bandwidth, kernel)
-    w = np.ones(len(np.atleast_1d(x))) if weights is None else np.asarray(weights, float)
-    return k @ w
