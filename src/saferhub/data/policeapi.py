@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -136,7 +136,8 @@ def describe(url: str, params: dict | None) -> str:
     if not params:
         return url
     shown = {k: (f"<{v.count(':') + 1} points>" if k == "poly" else v) for k, v in params.items()}
-    return f"{url}?{urlencode(shown, safe='<>:, ')}"
+    # quote, not urlencode's default quote_plus, which turns the spaces `safe` keeps into '+'
+    return f"{url}?{urlencode(shown, safe='<>:, ', quote_via=quote)}"
 
 
 class PoliceAPI:
