@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
-import shutil
 
 import pytest
 from sqlalchemy import select
@@ -22,6 +21,8 @@ from saferhub.hub.access import Level
 from saferhub.hub.db import make_engine, session_factory
 from saferhub.hub.errors import Forbidden, NotFound
 from saferhub.hub.models import Agency, Case, CaseAgency, CaseIncident, CaseMember, Incident, Location, Plan, User
+
+from .oracle_db import fresh_copy
 
 VIEWERS = ["admin.P", "analyst.P", "coordinator.P", "coordinator.C", "caseworker.P", "caseworker2.P",
            "caseworker.C", "caseworker.F"]
@@ -48,10 +49,8 @@ def expected(role: str, agency: str, name: str, case: dict) -> Level:
 
 
 @pytest.fixture(scope="module")
-def world(sqlite_template, tmp_path_factory):
-    path = tmp_path_factory.mktemp("access") / "hub.sqlite3"
-    shutil.copy(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
+def world(tmp_path_factory):
+    engine = make_engine(fresh_copy(tmp_path_factory.mktemp("access") / "hub.sqlite3"))
     db = session_factory(engine)()
     agencies = {}
     for code in "PCF":

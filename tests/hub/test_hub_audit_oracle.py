@@ -15,7 +15,6 @@ import hmac
 import io
 import json
 import logging
-import shutil
 
 import pytest
 from sqlalchemy import select, text
@@ -25,15 +24,15 @@ from saferhub.hub import audit, auditkey, checkpoint
 from saferhub.hub.db import make_engine, session_factory
 from saferhub.hub.models import Agency, AuditEvent, AuditHead, User
 
+from .oracle_db import fresh_copy
+
 GENESIS = "0" * 64
 DOCUMENTED_FIELDS = ["seq", "at", "user_id", "agency_id", "action", "entity", "entity_ids", "purpose", "detail"]
 
 
 @pytest.fixture
-def hub(sqlite_template, tmp_path):
-    path = tmp_path / "hub.sqlite3"
-    shutil.copy(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
+def hub(tmp_path):
+    engine = make_engine(fresh_copy(tmp_path / "hub.sqlite3"))
     sessions = session_factory(engine)
     with sessions() as s:
         a = Agency(code="wirral", name="Wirral", kind="council")

@@ -5,6 +5,7 @@ with hmac from the file's bytes. No database."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -84,6 +85,7 @@ def test_rotation_adds_a_current_key_and_keeps_the_old(path):
     assert set(raw["keys"]) == {first.current, second.current, third.current}
     assert bytes.fromhex(raw["keys"][first.current]) == first.keys[first.current]
     assert third.keys[first.current] == first.keys[first.current]
+    assert {len(k) for k in third.keys.values()} == {32} and len(set(third.keys.values())) == 3
     assert path.stat().st_mode & 0o777 == 0o600
     assert sorted(os.listdir(path.parent)) == ["audit.key"]
 
@@ -131,6 +133,32 @@ def test_a_malformed_key_file_is_refused(path, content):
     os.chmod(path, 0o600)
     with pytest.raises(AuditKeyError, match=rf"^the audit key file {re.escape(str(path))} is unreadable: "):
         auditkey.load(path)
+
+
+def test_the_reason_a_key_file_is_refused_is_given(path):
+    path.parent.mkdir(parents=True)
+    path.write_text('{"current": "b", "keys": {"a": "%s"}}' % ("00" * 32))
+    os.chmod(path, 0o600)
+    with pytest.raises(AuditKeyError) as e:
+        auditkey.load(path)
+    assert str(e.value) == (f"the audit key file {path} is unreadable: the current key is missing or a key is "
+                            "shorter than 32 bytes")
+
+
+def test_a_new_file_in_new_folders(tmp_path):
+    deep = tmp_path / "a" / "b" / "audit.key"
+    assert auditkey.create(deep).path == deep and deep.stat().st_mode & 0o777 == 0o600
+
+
+def test_key_ids_carry_the_utc_date(monkeypatch):
+    class Clock(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):  # 23:30 UTC on 1 January is already 2 January on a UTC+10 clock
+            utc = dt.datetime(2026, 1, 1, 23, 30, tzinfo=dt.timezone.utc)
+            return utc.astimezone(tz) if tz else dt.datetime(2026, 1, 2, 9, 30)
+
+    monkeypatch.setattr(auditkey.dt, "datetime", Clock)
+    assert re.fullmatch(r"k20260101-[0-9a-f]{6}", auditkey._new_id())
 
 
 def test_exactly_32_byte_keys_are_accepted(path):

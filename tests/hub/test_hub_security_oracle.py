@@ -15,7 +15,6 @@ import functools
 import hashlib
 import math
 import random
-import shutil
 from collections import Counter
 
 import pytest
@@ -24,6 +23,8 @@ from sqlalchemy import func, select
 from saferhub.hub import security
 from saferhub.hub.db import make_engine, session_factory
 from saferhub.hub.models import Agency, ApiToken, LoginAttempt, User
+
+from .oracle_db import fresh_copy
 
 PASSWORD = "correct horse battery staple"
 _password_hash = functools.cache(lambda: security.hash_password(PASSWORD))
@@ -34,10 +35,8 @@ HOUR = dt.timedelta(hours=1)
 
 
 @pytest.fixture
-def db(sqlite_template, tmp_path):
-    path = tmp_path / "hub.sqlite3"
-    shutil.copy(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
+def db(tmp_path):
+    engine = make_engine(fresh_copy(tmp_path / "hub.sqlite3"))
     with session_factory(engine)() as s:
         yield s
     engine.dispose()
