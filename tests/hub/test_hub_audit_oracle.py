@@ -348,9 +348,9 @@ def test_checkpoint_lines_are_signed_by_hand_and_private(hub):
     at = dt.datetime.fromisoformat(line["at"])
     assert at.utcoffset() == dt.timedelta(0) and at.microsecond == 0
     assert abs(dt.datetime.now(dt.timezone.utc) - at) < dt.timedelta(seconds=5)
-    checkpoint.write(ring, 0, GENESIS)  # the empty chain, as `hub init` checkpoints it
     with path.open("a") as f:
-        f.write("\n   \n")  # blank lines are skipped
+        f.write("\n   \n")  # blank lines are skipped, and checking goes on after them
+    checkpoint.write(ring, 0, GENESIS)  # the empty chain, as `hub init` checkpoints it
     with sessions() as s:
         rep = checkpoint.check(s, ring, 4)
     assert (rep.checked, rep.problem, rep.bad_seq) == (2, None, None)

@@ -108,7 +108,11 @@ def test_day_rules_without_times_use_the_first_of_the_month():
 
 def test_a_rule_nobody_meets_and_a_frame_with_no_subjects():
     df = _incidents(4)
-    assert R.evaluate_rule(df, R.Rule("never", 1, "caller_ref", 10_000, 1)).empty
+    never = R.evaluate_rule(df, R.Rule("never", 1, "caller_ref", 10_000, 1))
+    assert never.empty and list(never.columns) == R.FLAG_COLUMNS
+    one = df.iloc[:1].assign(caller_ref="solo")  # a single incident meets a threshold of 1
+    assert _as_dict(R.evaluate_rule(one, R.Rule("x", 1, "caller_ref", 1, 1))) == {
+        "solo": (one["month"].iloc[0].date(), 1, 1)}
     empty = R.evaluate_rule(df.assign(caller_ref=None), R.Rule("x", 1, "caller_ref", 1, 1))
     assert empty.empty and list(empty.columns) == R.FLAG_COLUMNS
     none = R.evaluate(df.iloc[:0], R.DEFAULT_RULES)
@@ -130,6 +134,17 @@ def test_thresholds_are_inclusive_and_windows_exact():
     assert _as_dict(R.evaluate_rule(df, R.Rule("d", 1, "caller_ref", 3, 32, "day"))) == {"a": (dt.date(2020, 2, 1), 3, 3)}
     assert _as_dict(R.evaluate_rule(df, R.Rule("d", 1, "caller_ref", 2, 1, "day"))) == {}
     assert _as_dict(R.evaluate_rule(df, R.Rule("d", 1, "caller_ref", 2, 2, "day"))) == {"a": (dt.date(2020, 2, 1), 2, 3)}
+
+
+def test_day_windows_count_in_utc_whatever_offset_the_time_was_given_in():
+    # 23:30 at UTC-2 on 31 January is 01:30 UTC on 1 February: the same day as the other two
+    df = pd.DataFrame({"month": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-02-01"]), "victim_ref": ["v"] * 3,
+                       "occurred_at": ["2020-01-31T23:30:00-02:00", "2020-02-01T10:00:00+00:00",
+                                       "2020-02-01T12:00:00+01:00"], "category": [ASB] * 3})
+    rule = R.Rule("d", 1, "victim_ref", 3, 1, "day")
+    assert _as_dict(R.evaluate_rule(df, rule)) == {"v": (dt.date(2020, 2, 1), 3, 3)}
+    assert R.reports_in_window(df, "v", dt.date(2020, 2, 1), rule) == 3
+    assert R.reports_in_window(df, "v", dt.date(2020, 1, 31), R.Rule("d", 1, "victim_ref", 3, 5, "day")) == 0
 
 
 def test_documented_defaults():
@@ -205,3 +220,5 @@ def test_rolling_counts_by_hand(seed):
         assert sorted(zip(o2.tolist(), c2.tolist())) == sorted(zip(order.tolist(), counts.tolist()))
     o, c = R.rolling_counts(np.array([], dtype=object), np.array([], dtype=np.int64), 3)
     assert o.dtype == np.int64 and c.dtype == np.int64 and len(o) == len(c) == 0
+    o, c = R.rolling_counts(np.array(["a"], dtype=object), np.array([7]), 3)
+    assert o.tolist() == [0] and c.tolist() == [1]

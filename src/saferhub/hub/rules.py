@@ -114,7 +114,6 @@ class Prepared:
 
     def __init__(self, incidents: pd.DataFrame):
         self.df = incidents
-        self.n = len(incidents)
         self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._time: dict[str, np.ndarray] = {}
         self._cat = None
