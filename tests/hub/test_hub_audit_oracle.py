@@ -430,16 +430,18 @@ def test_checkpoints_are_written_after_commit_every_n_rows(hub, monkeypatch):
     assert _verify(sessions).checkpoints == 1
 
 
-def test_a_failed_checkpoint_write_is_logged_not_raised(hub, monkeypatch, caplog):
+@pytest.mark.parametrize("error", [OSError("disk full"), auditkey.AuditKeyError("key file gone")])
+def test_a_failed_checkpoint_write_is_logged_not_raised(hub, monkeypatch, caplog, error):
     engine, sessions = hub
     monkeypatch.setattr(checkpoint, "EVERY", 1)
 
     def broken(*a):
-        raise OSError("disk full")
+        raise error
 
     monkeypatch.setattr(checkpoint, "write", broken)
     with caplog.at_level(logging.ERROR, logger="saferhub.hub.audit"), sessions() as s:
         audit.append(s, user=None, action="x", entity="y", entity_ids=[], purpose="p")
         s.commit()
     assert len(_rows(engine)) == 1
-    assert [r.getMessage() for r in caplog.records] == ["could not write the audit checkpoint: disk full"]
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("saferhub.hub.audit", "ERROR", f"could not write the audit checkpoint: {error}")]

@@ -186,6 +186,7 @@ def test_record_login_forgives_only_the_pair_and_prunes_old_rows(db):
     e = "a@x.test"
     security.record_login(db, e, "192.0.2.1", True, T0 - dt.timedelta(days=91))  # older than 90 days
     security.record_login(db, e, "192.0.2.2", True, T0 - dt.timedelta(days=89))
+    security.record_login(db, e, "192.0.2.5", True, T0 - dt.timedelta(days=90))  # exactly 90 days: kept
     security.record_login(db, e, "192.0.2.3", False, T0 - HOUR - S)              # older than an hour
     security.record_login(db, e, "192.0.2.4", False, T0 - HOUR)                  # exactly an hour
     security.record_login(db, "z@x.test", "192.0.2.1", False, T0 - 60 * S)
@@ -193,12 +194,12 @@ def test_record_login_forgives_only_the_pair_and_prunes_old_rows(db):
     security.record_login(db, e, "192.0.2.4", False, T0)
     rows = {(a.email, a.source, a.ok) for a in db.scalars(select(LoginAttempt))}
     assert rows == {(e, "192.0.2.2", True), (e, "192.0.2.4", False), ("z@x.test", "192.0.2.1", False),
-                    (e, "192.0.2.1", False)}
-    assert db.scalar(select(func.count()).select_from(LoginAttempt)) == 5  # two failures of (e, .4)
+                    (e, "192.0.2.1", False), (e, "192.0.2.5", True)}
+    assert db.scalar(select(func.count()).select_from(LoginAttempt)) == 6  # two failures of (e, .4)
     security.record_login(db, e, "192.0.2.4", True, T0 + S)  # forgives (e, .4) only
     rows = sorted((a.email, a.source, a.ok) for a in db.scalars(select(LoginAttempt)))
     assert rows == sorted([(e, "192.0.2.2", True), ("z@x.test", "192.0.2.1", False), (e, "192.0.2.1", False),
-                           (e, "192.0.2.4", True)])
+                           (e, "192.0.2.4", True), (e, "192.0.2.5", True)])
 
 
 def test_attempt_login_checks_throttle_then_password_and_records(db):
@@ -238,7 +239,7 @@ def test_tokens_are_stored_as_their_sha256_and_expire_after_exactly_12_hours(db,
     stored = db.scalars(select(ApiToken)).all()
     assert len(stored) == 1 and stored[0].user_id == u.id
     assert stored[0].token_hash == hashlib.sha256(token.encode("utf-8")).hexdigest()
-    assert len(token) >= 43 and token not in {stored[0].token_hash}  # 32 random bytes, url-safe
+    assert len(token) == 43 and token != stored[0].token_hash  # 32 random bytes, url-safe base64
     expires = stored[0].expires_at.replace(tzinfo=dt.timezone.utc)
     assert expires == T0 + dt.timedelta(hours=12)
     for at, ok in ((T0, True), (T0 + dt.timedelta(hours=12), True),
@@ -318,6 +319,8 @@ def test_client_address_reads_forwarded_for_right_to_left_from_trusted_proxies(m
     assert security.client_address(req("10.1.1.1", "10.3.3.3, 10.2.2.2"), trusted) == "10.3.3.3"  # all proxies
     assert security.client_address(req("10.1.1.1", "6.6.6.6, junk, 10.2.2.2"), trusted) == "10.2.2.2"
     assert security.client_address(req("10.1.1.1"), trusted) == "10.1.1.1"
+    # a network written with host bits set still counts (not silently dropped as invalid)
+    assert security.client_address(req("172.16.9.9", "6.6.6.6"), ["172.16.0.1/16"]) == "6.6.6.6"
     assert security.client_address(req(None, "6.6.6.6"), trusted) == "unknown"
     monkeypatch.delenv("SAFERHUB_TRUSTED_PROXIES", raising=False)
     assert security.client_address(req("10.1.1.1", "6.6.6.6"), None) == "10.1.1.1"  # settings: none trusted
