@@ -28,7 +28,7 @@ def _incidents(seed: int, n: int = 300, with_times: bool = True) -> pd.DataFrame
             "occurred_at": (pd.Timestamp(day) + pd.Timedelta(hours=rng.randrange(24))).tz_localize("UTC")
             if with_times and rng.random() > 0.2 else pd.NaT,
             "caller_ref": rng.choice(["c1", "c2", "c3", "c4", None]),
-            "caller_is_child": rng.choice([True, False, None]),
+            "caller_is_child": rng.choice([True, False, None, float("nan")]),  # unknown: an adult
             "victim_ref": rng.choice(["v1", "v2", "v3", None]),
             "location_key": rng.choice(["L1", "L2", 7, None]),
             "category": rng.choice([ASB, ASB, "Burglary", "Violence and sexual offences"]),
@@ -52,7 +52,7 @@ def brute(df: pd.DataFrame, rule: R.Rule) -> dict[str, tuple[dt.date, int, int]]
             continue
         if rule.categories is not None and r["category"] not in rule.categories:
             continue
-        if rule.child is not None and bool(r["caller_is_child"] or False) != rule.child:
+        if rule.child is not None and (r["caller_is_child"] is True) != rule.child:
             continue
         rows.append((str(r[rule.subject]), _when(r, rule.unit)))
     out = {}
