@@ -84,6 +84,13 @@ def test_ok_answer_and_what_was_sent():
     (req,) = s.seen
     assert (req.method, str(req.url)) == ("GET", f"{BASE}/crimes-street-dates")
     assert api._client.is_closed  # __exit__ closed it
+    # one slash between base and path, however either is written
+    s = Script((200, []))
+    with _api(s) as api:
+        api.list_of("/crimes-no-location")
+    assert str(s.seen[0].url) == f"{BASE}/crimes-no-location"
+    for base, want in (("http://h.test/X", "http://h.test/X"), ("http://h.test/a///", "http://h.test/a")):
+        assert PoliceAPI(base).base_url == want
 
 
 def test_redirects_are_followed():
@@ -101,6 +108,7 @@ def test_failures_are_retried_five_times_with_equal_jitter_back_off(jitter, whic
     slept = []
     with _api(s, slept) as api:
         assert api.last_updated() == "2024-02-29"
+        assert {r.url.path for r in s.seen} == {"/api/crime-last-updated"}
         assert api.stats.requests == 6 and api.stats.retries == 5 and api.stats.throttled == 0
         want = [share * d for d in (1, 2, 4, 8, 16)]
         assert api.stats.pauses == pytest.approx(want) and slept == pytest.approx(want)
