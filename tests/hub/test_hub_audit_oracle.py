@@ -245,6 +245,9 @@ def test_verify_fails_closed_without_the_key(hub, tmp_path):
     v = _verify(sessions, other)
     assert (v.ok, v.rows, v.first_bad_seq) == (False, 0, 1)
     assert v.problem == f"row 1 names key {_key()[0]!r}, which the key file {other.path} does not hold"
+    with sessions() as s:  # nor is a checkpoint signed with a key file the chain does not verify under
+        assert audit.write_checkpoint(s, other) == (v, None)
+        assert not checkpoint.path_for(other).exists()
     path.unlink()
     v = _verify(sessions)
     assert (v.ok, v.rows, v.first_bad_seq) == (False, 0, None)
@@ -297,6 +300,7 @@ def test_stub_reads_are_logged_only_when_shown(hub):
         s.commit()
     (row,) = _rows(engine)
     assert (row["action"], row["entity"], row["entity_ids"], row["purpose"]) == ("read", "case_stub", "5,6", "a purpose")
+    assert (row["user_id"], row["agency_id"]) == (1, 1)  # who saw the stub
     assert json.loads(row["detail"]) == {"fields": ["case.ref", "owner.name", "owner.email", "lead_agency.name"],
                                          "page": 2}
 
