@@ -390,3 +390,83 @@ def test_patrol_visits_do_not_chain_across_areas():
     assert list(pv["minutes_min"]) == [100.0, 10.0, 10.0, 3.0, 10.0]
     assert patrol_visits(dv.iloc[:0]).empty
     assert list(patrol_visits(dv.iloc[:0]).columns)[-1] == "simulated"
+
+
+# ---------------------------------------------------------------- rows out of order, the last ping, speeds
+
+def _same_as_sorted(dev, t, x, rules=VisitRules(min_dwell=0.0)):
+    """detect_visits on rows as given and on the same rows sorted by device then time."""
+    dev, t, x = np.asarray(dev), np.asarray(t, float), np.asarray(x, float)
+    us = ((T0 + t) * 1e6).astype(np.int64)
+    order = np.lexsort((t, dev))
+    kw = dict(areas=AREA, area_ids=["PA-1"], rules=rules)
+    a = detect_visits(dev, us, x, np.full(t.size, 150.0), accuracy=np.full(t.size, 5.0), **kw)
+    b = detect_visits(dev[order], us[order], x[order], np.full(t.size, 150.0), accuracy=np.full(t.size, 5.0), **kw)
+    pd.testing.assert_frame_equal(a.visits, b.visits)
+    return b.visits
+
+
+def test_unsorted_rows_of_every_kind_are_sorted_first():
+    # two pings, newest first
+    v = _same_as_sorted(["a", "a"], [300, 0], [IN, IN])
+    assert (v["dwell_min_s"].iloc[0], v["dwell_max_s"].iloc[0]) == (300.0, 2100.0)
+    # one radio, times running backwards
+    v = _same_as_sorted(["a"] * 5, [1200, 900, 600, 300, 0], [OUT, IN, IN, IN, OUT])
+    assert (v["dwell_min_s"].iloc[0], v["dwell_max_s"].iloc[0]) == (600.0, 1200.0)
+    # two radios interleaved with times running forwards
+    v = _same_as_sorted(["a", "b", "a", "b", "a", "b", "a", "b"], [0, 1, 300, 301, 600, 601, 900, 901],
+                        [OUT, OUT, IN, IN, IN, IN, OUT, OUT])
+    assert list(v["device"]) == ["a", "b"] and list(v["dwell_max_s"]) == [900.0, 900.0]
+    # a later radio listed first, each radio in time order
+    v = _same_as_sorted(["b", "b", "b", "a", "a", "a"], [0, 300, 600, 50, 350, 650], [OUT, IN, OUT, IN, IN, IN])
+    assert list(v["device"]) == ["a", "b"] and list(v["dwell_min_s"]) == [600.0, 0.0]
+
+
+def test_integer_codes_stay_integers_and_simulated_is_boolean():
+    det = detect_visits(np.array([7, 7, 7]), ((T0 + np.array([0, 300, 600])) * 1e6).astype(np.int64),
+                        np.full(3, IN), np.full(3, 150.0), AREA, ["PA-1"])
+    v = det.visits
+    assert v["device"].tolist() == [7] and v["device"].dtype.kind == "i"
+    assert v["simulated"].dtype == bool and v["pings"].dtype.kind == "i"
+
+
+def test_last_run_of_two_pings_with_the_first_near_the_edge():
+    # the run is the last in-area run in the data: its inner ping is its second, not its first
+    det = run([0, 400, 800], [-15.0, IN, OUT], rules=VisitRules(min_dwell=0.0), accuracy=np.array([20.0, 5, 5]))
+    v = det.visits.iloc[0]
+    assert (v["dwell_min_s"], v["pings"]) == (0.0, 2)
+
+
+def test_the_ping_after_is_the_radios_last_and_only_it_is_tested_for_the_edge():
+    # the last in-area ping is near the edge, the ping after it (the very last ping) is far out:
+    # the interval is not stretched beyond that ping
+    det = run([0, 300, 600, 900, 1000], [OUT, IN, IN, 320.0, OUT])
+    v = det.visits.iloc[0]
+    assert v["dwell_max_s"] == 600 + 300 + 100
+    assert v["dwell_min_s"] == 300                          # the near-edge last ping is not counted
+
+
+def test_implied_speed_floor_is_20_seconds_exactly():
+    # zig-zag 82 m every 10 s: 82 / 20 = 4.1 m/s > 4: a vehicle (at a 21 s floor it would be 3.9)
+    t = np.arange(0, 400, 10.0)
+    x = np.where(np.arange(t.size) % 2 == 0, 100.0, 182.0)
+    det = run(t, x)
+    assert det.drive_bys == 1 and det.visits.empty
+    x = np.where(np.arange(t.size) % 2 == 0, 100.0, 178.0)                    # 3.9 m/s: on foot
+    assert run(t, x).drive_bys == 0
+
+
+def test_a_lone_ping_has_no_implied_speed():
+    # a radio with a single ping: no neighbour, speed 0, so under a very low vehicle_speed it is still
+    # on foot (and with min_dwell 0 a visit of one ping)
+    det = run([0], [IN], rules=VisitRules(vehicle_speed=0.5, min_dwell=0.0))
+    assert det.drive_bys == 0 and len(det.visits) == 1
+
+
+def test_patrol_visits_merge_overlaps_in_every_area_not_only_the_first():
+    dv = _dv([("a", "A", 0, 10, 0, 10, False), ("a", "B", 0, 10, 0, 12, False), ("b", "B", 5, 15, 4, 16, False),
+              ("c", "C", 40, 50, 40, 50, False), ("d", "C", 45, 60, 44, 60, True)])
+    pv = patrol_visits(dv)
+    assert list(pv["area_id"]) == ["A", "B", "C"]
+    assert list(pv["minutes_min"]) == [10.0, 15.0, 20.0] and list(pv["devices"]) == [1, 2, 2]
+    assert list(pv["minutes_max"]) == [10.0, 16.0, 20.0] and list(pv["simulated"]) == [False, False, True]
