@@ -111,3 +111,12 @@ def test_few_events_but_a_root_gives_the_first_root():
     # near a 86% fall the fixed-point iteration converges slowly: its 50 steps get within 1e-6
     want, _ = mde_by_brentq(3, 6, 6)
     assert power.minimum_detectable_effect(3, 6, 6)["mde"] == pytest.approx(want, abs=1e-6)
+
+
+def test_one_expected_event_is_too_few_not_missing():
+    # T0 = 1 is history (not "none"): the answer is "no detectable fall", with the design's settings
+    r = power.minimum_detectable_effect(0.5, 2, 2, alpha=0.1, power=0.9)
+    assert r["mde"] == pytest.approx(1.0, abs=1e-9) and (r["alpha"], r["power"]) == (0.1, 0.9)
+    assert (r["expected_before"], r["expected_after"]) == (1.0, 1.0)
+    r = power.minimum_detectable_effect(20 / 3, 3, 1)
+    assert (r["alpha"], r["power"]) == (0.05, 0.8)

@@ -193,3 +193,14 @@ def test_headline_words():
     assert D.headline(many, "2026-11-09", simulated=True) == \
         "SIMULATED: 1,234 foot patrol visits in hotspot areas since 9 November 2026"
     assert D.headline(one.iloc[:0], "2026-06-01").startswith("0 foot patrol visits ")
+
+
+def test_daily_uses_its_grace_and_the_default_is_30_minutes():
+    sch = PLAN.assign(date="2026-06-01")
+    # ends 30.5 minutes before the planned start (09:00 UTC): missed at the default 30, kept at 31
+    late = patrols([("A", "2026-06-01 08:00", "2026-06-01 08:29:30", 5, 6)])
+    assert D.daily(late, sch, ["A"], ["2026-06-01"])["delivered_visits"].tolist() == [0]
+    # 15 minutes before: delivered by default, missed with a 10-minute grace
+    early = patrols([("A", "2026-06-01 08:00", "2026-06-01 08:45", 5, 6)])
+    assert D.daily(early, sch, ["A"], ["2026-06-01"])["delivered_visits"].tolist() == [1]
+    assert D.daily(early, sch, ["A"], ["2026-06-01"], grace_minutes=10)["delivered_visits"].tolist() == [0]
