@@ -282,3 +282,65 @@ def test_hour_of_week_profile_in_london_time():
     prof = P.hour_of_week_profile(areas, when, x, np.full(6, 330_000.0))
     assert prof.shape == (2, 168) and prof.sum() == 4
     assert prof[0, 0] == 2 and prof[1, 167] == 1 and prof[1, 61] == 1
+
+
+def test_plan_json_carries_every_field_and_a_creation_time():
+    areas = _areas([(330_000, 330_000)], [3.0])
+    plan = P.make_plan(areas, [Team("T", 330_000, 330_000)], PlanParams(start="2026-06-01", days=1))
+    j = plan.to_json()
+    assert set(j) == {"plan_id", "created", "seed", "start", "end", "parameters", "area_ids", "teams", "crossover",
+                      "not_fitted", "power", "reasons", "summary", "simulated"}
+    assert (j["seed"], j["start"], j["end"], j["simulated"], j["power"]) == (0, "2026-06-01", "2026-06-01", False, None)
+    assert j["parameters"]["visit_minutes"] == 15 and j["teams"][0]["name"] == "T" and j["area_ids"] == ["PA-0"]
+    assert j["reasons"] == {"PA-0": "why 0"} and j["crossover"] == [] and j["not_fitted"] == plan.not_fitted
+    created = pd.Timestamp(j["created"])
+    assert created.tzinfo is not None and abs(pd.Timestamp.now(tz="UTC") - created) < pd.Timedelta(minutes=5)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", j["created"])
+
+
+def test_beats_ties_go_to_the_first_station():
+    st = np.array([[-100.0, 0.0], [100.0, 0.0]])
+    assert P.beats(np.array([0.0]), np.array([0.0]), st).tolist() == [0]
+
+
+def test_out_of_reach_names_the_nearest_team():
+    areas = _areas([(360_000, 330_000)], [10.0])
+    teams = [Team("far", 320_000, 330_000), Team("near", 340_000, 330_000)]
+    plan = P.make_plan(areas, teams, PlanParams(start="2026-06-01", days=1), created="c")
+    walk = 20_000 * 1.3 / 80
+    assert plan.not_fitted[0]["reason"].startswith(f"out of reach: the nearest team needs {2 * walk + 15:.0f} minutes")
+    # reachable within the budget but not before the window closes: a late shift is also out of reach
+    late = Team("late", 330_000, 330_000, shift_start="10:00", shift_end="18:00")
+    ok = P._why_dropped(331_000, 330_000, (600, 630), [late], [240], PlanParams(start="2026-06-01"), 80.0)
+    assert ok.startswith("capacity")
+    shut = P._why_dropped(331_000, 330_000, (600, 610), [late], [240], PlanParams(start="2026-06-01"), 80.0)
+    assert shut.startswith("out of reach")          # 1000 m x 1.3 / 80 m/min = 16.25 min > 10 min to the window's end
+
+
+def test_route_problem_gets_half_prizes_for_second_visits_and_windows_round_drawn_times(monkeypatch):
+    # what make_plan hands the route search: prize harm / visit number; each window is the drawn
+    # time +-30 minutes clipped to [shift start, shift end - visit]; one area's drawn times are at
+    # least min_gap + 2 x window apart, so any two starts in their windows stay >= min_gap apart
+    seen = []
+    real = P.solve_day
+
+    def spy(vx, vy, windows, service, prizes, *a, **kw):
+        seen.append((list(windows), [float(p) for p in prizes], service))
+        return real(vx, vy, windows, service, prizes, *a, **kw)
+
+    monkeypatch.setattr(P, "solve_day", spy)
+    areas = _areas([(330_000, 330_000), (330_000, 330_000)], [10.0, 6.0])
+    team = Team("T", 330_000, 330_000, shift_start="08:00", shift_end="20:00", patrol_hours=0.5)
+    for seed in range(6):
+        seen.clear()
+        P.make_plan(areas, [team], PlanParams(start="2026-06-01", days=1, seed=seed), created="c")
+        ((windows, prizes, service),) = seen
+        assert prizes == [10.0, 5.0, 6.0, 3.0] and service == 15
+        lo, hi = 8 * 60, 20 * 60 - 15
+        drawn = []
+        for w0, w1 in windows:
+            assert lo <= w0 < w1 <= hi and w1 - w0 <= 60
+            drawn.append(w0 + 30 if w0 > lo else w1 - 30)
+            if lo < w0 and w1 < hi:
+                assert w1 - w0 == 60
+        assert abs(drawn[1] - drawn[0]) >= 180 and abs(drawn[3] - drawn[2]) >= 180
