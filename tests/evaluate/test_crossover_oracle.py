@@ -86,6 +86,7 @@ def test_exact_p_with_unequal_arms_and_a_second_design():
     r = crossover.crossover_test(d, n_perm=20_000, seed=5, min_events=20)
     assert r["p"] == pytest.approx(want, abs=0.01)
     assert r["rate_ratio"] == pytest.approx(np.exp(obs), rel=1e-8)
+    assert r["patrol_rate"] == pytest.approx(y[p_days].sum() / 4) and r["control_rate"] == pytest.approx(y[~p_days].sum() / 5)
 
 
 def test_p_value_counts_ties_and_adds_one():
@@ -156,10 +157,21 @@ def test_simulated_incidents_follow_their_rates():
     dates = [str(d.date()) for d in pd.date_range("2026-01-01", periods=2000)]
     a = pd.DataFrame({"area_id": "A", "date": dates, "arm": ["patrol", "control"] * 1000})
     inc = crossover.simulate_incidents(a, base_rate=2.0, patrol_effect=-0.25, seed=4)
-    assert list(inc.columns) == ["area_id", "date", "simulated"] and inc["simulated"].all()
+    assert list(inc.columns) == ["area_id", "date", "simulated"]
+    assert inc["simulated"].dtype == bool and inc["simulated"].all()
     per = inc.merge(a, on=["area_id", "date"]).groupby("arm").size()
     # Poisson means 1.5 and 2.0 over 1000 days each: sd of a mean ~0.04
     assert per["patrol"] / 1000 == pytest.approx(1.5, abs=0.15)
     assert per["control"] / 1000 == pytest.approx(2.0, abs=0.15)
     assert crossover.simulate_incidents(a, seed=4).equals(crossover.simulate_incidents(a, seed=4))
-    assert len(crossover.simulate_incidents(a, base_rate=0.8)) == pytest.approx(1600, abs=150)
+    assert len(crossover.simulate_incidents(a)) == pytest.approx(1600, abs=150)      # default rate 0.8 a day
+    assert crossover.simulate_incidents(a).equals(crossover.simulate_incidents(a, seed=1, patrol_effect=0.0))
+
+
+def test_defaults_are_9999_permutations_and_20_events():
+    r = crossover.crossover_test(_days())                     # 21 incidents
+    assert r["permutations"] == 9999 and r["result"] == "estimated"
+    assert r["p"] == pytest.approx(16 / 216, abs=0.01)
+    assert r["p"] == crossover.crossover_test(_days(), seed=1)["p"]
+    d = _days([("A", MONDAYS, [5, 5, 5, 5], "PCPC")])        # exactly 20
+    assert crossover.crossover_test(d, n_perm=19)["result"] == "estimated"
