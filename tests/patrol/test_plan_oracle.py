@@ -208,7 +208,7 @@ def test_plan_id_covers_the_harm_to_six_decimals():
     team = [Team("T", 330_000, 330_000)]
     p = PlanParams(start="2026-06-01", days=1)
     ident = lambda harm: P.make_plan(_areas([(330_000, 330_000)], [harm]), team, p, created="c").plan_id  # noqa: E731
-    assert ident(1.0) == ident(1.0 + 1e-8)
+    assert ident(1.0) == ident(1.0 + 1e-8) == ident(1.0000004)
     assert ident(1.0) != ident(1.00001)
     assert ident(1.0) != P.make_plan(_areas([(330_000, 330_000)], [1.0]), team, PlanParams(start="2026-06-01", days=1,
                                                                                          seed=1),
@@ -219,11 +219,13 @@ def test_days_off_and_the_weekly_officer_hour_cap():
     areas = _areas([(330_000, 330_000)], [10.0])
     # a weekend-only team ("sat, SUNDAY" spelt loosely) and a Monday: nobody on duty
     weekend = Team("W", 330_000, 330_000, days="sat, SUNDAY")
-    plan = P.make_plan(areas, [weekend], PlanParams(start="2026-06-01", days=1), created="c")   # a Monday
+    plan = P.make_plan(areas, [weekend], PlanParams(start="2026-06-01", days=2), created="c")   # Mon, Tue
     assert plan.schedule.empty
-    assert plan.not_fitted == [{"area_id": "PA-0", "date": "2026-06-01", "reason": "no team on duty that day"}]
-    plan = P.make_plan(areas, [weekend], PlanParams(start="2026-06-06", days=1), created="c")   # a Saturday
-    assert len(plan.schedule) == 2
+    assert plan.not_fitted == [{"area_id": "PA-0", "date": d, "reason": "no team on duty that day"}
+                               for d in ("2026-06-01", "2026-06-02")]
+    plan = P.make_plan(areas, [weekend], PlanParams(start="2026-06-05", days=3), created="c")   # Fri, Sat, Sun
+    assert plan.schedule.groupby("date").size().to_dict() == {"2026-06-06": 2, "2026-06-07": 2}
+    assert [d["date"] for d in plan.not_fitted] == ["2026-06-05"]
     # weekly cap 0.5 officer-hours, 2 officers, station at the area: one 15-minute visit a week,
     # so an 8-day plan gets one visit in week 1 (day 1) and one in week 2 (day 8)
     team = Team("T", 330_000, 330_000)
@@ -305,7 +307,7 @@ def test_beats_ties_go_to_the_first_station():
 
 def test_out_of_reach_names_the_nearest_team():
     areas = _areas([(360_000, 330_000)], [10.0])
-    teams = [Team("far", 320_000, 330_000), Team("near", 340_000, 330_000)]
+    teams = [Team("near", 340_000, 330_000), Team("far", 320_000, 330_000)]     # the nearest is not the last
     plan = P.make_plan(areas, teams, PlanParams(start="2026-06-01", days=1), created="c")
     walk = 20_000 * 1.3 / 80
     assert plan.not_fitted[0]["reason"].startswith(f"out of reach: the nearest team needs {2 * walk + 15:.0f} minutes")
@@ -344,3 +346,121 @@ def test_route_problem_gets_half_prizes_for_second_visits_and_windows_round_draw
             if lo < w0 and w1 < hi:
                 assert w1 - w0 == 60
         assert abs(drawn[1] - drawn[0]) >= 180 and abs(drawn[3] - drawn[2]) >= 180
+
+
+def _spy_windows(monkeypatch):
+    seen = []
+    real = P.solve_day
+
+    def spy(vx, vy, windows, service, prizes, *a, **kw):
+        seen.append(list(windows))
+        return real(vx, vy, windows, service, prizes, *a, **kw)
+
+    monkeypatch.setattr(P, "solve_day", spy)
+    return seen
+
+
+def test_gap_between_drawn_times_is_min_gap_plus_two_windows(monkeypatch):
+    # shift 08:00-12:00: starts 480..705; one area's two drawn times must be >= 120 + 2 x 30 = 180
+    # apart, so the pairs that fit are 180..225 apart (a 210 gap would leave one visit most days)
+    seen = _spy_windows(monkeypatch)
+    areas = _areas([(330_000, 330_000)], [5.0])
+    team = Team("T", 330_000, 330_000, shift_start="08:00", shift_end="12:00")
+    P.make_plan(areas, [team], PlanParams(start="2026-06-01", days=6, seed=1), created="c")
+    gaps = []
+    for windows in seen:
+        if len(windows) == 2:
+            (a0, a1), (b0, b1) = windows
+            drawn = [a0 + 30 if a0 > 480 else a1 - 30, b1 - 30 if b1 < 705 else b0 + 30]
+            gaps.append(drawn[1] - drawn[0])
+    assert len(gaps) >= 4 and min(gaps) >= 180 and max(gaps) <= 225
+    assert min(gaps) < 210
+
+
+def test_hot_profile_weights_each_weekday_from_its_own_hours(monkeypatch):
+    # area 0's incidents: Monday 13h and Tuesday 16h only; the drawn time (window centre) follows
+    seen = _spy_windows(monkeypatch)
+    areas = _areas([(330_000, 330_000)], [5.0])
+    prof = np.zeros((1, 168))
+    prof[0, 13] = 50.0
+    prof[0, 24 + 16] = 50.0
+    team = Team("T", 330_000, 330_000, shift_start="08:00", shift_end="20:00")
+    P.make_plan(areas, [team], PlanParams(start="2026-06-01", days=2, visits_per_area_per_day=1, seed=3),
+                hot_profile=prof, created="c")
+    (mon,), (tue,) = seen
+    assert 13 * 60 <= (mon[0] + mon[1]) / 2 < 14 * 60
+    assert 16 * 60 <= (tue[0] + tue[1]) / 2 < 17 * 60
+
+
+def test_draw_times_fallback_is_weighted_too():
+    rng = np.random.default_rng(2)
+    w = np.zeros(24)
+    w[13] = 1.0
+    for _ in range(20):
+        (t,) = P.draw_times(rng, 0, 1439, 3, 2000, w)      # three times 2000 minutes apart: impossible
+        assert 13 * 60 <= t < 14 * 60
+
+
+@pytest.mark.parametrize("hours,visits", [(0.3125, 0), (19.2 / 60, 1)])
+def test_patrol_budget_is_hours_times_60_rounded_down(hours, visits):
+    # station 100 m from the area: 2 minutes' walk each way (100 x 1.3 / 80, rounded up) + 15 = 19
+    areas = _areas([(330_100, 330_000)], [5.0])
+    team = Team("T", 330_000, 330_000, patrol_hours=hours)
+    plan = P.make_plan(areas, [team], PlanParams(start="2026-06-01", days=1, visits_per_area_per_day=1), created="c")
+    assert len(plan.schedule) == visits                   # 0.3125 h = 18.75 -> 18 minutes: not enough
+
+
+@pytest.mark.parametrize("weekly,visits", [(0.628, 0), (0.64, 1)])
+def test_weekly_cap_in_minutes_per_officer(weekly, visits):
+    # 0.628 officer-hours / 2 officers = 18.84 -> 18 minutes < 19; 0.64 -> 19.2 -> 19
+    areas = _areas([(330_100, 330_000)], [5.0])
+    team = Team("T", 330_000, 330_000)
+    plan = P.make_plan(areas, [team], PlanParams(start="2026-06-01", days=1, visits_per_area_per_day=1,
+                                                 weekly_officer_hours=weekly), created="c")
+    assert len(plan.schedule) == visits
+
+
+def test_weekly_cap_counts_every_visit_and_the_walk():
+    # cap 1.7 officer-hours (51 patrol minutes for 2 officers). Day 1: two visits, 15 + 15 + 2 x 2
+    # walking = 34 minutes = 1.133 officer-hours. Day 2: 0.567 left = 17 minutes < 19: nothing.
+    # (Forgetting the first visit or the walk would leave 21+ minutes and a visit on day 2.)
+    areas = _areas([(330_100, 330_000)], [5.0])
+    team = Team("T", 330_000, 330_000)
+    plan = P.make_plan(areas, [team], PlanParams(start="2026-06-01", days=2, weekly_officer_hours=1.7), created="c")
+    assert plan.schedule["date"].tolist() == ["2026-06-01", "2026-06-01"]
+
+
+def test_two_teams_both_keep_their_stops_and_drops():
+    areas = _areas([(330_000, 330_000), (340_000, 330_000), (390_000, 330_000)], [5.0, 4.0, 3.0])
+    teams = [Team("west", 330_000, 330_000), Team("east", 340_000, 330_000)]
+    plan = P.make_plan(areas, teams, PlanParams(start="2026-06-01", days=1), created="c")
+    assert plan.schedule.groupby("team")["area_id"].apply(sorted).to_dict() == {"east": ["PA-1", "PA-1"],
+                                                                             "west": ["PA-0", "PA-0"]}
+    assert sorted((d["area_id"], d["visit"]) for d in plan.not_fitted) == [("PA-2", 1), ("PA-2", 2)]
+
+
+def test_why_dropped_reach_is_inclusive():
+    # 800 m x 1.3 / 80 m a minute = 13 minutes exactly: from a 10:00 start the team arrives at 10:13
+    team = Team("T", 330_000, 330_000)
+    p = PlanParams(start="2026-06-01")
+    assert P._why_dropped(330_800, 330_000, (600, 613), [team], [240], p, 80.0).startswith("capacity")
+    assert P._why_dropped(330_800, 330_000, (600, 612), [team], [240], p, 80.0).startswith("out of reach")
+    assert P._why_dropped(330_800, 330_000, (600, 700), [team], [41], p, 80.0).startswith("capacity")  # 2 x 13 + 15
+    assert P._why_dropped(330_800, 330_000, (600, 700), [team], [40], p, 80.0).startswith("out of reach")
+
+
+def test_beats_measure_distance_in_both_axes():
+    st = np.array([[0.0, 0.0], [0.0, 1000.0]])
+    assert P.beats(np.array([0.0, 0.0]), np.array([900.0, 100.0]), st).tolist() == [1, 0]
+
+
+def test_one_area_crossover_power_and_control_days():
+    # one area: patrol on odd days only (0 + 1 alternately): 4 patrol days of 9, 5 control
+    areas = _areas([(330_000, 330_000)], [5.0], count=365.0)
+    plan = P.make_plan(areas, [Team("T", 330_000, 330_000)], PlanParams(start="2026-06-01", days=9, crossover=True),
+                       history_days=365, created="c")
+    assert [c["arm"] for c in plan.crossover] == ["control", "patrol"] * 4 + ["control"]
+    assert sorted(set(plan.schedule["date"])) == ["2026-06-02", "2026-06-04", "2026-06-06", "2026-06-08"]
+    pw = plan.power
+    assert (pw["patrol_days_per_area"], pw["control_days_per_area"]) == (4.0, 5.0)
+    assert pw["minimum_detectable_effect"] == pytest.approx(_mde_by_bisection(1.0, 4, 5), abs=1e-7)
