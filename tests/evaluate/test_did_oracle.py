@@ -277,3 +277,73 @@ def test_synthetic_control_effect_and_placebo_p_by_hand():
     n_ge = sum(did.synthetic_control(donors[i], np.delete(donors, i, 0), 8)["rmspe_ratio"] >= flat["rmspe_ratio"]
                for i in range(5))
     assert flat["p"] == pytest.approx((1 + n_ge) / 6)
+
+
+def test_two_month_slope_is_the_log_difference():
+    lt = did.level_and_trend(np.array([[3.0, 8.0]]))
+    assert lt[0, 1] == pytest.approx(np.log(9) - np.log(4))
+
+
+def test_pools_are_integers_and_the_defaults_are_3_and_10():
+    rng = np.random.default_rng(4)
+    pre = rng.poisson(rng.gamma(2, 6, (30, 1)), (30, 6)).astype(float)
+    eligible = np.r_[np.zeros(2, bool), np.ones(28, bool)]
+    pools = did.match_pools(pre, np.array([0, 1]), eligible)
+    assert pools.shape == (2, 3) and pools.dtype.kind == "i"
+    assert did.choose_controls(pre, np.array([0, 1]), eligible).size == 6
+    near = did.nearest_pools(pre, np.array([0, 1]), eligible)
+    assert near.shape == (2, 10) and near.dtype.kind == "i"
+    assert did.nearest_pools(pre, np.array([0]), np.zeros(30, bool)).dtype.kind == "i"
+
+
+def test_matching_when_every_eligible_place_is_flat():
+    # the eligible places have no trend (slope sd 0: left unscaled), so the level decides
+    pre = np.array([[4, 6, 8, 10], [1, 1, 1, 1], [7, 7, 7, 7], [30, 30, 30, 30], [6, 6, 6, 6]], float)
+    eligible = np.array([False, True, True, True, True])
+    assert sorted(did.match_pools(pre, np.array([0]), eligible, per_treated=2)[0].tolist()) == [2, 4]
+    assert sorted(did.nearest_pools(pre, np.array([0]), eligible, k=2)[0].tolist()) == [2, 4]
+
+
+def test_a_place_with_one_event_is_kept():
+    y, treated, post = _panel(n=12, m=6, seed=11, start=3)
+    y = np.vstack([y, [0, 0, 1, 0, 0, 0]])
+    treated = np.r_[treated, False]
+    df = _long(y, treated, post)
+    ref = smf.glm("y ~ C(place) + C(month) + d", df, family=sm.families.Poisson()).fit(
+        cov_type="cluster", cov_kwds={"groups": df["place"]})
+    ours = did.did_glm(y, treated, post, collapse=False)
+    _check(ours, ref)
+    assert ours["places"] == 13 and ours["log_rr"] == pytest.approx(ref.params["d"], rel=1e-6)
+    es = did.event_study(y, treated, post)
+    assert list(es.columns) == ["month", "relative", "rate_ratio", "low", "high", "post"]
+    e = df.copy()
+    for j in (0, 1, 3, 4, 5):
+        e[f"e{j}"] = (np.repeat(treated, 6) & (e["month"] == j)).astype(float)
+    ref = smf.glm("y ~ C(place) + C(month) + e0 + e1 + e3 + e4 + e5", e, family=sm.families.Poisson()).fit(
+        cov_type="cluster", cov_kwds={"groups": e["place"]})
+    z = stats.norm.isf(0.025)                                   # the default 95%
+    r = es.set_index("relative").loc[1]
+    assert r["rate_ratio"] == pytest.approx(np.exp(ref.params["e3"]), rel=1e-5)
+    assert r["high"] == pytest.approx(np.exp(ref.params["e3"] + z * ref.bse["e3"]), rel=1e-4)
+
+
+@pytest.mark.parametrize("cell", ["t0", "t1", "c0", "c1"])
+def test_quasipoisson_undefined_when_any_group_period_is_empty(cell):
+    y, treated, post = _panel(seed=4)
+    rows = treated if cell[0] == "t" else ~treated
+    cols = ~post if cell[1] == "0" else post
+    y = y.copy()
+    y[np.ix_(rows, cols)] = 0.0
+    r = did.did_glm(y, treated, post, family="quasipoisson")
+    assert np.isnan([r["rate_ratio"], r["low"], r["high"], r["p"]]).all()
+
+
+def test_quasipoisson_with_a_single_event_in_a_cell_is_estimated():
+    y, treated, post = _panel(seed=4)
+    y = y.copy()
+    y[np.ix_(treated, post)] = 0.0
+    y[0, -1] = 1.0                                            # the treated places' one event after
+    r = did.did_glm(y, treated, post, family="quasipoisson")
+    df = _collapsed(y, treated, post)
+    ref = smf.glm("y ~ C(place) + C(period) + d", df, family=sm.families.Poisson()).fit(scale="X2")
+    assert r["rate_ratio"] == pytest.approx(np.exp(ref.params["d"]), rel=1e-6)
