@@ -24,6 +24,9 @@ def minimum_detectable_effect(treated_per_month: float, before_months: int, afte
     k = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
     mde = 0.0
     for _ in range(50):  # under the alternative the after count is smaller, so its variance term grows
+        if mde >= 1.0:   # no root: the variance outgrows any fall, none short of 100% is detectable
+            return {"mde": 1.0, "se_log_rr": np.inf, "alpha": alpha, "power": power,
+                    "expected_before": t0, "expected_after": t1}
         se = float(np.sqrt(dispersion * (1 / t0 + 1 / (t1 * (1 - mde)) + 1 / c0 + 1 / c1) + shock_var))
         new = float(1 - np.exp(-k * se))
         if abs(new - mde) < 1e-10:

@@ -300,8 +300,8 @@ def hour_of_week_profile(areas, times_utc, x, y) -> np.ndarray:
 
     idx = AreaIndex(areas.geometry.values).assign(x, y)
     t = pd.DatetimeIndex(pd.to_datetime(times_utc, utc=True)).tz_convert("Europe/London")
-    how = (t.day_of_week * 24 + t.hour).to_numpy()
+    how = (t.day_of_week * 24 + t.hour).to_numpy()   # float, NaN where the time is missing
     ok = (idx >= 0) & ~np.asarray(pd.isna(t))
     prof = np.zeros((len(areas), 168))
-    np.add.at(prof, (idx[ok], how[ok]), 1.0)
+    np.add.at(prof, (idx[ok], how[ok].astype(np.int64)), 1.0)
     return prof

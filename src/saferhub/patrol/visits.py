@@ -128,7 +128,7 @@ def detect_visits(device, t_us, x, y, areas, area_ids, speed=None, accuracy=None
     before = np.minimum(g_before, cap) + np.where(shaky_prev, np.minimum(gap_before(prev), cap), 0)
     after = np.minimum(g_after, cap) + np.where(shaky_next, np.minimum(gap_after(nxt), cap), 0)
     dwell_max = (t[last] - t[f]) + before + after
-    v = _speeds(idx, x, y, t, gap_before, gap_after, None if speed is None else np.asarray(speed, np.float64)[orig(idx)])
+    v = _speeds(idx, x, y, gap_before, gap_after, None if speed is None else np.asarray(speed, np.float64)[orig(idx)])
     fast = np.add.reduceat((v > rules.vehicle_speed).astype(np.int64), run_first)
     drive_by = fast * 2 > counts
     short = ~drive_by & (dwell_min < rules.min_dwell)
@@ -158,7 +158,7 @@ def _near_edge(edges, run_area, at, x, y, acc) -> np.ndarray:
     return shapely.distance(edges[run_area], shapely.points(x[at], y[at])) <= acc
 
 
-def _speeds(i, x, y, t, gap_before, gap_after, reported):
+def _speeds(i, x, y, gap_before, gap_after, reported):
     """Speed at pings i: as reported where the device gives it, else the slower of the implied
     speeds to and from its neighbours, over at least 20 s (so fix noise on fast radios does not
     read as running)."""
