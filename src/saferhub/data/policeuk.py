@@ -175,24 +175,23 @@ def _finish_street(member, raw, table, reason, force, file_month, checks, sha) -
     uniq_months = pc.unique(month_txt).to_pylist()
     valid_months = [m for m in uniq_months if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", m)]
     month_ok = pc.is_in(month_txt, value_set=pa.array(valid_months, pa.string())).to_numpy(zero_copy_only=False)
-    month_np = month_txt.to_numpy(zero_copy_only=False)
-    _set_reason(reason, ~month_ok, lambda idx: [f"unparseable month {v!r}" for v in month_np[idx]])
+    def month_of(idx):   # the text of the given rows' months (only failing rows need it)
+        return month_txt.take(pa.array(idx)).to_pylist()
+
+    _set_reason(reason, ~month_ok, lambda idx: [f"unparseable month {v!r}" for v in month_of(idx)])
     if file_month:
         other = month_ok & pc.not_equal(month_txt, file_month).to_numpy(zero_copy_only=False)
-        _set_reason(reason, other, lambda idx: [f"month {v} in a file for {file_month}" for v in month_np[idx]])
+        _set_reason(reason, other, lambda idx: [f"month {v} in a file for {file_month}" for v in month_of(idx)])
     # Crime type: each distinct spelling resolved once.
     raw_type = _trim(table["Crime type"])
     types = pc.unique(raw_type).to_pylist()
     names = [canonical(t) for t in types]
-    category = pc.take(pa.array(names, pa.string()), pc.index_in(raw_type, value_set=pa.array(types, pa.string())))
-    slug = pc.take(pa.array([_SLUG.get(c) if c else None for c in names], pa.string()),
-                   pc.index_in(raw_type, value_set=pa.array(types, pa.string())))
-    type_np = None
+    which = pc.index_in(raw_type, value_set=pa.array(types, pa.string()))
+    category = pc.take(pa.array(names, pa.string()), which)
+    slug = pc.take(pa.array([_SLUG.get(c) if c else None for c in names], pa.string()), which)
 
     def unknown(idx):
-        nonlocal type_np
-        type_np = raw_type.to_numpy(zero_copy_only=False) if type_np is None else type_np
-        return [f"unknown crime type {t!r}" for t in type_np[idx]]
+        return [f"unknown crime type {t!r}" for t in raw_type.take(pa.array(idx)).to_pylist()]
 
     _set_reason(reason, category.is_null().to_numpy(zero_copy_only=False), unknown)
     lon, lat, why = parse_coordinates(table["Longitude"], table["Latitude"])
@@ -291,7 +290,9 @@ def _rows_table(name: str, raw: RawTable, rows, reasons: list, extra=()) -> pa.T
 def _set_reason(reason: np.ndarray, mask: np.ndarray, texts) -> None:
     """Give rows that have no reason yet a reason: a string, a per-row array, or a function of the
     row indices (so messages are only built for the rare failing rows)."""
-    idx = np.flatnonzero(mask & pd.isnull(reason))
+    idx = np.flatnonzero(mask)   # usually none: then the reasons are never scanned
+    if idx.size:
+        idx = idx[pd.isnull(reason[idx])]
     if idx.size:
         if callable(texts):
             reason[idx] = np.asarray(texts(idx), dtype=object)
