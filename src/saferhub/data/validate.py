@@ -137,16 +137,6 @@ def _body_clusters(centres: np.ndarray, counts: np.ndarray, is_core: np.ndarray,
     return out
 
 
-def far_from_boundary(x: np.ndarray, y: np.ndarray, boundary, far_km: float = FAR_KM) -> np.ndarray:
-    """Distance (km) of each point beyond `far_km` from the force's boundary polygon; 0 where within."""
-    out = np.zeros(len(x))
-    ok, points, inverse = distinct_points(x, y)
-    if ok.size:
-        km = boundary_km(boundary, points.real, points.imag)
-        out[ok] = np.where(km > far_km, km, 0.0)[inverse]
-    return out
-
-
 def boundary_km(boundary, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Distance (km) of each point from the boundary polygon; 0 inside it."""
     import shapely
