@@ -9,7 +9,9 @@ again changes nothing; an *older* copy is ignored unless `replace_older` is set.
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -114,17 +116,46 @@ def ingest_paths(paths, store=None, *, kind: str = "police", mapping=None, repla
                 _prestage(writer, item)
             return item
 
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            for member, result in zip(members, pool.map(parse_and_stage, members)):
+        futures = [_pool().submit(parse_and_stage, m) for m in members]
+        try:
+            for member, future in zip(members, futures):
+                result = future.result()
                 if on_file:
                     on_file(member.name)
                 (errors if isinstance(result, BadFileError) else parsed).append(result)
+        finally:   # on any error, no worker may still be staging files into this writer
+            for future in futures:
+                future.cancel()
+            wait(futures)
         if errors:
             raise IngestError(errors)
         report = _store_parsed(writer, parsed, replace_older=replace_older, incidents=(kind == "incidents"))
     order = {m.name: i for i, m in enumerate(members)}
     report.files.sort(key=lambda f: order.get(f.name, 0))
     return report
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The parsing threads, kept for the life of the process: each thread builds its own pyproj
+    transformer on first use (~0.1 s, a database look-up), so fresh threads per ingest paid that
+    again every time. Parsing and writing release the GIL for most of their work."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="saferhub-ingest")
+        return _POOL
+
+
+def _forget_pool() -> None:   # a forked child has none of the parent's threads
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _prestage(writer: StoreWriter, item) -> None:

@@ -22,6 +22,7 @@ from saferhub.data.store import EVENT_SCHEMA, OUTCOME_SCHEMA, QUARANTINE_SCHEMA,
 from saferhub.data.validate import parse_coordinates, project_and_check
 from saferhub.errors import BadFileError
 from saferhub.geo.lsoa import editions
+from saferhub.geo.pointmemo import Memos
 
 STREET = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
           "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context"]
@@ -77,6 +78,7 @@ class Checks:
         self.store = store
         self.geo_dir = settings(geo_dir=geo_dir).geo_dir   # None: no geo folder
         self._boundaries: dict = {}
+        self.memos = Memos()   # per-point results (projection, boundary, LSOA) shared by the files
 
     def boundary(self, force: str):
         """The force's real boundary (BNG) when known; national forces have no area check."""
@@ -135,10 +137,10 @@ def _parse(member: Member, data: bytes, sha: str, checks: Checks) -> ParsedFile:
     df = table.to_pandas()
     area = (checks.far_km, checks.boundary(force)) if force not in NATIONAL else None
     if kind == "outcomes":
-        out, month_key = _outcomes(df, reason, force, file_month, area)
+        out, month_key = _outcomes(df, reason, force, file_month, area, checks.memos)
         schema = OUTCOME_SCHEMA
     else:
-        out, month_key = _stop_search(df, reason, force, file_month, area)
+        out, month_key = _stop_search(df, reason, force, file_month, area, checks.memos)
         schema = STOP_SEARCH_SCHEMA
     good = pd.isnull(reason)
     parsed = ParsedFile(member, kind, DATASET[kind], force, sha,
@@ -173,35 +175,35 @@ def _finish_street(member, raw, table, reason, force, file_month, checks, sha) -
     uniq_months = pc.unique(month_txt).to_pylist()
     valid_months = [m for m in uniq_months if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", m)]
     month_ok = pc.is_in(month_txt, value_set=pa.array(valid_months, pa.string())).to_numpy(zero_copy_only=False)
-    month_np = month_txt.to_numpy(zero_copy_only=False)
-    _set_reason(reason, ~month_ok, lambda idx: [f"unparseable month {v!r}" for v in month_np[idx]])
+    def month_of(idx):   # the text of the given rows' months (only failing rows need it)
+        return month_txt.take(pa.array(idx)).to_pylist()
+
+    _set_reason(reason, ~month_ok, lambda idx: [f"unparseable month {v!r}" for v in month_of(idx)])
     if file_month:
         other = month_ok & pc.not_equal(month_txt, file_month).to_numpy(zero_copy_only=False)
-        _set_reason(reason, other, lambda idx: [f"month {v} in a file for {file_month}" for v in month_np[idx]])
+        _set_reason(reason, other, lambda idx: [f"month {v} in a file for {file_month}" for v in month_of(idx)])
     # Crime type: each distinct spelling resolved once.
     raw_type = _trim(table["Crime type"])
     types = pc.unique(raw_type).to_pylist()
     names = [canonical(t) for t in types]
-    category = pc.take(pa.array(names, pa.string()), pc.index_in(raw_type, value_set=pa.array(types, pa.string())))
-    slug = pc.take(pa.array([_SLUG.get(c) if c else None for c in names], pa.string()),
-                   pc.index_in(raw_type, value_set=pa.array(types, pa.string())))
-    type_np = None
+    which = pc.index_in(raw_type, value_set=pa.array(types, pa.string()))
+    category = pc.take(pa.array(names, pa.string()), which)
+    slug = pc.take(pa.array([_SLUG.get(c) if c else None for c in names], pa.string()), which)
 
     def unknown(idx):
-        nonlocal type_np
-        type_np = raw_type.to_numpy(zero_copy_only=False) if type_np is None else type_np
-        return [f"unknown crime type {t!r}" for t in type_np[idx]]
+        return [f"unknown crime type {t!r}" for t in raw_type.take(pa.array(idx)).to_pylist()]
 
     _set_reason(reason, category.is_null().to_numpy(zero_copy_only=False), unknown)
     lon, lat, why = parse_coordinates(table["Longitude"], table["Latitude"])
     _set_reason(reason, ~pd.isnull(why), why)
-    x, y = _project(lon, lat, reason, (checks.far_km, checks.boundary(force)) if force not in NATIONAL else None)
+    x, y = _project(lon, lat, reason, (checks.far_km, checks.boundary(force)) if force not in NATIONAL else None,
+                    checks.memos)
     good = pd.isnull(reason)
     x = np.where(good, x, np.nan)
     y = np.where(good, y, np.nan)
     crime_id, warned = distinct_crime_ids(_trim(table["Crime ID"]), good, raw.lines)
     lsoa = _null_empty(_trim(table["LSOA code"]))
-    edition, lsoa11 = editions(lsoa, x, y, checks.geo_dir)
+    edition, lsoa11 = editions(lsoa, x, y, checks.geo_dir, checks.memos)
     # One date per distinct month (a file has one), spread by index.
     distinct = pa.array(uniq_months, pa.string())
     dates = pa.array([_first_of_month(m) for m in uniq_months], pa.date32())
@@ -288,7 +290,9 @@ def _rows_table(name: str, raw: RawTable, rows, reasons: list, extra=()) -> pa.T
 def _set_reason(reason: np.ndarray, mask: np.ndarray, texts) -> None:
     """Give rows that have no reason yet a reason: a string, a per-row array, or a function of the
     row indices (so messages are only built for the rare failing rows)."""
-    idx = np.flatnonzero(mask & pd.isnull(reason))
+    idx = np.flatnonzero(mask)   # usually none: then the reasons are never scanned
+    if idx.size:
+        idx = idx[pd.isnull(reason[idx])]
     if idx.size:
         if callable(texts):
             reason[idx] = np.asarray(texts(idx), dtype=object)
@@ -317,19 +321,19 @@ def _months(df: pd.DataFrame, col: str, reason: np.ndarray, file_month: str | No
     return np.where(ok, values, "")
 
 
-def _project(lon, lat, reason, area):
+def _project(lon, lat, reason, area, memos=None):
     """area: None (no area check: a national force) or (far_km or None, boundary or None)."""
     if area is None:
-        return project_and_check(lon, lat, reason, False)
+        return project_and_check(lon, lat, reason, False, memos=memos)
     far_km, boundary = area
-    return project_and_check(lon, lat, reason, True, boundary=boundary,
+    return project_and_check(lon, lat, reason, True, boundary=boundary, memos=memos,
                              **({} if far_km is None else {"far_km": far_km}))
 
 
-def _located(df, reason, area):
+def _located(df, reason, area, memos=None):
     lon, lat, why = parse_coordinates(df["Longitude"], df["Latitude"])
     _set_reason(reason, ~pd.isnull(why), why)
-    x, y = _project(lon, lat, reason, area)
+    x, y = _project(lon, lat, reason, area, memos)
     bad = ~pd.isnull(reason)
     return lon, lat, np.where(bad, np.nan, x), np.where(bad, np.nan, y)
 
@@ -342,13 +346,13 @@ def _null_if_empty(s: pd.Series) -> pd.Series:
 _SLUG = {**CATEGORIES, **LEGACY_SLUGS}
 
 
-def _outcomes(df, reason, force, file_month, area):
+def _outcomes(df, reason, force, file_month, area, memos=None):
     month = _months(df, "Month", reason, file_month)
     crime_id = df["Crime ID"].str.strip()
     _set_reason(reason, (crime_id == "").to_numpy(), "missing Crime ID")
     outcome = df["Outcome type"].str.strip()
     _set_reason(reason, (outcome == "").to_numpy(), "missing outcome type")
-    lon, lat, x, y = _located(df, reason, area)
+    lon, lat, x, y = _located(df, reason, area, memos)
     out = pd.DataFrame({
         "crime_id": crime_id, "force": force,
         "month": _month_dates(month),
@@ -359,7 +363,7 @@ def _outcomes(df, reason, force, file_month, area):
     return out, month
 
 
-def _stop_search(df, reason, force, file_month, area):
+def _stop_search(df, reason, force, file_month, area, memos=None):
     when = pd.to_datetime(df["Date"].str.strip(), errors="coerce", utc=True, format="ISO8601")
     dates = df["Date"].to_numpy(dtype=object)
     _set_reason(reason, when.isna().to_numpy(), lambda idx: [f"unparseable date {d!r}" for d in dates[idx]])
@@ -370,7 +374,7 @@ def _stop_search(df, reason, force, file_month, area):
     month = np.where(pd.isnull(reason), month, "")
     search_type = df["Type"].str.strip()
     _set_reason(reason, (search_type == "").to_numpy(), "missing search type")
-    lon, lat, x, y = _located(df, reason, area)
+    lon, lat, x, y = _located(df, reason, area, memos)
     out = pd.DataFrame({
         "force": force,
         "month": _month_dates(month),

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from saferhub.geo.pointmemo import Memos, PointMemo, distinct_points
 from saferhub.geo.project import to_bng
 
 # Great Britain and Northern Ireland with a margin (lon/lat, WGS84): police.uk's whole territory.
@@ -136,50 +137,50 @@ def _body_clusters(centres: np.ndarray, counts: np.ndarray, is_core: np.ndarray,
     return out
 
 
-def far_from_boundary(x: np.ndarray, y: np.ndarray, boundary, far_km: float = FAR_KM) -> np.ndarray:
-    """Distance (km) of each point beyond `far_km` from the force's boundary polygon; 0 where within."""
+def boundary_km(boundary, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Distance (km) of each point from the boundary polygon; 0 inside it."""
     import shapely
 
-    out = np.zeros(len(x))
-    ok = np.isfinite(x) & np.isfinite(y)
-    if not ok.any():
-        return out
-    points, inverse = np.unique(x[ok] + 1j * y[ok], return_inverse=True)
     shapely.prepare(boundary)
-    inside = shapely.contains_xy(boundary, points.real, points.imag)
-    km = np.zeros(len(points))
+    inside = shapely.contains_xy(boundary, x, y)
+    km = np.zeros(len(x))
     idx = np.flatnonzero(~inside)
     if idx.size:
-        km[idx] = shapely.distance(boundary, shapely.points(points.real[idx], points.imag[idx])) / 1000.0
-    out[ok] = np.where(km > far_km, km, 0.0)[inverse.ravel()]
-    return out
+        km[idx] = shapely.distance(boundary, shapely.points(x[idx], y[idx])) / 1000.0
+    return km
 
 
-def _to_bng_distinct(lon: np.ndarray, lat: np.ndarray):
-    """Project each distinct point once: police.uk snaps crimes to shared map points, so a
-    month of a force has about half as many distinct points as rows."""
-    ok = np.isfinite(lon) & np.isfinite(lat)
-    x = np.full(len(lon), np.nan)
-    y = np.full(len(lon), np.nan)
-    if ok.any():
-        points, inverse = np.unique(lon[ok] + 1j * lat[ok], return_inverse=True)
-        ux, uy = to_bng(points.real, points.imag)
-        x[ok] = ux[inverse]
-        y[ok] = uy[inverse]
-    return x, y
+def _points_memo(boundary) -> PointMemo:
+    """lon/lat point -> (BNG x, BNG y, km from `boundary`, 0 without one)."""
+    def compute(points):
+        x, y = to_bng(points.real, points.imag)
+        return x, y, (np.zeros(len(x)) if boundary is None else boundary_km(boundary, x, y))
+
+    return PointMemo(compute, (np.float64, np.float64, np.float64))
 
 
-def project_and_check(lon, lat, reason, check_area: bool, far_km: float = FAR_KM, boundary=None):
+def project_and_check(lon, lat, reason, check_area: bool, far_km: float = FAR_KM, boundary=None,
+                      memos: Memos | None = None):
     """BNG x, y for valid rows; adds 'outside the force area' reasons in place: beyond `far_km` of
-    the force's boundary when one is known, else of the bulk of the file's points."""
-    x, y = _to_bng_distinct(lon, lat)
+    the force's boundary when one is known, else of the bulk of the file's points.
+
+    Each distinct point is projected (and measured against the boundary) once: police.uk snaps
+    crimes to shared map points, so a month has about half as many points as rows, and `memos`
+    (one per ingest) carries the points already done from file to file."""
+    boundary = boundary if check_area else None
+    memo = (memos or Memos()).get(("points", id(boundary)), lambda: _points_memo(boundary))
+    ok, points, inverse = distinct_points(lon, lat)
+    x, y, km = (np.full(len(lon), np.nan) for _ in range(3))
+    if ok.size:
+        for out, per_point in zip((x, y, km), memo(points)):
+            out[ok] = per_point[inverse]
     if check_area:
         usable = np.isfinite(x) & pd.isnull(reason)
-        xs, ys = np.where(usable, x, np.nan), np.where(usable, y, np.nan)
         if boundary is not None:
-            far, what = far_from_boundary(xs, ys, boundary, far_km), "beyond its boundary"
+            far, what = np.where(usable & (km > far_km), km, 0.0), "beyond its boundary"
         else:
-            far, what = far_from_core(xs, ys, far_km), "from the bulk of its points"
+            far = far_from_core(np.where(usable, x, np.nan), np.where(usable, y, np.nan), far_km)
+            what = "from the bulk of its points"
         idx = np.flatnonzero(far > 0)
         if idx.size:
             reason[idx] = [f"outside the force area ({far[i]:.0f} km {what}; at {lon[i]:.6f}, {lat[i]:.6f})"

@@ -21,6 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from saferhub.geo.pointmemo import Memos, PointMemo, distinct_points
+
 CENTROIDS = "lsoa2011_centroids_ew.csv.gz"
 POLYGON_GLOBS = ("uk-geojson/lsoa_by_lad/*.json.gz", "*lsoa2011*.geojson.gz", "*lsoa2011*.geojson")
 LSOA_CODE = r"^[EW]01\d{6}$"
@@ -62,34 +64,51 @@ def _polygons(geo_dir: str):
     return gdf[col].to_numpy(dtype=object), shapely.STRtree(gdf.geometry.values)
 
 
-def editions(codes, x, y, geo_dir) -> tuple[pa.Array, pa.Array]:
+@functools.lru_cache(maxsize=4)
+def _known_set(geo_dir: str) -> frozenset:
+    """The 2011 LSOA codes as a Python set (a file's ~2,000 distinct codes are looked up in it)."""
+    return frozenset(_centroids(geo_dir)[0].to_pylist())
+
+
+def editions(codes, x, y, geo_dir, memos: Memos | None = None) -> tuple[pa.Array, pa.Array]:
     """(lsoa_edition int16: 2011 | 2021 | null, lsoa11 string) for each row's LSOA code and point.
-    geo_dir: the geo folder, already resolved (None: there is none, both columns null)."""
+    geo_dir: the geo folder, already resolved (None: there is none, both columns null).
+    memos: one ingest's memos, so a point seen in an earlier file is not placed again."""
     codes = codes.combine_chunks() if isinstance(codes, pa.ChunkedArray) else codes
     n = len(codes)
     geo = geo_dir
     lookup = _centroids(str(geo)) if geo else None
     if lookup is None or n == 0:
         return pa.nulls(n, pa.int16()), pa.nulls(n, pa.string())
-    known, tree = lookup
-    is2011 = pc.fill_null(pc.is_in(codes, value_set=known), False)
-    looks = pc.fill_null(pc.match_substring_regex(codes, LSOA_CODE), False)
-    is2021 = pc.and_(looks, pc.invert(is2011)).to_numpy(zero_copy_only=False)
-    edition = np.where(is2011.to_numpy(zero_copy_only=False), 2011, np.where(is2021, 2021, 0)).astype(np.int16)
-    lsoa11 = pc.if_else(is2011, codes, pa.scalar(None, pa.string()))
+    # Each distinct code is classified once; rows take their code's answer (null: the last slot).
+    encoded = pc.dictionary_encode(codes)
+    words = encoded.dictionary
+    known = _known_set(str(geo))
+    word2011 = np.array([w in known for w in words.to_pylist()] + [False])
+    looks = pc.fill_null(pc.match_substring_regex(words, LSOA_CODE), False).to_numpy(zero_copy_only=False)
+    word2021 = np.r_[looks, False] & ~word2011
+    slot = pc.fill_null(encoded.indices, len(words)).to_numpy(zero_copy_only=False)
+    is2011, is2021 = word2011[slot], word2021[slot]
+    edition = np.where(is2011, 2011, np.where(is2021, 2021, 0)).astype(np.int16)
+    lsoa11 = pc.if_else(pa.array(is2011), codes, pa.scalar(None, pa.string()))
     idx = np.flatnonzero(is2021 & np.isfinite(np.asarray(x, float)) & np.isfinite(np.asarray(y, float)))
     if idx.size:
-        mapped = _map_points(np.asarray(x, float)[idx], np.asarray(y, float)[idx], str(geo), known, tree)
+        memo = (memos or Memos()).get(("lsoa11", str(geo)), lambda: _lsoa11_memo(str(geo)))
+        _, points, inverse = distinct_points(np.asarray(x, float)[idx], np.asarray(y, float)[idx])
         mask = np.zeros(n, bool)
         mask[idx] = True
-        lsoa11 = pc.replace_with_mask(lsoa11, pa.array(mask), pa.array(mapped, pa.string()))
+        lsoa11 = pc.replace_with_mask(lsoa11, pa.array(mask), pa.array(memo(points)[0][inverse], pa.string()))
     return pa.array(edition, mask=edition == 0), lsoa11
 
 
-def _map_points(x: np.ndarray, y: np.ndarray, geo_dir: str, known, tree) -> list[str]:
-    """The 2011 LSOA of each point: the polygon containing it, else the nearest centroid."""
-    points, inverse = np.unique(np.column_stack([x, y]), axis=0, return_inverse=True)
-    inverse = inverse.ravel()
+def _lsoa11_memo(geo_dir: str) -> PointMemo:
+    known, tree = _centroids(geo_dir)
+    return PointMemo(lambda p: (_map_points(p.real, p.imag, geo_dir, known, tree),), (object,))
+
+
+def _map_points(x: np.ndarray, y: np.ndarray, geo_dir: str, known, tree) -> np.ndarray:
+    """The 2011 LSOA of each (distinct) point: the polygon containing it, else the nearest centroid."""
+    points = np.column_stack([x, y])
     _, nearest = tree.query(points)
     out = known.take(pa.array(nearest)).to_numpy(zero_copy_only=False).astype(object)
     polys = _polygons(geo_dir)
@@ -99,5 +118,4 @@ def _map_points(x: np.ndarray, y: np.ndarray, geo_dir: str, known, tree) -> list
         poly_codes, poly_tree = polys
         pt_idx, poly_idx = poly_tree.query(shapely.points(points), predicate="within")
         out[pt_idx] = poly_codes[poly_idx]   # a point on a shared edge takes the last polygon
-    return out[inverse].tolist()
-
+    return out
