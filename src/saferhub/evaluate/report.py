@@ -170,7 +170,10 @@ def render(run: dict, areas=None) -> str:
                          f"({c['price_year']} prices, uplift ×{c['uplift']:g}; {escape(c['source'])}), from the interval of "
                          f"{c['events_avoided_low']:,.0f} to {c['events_avoided_high']:,.0f} events avoided. "
                          f"{100 * c['costed_share']:.0f}% of the events have a Home Office unit cost; not costed: "
-                         f"{escape(', '.join(c['not_costed']) or 'none')}. A range that includes zero or below means "
+                         f"{escape(', '.join(c['not_costed']) or 'none')}. "
+                         + (f"Unit costs not yet checked against the report: {escape(', '.join(c['unverified']))} "
+                            f"(see the table's SOURCE.txt). " if c.get("unverified") else "")
+                         + f"A range that includes zero or below means "
                          f"no saving can be claimed.</p>"))
     pw = run["power"]
     sections.append(("Could this design see an effect?", f"<p>With these areas and periods the smallest reduction the "
