@@ -197,10 +197,14 @@ def _num(v, fmt: str = "{:,.2f}") -> str:
 
 def _extra(run, key) -> str:
     r = run[key]
+    sim = ""
+    if key == "crossover" and (r.get("simulated") or run["params"].get("simulated")):
+        sim = ("<p class='note'>SIMULATED: these patrol/control days (or incidents) are simulated demonstration data; "
+               "the figures show the method, not an effect.</p>")
     if r.get("result") != "estimated":
-        return f"<p>{escape(r.get('result'))}</p>"
+        return sim + f"<p>{escape(r.get('result'))}</p>"
     if key == "crossover":
-        return (f"<p>{r['patrol_days']} patrol days and {r['control_days']} control days: incidents on patrol days were "
+        return sim + (f"<p>{r['patrol_days']} patrol days and {r['control_days']} control days: incidents on patrol days were "
                 f"{_pct(r['change_pct'])} against control days (randomisation p = {r['p']:.2g}, {r['permutations']} shuffles "
                 f"within area and weekday).</p>")
     if key == "synthetic":
