@@ -12,8 +12,8 @@ target is 2-9%; benchmarks/RESULTS.md).
 
 The WDD (Wheeler & Ratcliffe 2018) asks whether events fell in the areas AND their rings together.
 Its published standard error assumes Poisson counts and matched controls that drift like the rings;
-on real data neither holds: rings around hot places rose 2-8% against places matched on their own
-before level in placebo programmes starting in 2019 (places picked for a high observed level fall
+on real data neither holds: rings around hot places rose 3.6% on average against places matched on
+their own before level in placebo programmes starting in 2019 (places picked for a high observed level fall
 back towards their type's mean; rings next to hot places are not picked that way) and fell against
 them in 2020, when lockdown emptied busy centres. The referenced WDD compares
 the areas-plus-rings change with the same change for each reference set and ITS OWN rings, so the
