@@ -69,11 +69,6 @@ def wdd(k: Counts, weights: dict | None = None, variance_sums: dict | None = Non
             "low": float(est - crit * se), "high": float(est + crit * se), "dispersion": float(dispersion)}
 
 
-def local_treated(k: Counts) -> dict:
-    """The treated-vs-control part alone: (T1 - T0) - (C1 - C0), variance T0+T1+C0+C1."""
-    return wdd(Counts(k.t0, k.t1, k.c0, k.c1, 0.0, 0.0, None, None))
-
-
 def rings(areas, buffers=DEFAULT_BUFFERS):
     """Buffer rings around the union of the areas: a GeoDataFrame with one row per ring,
     ring "0-100 m", "100-250 m", ... (each ring excludes the areas and the inner rings)."""
