@@ -23,6 +23,7 @@ def _to_rr(p, t1=1.0, t0=1.0):
 
 def test_rate_ratio_edges_by_hand():
     assert all(np.isnan(v) for v in yoy.rate_ratio(0, 0))
+    assert yoy.rate_ratio(3, 3) == pytest.approx((1.0, _to_rr(stats.beta.ppf(0.025, 3, 4)), _to_rr(stats.beta.ppf(0.975, 4, 3))))
     est, lo, hi = yoy.rate_ratio(5, 0)  # nothing before: unbounded above
     assert est == np.inf and hi == np.inf and lo == pytest.approx(_to_rr(stats.beta.ppf(0.025, 5, 1)))
     est, lo, hi = yoy.rate_ratio(0, 5)  # nothing after: bounded below by zero
@@ -38,13 +39,13 @@ def test_rate_ratio_edges_by_hand():
 def test_c_and_e_tests_with_no_events_or_no_change_are_exactly_one():
     assert yoy.c_test(0, 0) == 1.0 and yoy.e_test(0, 0) == 1.0
     assert yoy.e_test(3, 3) == 1.0 and yoy.e_test(40, 40, 9, 9, "pooled") == 1.0
-    with pytest.raises(ValueError, match="variance must be 'unpooled' or 'pooled'"):
+    with pytest.raises(ValueError, match="^variance must be 'unpooled' or 'pooled'$"):
         yoy.e_test(3, 4, variance="robust")
 
 
-def test_e_test_equal_counts_unequal_periods_against_brute_force():
-    # 6 and 6 events over 1 and 2 periods: rates differ, so the p-value is below 1.
-    k1, k0, t1, t0 = 6, 6, 1.0, 2.0
+@pytest.mark.parametrize("k1,k0,t1,t0", [(6, 6, 1.0, 2.0), (1, 0, 1.0, 1.0)])
+def test_e_test_small_cases_against_brute_force(k1, k0, t1, t0):
+    # 6 and 6 events over 1 and 2 periods (rates differ); a single event (the smallest non-empty case)
     lam = (k1 + k0) / (t1 + t0)
 
     def piv(a, b):
@@ -54,7 +55,7 @@ def test_e_test_equal_counts_unequal_periods_against_brute_force():
     obs = abs(piv(k1, k0))
     p = sum(stats.poisson.pmf(a, t1 * lam) * stats.poisson.pmf(b, t0 * lam)
             for a in range(60) for b in range(80) if abs(piv(a, b)) >= obs - 1e-12)
-    assert yoy.e_test(k1, k0, t1, t0) == pytest.approx(p, abs=1e-9) and p < 0.9
+    assert yoy.e_test(k1, k0, t1, t0) == pytest.approx(p, abs=1e-9) and p < 0.99
 
 
 def test_harm_ratio_by_hand():
@@ -62,6 +63,7 @@ def test_harm_ratio_by_hand():
     assert all(np.isnan(v) for v in yoy.harm_ratio(10.0, 0.0, 50.0, 0.0))
     est, lo, hi = yoy.harm_ratio(0.5, 2.0, 0.25, 4.0)  # small but positive harm is an estimate
     assert est == pytest.approx(0.25)
+    assert yoy.harm_ratio(2.0, 0.5, 4.0, 0.25)[0] == pytest.approx(4.0)
     est, lo, hi = yoy.harm_ratio(30.0, 80.0, 200.0, 900.0, t1=3.0, t0=4.0, conf=0.90)
     se = np.sqrt(200 / 30**2 + 900 / 80**2)
     z = stats.norm.ppf(0.95)
