@@ -13,7 +13,9 @@ from saferhub.evaluate.cube import build_cube
 METHOD_NOTES = {
     "yoy": "exact Poisson (Clopper-Pearson conditional) rate-ratio intervals; C-test and E-test "
            "(Krishnamoorthy & Thomson 2004, unpooled variance X1/t1^2 + X0/t0^2) shown; significance "
-           "decided by the referenced test against 199 matched untreated reference sets",
+           "decided by the referenced test: the areas' change ranked among 199 reference sets, each taking one "
+           "place from every area's matched group (the area and its 10 nearest untreated places on level "
+           "and trend), a matched-set randomisation test",
     "did": "quasi-Poisson GLM (statsmodels) with place and period effects, Pearson-scaled variance plus "
            "the shared-swing variance of the reference sets; controls: 3 matched untreated 200 m cells "
            "per area, outside the buffers, nearest on before-period level and trend",
