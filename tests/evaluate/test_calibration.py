@@ -1,5 +1,5 @@
 """The headline: on real Merseyside data 2018-2020, placebo programmes are called significant at 5%
-between 2% and 9% of the time by each method we use to decide (YoY referenced, DiD, WDD)."""
+between 2% and 9% of the time by each method we use to decide (YoY referenced, DiD, WDD referenced)."""
 
 import numpy as np
 import pytest
@@ -15,18 +15,10 @@ def calibration(merseyside_store):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["YoY referenced", "DiD quasi-Poisson GLM"])
+@pytest.mark.parametrize("method", ["YoY referenced", "DiD quasi-Poisson GLM", "WDD referenced"])
 def test_placebo_false_positive_share_is_within_2_to_9_percent(calibration, method):
     share = calibration.loc[method, "false_positive_share"]
     assert 0.02 <= share <= 0.09, f"{method}: {share:.3f} of placebos significant"
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="WDD (overdispersed SE) calls 9.5% of placebos significant on Merseyside "
-                                       "2018-2020: the buffer's own trend bias; not yet fixed (benchmarks/RESULTS.md)")
-def test_wdd_false_positive_share_is_within_2_to_9_percent(calibration):
-    share = calibration.loc["WDD, overdispersed variance", "false_positive_share"]
-    assert 0.02 <= share <= 0.09, f"WDD: {share:.3f} of placebos significant"
 
 
 @pytest.mark.slow
@@ -35,6 +27,8 @@ def test_plain_poisson_tests_fail_on_real_data_and_the_did_has_power(calibration
     assert calibration.loc["YoY C-test (Poisson)", "false_positive_share"] > 0.3
     assert calibration.loc["WDD, Poisson variance", "false_positive_share"] > 0.3
     assert calibration.loc["DiD quasi-Poisson GLM", "power"] > 0.3
+    assert calibration.loc["YoY referenced", "power"] > 0.3
+    assert calibration.loc["WDD referenced", "power"] > 0.08  # low: the rings' noise is 3x the effect
 
 
 def test_cube_counts_every_located_event_once():
@@ -78,6 +72,7 @@ def test_placebo_programmes_on_simulated_poisson_data():
     result = calibrate.calibrate(cube, n_programmes=60, seed=3)
     table = result["table"].set_index("method")["false_positive_share"]
     assert table["YoY referenced"] <= 0.15 and table["DiD quasi-Poisson GLM"] <= 0.15
+    assert table["WDD referenced"] <= 0.15
     assert table["YoY C-test (Poisson)"] <= 0.15
 
 

@@ -35,9 +35,10 @@ def test_harm_weighted_variance_uses_sums_of_squares():
     assert r["se"] == pytest.approx(np.sqrt(sum(sq.values())))
 
 
-def test_shock_variance_adds_squared_levels():
-    r = dsp.wdd(EXAMPLE, shock_var=0.01, buffer_shock_var=0.0)
-    assert r["se"] ** 2 == pytest.approx(1568 + 0.01 * (207**2 + 308**2))
+def test_dispersion_scales_the_published_variance():
+    r = dsp.wdd(EXAMPLE, dispersion=2.5)
+    assert r["se"] == pytest.approx(np.sqrt(2.5 * 1568)) and r["wdd"] == pytest.approx(-118)
+    assert r["p"] == pytest.approx(2 * (1 - __import__("scipy").stats.norm.cdf(118 / np.sqrt(2.5 * 1568))))
 
 
 def test_rings_are_disjoint_and_have_the_right_area():

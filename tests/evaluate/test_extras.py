@@ -119,3 +119,15 @@ def test_caller_savings_recover_a_simulated_reduction():
     flagged_before = calls[(calls.flagged) & (calls.date < "2024-03-31")].shape[0]
     assert r["calls_saved_low"] < 0.4 * flagged_before < r["calls_saved_high"]
     assert r["saving_low"] == pytest.approx(40 * r["calls_saved_low"])
+
+
+def test_cost_table_v2_corrects_arson_and_names_unchecked_figures():
+    # Figures quoted from RR99 by the South Wales Echo (2 Aug 2019): see costs/SOURCE.txt.
+    v2 = costs.load_costs().set_index("category")
+    assert v2.loc["Criminal damage and arson", "unit_cost_high"] == 8420
+    assert v2.loc["Vehicle crime", ["unit_cost_low", "unit_cost_high"]].tolist() == [870, 10290]
+    assert costs.load_costs("ho-rr99-2015-16-v1").set_index("category").loc["Criminal damage and arson",
+                                                                            "unit_cost_high"] == 8460
+    r = costs.cost_avoided(1, 2, {"Burglary": 0.5, "Robbery": 0.3, "Anti-social behaviour": 0.2})
+    assert r["unverified"] == ["Burglary"] and r["not_costed"] == ["Anti-social behaviour"]
+    assert r["table"] == "ho-rr99-2015-16-v2" and r["price_year"] == "2015/16"

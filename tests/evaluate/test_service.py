@@ -108,6 +108,15 @@ def test_plan_is_evaluated_with_its_months_and_crossover(plan_store):
     from saferhub.evaluate.report import render
 
     assert "simulated data" in render(run)
+    # Wherever a person sees the crossover figures from a simulated plan, they say SIMULATED.
+    assert run["crossover"]["simulated"] is True
+    estimated = {**run, "crossover": {"result": "estimated", "patrol_days": 60, "control_days": 60, "change_pct": -30.0,
+                                      "p": 0.01, "permutations": 999, "simulated": True}}
+    html = render(estimated)
+    section = html[html.index("Patrol days against control days"):]
+    assert "SIMULATED" in section[:600] and "-30%" in section[:900]
+    summary = service.summary_for_assessment(run)
+    assert summary["simulated"] is True and summary["headline"].startswith("SIMULATED")
 
 
 @pytest.mark.parametrize("args,message", [

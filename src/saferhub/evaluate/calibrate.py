@@ -16,17 +16,17 @@ import time
 import numpy as np
 import pandas as pd
 
-from saferhub.evaluate import did
+from saferhub.evaluate import did, reference
 from saferhub.evaluate.cube import Cube
 from saferhub.evaluate.methods import assess
 
 METHODS = {  # name -> (p-value key, plain description)
     "YoY C-test (Poisson)": ("yoy_p_c", "treated areas' after vs before, conditional binomial"),
     "YoY E-test (Poisson)": ("yoy_p_e", "treated areas' after vs before, Krishnamoorthy-Thomson"),
-    "YoY referenced": ("yoy_p_ref", "change vs 199 matched untreated reference sets (used)"),
+    "YoY referenced": ("yoy_p_ref", "change vs 199 reference sets from matched groups incl. the area (used)"),
     "DiD quasi-Poisson GLM": ("did_p", "place + period effects, Pearson-scaled variance + shared-swing variance (used)"),
     "WDD, Poisson variance": ("wdd_p_poisson", "Wheeler & Ratcliffe SE as published"),
-    "WDD, overdispersed variance": ("wdd_p", "place dispersion + shared-shock variance from reference sets (used)"),
+    "WDD referenced": ("wdd_p", "areas + rings change vs 199 matched reference sets and their own rings (used)"),
 }
 
 
@@ -39,28 +39,31 @@ def design_for(cube: Cube, treated: np.ndarray, s: int, period: int, rng, n_refe
     did_cols = np.arange(s - 12, s + period)
     dist = cube.ring_distance(treated)
     eligible = (dist > buffer_cells) & (cube.counts[:, pre].sum(axis=1) > 0)
-    pools = did.match_pools(cube.counts[:, pre], treated, eligible, per_treated=pool)
-    controls = pools[:, :per_treated].ravel()
+    controls = did.match_pools(cube.counts[:, pre], treated, eligible, per_treated=pool)[:, :per_treated].ravel()
     controls = controls[controls >= 0]
     buffer = (dist >= 1) & (dist <= buffer_cells)
-    # The buffer gets its own matched control, cell by cell: buffer cells around hot places also
-    # regress to the mean, and unmatched rings elsewhere would read that as diffusion of benefits.
+    # The published WDD's buffer control, matched cell by cell on the buffer's own level (shown only).
     free = eligible.copy()
     free[controls] = False
-    bcells = np.flatnonzero(buffer & (cube.counts[:, pre].sum(axis=1) > 0))
-    bpools = did.nearest_pools(cube.counts[:, pre], bcells, free, k=pool)
+    bcells = np.flatnonzero(buffer)
+    bpools = did.nearest_pools(cube.counts[:, pre], bcells, free, k=1)
     cbuffer = bpools[:, 0] if bpools.shape[1] else np.zeros(0, dtype=int)
-    draws = np.stack([rng.choice(np.where(row >= 0, row, row[0]), size=n_reference) for row in pools], axis=1)
+    draws = reference.draw_sets(reference.matched_groups(cube.counts[:, pre], treated, eligible, k=pool),
+                                n_reference, rng)
+    # Each reference set's rings: the cells within `buffer_cells` of its members, never a treated
+    # cell (those are the treated area, not a ring). Thinning touches only treated cells, so these
+    # sums hold for the null and the injected runs alike.
+    without = cube.counts.copy()
+    without[treated] = 0
     return {"before": before, "after": after, "did_cols": did_cols, "controls": controls,
             "buffer": bcells, "cbuffer": cbuffer, "draws": draws,
-            "buffer_cells": buffer_cells}
+            "ring_reference": cube.ring_sums(draws, buffer_cells, without)}
 
 
 def run_programme(cube: Cube, counts: np.ndarray, treated: np.ndarray, d: dict) -> dict:
-    reference = counts[d["draws"]].sum(axis=1)  # reference sets x months
-    breference = cube.ring_sums(d["draws"], d["buffer_cells"], counts)  # the reference sets' own rings
-    return assess(counts[treated], counts[d["controls"]], counts[d["buffer"]].sum(axis=0),
-                  counts[d["cbuffer"]].sum(axis=0), d["before"], d["after"], d["did_cols"], reference, breference)
+    buffer = counts[d["buffer"]].sum(axis=0)  # the treated set's rings, counted as the reference sets' are
+    return assess(counts[treated], counts[d["controls"]], buffer, counts[d["cbuffer"]].sum(axis=0), d["before"],
+                  d["after"], d["did_cols"], counts[d["draws"]].sum(axis=1), buffer, d["ring_reference"])
 
 
 def calibrate(cube: Cube, n_programmes: int = 200, n_areas: int = 10, hot_pool: int = 100,
@@ -103,6 +106,8 @@ def _direction(df: pd.DataFrame, key: str) -> pd.Series:
         return df["yoy_rr"] < 1
     if key.startswith("did"):
         return df["did_rate_ratio"] < 1
+    if key == "wdd_p_poisson":
+        return df["wdd_published"] < 0
     return df["wdd"] < 0
 
 

@@ -1,4 +1,5 @@
-"""`saferhub evaluate` and `saferhub evaluate-calibrate`: thin shells over service and calibrate."""
+"""`saferhub evaluate`, `evaluate-calibrate` and `evaluate-callers`: thin shells over service, calibrate and
+costs."""
 
 from __future__ import annotations
 
@@ -90,3 +91,40 @@ def register(app: typer.Typer) -> None:
 
             write_atomic(out, json.dumps({"params": result["params"], "table": table.to_dict("records"),
                                           "seconds": result["seconds"]}, indent=1))
+
+    @app.command("evaluate-callers")
+    def evaluate_callers(
+        calls: Path = typer.Option(..., "--calls", help="Calls CSV: caller_id, date, flagged (true/false); optional simulated."),
+        start: str = typer.Option(..., "--start", help="Date the hub's work with flagged callers began, e.g. 2024-04-01."),
+        unit_cost: float = typer.Option(..., "--unit-cost", help="Cost of one call or attendance, in pounds."),
+        boot: int = typer.Option(2000, "--boot", help="Bootstrap resamples for the interval."),
+        seed: int = typer.Option(1, "--seed"),
+        out: options.Out = None,
+    ) -> None:
+        """Demand saved by hub work with frequent callers: flagged callers' calls after the start against
+        unflagged callers with the same number of calls before, x the unit cost, as a range."""
+        import pandas as pd
+
+        from saferhub.evaluate import costs, inputs
+
+        if unit_cost < 0:
+            raise SaferhubError("--unit-cost: give the cost of one call or attendance (0 or more)")
+        try:
+            when = pd.Timestamp(start)
+        except ValueError:
+            raise SaferhubError(f"--start: expected a date like 2024-04-01, got {start!r}") from None
+        frame = inputs.read_calls(calls)
+        simulated = bool(frame["simulated"].any()) if "simulated" in frame else False
+        result = costs.caller_savings(frame, when, unit_cost, n_boot=boot, seed=seed)
+        result.update(simulated=simulated, start=str(when.date()), calls_file=str(calls))
+        label = "SIMULATED data: a demonstration, not a result. " if simulated else ""
+        typer.echo(f"{label}Calls saved by {result['flagged_callers']} flagged callers over {result['window_days']} days: "
+                   f"{result['calls_saved_low']:,.0f} to {result['calls_saved_high']:,.0f} (95% bootstrap interval), "
+                   f"worth £{result['saving_low']:,.0f} to £{result['saving_high']:,.0f} at £{unit_cost:,.2f} each; "
+                   f"compared with {result['comparison_callers']} unflagged callers with the same calls before.")
+        if result["saving_low"] <= 0:
+            typer.echo("The range includes no saving: none can be claimed.")
+        if out:
+            from saferhub.fsutil import write_atomic
+
+            write_atomic(out, json.dumps(result, indent=1))

@@ -2,9 +2,11 @@
 savings from hub work with frequent callers.
 
 Unit costs: Home Office, "The economic and social costs of crime", second edition, Heeks, Reed,
-Tafsiri & Prince (2018), Research Report 99, costs per offence against individuals in 2015/16 prices.
-The packaged table `costs/ho-rr99-2015-16-v1.csv` maps police.uk categories to RR99 offences; where a
+Tafsiri & Prince (2018), Research Report 99, Table 1 (p. 15), costs per offence in 2015/16 prices.
+The packaged table `costs/ho-rr99-2015-16-v2.csv` maps police.uk categories to RR99 offences; where a
 category mixes offences of different cost, it carries a low and a high unit cost (docs/evaluate.md).
+Which figures were checked, against what, is in `costs/SOURCE.txt` and the table's `verified` column;
+v1 (one figure wrong) stays so that runs naming it reproduce.
 Uplift: none by default (figures are 2015/16 prices); pass `uplift` (e.g. a GDP deflator ratio) to
 restate them, and it is recorded with the run. Categories without an RR99 cost are not costed and
 are listed as such, never guessed.
@@ -20,7 +22,7 @@ import pandas as pd
 
 from saferhub.errors import SaferhubError
 
-DEFAULT_TABLE = "ho-rr99-2015-16-v1"
+DEFAULT_TABLE = "ho-rr99-2015-16-v2"
 PRICE_YEAR = "2015/16"
 SOURCE = ("Heeks, Reed, Tafsiri & Prince (2018) The economic and social costs of crime, second edition. "
           "Home Office Research Report 99")
@@ -53,7 +55,15 @@ def cost_avoided(avoided_low: float, avoided_high: float, mix: dict[str, float],
     lo, hi = sorted((avoided_low, avoided_high))
     ends = [lo * low_unit if lo >= 0 else lo * high_unit, hi * high_unit if hi >= 0 else hi * low_unit]
     return {"low": float(min(ends)), "high": float(max(ends)), "price_year": PRICE_YEAR, "uplift": uplift,
-            "table": version, "source": SOURCE, "costed_share": float(costed), "not_costed": not_costed}
+            "table": version, "source": SOURCE, "costed_share": float(costed), "not_costed": not_costed,
+            "unverified": _unverified(table, mix)}
+
+
+def _unverified(table: pd.DataFrame, mix: dict[str, float]) -> list[str]:
+    """Costed categories of the mix whose unit costs were not checked against a source."""
+    if "verified" not in table:
+        return sorted(c for c in mix if c in table.index and pd.notna(table.loc[c, "unit_cost_low"]))
+    return sorted(c for c in mix if c in table.index and "unverified" in str(table.loc[c, "verified"]))
 
 
 def caller_savings(calls: pd.DataFrame, start, unit_cost: float, n_boot: int = 2000, seed: int = 1,

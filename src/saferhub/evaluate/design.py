@@ -7,22 +7,26 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from saferhub.evaluate import did, displacement, methods, yoy
+from saferhub.evaluate import did, displacement, methods, reference, yoy
 from saferhub.evaluate.cube import build_cube
 
 METHOD_NOTES = {
     "yoy": "exact Poisson (Clopper-Pearson conditional) rate-ratio intervals; C-test and E-test "
            "(Krishnamoorthy & Thomson 2004, unpooled variance X1/t1^2 + X0/t0^2) shown; significance "
-           "decided by the referenced test against 199 matched untreated reference sets",
+           "decided by the referenced test: the areas' change ranked among 199 reference sets, each taking one "
+           "place from every area's matched group (the area and its 10 nearest untreated places on level "
+           "and trend), a matched-set randomisation test",
     "did": "quasi-Poisson GLM (statsmodels) with place and period effects, Pearson-scaled variance plus "
            "the shared-swing variance of the reference sets; controls: 3 matched untreated 200 m cells "
            "per area, outside the buffers, nearest on before-period level and trend",
-    "wdd": "Wheeler & Ratcliffe (2018) WDD, controls scaled to the before-period level; Poisson SE as "
-           "published and an overdispersed SE (shared-swing variance) shown; descriptive only: its test "
-           "is not yet calibrated on real data (9.5% false alarms at 5%)",
+    "wdd": "Wheeler & Ratcliffe (2018) WDD: the net change in the areas and their rings together. Decided "
+           "by the referenced WDD: the same change for 199 reference sets (one place from each area's "
+           "matched group, the area itself included) and their own rings, scaled to the areas' levels "
+           "(a matched-set randomisation test). The published Poisson SE, with controls scaled to the "
+           "before-period level, is shown but over-claims on real data",
     "wdq": "Bowers & Johnson (2003) WDQ and total net effect",
 }
-POOL = 10          # matched candidates per treated area (3 become DiD controls; all feed reference sets)
+POOL = 10          # matched candidates per treated area (3 become DiD controls; reference groups: 10 + itself)
 PER_TREATED = 3
 N_REFERENCE = 199
 
@@ -98,13 +102,14 @@ def run_design(gdf, before_m, after_m, categories, buffers, store, force, min_ev
     free[controls] = False
     bcells = na + np.flatnonzero(in_ring & (cube.counts[:, before].sum(axis=1) > 0))
     bpools = did.nearest_pools(stack[:, before], bcells, free, k=POOL) if bcells.size else np.zeros((0, 1), int)
-    draws = np.stack([rng.choice(np.where(row >= 0, row, row[0]), size=N_REFERENCE) for row in pools], axis=1)
+    groups = reference.matched_groups(stack[:, before], np.arange(na), eligible, k=POOL, strata=strata)
+    draws = reference.draw_sets(groups, N_REFERENCE, rng)
     D = _matrix([np.concatenate(idx_rings)], col, months.size)[0] if idx_rings else np.zeros(months.size)
     CD = stack[bpools[:, 0]].sum(axis=0) if bcells.size else np.zeros(months.size)
-    # The buffer's shared swing is estimated on the reference sets' own rings (as in the calibration).
-    bref = cube.ring_sums(draws - na, max(1, int(round(buffers[-1] / cell_size))))
+    ring_ref = _ring_reference(gdf, union, buffers[-1], x, y, col, months.size, cube, draws, na,
+                               max(1, int(round(buffers[-1] / cell_size))))
     did_cols = np.r_[before, after]
-    res = methods.assess(T, stack[controls], D, CD, before, after, did_cols, stack[draws].sum(axis=1), bref)
+    res = methods.assess(T, stack[controls], D, CD, before, after, did_cols, stack[draws].sum(axis=1), D, ring_ref)
     out = {**base, "result": "estimated", "events": float(total)}
     out["yoy_areas"] = _yoy_areas(gdf, T, cube, idx_areas, col, w, before, after, min_events, harm)
     overall = yoy.yoy_table(pd.DataFrame({"area_id": ["all"], "before": [T[:, before].sum()],
@@ -138,6 +143,27 @@ def run_design(gdf, before_m, after_m, categories, buffers, store, force, min_ev
     return out
 
 
+def _ring_reference(gdf, union, outer, x, y, col, n_months, cube, draws, na, radius) -> np.ndarray:
+    """Monthly events in each reference set's rings (sets x months): for the areas a set holds, the
+    union of their own rings (each area buffered by `outer`, less all areas: together exactly the
+    WDD's buffer); for its cells, the cells within `radius` of them (cube.ring_sums). Cells lie beyond
+    the buffers, so their rings hardly meet the areas' (a cell ring can graze the outer ring)."""
+    idx = _inside([g.buffer(outer).difference(union) for g in gdf.geometry], x, y)
+    ev = np.unique(np.concatenate(idx)) if idx else np.zeros(0, dtype=int)
+    member = np.zeros((ev.size, na), dtype=bool)
+    for i, ids in enumerate(idx):
+        member[np.searchsorted(ev, ids), i] = True
+    cols = col[ev]
+    out = np.zeros((len(draws), n_months))
+    for r, row in enumerate(draws):
+        areas, cells = np.unique(row[row < na]), np.unique(row[row >= na]) - na
+        if areas.size:
+            out[r] += np.bincount(cols[member[:, areas].any(axis=1)], minlength=n_months)
+        if cells.size:
+            out[r] += cube.ring_sums(cells[None, :], radius)[0]
+    return out
+
+
 def _yoy_areas(gdf, T, cube, idx_areas, col, w, before, after, min_events, harm):
     frame = pd.DataFrame({"area_id": gdf["area_id"], "before": T[:, before].sum(axis=1), "after": T[:, after].sum(axis=1)})
     if harm:
@@ -155,8 +181,9 @@ def _displacement(res, ring_gdf, idx_rings, col, n_months, before, after, stack,
     for name, idx in zip(ring_gdf["ring"], idx_rings):
         row = _matrix([idx], col, n_months)[0]
         rings.append({"ring": name, "before": row[before].sum(), "after": row[after].sum()})
-    wdd = {k.replace("wdd_", ""): res[k] for k in ("wdd_se", "wdd_low", "wdd_high", "wdd_p", "wdd_p_poisson")}
-    wdd["wdd"] = res["wdd"]
+    wdd = {k.replace("wdd_", ""): res.get(k, np.nan) for k in ("wdd_low", "wdd_high", "wdd_p", "wdd_published",
+                                                               "wdd_se_poisson", "wdd_p_poisson")}
+    wdd["wdd"] = res.get("wdd", np.nan)
     return {"rings": rings, "wdd": wdd, "wdq": res.get("wdq"), "total_net_effect": res.get("total_net_effect"),
             "buffer_control_before": stack[bpools[:, 0]][:, before].sum() if bcells.size else 0.0,
             "buffer_control_after": stack[bpools[:, 0]][:, after].sum() if bcells.size else 0.0}

@@ -1,7 +1,8 @@
 """Displacement and diffusion of benefits around treated areas (DOMAIN.md, Proving impact).
 
 WDQ, the weighted displacement quotient (Bowers & Johnson 2003), with the total net effect; WDD, the
-weighted displacement difference (Wheeler & Ratcliffe 2018), with its Poisson standard error.
+weighted displacement difference (Wheeler & Ratcliffe 2018), with its Poisson standard error (its
+calibrated test on real data is reference.referenced_wdd).
 Time weights (periods of different length) and area weights (areas of different size) divide each
 count by its weight; harm weighting passes harm sums instead of counts (and sums of squared weights
 for the variance). Buffer rings themselves are drawn by `rings()`.
@@ -46,19 +47,14 @@ def wdq(k: Counts) -> dict:
 
 
 def wdd(k: Counts, weights: dict | None = None, variance_sums: dict | None = None,
-        dispersion: float = 1.0, shock_var: float = 0.0, buffer_shock_var: float | None = None,
-        conf: float = 0.95) -> dict:
+        dispersion: float = 1.0, conf: float = 0.95) -> dict:
     """WDD = (T1 - T0) - (C1 - C0) + (D1 - D0) - (CD1 - CD0), negative = crime prevented.
 
     weights: optional divisor per count name (e.g. {"t0": 12, "t1": 9} for months, or areas in km2);
     the variance is then sum(count / w^2) (Wheeler & Ratcliffe 2018). variance_sums: for harm, the
     sums of squared weights per name, used instead of the counts. dispersion: a quasi-Poisson scale
-    (>= 1) that multiplies the variance when counts are overdispersed. shock_var: the variance of a
-    shared multiplicative before->after shock (log scale) that every area's count also carries; it
-    adds shock_var * 2 * before^2 per treated/control pair (after = before * e^shock), the part of
-    real-world variation that grows with the size of the area rather than its square root.
-    buffer_shock_var: the same for the buffer pair (default: shock_var), estimated on sets of the
-    buffer's size because bigger areas average more of their swings away.
+    (>= 1) that multiplies the variance when counts are overdispersed. On real data even that
+    over-claims (places swing together); reports decide on reference.referenced_wdd instead.
     The displacement-control terms drop out when cd0/cd1 are None (the paper's 3-area version)."""
     w = {name: 1.0 for name in asdict(k)}
     w.update(weights or {})
@@ -66,21 +62,11 @@ def wdd(k: Counts, weights: dict | None = None, variance_sums: dict | None = Non
     sign = {"t1": 1, "t0": -1, "c1": -1, "c0": 1, "d1": 1, "d0": -1, "cd1": -1, "cd0": 1}
     est = sum(sign[n] * v / w[n] for n, v in vals.items())
     var_src = variance_sums or vals
-    var = dispersion * sum(var_src[n] / w[n] ** 2 for n in vals)
-    bshock = shock_var if buffer_shock_var is None else buffer_shock_var
-    var += shock_var * sum((vals[n] / w[n]) ** 2 for n in ("t0", "c0") if n in vals)
-    var += bshock * sum((vals[n] / w[n]) ** 2 for n in ("d0", "cd0") if n in vals)
-    se = float(np.sqrt(var))
+    se = float(np.sqrt(dispersion * sum(var_src[n] / w[n] ** 2 for n in vals)))
     z = est / se if se > 0 else np.nan
     crit = stats.norm.ppf(0.5 + conf / 2)
     return {"wdd": float(est), "se": se, "z": float(z), "p": float(2 * stats.norm.sf(abs(z))),
-            "low": float(est - crit * se), "high": float(est + crit * se), "dispersion": float(dispersion),
-            "shock_var": float(shock_var), "buffer_shock_var": float(bshock)}
-
-
-def local_treated(k: Counts) -> dict:
-    """The treated-vs-control part alone: (T1 - T0) - (C1 - C0), variance T0+T1+C0+C1."""
-    return wdd(Counts(k.t0, k.t1, k.c0, k.c1, 0.0, 0.0, None, None))
+            "low": float(est - crit * se), "high": float(est + crit * se), "dispersion": float(dispersion)}
 
 
 def rings(areas, buffers=DEFAULT_BUFFERS):

@@ -108,3 +108,24 @@ def read_csv_columns(path, needed: list[str]) -> pd.DataFrame:
             bad = int(pd.to_numeric(df[col], errors="coerce").isna().idxmax())
             raise BadFileError(path, f"line {bad + 2}: {col} must be a number")
     return df
+
+
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f", ""}
+
+
+def read_calls(path) -> pd.DataFrame:
+    """A calls CSV for caller savings: caller_id, date, flagged (true/false, 1/0, yes/no), optional
+    simulated. One-line errors name the file and line of a bad date or flag."""
+    df = read_csv_columns(path, ["caller_id", "date", "flagged"])
+    dates = pd.to_datetime(df["date"], errors="coerce")
+    if dates.isna().any():
+        raise BadFileError(Path(path), f"line {int(dates.isna().idxmax()) + 2}: date must be a date, e.g. 2024-03-31")
+    flags = df["flagged"].astype(str).str.strip().str.lower()
+    bad = ~flags.isin(_TRUE | _FALSE)
+    if bad.any():
+        raise BadFileError(Path(path), f"line {int(bad.idxmax()) + 2}: flagged must be true/false, 1/0 or yes/no")
+    out = df.assign(date=dates, flagged=flags.isin(_TRUE))
+    if "simulated" in out:
+        out["simulated"] = out["simulated"].astype(str).str.strip().str.lower().isin(_TRUE)
+    return out

@@ -7,22 +7,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from saferhub.evaluate import did, displacement, yoy
-
-
-def change_dispersion(before: np.ndarray, after: np.ndarray) -> float:
-    """Quasi-Poisson scale of before->after change across places (>= 1): given each place's total n,
-    after ~ binomial(n, p) with one common p under "no effect"; Pearson X^2 / (places - 1)."""
-    n = before + after
-    keep = n > 0
-    if keep.sum() < 3:
-        return 1.0
-    n, a = n[keep], after[keep]
-    p = a.sum() / n.sum()
-    if p <= 0 or p >= 1:
-        return 1.0
-    x2 = ((a - n * p) ** 2 / (n * p * (1 - p))).sum()
-    return float(max(1.0, x2 / (keep.sum() - 1)))
+from saferhub.evaluate import did, displacement, reference, yoy
 
 
 def shock_variance(before: np.ndarray, after: np.ndarray) -> float:
@@ -37,25 +22,28 @@ def shock_variance(before: np.ndarray, after: np.ndarray) -> float:
 
 
 def assess(T: np.ndarray, C: np.ndarray, D: np.ndarray, CD: np.ndarray, before: np.ndarray,
-           after: np.ndarray, did_cols: np.ndarray, reference: np.ndarray | None = None,
-           buffer_reference: np.ndarray | None = None,
+           after: np.ndarray, did_cols: np.ndarray, ref_sets: np.ndarray | None = None,
+           ring_observed: np.ndarray | None = None, ring_reference: np.ndarray | None = None,
            family: str = "quasipoisson",
            variance: str = "unpooled") -> dict:
     """T, C: treated and control places x months counts; D, CD: buffer and buffer-control monthly sums;
     before/after: column indices of the two YoY periods; did_cols: the DiD months (boolean post for
-    `after` columns inside it); reference: reference sets x months sums for the referenced YoY test;
-    The WDD weights scale each control to its treated counterpart's before-period level (control
-    before / treated before), so a shared proportional trend cancels. Returns the p-values and estimates of every method."""
+    `after` columns inside it); ref_sets: reference sets x months sums (reference.draw_sets: one
+    member of each matched group, the treated area itself included) for the referenced YoY and WDD;
+    ring_reference: the same sets' own rings, sets x months; ring_observed: the treated areas' own
+    rings counted the same way (months). The published WDD's weights scale each control to its
+    treated counterpart's before-period level, so a shared proportional trend cancels; its Poisson
+    p-value is shown, the referenced WDD decides. Returns the p-values and estimates of every method."""
     k0, k1 = T[:, before].sum(), T[:, after].sum()
     t0, t1 = float(len(before)), float(len(after))
     rr, lo, hi = yoy.rate_ratio(k1, k0, t1, t0)
     out = {"yoy_before": float(k0), "yoy_after": float(k1), "yoy_rr": rr, "yoy_low": lo, "yoy_high": hi,
            "yoy_p_c": yoy.c_test(k1, k0, t1, t0), "yoy_p_e": yoy.e_test(k1, k0, t1, t0, variance)}
-    if reference is not None and k0 > 0 and k1 > 0:
-        ref = np.log(reference[:, after].sum(axis=1) / np.maximum(reference[:, before].sum(axis=1), 1e-9))
+    if ref_sets is not None and k0 > 0 and k1 > 0:
+        ref = np.log(ref_sets[:, after].sum(axis=1) / np.maximum(ref_sets[:, before].sum(axis=1), 1e-9))
         out["yoy_p_ref"] = yoy.referenced_p(np.log(k1 / k0), ref)
         out["yoy_ref_rr"] = float(np.exp(np.median(ref[np.isfinite(ref)])))
-        out["shock_var"] = shock_variance(reference[:, before].sum(axis=1), reference[:, after].sum(axis=1))
+        out["shock_var"] = shock_variance(ref_sets[:, before].sum(axis=1), ref_sets[:, after].sum(axis=1))
     post = np.isin(did_cols, after)
     treated = np.r_[np.ones(len(T), bool), np.zeros(len(C), bool)]
     res = did.did_glm(np.vstack([T, C])[:, did_cols], treated, post, family=family)
@@ -72,14 +60,14 @@ def assess(T: np.ndarray, C: np.ndarray, D: np.ndarray, CD: np.ndarray, before: 
     c_weight = counts.c0 / counts.t0 if counts.t0 > 0 and counts.c0 > 0 else 1.0
     cd_weight = counts.cd0 / counts.d0 if counts.d0 > 0 and counts.cd0 > 0 else 1.0
     weights = {"c0": c_weight, "c1": c_weight, "cd0": cd_weight, "cd1": cd_weight}
-    phi = change_dispersion(C[:, before].sum(axis=1), C[:, after].sum(axis=1))
     plain = displacement.wdd(counts, weights)
-    bshock = None
-    if buffer_reference is not None:
-        bshock = shock_variance(buffer_reference[:, before].sum(axis=1), buffer_reference[:, after].sum(axis=1))
-    robust = displacement.wdd(counts, weights, shock_var=out.get("shock_var", 0.0), buffer_shock_var=bshock)
-    out.update(wdd=robust["wdd"], wdd_se=robust["se"], wdd_low=robust["low"], wdd_high=robust["high"],
-               wdd_p=robust["p"], wdd_p_poisson=plain["p"], wdd_dispersion=phi)
+    out.update(wdd_published=plain["wdd"], wdd_se_poisson=plain["se"], wdd_p_poisson=plain["p"])
+    if ref_sets is not None and ring_reference is not None and ring_observed is not None:
+        ref = reference.referenced_wdd(
+            k0, k1, counts.d0, (ring_observed[before].sum(), ring_observed[after].sum()),
+            (ref_sets[:, before].sum(axis=1), ref_sets[:, after].sum(axis=1)),
+            (ring_reference[:, before].sum(axis=1), ring_reference[:, after].sum(axis=1)))
+        out.update(wdd=ref["wdd"], wdd_low=ref["low"], wdd_high=ref["high"], wdd_p=ref["p"])
     if min(counts.c0, counts.c1) > 0:
         out.update(displacement.wdq(counts))
     return out

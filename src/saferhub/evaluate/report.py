@@ -147,12 +147,16 @@ def render(run: dict, areas=None) -> str:
                                                 "rr_high": "Ratio high", "result": "Result"})
     sections.append(("Area by area (same months, year before)", table_html(areas_tbl, "{:,.2f}")))
     w = dsp["wdd"]
-    disp = (f"<p>WDD (negative = crime prevented overall, counting the rings): {w['wdd']:+,.0f} events, 95% interval "
-            f"{w['low']:+,.0f} to {w['high']:+,.0f} (p = {w['p']:.2g}; {w['p_poisson']:.2g} with the published Poisson "
-            f"error, which real data overstate). WDQ: {_num(dsp.get('wdq'))} (above 0: benefits spread to the rings; below 0: "
-            f"crime moved into them). Total net effect: {_num(dsp.get('total_net_effect'))} events.</p>"
-            "<p class='note'>Read the rings as a description: on real data the WDD test still raises a false alarm "
-            "about 1 time in 10 (benchmarks/RESULTS.md), so it does not decide anything here.</p>")
+    disp = (f"<p>WDD (negative = crime prevented overall, counting the rings), against matched places and their own "
+            f"rings: {_num(w['wdd'], '{:+,.0f}')} events, 95% interval {_num(w['low'], '{:+,.0f}')} to "
+            f"{_num(w['high'], '{:+,.0f}')} (p = {_num(w['p'], '{:.2g}')}). The published Wheeler & Ratcliffe form "
+            f"gives {_num(w.get('published'), '{:+,.0f}')} events (p = {_num(w.get('p_poisson'), '{:.2g}')} with its "
+            f"Poisson error, which real data overstate: it is shown, never decides). WDQ: {_num(dsp.get('wdq'))} "
+            f"(above 0: benefits spread to the rings; below 0: crime moved into them). Total net effect: "
+            f"{_num(dsp.get('total_net_effect'))} events.</p>"
+            "<p class='note'>The rings are bigger than the areas, so their own ups and downs hide all but large "
+            "effects: on Merseyside the WDD found an injected 20% fall in the areas only 1 time in 5 "
+            "(benchmarks/RESULTS.md).</p>")
     disp += figure_html(_rings_chart(run), "rings before and after")
     sections.append(("Did crime move next door?", disp))
     if "harm" in run:
@@ -166,7 +170,10 @@ def render(run: dict, areas=None) -> str:
                          f"({c['price_year']} prices, uplift ×{c['uplift']:g}; {escape(c['source'])}), from the interval of "
                          f"{c['events_avoided_low']:,.0f} to {c['events_avoided_high']:,.0f} events avoided. "
                          f"{100 * c['costed_share']:.0f}% of the events have a Home Office unit cost; not costed: "
-                         f"{escape(', '.join(c['not_costed']) or 'none')}. A range that includes zero or below means "
+                         f"{escape(', '.join(c['not_costed']) or 'none')}. "
+                         + (f"Unit costs not yet checked against the report: {escape(', '.join(c['unverified']))} "
+                            f"(see the table's SOURCE.txt). " if c.get("unverified") else "")
+                         + f"A range that includes zero or below means "
                          f"no saving can be claimed.</p>"))
     pw = run["power"]
     sections.append(("Could this design see an effect?", f"<p>With these areas and periods the smallest reduction the "
@@ -184,16 +191,20 @@ def render(run: dict, areas=None) -> str:
     return page(title, sections, sub)
 
 
-def _num(v) -> str:
-    return "–" if v is None else f"{v:,.2f}"
+def _num(v, fmt: str = "{:,.2f}") -> str:
+    return "–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else fmt.format(v)
 
 
 def _extra(run, key) -> str:
     r = run[key]
+    sim = ""
+    if key == "crossover" and (r.get("simulated") or run["params"].get("simulated")):
+        sim = ("<p class='note'>SIMULATED: these patrol/control days (or incidents) are simulated demonstration data; "
+               "the figures show the method, not an effect.</p>")
     if r.get("result") != "estimated":
-        return f"<p>{escape(r.get('result'))}</p>"
+        return sim + f"<p>{escape(r.get('result'))}</p>"
     if key == "crossover":
-        return (f"<p>{r['patrol_days']} patrol days and {r['control_days']} control days: incidents on patrol days were "
+        return sim + (f"<p>{r['patrol_days']} patrol days and {r['control_days']} control days: incidents on patrol days were "
                 f"{_pct(r['change_pct'])} against control days (randomisation p = {r['p']:.2g}, {r['permutations']} shuffles "
                 f"within area and weekday).</p>")
     if key == "synthetic":

@@ -81,6 +81,8 @@ def evaluate(areas, before, after, categories=None, harm: bool = False, buffers=
             controls_ratio=results["did"].get("controls_ratio", 3.0), shock_var=results["did"].get("shock_var", 0.0))
     if crossover is not None and len(crossover):
         results["crossover"] = design.crossover_result(gdf, crossover, store_path, force, min_events, seed)
+        # A simulated plan's randomised days (or simulated incidents) prove nothing: say so on the figure.
+        results["crossover"]["simulated"] = bool(simulated)
     if dosage is not None and len(dosage):
         results["dose_response"] = design.dose_result(gdf, dosage, store_path, force, categories, min_events)
     run = {"run_id": run_id, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -145,7 +147,8 @@ def summary_for_assessment(run: dict) -> dict:
                displacement_wdq=run["displacement"].get("wdq"), wdd=run["displacement"]["wdd"]["wdd"],
                cost_avoided_low=run["cost"].get("low"), cost_avoided_high=run["cost"].get("high"),
                price_year=run["cost"].get("price_year"))
-    out["headline"] = design.headline(run)
+    out["headline"] = ("SIMULATED data, a demonstration: " if run["params"].get("simulated") else "") + design.headline(run)
+    out["simulated"] = bool(run["params"].get("simulated"))
     return out
 
 

@@ -8,9 +8,10 @@ variance for its pivot, and the two usual choices differ when the periods differ
 "pooled" uses the common rate under the null, (X1+X0)/(t1+t0) * (1/t1 + 1/t0). We default to unpooled.
 
 Real crime counts are overdispersed (places and months vary more than Poisson allows), so a Poisson
-p-value alone over-claims. `referenced_p` compares the treated areas' change with the changes of many
-untreated reference sets of the same size and level over the same months: that test is calibrated on
-real data (benchmarks/RESULTS.md) and is the one that decides "significant" in our reports.
+p-value alone over-claims. `referenced_p` ranks the treated areas' change among the changes of many
+reference sets of the same size and level over the same months (built by evaluate/reference.py, the
+areas in their own matched groups): that test is calibrated on real data (benchmarks/RESULTS.md) and
+is the one that decides "significant" in our reports.
 """
 
 from __future__ import annotations
