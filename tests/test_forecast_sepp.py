@@ -16,7 +16,7 @@ from saferhub.forecast.sepp import (
 
 def _loglik(N, mu, theta, q, sigma, r=3):
     """Brute-force Poisson log-likelihood of the model (without log n!), by dense convolution."""
-    S, _, _, _ = _recursions(N, q)
+    S, _ = _recursions(N, q)
     lam = mu[None] + theta * smooth((1 - q) * S, kernel_2d(sigma, r))
     safe = np.where(N > 0, lam, 1.0)
     return float((N * np.log(safe)).sum() - lam.sum())

@@ -11,7 +11,6 @@ from scipy import stats
 
 from saferhub.errors import SaferhubError
 em = importlib.import_module("saferhub.hotspots.emerging")  # the module; saferhub.hotspots.emerging is the verb
-from saferhub.hotspots.gistar import grid_kernel
 
 
 def _mk_reference(x):
@@ -120,24 +119,33 @@ def test_cube_counts_events_by_unit_and_time():
     assert c.tolist() == [[2, 0, 0], [0, 1, 0], [0, 0, 1]]
 
 
-def test_emerging_grid_recovers_planted_patterns():
+def test_emerging_frame_on_a_grid_recovers_planted_patterns():
+    """Gi* per monthly slice (time_lags=0) on grid units, events placed at the cells' centres."""
+    from saferhub.geo.grid import Grid
+    from saferhub.geo.units import grid_units
+    from saferhub.hotspots.analyse import emerging_frame
+
     rng = np.random.default_rng(12)
     T, ny, nx = 24, 30, 30
     C = rng.poisson(1.0, size=(T, ny, nx)).astype(float)
     C[-3:, 5:8, 5:8] += 12  # appears in the last three months only -> consecutive
-    C[:, 20:23, 20:23] += np.linspace(4, 30, T)[:, None, None]  # always hot and growing -> intensifying
-    res = em.emerging_grid(C, grid_kernel(100, rings=1))
-    assert res.category[6, 6] == "consecutive hot spot"
-    assert res.category[21, 21] == "intensifying hot spot"
-    assert res.simple[21, 21] == "persistent" and res.simple[6, 6] == "emerging"
-    assert (res.category == "no pattern").mean() > 0.8
+    C[:, 20:23, 20:23] += np.round(np.linspace(4, 30, T))[:, None, None]  # always hot, growing -> intensifying
+    units = grid_units(Grid.from_bounds(0, 0, 100 * nx - 10, 100 * ny - 10, 100))
+    t, r, c = np.nonzero(C)
+    k = C[t, r, c].astype(int)
+    x, y, t = np.repeat(c * 100 + 50.0, k), np.repeat(r * 100 + 50.0, k), np.repeat(t, k)
+    gdf, cube = emerging_frame(units, x, y, t, T, rings=1, time_lags=0)
+    at = lambda row, col: gdf.iloc[units.assign([col * 100 + 50.0], [row * 100 + 50.0])[0]]  # noqa: E731
+    assert cube.sum() == C.sum()
+    assert at(6, 6)["category"] == "consecutive hot spot"
+    assert at(21, 21)["category"] == "intensifying hot spot"
+    assert at(21, 21)["simple"] == "persistent" and at(6, 6)["simple"] == "emerging"
+    assert (gdf["category"] == "no pattern").mean() > 0.8
 
 
 def test_bad_cubes_are_clear_errors():
     with pytest.raises(SaferhubError, match="3 time slices"):
         em.mann_kendall(np.zeros((3, 2)))
-    with pytest.raises(SaferhubError):
-        em.emerging_grid(np.zeros((3, 3)), grid_kernel(100, rings=1))
 
 
 def test_emerging_frame_on_hexagons_recovers_a_planted_new_hotspot():

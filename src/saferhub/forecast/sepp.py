@@ -47,20 +47,18 @@ def _inside_mass(n: int, k1: np.ndarray) -> np.ndarray:
     r = (len(k1) - 1) // 2
     c = np.concatenate([[0.0], np.cumsum(k1)])
     pos = np.arange(n)
-    lo = np.clip(-pos + r, 0, len(k1))          # kernel index of offset reaching row 0
-    hi = np.clip(n - 1 - pos + r + 1, 0, len(k1))
+    lo = np.maximum(r - pos, 0)  # kernel index of the offset reaching position 0 (always <= r)
+    hi = np.minimum(n - pos + r, len(k1))  # one past the offset reaching n - 1 (always >= r + 1)
     return c[hi] - c[lo]
 
 
-def _recursions(N: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """S[t] = sum_k q^(k-1) N[t-k] and S1[t] = sum_k k q^(k-1) N[t-k], for t = 0..T (T = next)."""
+def _recursions(N: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """S[t] = sum_k q^(k-1) N[t-k] for t = 0..T-1, and S[T] (the month after the history)."""
     T = N.shape[0]
     S = np.zeros((T + 1,) + N.shape[1:])
-    S1 = np.zeros_like(S)
     for t in range(1, T + 1):
         S[t] = q * S[t - 1] + N[t - 1]
-        S1[t] = N[t - 1] + q * S1[t - 1] + q * S[t - 1]
-    return S[:T], S1[:T], S[T], S1[T]
+    return S[:T], S[T]
 
 
 def _recursions_flat(N: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
@@ -74,43 +72,6 @@ def _recursions_flat(N: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
     return S, S1
 
 
-def _estep_py(S, S1, t_i, nb, n_i, mu_i, K, theta_q):
-    """One pass over the month-cells with crime: the triggering sums (lag-weighted too) over their
-    (2r+1)^2 neighbouring parent cells (`nb`: active-cell index per offset, -1 off the grid), the
-    intensity, and the expected number of offspring per offset."""
-    m, noff = nb.shape
-    lam = np.empty(m)
-    trg = 0.0
-    lsum = 0.0
-    Wd = np.zeros(noff)
-    vals = np.zeros(noff)
-    for i in range(m):
-        t = t_i[i]
-        s0 = 0.0
-        s1 = 0.0
-        for o in range(noff):
-            j = nb[i, o]
-            if j < 0:
-                vals[o] = 0.0
-            else:
-                v = K[o] * S[t, j]
-                vals[o] = v
-                s0 += v
-                s1 += K[o] * S1[t, j]
-        trig = theta_q * s0
-        li = mu_i[i] + trig
-        if li <= 0.0:
-            li = 1e-300
-        lam[i] = li
-        w = n_i[i] / li
-        trg += w * trig
-        lsum += w * theta_q * s1
-        wt = w * theta_q
-        for o in range(noff):
-            Wd[o] += wt * vals[o]
-    return lam, trg, lsum, Wd
-
-
 _ESTEP = None
 
 
@@ -120,7 +81,9 @@ def _estep(*args):
     if _ESTEP is None:
         from numba import njit
 
-        _ESTEP = njit(cache=True)(_estep_py)
+        from saferhub.forecast.sepp_estep import estep
+
+        _ESTEP = njit(cache=True)(estep)
     return _ESTEP(*args)
 
 
@@ -129,10 +92,9 @@ def fit_sepp(N: np.ndarray, radius: int = 3, bg_bandwidth: float = 0.0, max_iter
     """EM fit of the grid ETAS to a (T, ny, nx) count history. Returns the parameters, the
     background mu (ny, nx), iterations used and the log-likelihood trace (without log n! terms).
 
-    Work per iteration is proportional to months x "active" cells (cells within `radius` of any
-    crime; no other cell can hold a parent) plus crime cells x (2r+1)^2 in one compiled pass.
+    Work per iteration is proportional to months x "active" cells (cells with any crime: no other
+    cell can hold a parent) plus crime cells x (2r+1)^2 in one compiled pass.
     `fix_mu` keeps the background at init["mu"] (used to check the triggering estimates)."""
-    from scipy.ndimage import binary_dilation
     from scipy.optimize import minimize_scalar
 
     N = np.asarray(N, dtype="float64")
@@ -142,10 +104,8 @@ def fit_sepp(N: np.ndarray, radius: int = 3, bg_bandwidth: float = 0.0, max_iter
     theta, q, sigma = init.get("theta", 0.3), init.get("q", 0.5), init.get("sigma", 1.0)
     mu = np.asarray(init.get("mu", N.mean(axis=0) * (1 - theta) + 1e-9), dtype="float64")
 
-    ever = N.sum(axis=0) > 0
-    active = binary_dilation(ever, structure=np.ones((2 * r + 1, 2 * r + 1), bool)) if r else ever
-    act_idx = np.full(ny * nx, -1, np.int64)
-    act_flat = np.flatnonzero(active)
+    act_idx = np.full(ny * nx, -1, np.int64)  # -1: never had crime, so never a parent
+    act_flat = np.flatnonzero(N.sum(axis=0) > 0)
     act_idx[act_flat] = np.arange(act_flat.size)
     NA = N.reshape(T, -1)[:, act_flat]
 
@@ -224,7 +184,7 @@ def fit_sepp(N: np.ndarray, radius: int = 3, bg_bandwidth: float = 0.0, max_iter
 def sepp_intensity_next(N: np.ndarray, params: dict) -> np.ndarray:
     """Expected counts for the month after the history N under fitted parameters."""
     q, theta, r = params["q"], params["theta"], params["radius"]
-    _, _, S_next, _ = _recursions(np.asarray(N, dtype="float64"), q)
+    _, S_next = _recursions(np.asarray(N, dtype="float64"), q)
     trig = smooth((1 - q) * S_next, kernel_2d(params["sigma"], r))
     return params["mu"] + theta * trig
 

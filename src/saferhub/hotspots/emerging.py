@@ -1,5 +1,6 @@
-"""Emerging hot spots: a space-time cube by month, Gi* per time slice, a Mann–Kendall trend per
-unit, and ArcGIS's eight hot (and eight cold) spot categories; plus a simpler four-way reading.
+"""Emerging hot spots: a space-time cube by month, space-time Gi* (Gi* per time slice is
+analyse.emerging_frame's loop), a Mann–Kendall trend per unit, and ArcGIS's eight hot (and eight
+cold) spot categories; plus a simpler four-way reading.
 
 ArcGIS Pro's "How Emerging Hot Spot Analysis works" defines the categories (hot shown; cold is the
 mirror image with hot<->cold and the trend reversed). "Hot" = a significant positive Gi* in a slice.
@@ -27,7 +28,6 @@ from scipy import stats
 
 from saferhub.errors import SaferhubError
 from saferhub.hotspots import inference
-from saferhub.hotspots.gistar import gistar_grid
 
 PATTERNS = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic",
             "oscillating", "historical")
@@ -119,10 +119,9 @@ def classify(z, p_adjusted, alpha: float = 0.05, trend_alpha: float = 0.05,
     Returns (labels as an object array from LABELS, the Mann–Kendall results on the z-scores)."""
     z = np.asarray(z, float)
     p = np.asarray(p_adjusted, float)
-    with np.errstate(invalid="ignore"):
-        sig = p <= alpha
-        hot = sig & (z > 0)
-        cold = sig & (z < 0)
+    sig = p <= alpha  # NaN (no Gi* in that slice) compares False: not significant
+    hot = sig & (z > 0)
+    cold = sig & (z < 0)
     mk = mk or mann_kendall(z)
     up = (mk.p <= trend_alpha) & (mk.z > 0)
     down = (mk.p <= trend_alpha) & (mk.z < 0)
@@ -150,44 +149,6 @@ def simple_classes(hot) -> np.ndarray:
     return out
 
 
-@dataclass
-class Emerging:
-    category: np.ndarray  # ArcGIS label per unit
-    simple: np.ndarray
-    mk: MannKendall
-    z: np.ndarray  # (T, ...) Gi* z per slice
-    p_adjusted: np.ndarray
-    counts: np.ndarray  # (T, ...) the cube
-
-
-def emerging_grid(cube_grid, kernel: np.ndarray, mask=None, correction: str = "fdr",
-                  alpha: float = 0.05, trend_alpha: float = 0.05) -> Emerging:
-    """Emerging hot spots on a (T, ny, nx) count cube: Gi* per slice (over the study-area cells),
-    then `classify`. A slice with no variation (e.g. no events) has no significant cells."""
-    C = np.asarray(cube_grid, float)
-    if C.ndim != 3:
-        raise SaferhubError("emerging_grid needs a (time, rows, cols) cube")
-    T = C.shape[0]
-    mask = np.ones(C.shape[1:], bool) if mask is None else np.asarray(mask, bool)
-    Z = np.full(C.shape, np.nan)
-    P = np.full(C.shape, np.nan)
-    for t in range(T):  # one convolution per month
-        if np.ptp(C[t][mask]) == 0:
-            continue
-        g = gistar_grid(C[t], kernel, mask, correction=correction)
-        Z[t], P[t] = g.z, g.p_adjusted
-    zs = Z[:, mask].T  # (units, T)
-    ps = P[:, mask].T
-    labels, mk = classify(zs, ps, alpha, trend_alpha)
-    with np.errstate(invalid="ignore"):
-        hot = (ps <= alpha) & (zs > 0)
-    cat = np.full(mask.shape, None, dtype=object)
-    cat[mask] = labels
-    simple = np.full(mask.shape, None, dtype=object)
-    simple[mask] = simple_classes(hot)
-    return Emerging(cat, simple, mk, Z, P, C)
-
-
 def spacetime_gistar(cube_units, spatial_weights, time_lags: int = 1, correction: str = "fdr"):
     """Space-time Gi* over a (T, n) cube, ArcGIS-style: a bin's neighbours are the units within the
     spatial neighbourhood (focal included) in the same and the `time_lags` preceding slices; mean
@@ -204,9 +165,8 @@ def spacetime_gistar(cube_units, spatial_weights, time_lags: int = 1, correction
     if k < 0:
         raise SaferhubError(f"time lags must be >= 0, got {time_lags}")
     Ws = sp.csr_matrix(spatial_weights, dtype=float)
-    Ws.data[:] = 1.0
     Ws = (Ws + sp.identity(n, format="csr")).tocsr()
-    Ws.data[:] = 1.0
+    Ws.data[:] = 1.0  # binary weights, the focal unit included once
     S = np.asarray(Ws @ C.T).T  # (T, n) spatial neighbourhood sums per slice
     cs = np.vstack([np.zeros((1, n)), np.cumsum(S, axis=0)])
     t = np.arange(T)
@@ -238,10 +198,8 @@ def trend_sparkline_data(cube_units: np.ndarray, labels: np.ndarray) -> dict[str
 __all__ = [
     "LABELS",
     "PATTERNS",
-    "Emerging",
     "classify",
     "cube",
-    "emerging_grid",
     "inference",
     "mann_kendall",
     "simple_classes",

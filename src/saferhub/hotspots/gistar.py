@@ -67,8 +67,8 @@ def neighbourhood_sum(values: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     if kernel.size <= _DIRECT_MAX:
         return ndimage.correlate(values, kernel, mode="constant", cval=0.0)
     out = signal.fftconvolve(values, kernel[::-1, ::-1], mode="same")
-    if np.all(values == np.round(values)):
-        out = np.round(out)  # integer counts and a binary kernel: the exact sum is an integer
+    if np.all(values == np.round(values)) and np.all(kernel == np.round(kernel)):
+        out = np.round(out)  # integer counts and an integer kernel: the exact sum is an integer
     return out
 
 
@@ -138,9 +138,8 @@ def gistar_sparse(values, weights, correction: str = "fdr", permutations: int = 
     W = sp.csr_matrix(weights, dtype="float64")
     if W.shape != (x.size, x.size):
         raise SaferhubError(f"weights are {W.shape} but there are {x.size} units")
-    W.data[:] = 1.0  # binary weights
     W = (W + sp.identity(x.size, format="csr")).tocsr()
-    W.data[:] = 1.0
+    W.data[:] = 1.0  # binary weights, the focal unit included once
     n, mean, sd = _moments(x)
     local = W @ x
     card = np.asarray(W.sum(axis=1)).ravel()
