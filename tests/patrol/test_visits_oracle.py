@@ -477,5 +477,8 @@ def test_rows_sorted_only_against_the_first_row_are_still_sorted():
     # after the first row's: neither makes the rows sorted
     v = _same_as_sorted(["a", "b", "c", "b", "b"], [0, 0, 0, 300, 600], [OUT, IN, IN, IN, OUT])
     assert list(v["device"]) == ["b", "c"] and list(v["dwell_max_s"]) == [1500.0, 1800.0]
+    # radio b's visit starts in its second block of rows: its ping before is b's, not c's
+    v = _same_as_sorted(["a", "b", "c", "b", "b", "b"], [0, 0, 0, 300, 600, 900], [OUT, OUT, IN, IN, IN, OUT])
+    assert list(v["device"]) == ["b", "c"] and list(v["dwell_max_s"]) == [300.0 + 300 + 300, 1800.0]
     v = _same_as_sorted(["a"] * 5, [0, 600, 300, 900, 1200], [OUT, IN, IN, IN, OUT])
     assert (v["dwell_min_s"].iloc[0], v["dwell_max_s"].iloc[0]) == (600.0, 1200.0)
