@@ -470,3 +470,15 @@ def test_patrol_visits_merge_overlaps_in_every_area_not_only_the_first():
     assert list(pv["area_id"]) == ["A", "B", "C"]
     assert list(pv["minutes_min"]) == [10.0, 15.0, 20.0] and list(pv["devices"]) == [1, 2, 2]
     assert list(pv["minutes_max"]) == [10.0, 16.0, 20.0] and list(pv["simulated"]) == [False, False, True]
+
+
+def test_rows_sorted_only_against_the_first_row_are_still_sorted():
+    # codes 0, 1, 2, 1 are each above the first row's code, and times 0, 600, 300, 900 each at or
+    # after the first row's: neither makes the rows sorted
+    v = _same_as_sorted(["a", "b", "c", "b", "b"], [0, 0, 0, 300, 600], [OUT, IN, IN, IN, OUT])
+    assert list(v["device"]) == ["b", "c"] and list(v["dwell_max_s"]) == [1500.0, 1800.0]
+    # radio b's visit starts in its second block of rows: its ping before is b's, not c's
+    v = _same_as_sorted(["a", "b", "c", "b", "b", "b"], [0, 0, 0, 300, 600, 900], [OUT, OUT, IN, IN, IN, OUT])
+    assert list(v["device"]) == ["b", "c"] and list(v["dwell_max_s"]) == [300.0 + 300 + 300, 1800.0]
+    v = _same_as_sorted(["a"] * 5, [0, 600, 300, 900, 1200], [OUT, IN, IN, IN, OUT])
+    assert (v["dwell_min_s"].iloc[0], v["dwell_max_s"].iloc[0]) == (600.0, 1200.0)
