@@ -22,7 +22,7 @@ from sqlalchemy import select, text
 from saferhub.errors import SaferhubError
 from saferhub.hub import audit, auditkey, checkpoint
 from saferhub.hub.db import make_engine, session_factory
-from saferhub.hub.models import Agency, AuditEvent, AuditHead, User
+from saferhub.hub.models import Agency, User
 
 from .oracle_db import fresh_copy
 
