@@ -22,7 +22,7 @@ from sqlalchemy import select, text
 from saferhub.errors import SaferhubError
 from saferhub.hub import audit, auditkey, checkpoint
 from saferhub.hub.db import make_engine, session_factory
-from saferhub.hub.models import Agency, AuditEvent, AuditHead, User
+from saferhub.hub.models import Agency, User
 
 from .oracle_db import fresh_copy
 
@@ -169,6 +169,27 @@ def test_a_missing_mac_is_a_failure_unless_it_is_a_leading_legacy_row(hub):
         c.execute(text("UPDATE audit_events SET mac = NULL, key_id = NULL WHERE seq <= 2"))
     v = _verify(sessions)
     assert (v.ok, v.rows, v.legacy) == (True, 4, 2)
+    # every kind of failure after the legacy prefix still reports its length
+    rows = _rows(engine)
+    ring = auditkey.load()
+    for sql, seq in (("UPDATE audit_events SET purpose = 'x' WHERE seq = 3", 3),
+                     ("UPDATE audit_events SET mac = :bad WHERE seq = 3", 3),
+                     ("UPDATE audit_events SET prev_hash = :bad WHERE seq = 3", 3),
+                     ("UPDATE audit_events SET seq = 30 WHERE seq = 3", 3),
+                     ("UPDATE audit_head SET seq = 5", 5)):
+        with engine.begin() as c:
+            c.execute(text(sql), {"bad": "0" * 64})
+        v = _verify(sessions)
+        assert (v.ok, v.first_bad_seq, v.legacy) == (False, seq, 2), sql
+        with engine.begin() as c:  # put it back
+            c.execute(text("UPDATE audit_events SET seq = 3 WHERE seq = 30"))
+            c.execute(text("UPDATE audit_events SET purpose = :p, mac = :m, prev_hash = :h WHERE seq = 3"),
+                      {"p": rows[2]["purpose"], "m": rows[2]["mac"], "h": rows[2]["prev_hash"]})
+            c.execute(text("UPDATE audit_head SET seq = 4"))
+    checkpoint.write(ring, 4, "f" * 64)
+    v = _verify(sessions)
+    assert (v.ok, v.first_bad_seq, v.legacy, v.checkpoints) == (False, 4, 2, 0)
+    checkpoint.path_for(ring).unlink()
     with engine.begin() as c:
         c.execute(text("UPDATE audit_events SET mac = NULL, key_id = NULL WHERE seq = 4"))
     v = _verify(sessions)

@@ -326,3 +326,11 @@ def test_client_address_reads_forwarded_for_right_to_left_from_trusted_proxies(m
     assert security.client_address(req("10.1.1.1", "6.6.6.6"), None) == "10.1.1.1"  # settings: none trusted
     monkeypatch.setenv("SAFERHUB_TRUSTED_PROXIES", '["10.0.0.0/8"]')
     assert security.client_address(req("10.1.1.1", "6.6.6.6"), None) == "6.6.6.6"
+
+
+def test_times_from_the_database_are_read_as_utc_and_aware_ones_keep_their_instant():
+    naive = dt.datetime(2026, 1, 1, 12, 0)  # SQLite returns naive UTC
+    assert security._aware(naive) == dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
+    plus_one = dt.datetime(2026, 1, 1, 13, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))  # PostgreSQL: aware
+    assert security._aware(plus_one) == naive.replace(tzinfo=dt.timezone.utc)
+    assert security._aware(plus_one).utcoffset() == dt.timedelta(hours=1)
