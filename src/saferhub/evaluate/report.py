@@ -19,6 +19,11 @@ def _pct(v) -> str:
     return f"{v:+.1f}%" if abs(v) < 10 else f"{v:+.0f}%"
 
 
+def _change(ratio):
+    """A rate ratio as a percentage change (None or NaN stays unknown)."""
+    return None if ratio is None or pd.isna(ratio) else 100 * (float(ratio) - 1)
+
+
 def _money(v) -> str:
     return "–" if v is None else ("−" if v < 0 else "") + f"£{abs(v):,.0f}"
 
@@ -92,16 +97,42 @@ def _dose_chart(run):
 
 
 def _map(run, areas, rings):
+    """Areas numbered as in the area-by-area table: at force scale a 200 m square is a dot and
+    twenty street names on top of each other are unreadable, so the map carries numbers."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 6.5))
+    fig, ax = plt.subplots(figsize=(7.5, 6.0))
     rings.plot(ax=ax, color=["#fde0ef", "#f7f7f7"][: len(rings)], edgecolor="#999", lw=.5)
     areas.plot(ax=ax, color="#b2182b", edgecolor="k", lw=.5)
-    for _, r in areas.iterrows():
-        c = r.geometry.representative_point()
-        ax.annotate(r["name"][:28], (c.x, c.y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    pts = areas.geometry.representative_point()
+    ax.scatter(pts.x, pts.y, s=14, color="#b2182b", zorder=3)
+    x0, y0, x1, y1 = rings.total_bounds
+    pad = max(x1 - x0, y1 - y0) * 0.05 + 250
+    ax.set_xlim(x0 - pad, x1 + pad)
+    ax.set_ylim(y0 - pad, y1 + pad)
+    ax.set_aspect("equal")
+    fig.canvas.draw()   # fixes the axes' scale, so label boxes can be sized in points
+    to_pt = ax.transData.transform
+    placed: list[tuple[float, float, float, float]] = []
+    for number, c in enumerate(pts, start=1):
+        px, py = to_pt((c.x, c.y))
+        w, h = 4.5 * len(str(number)) + 3, 9
+        # nearest free spot among a ring of offsets, so dense clusters stay readable
+        for radius in (6, 14, 24, 36):
+            spots = [(px + radius * np.cos(a) - w / 2, py + radius * np.sin(a) - h / 2)
+                     for a in np.linspace(0, 2 * np.pi, 12, endpoint=False) + np.pi / 4]
+            free = [s for s in spots if not any(s[0] < b[2] and b[0] < s[0] + w and s[1] < b[3] and b[1] < s[1] + h
+                                                for b in placed)]
+            if free:
+                break
+        sx, sy = (free or spots)[0]
+        placed.append((sx, sy, sx + w, sy + h))
+        dx, dy = sx + w / 2 - px, sy + h / 2 - py
+        ax.annotate(str(number), (c.x, c.y), xytext=(dx * 72 / fig.dpi, dy * 72 / fig.dpi), textcoords="offset points",
+                    fontsize=7, ha="center", va="center", arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "#555"},
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
     ax.set_axis_off()
-    ax.set_title("Patrol areas (red) and their buffer rings")
+    ax.set_title("Areas (red, numbered as in the area-by-area table) and their buffer rings")
     return fig
 
 
@@ -141,11 +172,7 @@ def render(run: dict, areas=None) -> str:
     body += figure_html(_series_chart(run), "monthly events in the areas and matched places")
     body += figure_html(_event_chart(run), "event study")
     sections.append(("Results", body))
-    areas_tbl = pd.DataFrame(run["yoy_areas"])
-    keep = [c for c in ("name", "before", "after", "change_pct", "rr_low", "rr_high", "result") if c in areas_tbl]
-    areas_tbl = areas_tbl[keep].rename(columns={"name": "Area", "change_pct": "Change %", "rr_low": "Ratio low",
-                                                "rr_high": "Ratio high", "result": "Result"})
-    sections.append(("Area by area (same months, year before)", table_html(areas_tbl, "{:,.2f}")))
+    sections.append(("Area by area (same months, year before)", table_html(_area_table(run["yoy_areas"]))))
     w = dsp["wdd"]
     disp = (f"<p>WDD (negative = crime prevented overall, counting the rings), against matched places and their own "
             f"rings: {_num(w['wdd'], '{:+,.0f}')} events, 95% interval {_num(w['low'], '{:+,.0f}')} to "
@@ -153,7 +180,7 @@ def render(run: dict, areas=None) -> str:
             f"gives {_num(w.get('published'), '{:+,.0f}')} events (p = {_num(w.get('p_poisson'), '{:.2g}')} with its "
             f"Poisson error, which real data overstate: it is shown, never decides). WDQ: {_num(dsp.get('wdq'))} "
             f"(above 0: benefits spread to the rings; below 0: crime moved into them). Total net effect: "
-            f"{_num(dsp.get('total_net_effect'))} events.</p>"
+            f"{_num(dsp.get('total_net_effect'), '{:+,.0f}')} events.</p>"
             "<p class='note'>The rings are bigger than the areas, so their own ups and downs hide all but large "
             "effects: on Merseyside the WDD found an injected 20% fall in the areas only 1 time in 5 "
             "(benchmarks/RESULTS.md).</p>")
@@ -189,6 +216,21 @@ def render(run: dict, areas=None) -> str:
     sections.append(("What this cannot show", _limits()))
     sections.append(("Parameters (to reproduce this run)", params_html(_flat(p))))
     return page(title, sections, sub)
+
+
+def _area_table(rows) -> pd.DataFrame:
+    """One line per area, numbered as on the map, changes in plain percentages."""
+    tbl = pd.DataFrame(rows)
+    out = pd.DataFrame({"No.": np.arange(1, len(tbl) + 1), "Area": tbl.get("name", tbl.get("area_id")),
+                        "Before": tbl["before"], "After": tbl["after"]})
+    if "change_pct" in tbl:
+        out["Change"] = [_pct(v) for v in tbl["change_pct"]]
+    if {"rr_low", "rr_high"} <= set(tbl):
+        out["95% interval"] = [f"{_pct(_change(lo))} to {_pct(_change(hi))}"
+                               for lo, hi in zip(tbl["rr_low"], tbl["rr_high"])]
+    if "result" in tbl:
+        out["Result"] = tbl["result"]
+    return out
 
 
 def _num(v, fmt: str = "{:,.2f}") -> str:
