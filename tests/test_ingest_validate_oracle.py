@@ -267,3 +267,77 @@ def test_no_boundary_reason_names_the_bulk_of_the_points():
     reason[:50] = "bad"
     v.project_and_check(lon, lat, reason, True)
     assert reason[50] is None
+
+
+# ---- second round: the edges the first mutation run showed untested ------------------------
+
+def test_a_pandas_series_over_several_arrow_chunks():
+    s_lon = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([["-2.98", ""], ["10.5"]])))
+    s_lat = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([["53.4"], ["", "45.0"]])))
+    lon, lat, reason = v.parse_coordinates(s_lon, s_lat)
+    assert reason.tolist() == [None, None, "coordinates (10.500000, 45.000000) are outside the UK"]
+    assert lon[0] == -2.98 and lat[0] == 53.4
+
+
+def test_the_lenient_path_still_returns_floats():
+    # Arrow refuses " 1" (inner use only: parse_coordinates trims first); pandas reads it as an integer
+    got = v._to_float(pa.array([" 1", "2"]))
+    assert got.dtype == np.float64 and got.tolist() == [1.0, 2.0]
+
+
+def test_a_point_with_one_nan_coordinate_is_not_located():
+    x = np.array([342_500.0] * 5 + [442_500.0, 442_500.0])
+    y = np.array([392_500.0] * 5 + [np.nan, 392_500.0])
+    got = v.far_from_core(x, y)
+    assert got[5] == 0 and got[6] == pytest.approx((100_000 - HALF_DIAG) / 1000, abs=1e-9)
+
+
+def test_negative_northings_keep_their_cells():
+    # south of the grid's false origin (y < 0, reachable inside the UK bounds): cells must not wrap
+    x = np.r_[np.full(20, 2500.0), np.full(4, 2500.0), 2500.0]
+    y = np.r_[np.full(20, -2500.0), np.full(4, -42_500.0), -102_500.0]
+    got = v.far_from_core(x, y)
+    np.testing.assert_allclose(got, _brute_force(x, y, 20.0), atol=1e-9)
+    assert got[:20].tolist() == [0] * 20
+    # the 4-point cluster 40 km south holds 16% of the points, so it is body: the stray is 60 km from it
+    assert (got[20:24] == 0).all() and got[-1] == pytest.approx((60_000 - HALF_DIAG) / 1000, abs=1e-9)
+
+
+def test_zero_tolerance_is_the_edge_of_the_body():
+    # 10 points in one cell; one in the next cell 2.6 km from the core centre (inside half a
+    # diagonal, so 0 km beyond), one 4 km from it (0.4645 km beyond)
+    x = np.array([2500.0] * 10 + [5100.0, 6500.0])
+    y = np.full(12, 2500.0)
+    got = v.far_from_core(x, y, 0.0)
+    assert got[:11].tolist() == [0] * 11 and got[11] == pytest.approx((4000 - HALF_DIAG) / 1000, abs=1e-9)
+
+
+def test_clusters_link_exactly_within_far_km_plus_a_cell_diagonal():
+    # a small cluster (4 of 100) whose cell centre is 30 km from the body's
+    x = np.r_[np.full(96, 2500.0), np.full(4, 32_500.0)]
+    y = np.full(100, 2500.0)
+    far_km = 22.928   # link = 22,928 m + 7,071.07 m = 29,999.07 m: just short of 30 km, not linked
+    got = v.far_from_core(x, y, far_km)
+    assert got[96:] == pytest.approx((30_000 - HALF_DIAG) / 1000, abs=1e-9)
+    assert (v.far_from_core(x, y, 22.93) == 0).all()   # link 30,001.07 m: linked, part of the body
+
+
+def test_sub_kilometre_tolerance_beyond_the_boundary():
+    lon, lat = _lonlat([340_600.0, 340_050.0], [400_000.0, 400_000.0])   # 0.6 and 0.05 km east
+    reason = np.full(2, None, dtype=object)
+    v.project_and_check(lon, lat, reason, True, far_km=0.1, boundary=SQUARE)
+    assert reason[0] == f"outside the force area (1 km beyond its boundary; at {lon[0]:.6f}, {lat[0]:.6f})"
+    assert reason[1] is None
+
+
+def test_one_memo_set_kept_apart_per_boundary():
+    other = shapely.box(300_000, 380_000, 370_000, 420_000)   # reaches 30 km further east
+    lon, lat = _lonlat([365_000.0], [400_000.0])                # 25 km beyond SQUARE, inside other
+    memos = Memos()
+    got = []
+    for boundary in (SQUARE, other, None, SQUARE):
+        reason = np.full(1, None, dtype=object)
+        v.project_and_check(lon, lat, reason, True, far_km=20, boundary=boundary, memos=memos)
+        got.append(reason[0])
+    assert got[0] == got[3] and got[0].startswith("outside the force area (25 km beyond its boundary")
+    assert got[1] is None and got[2] is None
