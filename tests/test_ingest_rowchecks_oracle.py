@@ -187,3 +187,11 @@ def test_unknown_name_without_agreement_is_refused_listing_the_forces(reported, 
         file_force("f.csv", "mersyside", reported, falls)
     assert str(exc.value) == ("f.csv: 'mersyside' in the file name is not a police.uk force and the rows do not "
                               "agree on one; known forces: " + ", ".join(sorted(FORCES)))
+
+
+def test_missing_values_count_as_empty_even_when_a_whole_column_is_missing():
+    # a column of Python None (no type to infer) is still read as text: all empty, so refused
+    with pytest.raises(BadFileError, match="its 'Reported by' column is empty$"):
+        file_force("f.csv", None, [None, None], [MER, MER])
+    force, reason = file_force("f.csv", "merseyside", [MER, None], [None, None])
+    assert (force, _reasons(reason)) == ("merseyside", [None, None])
