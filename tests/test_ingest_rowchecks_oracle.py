@@ -195,3 +195,10 @@ def test_missing_values_count_as_empty_even_when_a_whole_column_is_missing():
         file_force("f.csv", None, [None, None], [MER, MER])
     force, reason = file_force("f.csv", "merseyside", [MER, None], [None, None])
     assert (force, _reasons(reason)) == ("merseyside", [None, None])
+
+
+def test_a_file_with_no_rows():
+    force, reason = file_force("f.csv", "merseyside", [], [])
+    assert force == "merseyside" and reason.tolist() == []
+    with pytest.raises(BadFileError, match="its 'Reported by' column is empty$"):
+        file_force("f.csv", None, [], [])
