@@ -113,7 +113,8 @@ def test_distinct_crime_ids_match_a_loop(seed):
 
 
 def _reasons(reason) -> list:
-    return [None if r is None else r for r in reason.tolist()]
+    assert reason.dtype == object   # None for the rows that are fine, else the reason
+    return reason.tolist()
 
 
 def test_named_force_decides_and_other_forces_rows_are_marked():
