@@ -464,3 +464,39 @@ def test_one_area_crossover_power_and_control_days():
     pw = plan.power
     assert (pw["patrol_days_per_area"], pw["control_days_per_area"]) == (4.0, 5.0)
     assert pw["minimum_detectable_effect"] == pytest.approx(_mde_by_bisection(1.0, 4, 5), abs=1e-7)
+
+
+def test_weekly_cap_charges_each_team_its_own_visits_and_walk(monkeypatch):
+    # Three teams under one weekly cap: "near" patrols at its station, "far" walks 1.2 km to its area,
+    # "idle" has no area in its beat. The next day's budget of each team must be what is left of the
+    # cap after ITS OWN visits (15 minutes each) and ITS OWN walking, read from the route solver's
+    # answer for that team, in officer-hours (2 officers): (cap - minutes / 60 * 2) * 60 / 2.
+    areas = _areas([(330_000, 330_000), (341_200, 330_000)], [5.0, 4.0])
+    teams = [Team("near", 330_000, 330_000), Team("far", 340_000, 330_000), Team("idle", 400_000, 400_000)]
+    calls, walks = [], []
+    real_beat, real_day = P._solve_by_beat, P.solve_day
+
+    def beat(vi, vx, vy, win, prize, on, budgets, *rest):
+        day = real_beat(vi, vx, vy, win, prize, on, budgets, *rest)
+        calls.append((list(budgets), [(s.team, s.node) for s in day.stops]))
+        return day
+
+    def solve(*args, **kw):
+        r = real_day(*args, **kw)
+        walks.append(dict(r.walk_minutes))
+        return r
+
+    monkeypatch.setattr(P, "_solve_by_beat", beat)
+    monkeypatch.setattr(P, "solve_day", solve)
+    cap = 6.0   # officer-hours a week: 180 patrol minutes for a pair, under the 240 of a shift
+    P.make_plan(areas, teams, PlanParams(start="2026-06-01", days=2, weekly_officer_hours=cap), created="c")
+    assert len(calls) == 2 and len(walks) == 6          # two days, one route problem per team and day
+    assert calls[0][0] == [180, 180, 180]               # day 1: the cap binds before the shift does
+    stops = calls[0][1]
+    expected = []
+    for v in range(3):
+        minutes = 15 * sum(1 for team, _ in stops if team == v) + walks[v].get(0, 0)
+        expected.append(int(min(240, max(cap - minutes / 60 * 2, 0.0) * 60 / 2)))
+    assert walks[1].get(0, 0) > walks[0].get(0, 0)      # the far team really walks further
+    assert expected[2] == 180                           # nothing done, nothing charged
+    assert calls[1][0] == expected
