@@ -226,3 +226,43 @@ def test_partner_file_is_keyed_per_agency_in_the_catalog(tmp_path):
     again = ingest_paths([csv], store=tmp_path / "s", kind="incidents", mapping=tmp_path / "m.yaml")
     assert again.added == 0 and again.files[0].stored == 2
     assert list(Catalog.load(tmp_path / "s").files) == [key]
+
+
+def _parsed(path):
+    from saferhub.data.policeuk import parse_member
+    from saferhub.data.sources import discover
+
+    return [parse_member(m) for m in discover([path])]
+
+
+def test_ingest_parsed_stores_in_one_transaction_with_the_same_accounting(tmp_path):
+    from saferhub.data.ingest import ingest_parsed
+
+    path = write(tmp_path / "2018-01-merseyside-street.csv", _rows(3) + [street_row(lon="abc")], mtime=T0)
+    s = tmp_path / "s"
+    r = ingest_parsed(_parsed(path), store=s)
+    f = r.files[0]
+    assert (f.change, f.read, f.stored, f.quarantined, f.ignored) == ("new", 4, 3, 1, 0)
+    assert (r.store, r.rows_before, r.rows_after) == (s, 0, 3)
+    assert events(s).num_rows == 3
+    older = write(tmp_path / "o" / "2018-01-merseyside-street.csv", _rows(2, prefix="d"), mtime=T0 - 1)
+    assert ingest_parsed(_parsed(older), store=s).files[0].change == "older copy ignored"
+    r = ingest_parsed(_parsed(older), store=s, replace_older=True)
+    assert (r.files[0].change, r.rows_before, r.rows_after) == ("replaced", 3, 2)
+
+
+def test_prestage_skips_a_month_the_store_already_holds(tmp_path):
+    from saferhub.data.ingest import _prestage
+    from saferhub.data.store import StoreWriter
+
+    path = write(tmp_path / "2018-01-merseyside-street.csv", _rows(3), mtime=T0)
+    s = tmp_path / "s"
+    with StoreWriter(s) as w:
+        item = _parsed(path)[0]
+        _prestage(w, item)
+        assert list(item.staged) == ["2018-01"] and item.staged["2018-01"].startswith("parts/events/merseyside/2018-01")
+    ingest_paths([path], store=s)
+    with StoreWriter(s) as w:
+        item = _parsed(path)[0]
+        _prestage(w, item)
+        assert item.staged == {}
