@@ -266,3 +266,39 @@ def test_prestage_skips_a_month_the_store_already_holds(tmp_path):
         item = _parsed(path)[0]
         _prestage(w, item)
         assert item.staged == {}
+
+
+def _extract(path, prefix, mtime):
+    rows = [street_row(crime_id=f"{prefix}{m}{i}", month=f"2020-0{m}", ctype="Burglary", lon=f"-2.9{i}")
+            for m in (1, 2, 3) for i in range(4)]
+    return write(path, rows, mtime=mtime)
+
+
+def test_every_month_of_a_several_month_file_is_counted(tmp_path):
+    # 3 months x 4 rows: unchanged again = 12 stored; an older other copy = 12 ignored
+    s = tmp_path / "s"
+    new = _extract(tmp_path / "a" / "extract.csv", "x", T0)
+    ingest_paths([new], store=s)
+    f = ingest_paths([new], store=s).files[0]
+    assert (f.change, f.read, f.stored, f.ignored) == ("unchanged", 12, 12, 0)
+    assert Catalog.load(s).files[_sha(new)]["partitions"] == [f"events/merseyside/2020-0{m}" for m in (1, 2, 3)]
+    old = _extract(tmp_path / "b" / "extract.csv", "y", T0 - 5)
+    f = ingest_paths([old], store=s).files[0]
+    assert (f.change, f.read, f.stored, f.ignored) == ("older copy ignored", 12, 0, 12)
+
+
+def test_partner_records_merged_into_a_stored_month_are_an_update(tmp_path):
+    (tmp_path / "m.yaml").write_text("agency: Wirral Council\ncolumns:\n  id: Ref\n  datetime: Reported\n"
+                                     "  category: Type\n  lon: Long\n  lat: Lat\n")
+    first, second = tmp_path / "f1.csv", tmp_path / "f2.csv"
+    first.write_text("Ref,Reported,Type,Long,Lat\nC1,2020-01-10 09:00,Noise,-2.99,53.41\n"
+                     "C2,2020-01-11 09:00,Noise,-2.99,53.41\n")
+    second.write_text("Ref,Reported,Type,Long,Lat\nC4,2020-01-12 09:00,Noise,-2.99,53.41\n")
+    s = tmp_path / "s"
+    ingest_paths([first], store=s, kind="incidents", mapping=tmp_path / "m.yaml")
+    r = ingest_paths([second], store=s, kind="incidents", mapping=tmp_path / "m.yaml")
+    f = r.files[0]
+    assert (f.change, f.read, f.stored, f.ignored, r.added) == ("updated", 1, 1, 0, 1)
+    part = Catalog.load(s).partitions[f"events/{f.force}/2020-01"]
+    assert part["rows"] == 3 and part["sources"] == sorted([_sha(first), _sha(second)])
+    assert part["sha256"] == _sha(second) and not part["content"].startswith(_sha(second) + ":")
