@@ -302,3 +302,28 @@ def test_partner_records_merged_into_a_stored_month_are_an_update(tmp_path):
     part = Catalog.load(s).partitions[f"events/{f.force}/2020-01"]
     assert part["rows"] == 3 and part["sources"] == sorted([_sha(first), _sha(second)])
     assert part["sha256"] == _sha(second) and not part["content"].startswith(_sha(second) + ":")
+
+
+def test_no_csv_in_several_folders_names_every_folder(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    with pytest.raises(SaferhubError) as exc:
+        ingest_paths([a, b], store=tmp_path / "s")
+    assert str(exc.value) == f"no CSV files found in {a}, {b}"
+    assert not (tmp_path / "s" / "catalog.json").exists()
+
+
+def test_a_file_whose_every_row_is_quarantined_is_new_and_recorded(tmp_path):
+    # 2 rows, both bad: read 2 = stored 0 + quarantined 2; no partition, but the file's record and
+    # its quarantine are kept so the rows can be found and fixed
+    path = write(tmp_path / "2018-01-merseyside-street.csv", [street_row(lon="abc"), street_row(lat="xyz")], mtime=T0)
+    r = ingest_paths([path], store=tmp_path / "s")
+    f = r.files[0]
+    assert (f.read, f.stored, f.quarantined, f.ignored, f.change, f.months) == (2, 0, 2, 0, "new", [])
+    assert (r.rows_before, r.rows_after) == (0, 0)
+    cat = Catalog.load(tmp_path / "s")
+    assert cat.partitions == {}
+    rec = cat.files[_sha(path)]
+    assert (rec["read"], rec["stored"], rec["quarantined"], rec["partitions"]) == (2, 0, 2, [])
+    assert (tmp_path / "s" / rec["quarantine_file"]).is_file()
