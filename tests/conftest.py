@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,14 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 MERSEYSIDE = SHARED / "police-uk" / "merseyside"
 GEO = SHARED / "geo"
+
+# Tests never read or write the real user's data: the default store, hub database and audit key
+# (all under $XDG_DATA_HOME/saferhub) live in a throwaway folder for the whole run, so a store left
+# by another program (or by a mutant that dropped a `store=` argument) cannot change a result.
+# A test may still point SAFERHUB_STORE or XDG_DATA_HOME elsewhere with monkeypatch.
+_DATA_HOME = tempfile.mkdtemp(prefix="saferhub-test-data-")
+os.environ["XDG_DATA_HOME"] = _DATA_HOME
+atexit.register(shutil.rmtree, _DATA_HOME, ignore_errors=True)
 
 # Known answers from ../shared/data/PROVENANCE.md.
 MERSEYSIDE_STREET_ROWS = 504_439
