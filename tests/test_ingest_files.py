@@ -94,6 +94,23 @@ def test_bad_rows_are_quarantined_with_line_and_reason(tmp_path):
     assert set(q["file"]) == {str(path)}
 
 
+@pytest.mark.parametrize("breaks", [["\r"] * 4, ["\n", "\r", "\r\n", "\n"], ["\r\n", "\r\n", "\r", "\r\n"],
+                                    ["\n", "\n", "\n", "\r"]])
+def test_unquoted_file_with_lone_carriage_returns_keeps_physical_lines(tmp_path, breaks):
+    # No quotes: records are found by counting \n, checked against the parser's count; a lone \r
+    # (old Mac line ends, or mixed in) makes them differ, and the records are then found by scanning.
+    rows = [street_row(crime_id="a1", ctype="Burglary"), street_row(month="2018-13"),
+            street_row(crime_id="a2", ctype="Drugs"), street_row(ctype="Alien abduction")]
+    text = HEADER + breaks[0] + "".join(r + b for r, b in zip(rows, [*breaks[1:], "\n"]))
+    path = tmp_path / "2018-01-merseyside-street.csv"
+    path.write_bytes(text.encode())
+    report = ingest_paths([path], store=tmp_path / "s")
+    (f,) = report.files
+    assert (f.read, f.stored, f.quarantined) == (4, 2, 2)
+    q = quarantine(tmp_path / "s")
+    assert list(zip(q["line"].to_pylist(), q["raw"].to_pylist())) == [(3, rows[1]), (5, rows[3])]
+
+
 def test_asb_repeats_are_never_merged(tmp_path):
     same = street_row()
     path = write(tmp_path / "2018-01-merseyside-street.csv", [same, same, same, street_row(crime_id="c1", ctype="Drugs")])

@@ -67,7 +67,7 @@ def _build(records, newline: str, final_newline: bool) -> tuple[bytes, list[tupl
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(records=st.lists(record, min_size=1, max_size=30), newline=st.sampled_from(["\n", "\r\n"]),
+@given(records=st.lists(record, min_size=1, max_size=30), newline=st.sampled_from(["\n", "\r\n", "\r"]),
        final_newline=st.booleans(), bad_utf8_at=st.one_of(st.none(), st.integers(0, 29)), gz=st.booleans())
 def test_hostile_rows_in_real_files(records, newline, final_newline, bad_utf8_at, gz, capfd, monkeypatch):
     records = [*records, *((ln, "stored", ln.split(",")[0]) for ln in REAL[:20])]   # real rows around them

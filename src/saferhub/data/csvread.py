@@ -81,14 +81,6 @@ def _line_breaks(arr: np.ndarray, data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return np.r_[nl_start, lone][order], np.r_[nl + 1, lone + 1][order]
 
 
-def _lone_cr(arr: np.ndarray, data: bytes) -> bool:
-    """Whether some \r is not followed by \n (a line break of its own)."""
-    if b"\r" not in data:
-        return False
-    cr = np.flatnonzero(arr == 13)
-    return bool(cr[-1] == len(arr) - 1 or (arr[cr + 1] != 10).any()) if cr.size else False
-
-
 def _quoted_records(arr: np.ndarray, brk_start: np.ndarray, brk_end: np.ndarray) -> np.ndarray:
     """Indices of the line breaks that end a record when fields may be quoted. The parser's rule:
     a quote opens a quoted field only at the start of a field; inside one, "" is a quote and a
@@ -172,11 +164,14 @@ def read_strings(name: str, data: bytes, header_line: str) -> RawTable:
     # scanning, now (the usual file skips this and only finds a record when it needs one).
     arr = np.frombuffer(data, dtype=np.uint8)
     quoted = b'"' in data
-    simple = not quoted and not _lone_cr(arr, data)
     raw = RawTable(header, None, None, [], data, None, None)
     if not data.isascii():
         _check_utf8(name, data, raw)
-    n_records = (int(np.count_nonzero(arr == 10)) + (not data.endswith(b"\n")) - 1) if simple \
+    # Without quotes, a record is a line unless some \r stands alone (the parser ends a record
+    # there too, so it then reads more records than there are \n): counting first and checking
+    # after costs one scan, where looking for a lone \r first cost three.
+    simple = not quoted
+    n_records = int(np.count_nonzero(arr == 10)) + (not data.endswith(b"\n")) - 1 if simple \
         else len(raw.records.starts) - 1
     bad: list[tuple[int, int]] = []
 
@@ -198,6 +193,9 @@ def read_strings(name: str, data: bytes, header_line: str) -> RawTable:
         )
     except pa.ArrowInvalid as exc:
         raise BadFileError(name, f"not a readable CSV ({str(exc).splitlines()[0]})") from None
+    if simple and table.num_rows + len(bad) != n_records:   # a lone \r: find records by scanning
+        simple = False
+        n_records = len(raw.records.starts) - 1
     if table.num_rows + len(bad) != n_records:
         raise BadFileError(name, f"its rows cannot be told apart ({n_records:,} records by line breaks and "
                                  f"quotes, {table.num_rows + len(bad):,} by the CSV reader); check its quotes")
@@ -226,6 +224,14 @@ def read_strings(name: str, data: bytes, header_line: str) -> RawTable:
             row_record, flags = row_record[~blank], flags[~blank]
     raw.table, raw.lines, raw.row_record, raw.row_flags = table, line_of(row_record), row_record, flags
     return raw
+
+
+def as_array(col) -> pa.Array:
+    """One Arrow array from a column, without copying when it is one chunk (combine_chunks
+    always copies)."""
+    if isinstance(col, pa.ChunkedArray):
+        return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+    return col
 
 
 def _all_empty(table: pa.Table) -> np.ndarray | None:

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from saferhub.categories import CATEGORIES, LEGACY_SLUGS, canonical
-from saferhub.data.csvread import RawTable, decode_check, read_strings
+from saferhub.data.csvread import RawTable, as_array, decode_check, read_strings
 from saferhub.data.forces import NATIONAL, force_id
 from saferhub.data.rowchecks import distinct_crime_ids, file_force, occurrence
 from saferhub.data.sources import Limits, Member, parsing
@@ -156,15 +156,18 @@ def _parse(member: Member, data: bytes, sha: str, checks: Checks) -> ParsedFile:
 
 
 def _trim(col) -> pa.Array:
-    return pc.utf8_trim_whitespace(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
-
-
-def _plain(col) -> pa.Array:
-    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    return pc.utf8_trim_whitespace(as_array(col))
 
 
 def _null_empty(arr: pa.Array) -> pa.Array:
-    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+    """Empty strings -> null. The values are not copied: only a validity bitmap is made."""
+    empty = pc.equal(arr, "")
+    if not pc.any(empty).as_py():
+        return arr
+    keep = pc.invert(pc.fill_null(empty, True))
+    if arr.offset or keep.offset:
+        return pc.if_else(keep, arr, pa.scalar(None, pa.string()))
+    return pa.Array.from_buffers(pa.string(), len(arr), [keep.buffers()[1], *arr.buffers()[1:]])
 
 
 def _finish_street(member, raw, table, reason, force, file_month, checks, sha) -> ParsedFile:
@@ -219,11 +222,11 @@ def _finish_street(member, raw, table, reason, force, file_month, checks, sha) -
         "x": pa.array(x, from_pandas=True), "y": pa.array(y, from_pandas=True),
         # Free-text columns are kept as published (only empty -> null); the columns that are
         # matched or parsed (month, type, coordinates, ids) were trimmed above.
-        "lsoa": lsoa, "lsoa_name": _null_empty(_plain(table["LSOA name"])),
-        "location": _null_empty(_plain(table["Location"])),
-        "outcome": _null_empty(_plain(table["Last outcome category"])),
+        "lsoa": lsoa, "lsoa_name": _null_empty(as_array(table["LSOA name"])),
+        "location": _null_empty(as_array(table["Location"])),
+        "outcome": _null_empty(as_array(table["Last outcome category"])),
         "agency": pa.nulls(n, pa.string()), "raw_category": raw_type,
-        "text": _null_empty(_plain(table["Context"])),
+        "text": _null_empty(as_array(table["Context"])),
         "lsoa_edition": edition, "lsoa11": lsoa11,
     }, schema=EVENT_SCHEMA)
     parsed = ParsedFile(member, "street", "events", force, sha, rows_read=n + len(raw.bad_rows))
@@ -248,7 +251,7 @@ def _street_event_ids(crime_id: pa.Array, force: str, month: pa.Array, table: pa
         return crime_id
     take = pa.array(idx)
     key = pc.binary_join_element_wise(
-        month.take(take), *(_plain(table[c]).take(take) for c in
+        month.take(take), *(as_array(table[c]).take(take) for c in
                              ("Longitude", "Latitude", "LSOA code", "Crime type", "Location")), "|")
     nth = occurrence(pc.dictionary_encode(key).indices.to_numpy(zero_copy_only=False))
     gen = pc.binary_join_element_wise(force, key, pa.array(nth).cast(pa.string()), ":")
@@ -256,7 +259,7 @@ def _street_event_ids(crime_id: pa.Array, force: str, month: pa.Array, table: pa
 
 
 def _constant(value: str, n: int) -> pa.Array:
-    return pa.array([value], pa.string()).take(pa.array(np.zeros(n, dtype=np.int32)))
+    return pa.repeat(pa.scalar(value, pa.string()), n)
 
 
 def _first_of_month(text: str):

@@ -15,13 +15,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from saferhub.data.csvread import as_array
 from saferhub.data.forces import FORCES, NATIONAL, force_id, force_name
 from saferhub.errors import BadFileError
 
 
 def _strings(col) -> pa.Array:
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
+    col = as_array(col)
     if not isinstance(col, pa.Array):
         col = pa.array(np.asarray(col, dtype=object), pa.string())
     return pc.utf8_trim_whitespace(col)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from saferhub.data.csvread import as_array
 from saferhub.geo.pointmemo import Memos, PointMemo, distinct_points
 from saferhub.geo.project import to_bng
 
@@ -64,12 +65,9 @@ def _as_arrow_strings(values):
     """A string Arrow array from an Arrow (chunked) array or a pandas Series, without a Python loop."""
     import pyarrow as pa
 
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+    values = as_array(values)
     if not isinstance(values, pa.Array):
-        values = pa.array(pd.Series(values).astype("string[pyarrow]").array)
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
+        values = as_array(pa.array(pd.Series(values).astype("string[pyarrow]").array))
     return values.cast(pa.string())
 
 
