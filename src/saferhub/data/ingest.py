@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from saferhub.data.sources import Limits, Member, discover
-from saferhub.data.store import StoreWriter, partition_key
+from saferhub.data.store import StoreWriter, partition_key, schema_tag
 from saferhub.errors import BadFileError, SaferhubError
 
 
@@ -44,7 +44,7 @@ class FileResult:
     quarantined: int
     ignored: int
     unlocated: int
-    change: str          # new | replaced | unchanged | older copy ignored | mixed
+    change: str          # new | replaced | upgraded (rewritten with new columns) | unchanged | older copy ignored | mixed
     warnings: int = 0    # rows stored with a warning (duplicate Crime IDs); not part of the balance
 
     @property
@@ -164,8 +164,13 @@ def _prestage(writer: StoreWriter, item) -> None:
     item.staged = {}
     for month, table in item.tables.items():
         old = writer.catalog.partitions.get(partition_key(item.dataset, item.force, month))
-        if not (old and old.get("content") == f"{item.sha256}:{month}"):
+        if not _holds(old, f"{item.sha256}:{month}", item.dataset):
             item.staged[month] = writer.stage_partition(item.dataset, item.force, month, table)
+
+
+def _holds(old: dict | None, content: str, dataset: str) -> bool:
+    """Whether a stored partition is exactly this content, written with today's columns."""
+    return bool(old) and old.get("content") == content and old.get("schema") == schema_tag(dataset)
 
 
 def ingest_parsed(parsed: list, store=None, *, replace_older: bool = False, incidents: bool = False) -> IngestReport:
@@ -205,12 +210,13 @@ def _apply(writer: StoreWriter, item, replace_older: bool) -> FileResult:
         if merged and table.num_rows == 0:   # every record of that month moved elsewhere
             catalog.partitions.pop(key, None)
             continue
-        if old and old.get("content") == content:
+        same = bool(old) and old.get("content") == content
+        if same and (merged or _holds(old, content, item.dataset)):
             changes.add("unchanged")
             stored += own
             keys.append(key)
             continue
-        if old and old["stamp"] > item.member.stamp and not (replace_older or merged):
+        if old and not same and old["stamp"] > item.member.stamp and not (replace_older or merged):
             changes.add("older copy ignored")
             ignored += own
             continue
@@ -220,8 +226,12 @@ def _apply(writer: StoreWriter, item, replace_older: bool) -> FileResult:
         catalog.partitions[key] = {
             "file": rel, "rows": table.num_rows, "content": content, "sha256": item.sha256,
             "sources": sources, "stamp": item.member.stamp, "source_file": item.member.name,
+            "schema": schema_tag(item.dataset),
         }
-        changes.add(("replaced" if not merged else "updated") if old else "new")
+        if same:   # the same copy, stored before a column was added
+            changes.add("upgraded")
+        else:
+            changes.add(("replaced" if not merged else "updated") if old else "new")
         stored += own
         keys.append(key)
     record = {

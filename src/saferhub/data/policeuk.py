@@ -21,7 +21,7 @@ from saferhub.data.sources import Limits, Member, parsing
 from saferhub.data.store import EVENT_SCHEMA, OUTCOME_SCHEMA, QUARANTINE_SCHEMA, STOP_SEARCH_SCHEMA
 from saferhub.data.validate import parse_coordinates, project_and_check
 from saferhub.errors import BadFileError
-from saferhub.geo.lsoa import editions
+from saferhub.geo.lsoa import editions, lsoa11_of_points
 from saferhub.geo.pointmemo import Memos
 
 STREET = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
@@ -138,9 +138,15 @@ def _parse(member: Member, data: bytes, sha: str, checks: Checks) -> ParsedFile:
     area = (checks.far_km, checks.boundary(force)) if force not in NATIONAL else None
     if kind == "outcomes":
         out, month_key = _outcomes(df, reason, force, file_month, area, checks.memos)
+        edition, lsoa11 = editions(pa.array(out["lsoa"].to_numpy(dtype=object), pa.string(), from_pandas=True),
+                                   out["x"].to_numpy(), out["y"].to_numpy(), checks.geo_dir, checks.memos)
+        out["lsoa_edition"] = pd.Series(edition.to_numpy(zero_copy_only=False)).astype("Int16")
+        out["lsoa11"] = lsoa11.to_pandas()
         schema = OUTCOME_SCHEMA
     else:
         out, month_key = _stop_search(df, reason, force, file_month, area, checks.memos)
+        out["lsoa11"] = lsoa11_of_points(out["x"].to_numpy(), out["y"].to_numpy(), checks.geo_dir,
+                                         checks.memos).to_pandas()
         schema = STOP_SEARCH_SCHEMA
     good = pd.isnull(reason)
     parsed = ParsedFile(member, kind, DATASET[kind], force, sha,

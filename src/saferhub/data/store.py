@@ -63,6 +63,7 @@ OUTCOME_SCHEMA = pa.schema([
     ("lon", pa.float64()), ("lat", pa.float64()), ("x", pa.float64()), ("y", pa.float64()),
     ("location", pa.string()), ("lsoa", pa.string()), ("lsoa_name", pa.string()),
     ("outcome_type", pa.string()),
+    ("lsoa_edition", pa.int16()), ("lsoa11", pa.string()),   # as for events
 ])
 
 STOP_SEARCH_SCHEMA = pa.schema([
@@ -73,6 +74,7 @@ STOP_SEARCH_SCHEMA = pa.schema([
     ("officer_defined_ethnicity", pa.string()), ("legislation", pa.string()),
     ("object_of_search", pa.string()), ("outcome", pa.string()),
     ("outcome_linked_to_object", pa.string()), ("removal_of_outer_clothing", pa.string()),
+    ("lsoa11", pa.string()),   # the 2011 LSOA holding the point (the files give no LSOA code)
 ])
 
 QUARANTINE_SCHEMA = pa.schema([
@@ -80,6 +82,15 @@ QUARANTINE_SCHEMA = pa.schema([
 ])
 
 SCHEMAS = {"events": EVENT_SCHEMA, "outcomes": OUTCOME_SCHEMA, "stop_search": STOP_SEARCH_SCHEMA}
+
+
+def schema_tag(dataset: str) -> str:
+    """A short fingerprint of a dataset's columns, kept in each partition's record: a partition
+    written before a column was added has another tag (or none), so re-ingesting the same file
+    rewrites it with the new column instead of calling it unchanged."""
+    import hashlib
+
+    return hashlib.sha256(str(SCHEMAS[dataset]).encode()).hexdigest()[:12]
 
 
 # Columns written without a dictionary: ids, coordinates and free text (nearly all distinct), and

@@ -93,12 +93,33 @@ def editions(codes, x, y, geo_dir, memos: Memos | None = None) -> tuple[pa.Array
     lsoa11 = pc.if_else(pa.array(is2011), codes, pa.scalar(None, pa.string()))
     idx = np.flatnonzero(is2021 & np.isfinite(np.asarray(x, float)) & np.isfinite(np.asarray(y, float)))
     if idx.size:
-        memo = (memos or Memos()).get(("lsoa11", str(geo)), lambda: _lsoa11_memo(str(geo)))
-        _, points, inverse = distinct_points(np.asarray(x, float)[idx], np.asarray(y, float)[idx])
         mask = np.zeros(n, bool)
         mask[idx] = True
-        lsoa11 = pc.replace_with_mask(lsoa11, pa.array(mask), pa.array(memo(points)[0][inverse], pa.string()))
+        placed = _place(np.asarray(x, float)[idx], np.asarray(y, float)[idx], str(geo), memos)
+        lsoa11 = pc.replace_with_mask(lsoa11, pa.array(mask), placed)
     return pa.array(edition, mask=edition == 0), lsoa11
+
+
+def lsoa11_of_points(x, y, geo_dir, memos: Memos | None = None) -> pa.Array:
+    """The 2011 LSOA holding each point (BNG metres; null where not finite), for rows published
+    without an LSOA code (stop and search). geo_dir: resolved geo folder (None: all null)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if geo_dir is None or _centroids(str(geo_dir)) is None:
+        return pa.nulls(len(x), pa.string())
+    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    out = pa.nulls(len(x), pa.string())
+    if ok.size:
+        mask = np.zeros(len(x), bool)
+        mask[ok] = True
+        out = pc.replace_with_mask(out, pa.array(mask), _place(x[ok], y[ok], str(geo_dir), memos))
+    return out
+
+
+def _place(x: np.ndarray, y: np.ndarray, geo_dir: str, memos: Memos | None) -> pa.Array:
+    """The 2011 LSOA of each (finite) point, each distinct point placed once per ingest."""
+    memo = (memos or Memos()).get(("lsoa11", geo_dir), lambda: _lsoa11_memo(geo_dir))
+    _, points, inverse = distinct_points(x, y)
+    return pa.array(memo(points)[0][inverse], pa.string())
 
 
 def _lsoa11_memo(geo_dir: str) -> PointMemo:
