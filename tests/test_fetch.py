@@ -97,11 +97,29 @@ def test_fetch_stores_exactly_the_expected_crimes(synthetic, tmp_path):
     assert all(json.loads(r)["category"] == "unicorn-theft" for r in q["raw"])
 
 
-def test_rows_are_normalised_like_csv_street_rows(synthetic, tmp_path):
+def _liverpool_lsoa_holding(x, y) -> list:
+    """Oracle: the Liverpool 2011 LSOA polygon holding each point (None: in none of them)."""
+    import geopandas as gpd
+
+    from conftest import GEO
+
+    polys = gpd.read_file(f"/vsigzip/{GEO / 'liverpool_lsoa2011.geojson.gz'}").to_crs(27700)
+    col = next(c for c in polys.columns if c.upper() == "LSOA11CD")
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=27700)
+    hit = gpd.sjoin(pts, polys[[col, "geometry"]], predicate="within", how="left")
+    hit = hit[~hit.index.duplicated()]
+    return [None if not isinstance(v, str) else v for v in hit[col]]
+
+
+def test_rows_are_normalised_like_csv_street_rows(synthetic, tmp_path, monkeypatch):
     _, crimes, _ = synthetic
+    from conftest import GEO
+
+    monkeypatch.setenv("SAFERHUB_GEO_DIR", str(GEO))
     with fake(synthetic) as base, fast_api(base) as api:
         fetch("merseyside", "2023-01", tmp_path, api=api)
     df = events(tmp_path).to_pandas().set_index("event_id")
+    placed = _liverpool_lsoa_holding(df["x"].to_numpy(), df["y"].to_numpy())
     by_id = {c["persistent_id"] or f"api:{c['id']}": c for c in crimes["2023-01"]}
     checked = 0
     for eid, row in df.iterrows():
@@ -111,15 +129,20 @@ def test_rows_are_normalised_like_csv_street_rows(synthetic, tmp_path):
         assert row["category_slug"] == c["category"] and row["raw_category"] == c["category"]
         assert (c["category"] == "anti-social-behaviour") == eid.startswith("api:")
         assert _v(row["outcome"]) == ((c["outcome_status"] or {}).get("category"))
-        assert _v(row["lsoa"]) is None
+        assert _v(row["lsoa"]) is None and _v(row["lsoa_edition"]) is None
+        # no LSOA code from the API: the 2011 LSOA holding the point (in Liverpool), null when unlocated
+        inside = placed[df.index.get_loc(eid)]
+        assert inside is None or row["lsoa11"] == inside
+        assert (_v(row["lsoa11"]) is not None) == bool(c["location"])
         if c["location"]:
+            assert row["lsoa11"].startswith("E01")
             assert row["location"] == c["location"]["street"]["name"]
             assert row["lon"] == pytest.approx(float(c["location"]["longitude"]))
             assert 333_000 < row["x"] < 341_000 and 386_000 < row["y"] < 393_000   # BNG, Liverpool
             checked += 1
         else:
             assert _v(row["location"]) is None and _v(row["x"]) is None
-    assert checked > 200
+    assert checked > 200 and sum(p is not None for p in placed) > 200
     assert df.loc[df["category_slug"] == "violent-crime", "category"].eq("Violence and sexual offences").all()
 
 

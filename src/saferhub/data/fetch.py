@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from saferhub.categories import ALL_NAMES, canonical
-from saferhub.config import resolve_store
+from saferhub.config import resolve_store, settings
 from saferhub.data.boundaries import boundary_polygon, cache_boundary, poly_param, split_polygon  # noqa: F401
 from saferhub.data.forces import NATIONAL, force_id
 from saferhub.data.policeuk import ParsedFile
@@ -37,6 +37,7 @@ from saferhub.data.store import EVENT_SCHEMA, QUARANTINE_SCHEMA, Catalog, partit
 from saferhub.data.validate import parse_coordinates, project_and_check
 from saferhub.errors import SaferhubError
 from saferhub.geo.boundary import force_boundary
+from saferhub.geo.lsoa import lsoa11_of_points
 from saferhub.months import month_str
 
 # Halving a polygon's box 8 times gives up to 256 parts: a 10,000-crime cap per part allows
@@ -91,11 +92,13 @@ def _json(obj) -> str:
 
 
 def api_rows_to_parsed(crimes: list[dict], force: str, month: str, source: ApiSource,
-                       far_km: float | None = None, boundary=None) -> ParsedFile:
+                       far_km: float | None = None, boundary=None, geo_dir=None) -> ParsedFile:
     """API crime objects (street and no-location, already de-duplicated) -> a ParsedFile for the
     store: normalised like CSV street rows; bad rows go to quarantine with their reason and JSON.
 
-    Quarantine `line` is the API's crime id (there are no lines in an API answer).
+    Quarantine `line` is the API's crime id (there are no lines in an API answer). The API gives
+    no LSOA code, so `lsoa11` is the 2011 LSOA holding the point (geo_dir: the geo folder, from
+    the settings when None).
     """
     ids = [api_id(_get(c, "id")) for c in crimes]
     order = sorted(range(len(crimes)), key=lambda i: (ids[i] is None, ids[i] or 0, _json(crimes[i])))
@@ -153,7 +156,9 @@ def api_rows_to_parsed(crimes: list[dict], force: str, month: str, source: ApiSo
         "agency": None,
         "raw_category": df["slug"],
         "text": _null(df["context"]),
-        "lsoa_edition": None, "lsoa11": None,   # the API gives no LSOA code
+        "lsoa_edition": None,   # the API gives no LSOA code; the point gives the 2011 LSOA
+        "lsoa11": lsoa11_of_points(np.where(good, x, np.nan), np.where(good, y, np.nan),
+                                   settings(geo_dir=geo_dir).geo_dir).to_pandas(),
     })
     kept = out[good]
     bad = np.flatnonzero(~good)
