@@ -12,7 +12,7 @@ from ingest_helpers import street_row, write
 
 from saferhub.data import events
 from saferhub.data.ingest import FileResult, IngestError, IngestReport, file_key, ingest_paths
-from saferhub.data.store import Catalog
+from saferhub.data.store import Catalog, quarantine
 from saferhub.errors import BadFileError, SaferhubError
 
 T0 = 1_600_000_000          # 2020-09-13T12:26:40+00:00
@@ -135,6 +135,23 @@ def test_ignored_copy_with_quarantine_keeps_its_record(tmp_path):
     cat = Catalog.load(s)
     assert set(cat.files) == {_sha(first), _sha(older)}
     assert cat.files[_sha(older)]["partitions"] == [] and cat.files[_sha(older)]["quarantined"] == 1
+
+
+def test_a_stored_copy_replaced_and_restored_in_one_run_keeps_its_rows(tmp_path):
+    # The stored copy (not rewritten: it is unchanged) is replaced by an older copy taken with
+    # replace_older, then the stored copy, newer, wins back in the same run: its rows must come
+    # back whole, from its existing file (the parsed rows are let go once a file is staged).
+    first = write(tmp_path / "a" / "2018-01-merseyside-street.csv", _rows(3) + [street_row(lon="abc")], mtime=T0)
+    older = write(tmp_path / "b" / "2018-01-merseyside-street.csv", _rows(2, prefix="d"), mtime=T0 - 10)
+    s = tmp_path / "s"
+    ingest_paths([first], store=s)
+    want = events(s).sort_by("event_id")
+    r = ingest_paths([first, older], store=s, replace_older=True)
+    assert [(f.name, f.change, f.stored) for f in r.files] == [(str(first), "replaced", 3), (str(older), "replaced", 2)]
+    assert events(s).sort_by("event_id").equals(want)
+    assert Catalog.load(s).partitions["events/merseyside/2018-01"]["sha256"] == _sha(first)
+    assert quarantine(s).num_rows == 1 and quarantine(s)["line"].to_pylist() == [5]
+    assert set(s.joinpath("parts").rglob("*.parquet")) == {s / p["file"] for p in Catalog.load(s).partitions.values()}
 
 
 def test_two_copies_in_one_run_the_newest_wins_whatever_the_order(tmp_path):
@@ -262,10 +279,13 @@ def test_prestage_skips_a_month_the_store_already_holds(tmp_path):
         _prestage(w, item)
         assert list(item.staged) == ["2018-01"] and item.staged["2018-01"].startswith("parts/events/merseyside/2018-01")
     ingest_paths([path], store=s)
+    files = set(s.rglob("*.parquet"))
     with StoreWriter(s) as w:
         item = _parsed(path)[0]
         _prestage(w, item)
-        assert item.staged == {}
+        # nothing new is written for the month: the stored file (this very content) stands in
+        assert item.staged == {"2018-01": w.catalog.partitions["events/merseyside/2018-01"]["file"]}
+        assert set(s.joinpath("parts").rglob("*.parquet")) <= files
 
 
 def _extract(path, prefix, mtime):

@@ -113,3 +113,21 @@ def test_limits_check_is_exact_at_the_edges():
         lim.check("f", 100 * 2**20 + 1, 50 * 2**20)
     with pytest.raises(Exception, match="more than 10 times"):
         lim.check("f", 16 * 2**20 + 1, 1)
+
+
+def test_an_ingest_holds_the_rows_of_the_files_in_flight_not_of_every_file(tmp_path):
+    """Each file's rows are let go once its partitions are written, so the Arrow memory held while
+    many files are ingested stays near one or two files' worth, not the sum of all of them."""
+    import pyarrow as pa
+
+    from conftest import MERSEYSIDE
+    from saferhub.data import events
+    from saferhub.data.ingest import ingest_paths
+
+    files = sorted(MERSEYSIDE.glob("*-street.csv.gz"))[:24]
+    base = pa.total_allocated_bytes()
+    held = []
+    ingest_paths(files, store=tmp_path / "s", on_file=lambda name: held.append(pa.total_allocated_bytes() - base))
+    stored = events(tmp_path / "s").nbytes
+    assert len(held) == 24 and stored > 100 * 2**20
+    assert max(held) < stored / 4, f"held {max(held) / 2**20:.0f} MB while ingesting {stored / 2**20:.0f} MB of rows"

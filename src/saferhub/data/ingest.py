@@ -159,13 +159,24 @@ os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _prestage(writer: StoreWriter, item) -> None:
-    """Write a parsed file's partitions now, unless the store already holds exactly this content
-    (a re-ingest then writes nothing). Unused staged files are removed at commit."""
+    """Write a parsed file's partitions (and its quarantine and warnings) now, unless the store
+    already holds exactly this content (a re-ingest then writes nothing), and let go of the rows:
+    only their count is kept, so an ingest of a thousand files holds the rows of the files being
+    parsed, not of every file. Unused staged files are removed at commit."""
     item.staged = {}
     for month, table in item.tables.items():
         old = writer.catalog.partitions.get(partition_key(item.dataset, item.force, month))
-        if not _holds(old, f"{item.sha256}:{month}", item.dataset):
-            item.staged[month] = writer.stage_partition(item.dataset, item.force, month, table)
+        # A partition already holding this content is this file's copy too: should another file
+        # in the run replace it first, this one can still go back to it.
+        item.staged[month] = old["file"] if _holds(old, f"{item.sha256}:{month}", item.dataset) else \
+            writer.stage_partition(item.dataset, item.force, month, table)
+    item.tables = {month: table.select([]) for month, table in item.tables.items()}   # no columns, same rows
+    if item.quarantined:
+        item.staged_quarantine = writer.stage_table(f"quarantine/{item.sha256[:32]}", item.quarantine)
+        item.quarantine = item.quarantine.select([])
+    if item.warned:
+        item.staged_warnings = writer.stage_table(f"warnings/{item.sha256[:32]}", item.warnings)
+        item.warnings = item.warnings.select([])
 
 
 def _holds(old: dict | None, content: str, dataset: str) -> bool:
@@ -242,9 +253,11 @@ def _apply(writer: StoreWriter, item, replace_older: bool) -> FileResult:
         "quarantine_file": None, "warnings": _warned(item), "warnings_file": None,
     }
     if item.quarantined:
-        record["quarantine_file"] = writer.stage_table(f"quarantine/{item.sha256[:32]}", item.quarantine)
+        record["quarantine_file"] = getattr(item, "staged_quarantine", None) or \
+            writer.stage_table(f"quarantine/{item.sha256[:32]}", item.quarantine)
     if record["warnings"] and keys:
-        record["warnings_file"] = writer.stage_table(f"warnings/{item.sha256[:32]}", item.warnings)
+        record["warnings_file"] = getattr(item, "staged_warnings", None) or \
+            writer.stage_table(f"warnings/{item.sha256[:32]}", item.warnings)
     if keys or not changes or item.quarantined:
         if item.kind == "incidents":
             catalog.files.pop(item.sha256, None)  # a store written before per-agency keys
