@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from saferhub.data.sources import Limits, Member, discover
+from saferhub.data.sources import Limits, Member, close_archives, discover
 from saferhub.data.store import StoreWriter, partition_key, schema_tag
 from saferhub.errors import BadFileError, SaferhubError
 
@@ -127,6 +127,7 @@ def ingest_paths(paths, store=None, *, kind: str = "police", mapping=None, repla
             for future in futures:
                 future.cancel()
             wait(futures)
+            close_archives(members)
         if errors:
             raise IngestError(errors)
         report = _store_parsed(writer, parsed, replace_older=replace_older, incidents=(kind == "incidents"))
