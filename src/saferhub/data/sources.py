@@ -59,8 +59,10 @@ class Member:
                 head = fh.read(2)
             if self.basename.endswith(".gz") or head == b"\x1f\x8b":
                 return self._read_gzip(limits)
-            # A plain file is read up to the cap and no further: its stated size can be wrong
-            # (a file still being written, or something that is not a regular file).
+            # A plain file is refused by its size, and read up to the cap and no further: its
+            # stated size can be wrong (a file still being written).
+            size = self.path.stat().st_size
+            limits.check(self.name, size, size)
             with open(self.path, "rb") as fh:
                 data = fh.read(limits.max_bytes + 1)
             limits.check(self.name, len(data), len(data))
