@@ -104,11 +104,41 @@ def test_easting_northing_mapping(tmp_path):
     ("columns:\n  id: a\n  datetime: b\n  category: c\n", "which agency"),
     ("agency: X\ncolumns:\n  id: a\n  datetime: b\n  category: c\ncategories:\n  Loud: Noise crimes\n", "not a police.uk"),
     ("agency: [", "not valid YAML"),
+    # hostile or mistaken shapes: one clear line each, never a traceback or a dump of the value
+    ("agency: X\ncolumns:\n  id: a\n  datetime: b\n  category: c\ncategories: [1, 2]\n",
+     "categories must be lines of 'name: value', not a list"),
+    ("agency: [1, 2]\ncolumns:\n  id: a\n  datetime: b\n  category: c\n", "agency must be a single value, not a list"),
+    ("agency: X\ncolumns:\n  id: a\n  datetime: b\n  category: c\ndatetime_format: {a: 1}\n",
+     "datetime_format must be a single value, not a dict"),
+    ("agency: X\ncolumns:\n  id: a\n  datetime: b\n  category: c\ndayfirst: perhaps\n", "dayfirst must be true or false"),
+    ("agency: X\ncolumns:\n  id: a\n  datetime: b\n  category: c\ncatgories:\n  Loud: Burglary\n",
+     "unknown setting\\(s\\) catgories"),
+    ("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+     "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+     "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+     "agency: X\ncolumns: {id: a, datetime: b, category: *g}\n",   # "billion laughs": 9**7 strings if printed
+     "unknown setting\\(s\\) a, b, c, d, e, f, g"),
+    ("agency: X\ncolumns: {id: a, datetime: b, category: &a [[x, y], [x, y]], text: *a}\n",
+     "'category' must map a single value to a single value, not a list"),
 ])
 def test_bad_mappings_are_clear_errors(tmp_path, text, words):
     (tmp_path / "m.yaml").write_text(text)
-    with pytest.raises(SaferhubError, match=words):
+    with pytest.raises(SaferhubError, match=words) as err:
         load_mapping(tmp_path / "m.yaml")
+    assert len(str(err.value)) < 400 and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("make,words", [
+    (lambda p: p.write_bytes(b"\xff\xfe a: b"), "not UTF-8 text"),
+    (lambda p: p.mkdir(), "the mapping is not a file"),
+    (lambda p: None, "mapping file not found"),
+    (lambda p: p.write_text("agency: X\n" + "# padding\n" * 200_000), "over 1 MB"),
+])
+def test_unreadable_mapping_files_are_clear_errors(tmp_path, make, words):
+    path = tmp_path / "m.yaml"
+    make(path)
+    with pytest.raises(SaferhubError, match=words):
+        load_mapping(path)
 
 
 def test_mapping_naming_missing_columns_rejects_file(files, tmp_path):

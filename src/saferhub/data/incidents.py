@@ -49,17 +49,35 @@ class Mapping:
     unmapped_categories: str = "keep"     # keep | quarantine
 
 
+SETTINGS = ("agency", "force", "columns", "datetime_format", "dayfirst", "timezone", "categories",
+            "unmapped_categories")
+MAX_MAPPING_BYTES = 1 << 20   # a mapping is a few dozen lines; anything this big is not one
+
+
 def load_mapping(path) -> Mapping:
     path = Path(path)
     try:
-        doc = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise SaferhubError(f"{path}: mapping file not found") from None
+        if not path.is_file():
+            raise SaferhubError(f"{path}: mapping file not found" if not path.exists() else
+                                f"{path}: the mapping is not a file")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_MAPPING_BYTES + 1)
+        if len(raw) > MAX_MAPPING_BYTES:
+            raise SaferhubError(f"{path}: over 1 MB; a mapping file is a few lines of YAML")
+        doc = yaml.safe_load(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise SaferhubError(f"{path}: not UTF-8 text; save the mapping as UTF-8 YAML") from None
+    except OSError as exc:
+        raise SaferhubError(f"{path}: cannot read the mapping ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:
         raise SaferhubError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("columns"), dict):
         raise SaferhubError(f"{path}: a mapping needs a 'columns:' section (ours: theirs)")
-    columns = {str(k): str(v) for k, v in doc["columns"].items()}
+    stray = [str(k) if isinstance(k, _SCALAR) else "a non-text key" for k in doc if k not in SETTINGS]
+    if stray:   # a misspelt setting (`catgories:`) would otherwise be ignored without a word
+        raise SaferhubError(f"{path}: unknown setting(s) {', '.join(sorted(stray))[:200]} "
+                            f"(known: {', '.join(SETTINGS)})")
+    columns = _text_pairs(path, "columns", doc["columns"])
     unknown = set(columns) - FIELDS
     if unknown:
         raise SaferhubError(f"{path}: unknown field(s) {', '.join(sorted(unknown))} under columns "
@@ -71,19 +89,51 @@ def load_mapping(path) -> Mapping:
     has_en = {"easting", "northing"} <= set(columns)
     if ({"lon", "lat"} & set(columns) and not has_ll) or ({"easting", "northing"} & set(columns) and not has_en):
         raise SaferhubError(f"{path}: give both lon and lat, or both easting and northing")
-    if not doc.get("agency") and "agency" not in columns:
+    agency = _text(path, doc, "agency")
+    if not agency and "agency" not in columns:
         raise SaferhubError(f"{path}: say which agency the records come from ('agency: Wirral Council')")
-    policy = str(doc.get("unmapped_categories", "keep"))
+    policy = _text(path, doc, "unmapped_categories") or "keep"
     if policy not in ("keep", "quarantine"):
         raise SaferhubError(f"{path}: unmapped_categories must be 'keep' or 'quarantine'")
-    cats = {str(k).strip(): str(v).strip() for k, v in (doc.get("categories") or {}).items()}
+    cats = {k.strip(): v.strip() for k, v in _text_pairs(path, "categories", doc.get("categories") or {}).items()}
     for theirs, ours in cats.items():
         if canonical(ours) is None:
             raise SaferhubError(f"{path}: category {theirs!r} maps to {ours!r}, which is not a police.uk category")
-    return Mapping(name=str(path), columns=columns, agency=doc.get("agency"), force=doc.get("force"),
-                   datetime_format=doc.get("datetime_format"), dayfirst=bool(doc.get("dayfirst", True)),
-                   timezone=str(doc.get("timezone", "Europe/London")), categories=cats,
+    dayfirst = doc.get("dayfirst", True)
+    if not isinstance(dayfirst, bool):
+        raise SaferhubError(f"{path}: dayfirst must be true or false")
+    return Mapping(name=str(path), columns=columns, agency=agency, force=_text(path, doc, "force"),
+                   datetime_format=_text(path, doc, "datetime_format"), dayfirst=dayfirst,
+                   timezone=_text(path, doc, "timezone") or "Europe/London", categories=cats,
                    unmapped_categories=policy)
+
+
+_SCALAR = (str, int, float)   # YAML may read a column called 2020 or 1.5 as a number
+
+
+def _text(path: Path, doc: dict, key: str) -> str | None:
+    """A setting that must be one piece of text (None when absent)."""
+    value = doc.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, _SCALAR):
+        raise SaferhubError(f"{path}: {key} must be a single value, not a {type(value).__name__}")
+    return str(value)
+
+
+def _text_pairs(path: Path, section: str, value) -> dict[str, str]:
+    """A section of `name: value` lines, each a single value (never a list or a nested section)."""
+    if not isinstance(value, dict):
+        raise SaferhubError(f"{path}: {section} must be lines of 'name: value', not a {type(value).__name__}")
+    out = {}
+    for k, v in value.items():
+        for part in (k, v):
+            if isinstance(part, bool) or not isinstance(part, _SCALAR):
+                shown = repr(k)[:60] if isinstance(k, _SCALAR) else "an entry"
+                raise SaferhubError(f"{path}: {section}: {shown} must map a single value to a single value, "
+                                    f"not a {type(part).__name__}")
+        out[str(k)] = str(v)
+    return out
 
 
 @dataclass
