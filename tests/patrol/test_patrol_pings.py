@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import stat
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -133,3 +134,43 @@ def test_a_fix_already_stored_from_another_file_is_quarantined_with_its_line(tmp
     assert row["line"] == 2 and row["reason"] == "duplicate of a ping already in the store"
     assert "nan" not in row["raw"] and "RADIO-1" not in row["raw"]
     assert len(pings(store)) == 3
+
+
+def test_rows_the_reader_cannot_take_are_quarantined_at_their_physical_lines(tmp_path):
+    """Pings files go through the same reader as police and partner files: a blank line and a
+    quoted line break move later rows' line numbers; a short or long row, a NUL byte or a row of
+    commas only is quarantined, not a reason to refuse the file; the radio id never reaches the
+    quarantine, even in a row the reader could not split."""
+    from saferhub.data.store import quarantine
+
+    text = ("callsign,time,lon,lat,accuracy\n"
+            "RADIO-77,2026-03-29T10:00:00Z,-2.9800,53.4050,10\n"        # 2 ok
+            "\n"                                                          # 3 blank: not a row
+            'RADIO-77,"2026-03-29T10:01:00Z",-2.9801,53.4051,"near\nhere"\n'   # 4-5: quoted break
+            "RADIO-77,2026-03-29T10:02:00Z,-2.9802\n"                     # 6: short row
+            "RADIO-77,2026-03-29T10:03:00Z,-2.9803,53.4052,10,9,9\n"      # 7: long row
+            ",,,,\n"                                                      # 8: commas only
+            "RADIO-77,2026-03-29T10:04:00Z,abc,53.4053,10\n")             # 9: no fix
+    f = tmp_path / "radios.csv"
+    f.write_text(text)
+    store = tmp_path / "store"
+    r = ingest_pings(f, store=store)
+    assert (r["read"], r["stored"], r["quarantined"]) == (6, 2, 4)
+    assert sorted(pings(store).to_pandas()["time"].dt.minute) == [0, 1]   # lines 2 and 4-5
+    q = quarantine(store).to_pandas()
+    assert q["line"].tolist() == [6, 7, 8, 9]
+    reasons = dict(zip(q["line"], q["reason"]))
+    assert reasons[6] == "wrong column count (got 3, expected 5)"
+    assert reasons[7] == "wrong column count (got 7, expected 5)"
+    assert reasons[8] == "no values (the row holds only commas)"
+    assert reasons[9] == "no fix (no usable coordinates)"
+    assert not q["raw"].str.contains("RADIO").any()
+    pseudonym = pseudonymise(pd.Series(["RADIO-77"]).to_numpy(dtype=object), pseudonym_key(store))[0]
+    assert q.loc[q["line"] == 6, "raw"].item() == f"{pseudonym},2026-03-29T10:02:00Z,-2.9802"
+
+
+def test_a_pings_path_that_is_not_a_regular_file_is_refused(tmp_path):
+    with pytest.raises(SaferhubError, match="not a regular file"):
+        ingest_pings("/dev/zero", store=tmp_path / "store")
+    with pytest.raises(SaferhubError, match="no such file"):
+        ingest_pings(tmp_path / "missing.csv", store=tmp_path / "store")

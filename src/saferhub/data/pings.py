@@ -101,32 +101,67 @@ def _pick(columns, name):
     return next((lower[a] for a in _ALIASES[name] if a in lower), None)
 
 
-def read_csv(path) -> pd.DataFrame:
+def read_bytes(path) -> bytes:
+    """A pings file's bytes, read like any ingested file: regular files only, up to the cap on one
+    file, a .gz expanded under the caps."""
+    from saferhub.data.sources import Limits, Member
+
+    path = Path(path)
+    if not path.is_file():
+        raise SaferhubError(f"{path}: " + ("no such file" if not path.exists() else "not a regular file"))
+    return Member(str(path), path, None, "").read(Limits.from_settings())[0]
+
+
+def read_csv(path, data: bytes, key: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A pings CSV as text columns device, time, lon, lat, easting, northing, accuracy, speed,
-    simulated (missing ones empty) and `line` (the file line of each row)."""
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise BadFileError(path, f"not a readable CSV ({exc})") from None
-    dev, when = _pick(raw.columns, "device"), _pick(raw.columns, "time")
+    simulated (missing ones empty), `line` (the physical line each row starts on) and `flag` (a
+    reason found while reading, or None); and the records that are not rows (file, line, reason,
+    raw), read by the same reader as police and partner files, with the device pseudonymised."""
+    from saferhub.data.csvread import decode_check, read_strings
+
+    name = str(path)
+    raw = read_strings(name, data, decode_check(name, data))
+    if raw.table.num_rows + len(raw.bad_rows) == 0:
+        raise BadFileError(path, "has a header but no rows")
+    dev, when = _pick(raw.header, "device"), _pick(raw.header, "time")
     if dev is None or when is None:
         raise BadFileError(path, "need a device (or callsign) column and a time column")
-    has_ll = _pick(raw.columns, "lon") and _pick(raw.columns, "lat")
-    has_en = _pick(raw.columns, "easting") and _pick(raw.columns, "northing")
+    has_ll = _pick(raw.header, "lon") and _pick(raw.header, "lat")
+    has_en = _pick(raw.header, "easting") and _pick(raw.header, "northing")
     if not (has_ll or has_en):
         raise BadFileError(path, "need lon/lat or easting/northing columns")
-    out = pd.DataFrame({"line": np.arange(2, len(raw) + 2)})
-    for name in _ALIASES:
-        col = _pick(raw.columns, name)
-        out[name] = raw[col].to_numpy() if col else ""
-    return out
+    out = pd.DataFrame({"line": raw.lines})
+    for field_name in _ALIASES:
+        col = _pick(raw.header, field_name)
+        out[field_name] = raw.table[col].to_numpy(zero_copy_only=False) if col else ""
+    out["flag"] = raw.row_flags
+    at = raw.header.index(dev)
+    bad = pd.DataFrame([(Path(path).name, line, reason, _pseudonymise_field(text, at, key))
+                        for line, reason, text in raw.bad_rows], columns=list(QUARANTINE_COLUMNS))
+    return out, bad
 
 
-def read_gpx(path) -> pd.DataFrame:
+def _pseudonymise_field(text: str, at: int, key: bytes) -> str:
+    """A raw record with its device field pseudonymised (a radio id never reaches the quarantine)."""
+    import csv
+    import io
+
+    try:
+        fields = next(csv.reader([text.replace("\r", " ").replace("\n", " ")]))
+    except (csv.Error, StopIteration):
+        return ""
+    if at < len(fields):
+        fields[at] = str(pseudonymise(np.array([fields[at]], dtype=object), key)[0])
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(fields)
+    return buf.getvalue()
+
+
+def read_gpx(path, data: bytes) -> pd.DataFrame:
     """A GPX file's track points; the track (or file) name is the device."""
     try:
-        root = ElementTree.parse(path).getroot()
-    except (OSError, ElementTree.ParseError) as exc:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError as exc:
         raise BadFileError(path, f"not a readable GPX file ({exc})") from None
     ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
     rows = []
@@ -166,7 +201,11 @@ def check(raw: pd.DataFrame, key: bytes, file_label: str, boundary=None, *, max_
 
     n = len(raw)
     device = pseudonymise(raw["device"].to_numpy(), key)
+    # reasons found while reading (a NUL byte, a row of commas only) come first
     reason = np.full(n, None, dtype=object)
+    if "flag" in raw:
+        flags = raw["flag"].to_numpy(dtype=object)
+        reason[~pd.isnull(flags)] = flags[~pd.isnull(flags)]
 
     def flag(mask, text):
         mask = np.asarray(mask, bool) & (reason == None)  # noqa: E711 (elementwise)
@@ -223,7 +262,7 @@ def check(raw: pd.DataFrame, key: bytes, file_label: str, boundary=None, *, max_
         "simulated": sim[good],
     }, schema=PINGS_SCHEMA)
     bad = ~good
-    shown = raw.loc[bad, [c for c in raw.columns if c != "line"]].copy()
+    shown = raw.loc[bad, [c for c in raw.columns if c not in ("line", "flag")]].copy()
     shown["device"] = device[bad]   # the raw id never reaches the quarantine
     q = pd.DataFrame({"file": file_label, "line": raw["line"].to_numpy()[bad].astype(np.int64),
                       "reason": reason[bad].astype(str),
@@ -274,13 +313,13 @@ def ingest_pings(path, store=None, force: str = "unassigned", boundary=None, **r
     from saferhub.data.store import StoreWriter, partition_key
 
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SaferhubError(f"{path}: cannot read ({exc.strerror})") from None
+    data = read_bytes(path)
     sha = hashlib.sha256(data).hexdigest()
     key = pseudonym_key(store)
-    raw = read_gpx(path) if path.suffix.lower() == ".gpx" else read_csv(path)
+    if path.suffix.lower() == ".gpx":
+        raw, unread = read_gpx(path, data), pd.DataFrame(columns=list(QUARANTINE_COLUMNS))
+    else:
+        raw, unread = read_csv(path, data, key)
     with StoreWriter(store) as writer:
         cat = writer.catalog
         if sha in cat.files:
@@ -291,6 +330,8 @@ def ingest_pings(path, store=None, force: str = "unassigned", boundary=None, **r
         checked = check(raw, key, path.name, boundary, **rules)
         good = checked.good
         q = checked.quarantine
+        if len(unread):
+            q = pd.concat([q, unread], ignore_index=True).sort_values("line", kind="stable", ignore_index=True)
         days = sorted({str(d) for d in good["day"].to_pylist()})
         keys, stored = [], 0
         for day in days:
@@ -319,7 +360,7 @@ def ingest_pings(path, store=None, force: str = "unassigned", boundary=None, **r
             stored += new.num_rows
         by_reason = q["reason"].str.replace(r"\s*\(.*\)$", "", regex=True).value_counts().to_dict()
         rec = {"name": path.name, "kind": "pings", "force": force, "stamp": 0, "months": [],
-               "partitions": keys, "days": days, "read": len(raw), "stored": stored,
+               "partitions": keys, "days": days, "read": len(raw) + len(unread), "stored": stored,
                "quarantined": len(q), "unlocated": 0, "by_reason": {k: int(v) for k, v in by_reason.items()},
                "ingested_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                "quarantine_file": None}
@@ -328,7 +369,7 @@ def ingest_pings(path, store=None, force: str = "unassigned", boundary=None, **r
             rec["quarantine_file"] = writer.stage_table(f"quarantine/{sha[:32]}", qt)
         cat.files[sha] = rec
         writer.commit()
-    return {"file": path.name, "read": len(raw), "stored": stored, "quarantined": len(q),
+    return {"file": path.name, "read": len(raw) + len(unread), "stored": stored, "quarantined": len(q),
             "by_reason": rec["by_reason"], "days": days, "change": "new"}
 
 
