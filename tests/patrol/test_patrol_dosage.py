@@ -142,6 +142,14 @@ def test_patrol_notes_become_incidents(areas_result, tmp_path):
     bad.write_text(f"time,area_id,kind,detail\n2026-03-28T14:05:00Z,{a0},graffiti,x\n")
     with pytest.raises(BadFileError, match="line 2: kind 'graffiti'"):
         import_notes(bad, areas, store)
+    # lines are physical: a blank line and a quoted line break come before the bad row
+    bad.write_text(f"time,area_id,kind,detail\n\n2026-03-28T14:05:00Z,{a0},environmental issue,\"two\nlines\"\n"
+                   f"2026-03-28T14:06:00Z,{a0},graffiti,x\n")
+    with pytest.raises(BadFileError, match="line 5: kind 'graffiti'"):
+        import_notes(bad, areas, store)
+    bad.write_text(f"time,area_id,kind,detail\n2026-03-28T14:05:00Z,{a0},environmental issue\n")
+    with pytest.raises(BadFileError, match="line 2: wrong column count \\(got 3, expected 4\\)"):
+        import_notes(bad, areas, store)
 
 
 def test_manual_visit_logs_count_in_dosage(areas_file, tmp_path):
@@ -164,4 +172,8 @@ def test_manual_visit_logs_count_in_dosage(areas_file, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text(f"callsign,area_id,start,end\nPC 1,{a0},2026-05-04T10:00:00+01:00,2026-05-04T09:00:00+01:00\n")
     with pytest.raises(Exception, match="line 2: start/end unreadable or end before start"):
+        import_log(bad, store)
+    bad.write_text(f"callsign,area_id,start,end\r\n\r\n\"PC\r\n1\",{a0},2026-05-04T10:00:00+01:00,2026-05-04T10:10:00+01:00\r\n"
+                   f"PC 1,{a0},2026-05-04T10:00:00,2026-05-04T09:00:00+01:00\r\n")
+    with pytest.raises(Exception, match="line 5: start time has no zone"):
         import_log(bad, store)

@@ -15,13 +15,14 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from saferhub.errors import BadFileError
+from saferhub.errors import BadFileError, SaferhubError
 
 UTF8_CHUNK = 16 * 2**20   # UTF-8 is checked in slices, so a large file never has a second copy
 
@@ -245,3 +246,31 @@ def _all_empty(table: pa.Table) -> np.ndarray | None:
         if not pc.any(blank).as_py():
             return None
     return blank.to_numpy(zero_copy_only=False)
+
+
+def read_file(path) -> bytes:
+    """A file named by a user, read like every ingested file: regular files only, up to the cap on
+    one file, a .gz expanded under the caps."""
+    from saferhub.data.sources import Limits, Member
+
+    path = Path(path)
+    if not path.is_file():
+        raise SaferhubError(f"{path}: " + ("no such file" if not path.exists() else "not a regular file"))
+    return Member(str(path), path, None, "").read(Limits.from_settings())[0]
+
+
+def read_small_table(path, data: bytes | None = None):
+    """A user's small CSV (patrol notes, visit logs) as (DataFrame of text, physical line of each
+    row). These imports stop at the first bad row, so a row the reader cannot take is a
+    BadFileError naming its physical line. data: the file's bytes, if already read."""
+    import pandas as pd
+
+    data = read_file(path) if data is None else data
+    raw = read_strings(str(path), data, decode_check(str(path), data))
+    problems = [(line, reason) for line, reason, _ in raw.bad_rows]
+    problems += [(int(line), flag) for line, flag in zip(raw.lines, raw.row_flags) if flag is not None]
+    if problems:
+        line, reason = min(problems)
+        raise BadFileError(path, f"line {line}: {reason}")
+    frame = pd.DataFrame({h: raw.table[h].to_numpy(zero_copy_only=False) for h in raw.header}, dtype=object)
+    return frame, np.asarray(raw.lines, dtype=np.int64)

@@ -101,17 +101,6 @@ def _pick(columns, name):
     return next((lower[a] for a in _ALIASES[name] if a in lower), None)
 
 
-def read_bytes(path) -> bytes:
-    """A pings file's bytes, read like any ingested file: regular files only, up to the cap on one
-    file, a .gz expanded under the caps."""
-    from saferhub.data.sources import Limits, Member
-
-    path = Path(path)
-    if not path.is_file():
-        raise SaferhubError(f"{path}: " + ("no such file" if not path.exists() else "not a regular file"))
-    return Member(str(path), path, None, "").read(Limits.from_settings())[0]
-
-
 def read_csv(path, data: bytes, key: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A pings CSV as text columns device, time, lon, lat, easting, northing, accuracy, speed,
     simulated (missing ones empty), `line` (the physical line each row starts on) and `flag` (a
@@ -310,10 +299,11 @@ def _jumps(flag, reason, device, t_us, x, y, max_speed, ends):
 def ingest_pings(path, store=None, force: str = "unassigned", boundary=None, **rules) -> dict:
     """Ingest one pings file (CSV or GPX). Returns {file, read, stored, quarantined, by_reason,
     days, change}; read == stored + quarantined. A file already ingested changes nothing."""
+    from saferhub.data.csvread import read_file
     from saferhub.data.store import StoreWriter, partition_key
 
     path = Path(path)
-    data = read_bytes(path)
+    data = read_file(path)
     sha = hashlib.sha256(data).hexdigest()
     key = pseudonym_key(store)
     if path.suffix.lower() == ".gpx":

@@ -24,13 +24,12 @@ def import_log(path, store=None) -> dict:
     from saferhub.data.pings import _ZONE, pseudonym_key, pseudonymise
     from saferhub.fsutil import replacing
 
+    from saferhub.data.csvread import read_file, read_small_table
+
     path = Path(path)
-    data = path.read_bytes()
+    data = read_file(path)
+    raw, lines = read_small_table(path, data)
     target = logs_dir(store) / f"{hashlib.sha256(data).hexdigest()[:24]}.parquet"
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise BadFileError(path, f"not a readable CSV ({exc})") from None
     raw.columns = [c.strip().lower() for c in raw.columns]
     dev_col = next((c for c in ("callsign", "device", "officer", "team") if c in raw.columns), None)
     if dev_col is None or not {"area_id", "start", "end"} <= set(raw.columns):
@@ -38,12 +37,12 @@ def import_log(path, store=None) -> dict:
     for col in ("start", "end"):
         bad = ~raw[col].str.strip().str.contains(_ZONE)
         if bad.any():
-            raise BadFileError(path, f"line {int(np.flatnonzero(bad)[0]) + 2}: {col} time has no zone")
+            raise BadFileError(path, f"line {lines[np.flatnonzero(bad)[0]]}: {col} time has no zone")
     start = pd.to_datetime(raw["start"], utc=True, errors="coerce", format="ISO8601")
     end = pd.to_datetime(raw["end"], utc=True, errors="coerce", format="ISO8601")
     wrong = start.isna() | end.isna() | (end < start)
     if wrong.any():
-        raise BadFileError(path, f"line {int(np.flatnonzero(wrong)[0]) + 2}: start/end unreadable or end before start")
+        raise BadFileError(path, f"line {lines[np.flatnonzero(wrong)[0]]}: start/end unreadable or end before start")
     seconds = (end - start).dt.total_seconds().to_numpy()
     out = pd.DataFrame({"device": pseudonymise(raw[dev_col].to_numpy(), pseudonym_key(store)),
                         "area_id": raw["area_id"].str.strip(), "start": start, "end": end, "earliest": start,

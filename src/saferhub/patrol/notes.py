@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import shapely
 
+from saferhub.data.csvread import read_small_table
 from saferhub.errors import BadFileError
 
 AGENCY = "police-patrol"
@@ -31,10 +32,7 @@ dayfirst: false
 
 def notes_to_incidents(path, areas) -> pd.DataFrame:
     """The notes as partner-incident rows; a bad row stops the import with its line and reason."""
-    try:
-        notes = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise BadFileError(path, f"not a readable CSV ({exc})") from None
+    notes, lines = read_small_table(path)
     notes.columns = [c.strip().lower() for c in notes.columns]
     missing = {"time", "area_id", "kind", "detail"} - set(notes.columns)
     if missing:
@@ -42,7 +40,7 @@ def notes_to_incidents(path, areas) -> pd.DataFrame:
     by_id = areas.set_index("area_id")
     cen = dict(zip(areas["area_id"], shapely.centroid(list(areas.geometry.values))))
     rows = []
-    for line, r in enumerate(notes.to_dict("records"), start=2):
+    for line, r in zip(lines.tolist(), notes.to_dict("records")):
         kind = r["kind"].strip().lower()
         if kind not in KINDS:
             raise BadFileError(path, f"line {line}: kind {r['kind']!r} is not one of {', '.join(KINDS)}")
