@@ -123,3 +123,17 @@ def test_a_plain_file_over_the_cap_is_refused_without_reading_it_all(store, tmp_
     with pytest.raises(IngestError, match="expands to more than 1 MB"):
         ingest_paths([big], store=store, max_expanded_mb=1)
     assert store_fingerprint(store) == before
+
+
+def test_a_name_repeated_in_an_archive_reads_each_entry_once(tmp_path):
+    # zipfile's getinfo(name) finds only the last entry of a repeated name: each member keeps its own
+    import warnings
+
+    path = tmp_path / "dup.zip"
+    with warnings.catch_warnings(), zipfile.ZipFile(path, "w") as zf:
+        warnings.simplefilter("ignore")   # "Duplicate name"
+        zf.writestr(MEMBER, f"{HEADER}\n{street_row(crime_id='a1', month='2018-02', ctype='Burglary')}\n")
+        zf.writestr(MEMBER, f"{HEADER}\n" + "".join(street_row(crime_id=f"b{i}", month="2018-02", ctype="Burglary")
+                                                    + "\n" for i in range(2)))
+    report = ingest_paths([path], store=tmp_path / "s")
+    assert sorted(f.read for f in report.files) == [1, 2]

@@ -32,6 +32,7 @@ class Member:
     inner: str | None    # member name inside a zip archive
     stamp: str           # when this copy was made (file mtime or zip entry time), ISO 8601
     archive: "Archive | None" = field(default=None, compare=False, repr=False)   # shared by a zip's members
+    entry: "zipfile.ZipInfo | None" = field(default=None, compare=False, repr=False)   # (names can repeat)
 
     @property
     def basename(self) -> str:
@@ -92,7 +93,7 @@ class Member:
     def _read_zip_member(self, limits: "Limits") -> tuple[bytes, str]:
         try:
             zf = (self.archive or Archive(self.path)).zipfile()
-            info = zf.getinfo(self.inner)
+            info = self.entry or zf.getinfo(self.inner)
             # The sizes in the archive's directory can lie, so they are only a first check; the
             # stream is counted as it expands.
             limits.check(self.name, info.file_size, max(info.compress_size, 1))
@@ -227,7 +228,7 @@ def _zip_members(path: Path) -> list[Member]:
     archive = Archive(path)
     for info in sorted(infos, key=lambda i: i.filename):
         stamp = dt.datetime(*info.date_time, tzinfo=dt.timezone.utc).isoformat(timespec="seconds")
-        out.append(Member(f"{path}!{info.filename}", path, info.filename, stamp, archive))
+        out.append(Member(f"{path}!{info.filename}", path, info.filename, stamp, archive, info))
     return out
 
 
