@@ -90,7 +90,8 @@ def schema_tag(dataset: str) -> str:
     rewrites it with the new column instead of calling it unchanged."""
     import hashlib
 
-    return hashlib.sha256(str(SCHEMAS[dataset]).encode()).hexdigest()[:12]
+    columns = ";".join(f"{f.name}:{f.type}" for f in SCHEMAS[dataset])
+    return hashlib.sha256(columns.encode()).hexdigest()[:12]
 
 
 # Columns written without a dictionary: ids, coordinates and free text (nearly all distinct), and
