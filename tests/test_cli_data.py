@@ -39,3 +39,27 @@ def test_ingest_status_and_broken_file(tmp_path):
 def test_status_of_empty_store_says_what_to_do(tmp_path):
     r = run("status", store=tmp_path / "empty")
     assert r.returncode == 0 and "saferhub ingest" in r.stdout
+
+
+def test_ingest_table_shows_police_files_by_name_and_others_with_kind_and_months(tmp_path):
+    """A data.police.uk name says the month and kind: those columns are left out when every file
+    has one (so names fit the terminal); any other file brings them back."""
+    from rich.console import Console
+
+    from saferhub.data.commands import _ingest_table
+    from saferhub.data.ingest import FileResult, IngestReport
+
+    report = IngestReport(tmp_path, files=[
+        FileResult(f"{tmp_path}/a.zip!2019-07/2019-07-merseyside-street.csv", "street", "merseyside",
+                   ["2019-07"], 10, 9, 1, 0, 0, "new")])
+    console = Console(width=100, record=True)
+    console.print(_ingest_table(report))
+    text = console.export_text()
+    assert "2019-07-merseyside-street " in text and ".csv" not in text and "kind" not in text
+    assert "quarantined" in text and "new" in text
+    report.files.append(FileResult(f"{tmp_path}/calls.csv", "incidents", "wirral-council", ["2020-01", "2020-03"],
+                                   5, 5, 0, 0, 0, "new"))
+    console = Console(width=200, record=True)
+    console.print(_ingest_table(report))
+    text = console.export_text()
+    assert "kind" in text and "calls.csv" in text and "2020-01..2020-03" in text

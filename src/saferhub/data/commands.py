@@ -16,6 +16,29 @@ from saferhub.options import progress as _progress
 console = Console()
 
 
+def _ingest_table(report) -> Table:
+    """One row per file. A data.police.uk name already says the month and kind, so when every
+    file has one those columns are left out and the name is shown without its extension: the
+    table then fits a 100-column terminal without folding the names."""
+    from rich import box
+
+    from saferhub.data.sources import POLICE_NAME
+
+    names = [Path(f.name.split("!")[-1]).name for f in report.files]
+    police = all(POLICE_NAME.search(n) for n in names)
+    table = Table(title=f"ingest into {report.store}", box=box.SIMPLE_HEAD)
+    cols = ("file",) + (() if police else ("kind", "months")) + ("read", "stored", "quarantined", "unlocated", "change")
+    for col in cols:
+        numeric = col in ("read", "stored", "quarantined", "unlocated")
+        table.add_column(col, justify="right" if numeric else "left", overflow="fold", no_wrap=numeric)
+    for name, f in zip(names, report.files):
+        months = f.months[0] if len(f.months) == 1 else (f"{f.months[0]}..{f.months[-1]}" if f.months else "-")
+        shown = name.removesuffix(".gz").removesuffix(".csv") if police else name
+        table.add_row(shown, *(() if police else (f.kind, months)), f"{f.read:,}", f"{f.stored:,}",
+                      f"{f.quarantined:,}", f"{f.unlocated:,}", f.change)
+    return table
+
+
 def ingest(
     paths: List[Path] = typer.Argument(..., help="CSV / .csv.gz files, folders, or data.police.uk .zip archives."),
     kind: str = typer.Option("police", help="police (data.police.uk street/outcomes/stop-and-search) or incidents (partner records)."),
@@ -42,15 +65,7 @@ def ingest(
     if as_json:
         print(json.dumps(report.as_dict(), indent=1))
         return
-    table = Table(title=f"ingest into {report.store}", show_lines=False)
-    for col in ("file", "kind", "months", "read", "stored", "quarantined", "unlocated", "change"):
-        table.add_column(col, justify="right" if col in ("read", "stored", "quarantined", "unlocated") else "left",
-                         overflow="fold")
-    for f in report.files:
-        months = f.months[0] if len(f.months) == 1 else (f"{f.months[0]}..{f.months[-1]}" if f.months else "-")
-        table.add_row(Path(f.name.split("!")[-1]).name, f.kind, months, f"{f.read:,}", f"{f.stored:,}",
-                      f"{f.quarantined:,}", f"{f.unlocated:,}", f.change)
-    console.print(table)
+    console.print(_ingest_table(report))
     read = sum(f.read for f in report.files)
     stored = sum(f.stored for f in report.files)
     quarantined = sum(f.quarantined for f in report.files)
