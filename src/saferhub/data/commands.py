@@ -26,7 +26,7 @@ def _ingest_table(report) -> Table:
 
     names = [Path(f.name.split("!")[-1]).name for f in report.files]
     police = all(POLICE_NAME.search(n) for n in names)
-    table = Table(title=f"ingest into {report.store}", box=box.SIMPLE_HEAD)
+    table = Table(title=f"ingest into {report.store}", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     cols = ("file",) + (() if police else ("kind", "months")) + ("read", "stored", "quarantined", "unlocated", "change")
     for col in cols:
         numeric = col in ("read", "stored", "quarantined", "unlocated")
