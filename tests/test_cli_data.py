@@ -63,3 +63,26 @@ def test_ingest_table_shows_police_files_by_name_and_others_with_kind_and_months
     console.print(_ingest_table(report))
     text = console.export_text()
     assert "kind" in text and "calls.csv" in text and "2020-01..2020-03" in text
+
+
+def test_names_and_rows_are_printed_as_they_are_never_as_markup_or_raw_bytes(tmp_path):
+    """File names, place names and raw rows come from users' files: "[red]" in one is text (it
+    used to vanish, and a stray "[/b]" raised a MarkupError traceback), and a file name whose bytes
+    are not UTF-8 is shown with U+FFFD (it used to crash the quarantine table)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    marked = write(folder / "2018-01-merseyside-street[red].csv",
+                   [street_row(crime_id="a", location="On or near [bold]Bold[/b] Street"),
+                    street_row(month="2018-13", location="[/]")])
+    raw_name = os.path.join(os.fsencode(folder), b"2018-02-merseyside-street\xff.csv")
+    with open(raw_name, "wb") as fh:
+        fh.write(marked.read_bytes().replace(b"2018-01", b"2018-02"))
+    r = run("ingest", str(folder), store=tmp_path / "s")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert "2018-01-merseyside-street[red].csv" in r.stdout and "2018-02-merseyside-street\ufffd.csv" in r.stdout
+    r = run("quarantine", store=tmp_path / "s")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert "street[red].csv:3: quarantined: unparseable month '2018-13'" in r.stdout
+    assert "street\ufffd.csv:3:" in r.stdout
+    r = run("ingest", str(tmp_path / "no[/b]such.csv"), store=tmp_path / "s")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "no[/b]such.csv: no such file or folder" in r.stderr

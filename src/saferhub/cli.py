@@ -6,8 +6,8 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.console import Console
 
+from saferhub import options
 from saferhub.errors import SaferhubError
 
 app = typer.Typer(
@@ -37,8 +37,11 @@ def main() -> None:
     try:
         app()
     except SaferhubError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        from rich.text import Text
+
+        options.console(stderr=True).print(Text.assemble(("error: ", "bold red"), options.printable(exc)),
+                                           highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        Console(stderr=True).print("interrupted; the store is unchanged by the unfinished step")
+        options.console(stderr=True).print("interrupted; the store is unchanged by the unfinished step")
         sys.exit(130)

@@ -12,6 +12,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from saferhub.errors import printable  # noqa: F401  (the CLI's name for it)
+
 Store = Annotated[Optional[Path], typer.Option(
     "--store", help="Event store folder (default: $SAFERHUB_STORE, else ~/.local/share/saferhub/store).")]
 Db = Annotated[Optional[str], typer.Option(
@@ -44,11 +46,19 @@ class Correction(str, Enum):
     none = "none"
 
 
+def console(stderr: bool = False):
+    """The console every command prints with. Markup is off: file names, place names and raw rows
+    come from users' files, so "[red]" or "[/b]" in one is printed as text, never parsed (a stray
+    closing tag raised MarkupError). Style with `style=` or rich.text.Text instead."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, markup=False)
+
+
 def progress(total: int, label: str):
     """One Rich progress bar on stderr for every long-running command: `with bar: bar.advance(task)`."""
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=Console(stderr=True), transient=True)
+                   console=console(stderr=True), transient=True)
     return bar, bar.add_task(label, total=total)

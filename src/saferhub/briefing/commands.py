@@ -18,9 +18,8 @@ Result = Annotated[Path, typer.Argument(help="A result file written by the job (
 
 
 def _say(entry: dict) -> None:
-    from rich.console import Console
 
-    Console().print(f"published {entry['name']}: {entry['features']:,} features", highlight=False)
+    options.console().print(f"published {entry['name']}: {entry['features']:,} features", highlight=False)
 
 
 @publish_app.command("hotspots")
@@ -82,7 +81,6 @@ def publish_boundaries(store: options.Store = None, geo_dir: options.GeoDir = No
 def simulate_demo(db: options.Db = None, store: options.Store = None,
                   seed: Annotated[int, typer.Option(help="Random seed.")] = 20240601) -> None:
     """Add a simulated week of partner activity to a seeded demo hub (labelled simulated)."""
-    from rich.console import Console
 
     from saferhub.briefing import demo
     from saferhub.config import settings
@@ -95,7 +93,7 @@ def simulate_demo(db: options.Db = None, store: options.Store = None,
         result = demo.simulate(s, seed=seed, lsoa_names=names)
         s.commit()
     engine.dispose()
-    Console().print(f"simulated demo week: {result}", highlight=False)
+    options.console().print(f"simulated demo week: {result}", highlight=False)
 
 
 @briefing_app.command("pdf")

@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from saferhub import options
 from saferhub.options import progress as _progress
 
-console = Console()
+console = options.console()
 
 
 def _ingest_table(report) -> Table:
@@ -89,7 +88,7 @@ def status(store: options.Store = None, as_json: options.Json = False):
     if as_json:
         print(json.dumps(s, indent=1))
         return
-    console.print(f"[bold]store[/] {s['store']}  ({s['files_ingested']} files ingested)")
+    console.print(f"store {s['store']}  ({s['files_ingested']} files ingested)")
     if not s["forces"]:
         console.print("The store holds no crime or incident data yet: run `saferhub ingest PATH`.")
     forces = Table(title="forces")
@@ -174,7 +173,7 @@ def fetch(
         if any(m.quarantined for m in report.fetched):
             console.print("see the quarantined rows with: saferhub quarantine --out quarantine.csv")
     if report.no_boundary:
-        console.print(f"[yellow]warning:[/] {len(report.no_boundary)} neighbourhood(s) have no usable boundary "
+        console.print(f"warning: {len(report.no_boundary)} neighbourhood(s) have no usable boundary "
                       f"and were not searched: {', '.join(report.no_boundary)}")
     if report.boundary_file:
         console.print(f"force outline (union of its neighbourhoods) saved to {report.boundary_file}; "

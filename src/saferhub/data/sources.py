@@ -17,7 +17,7 @@ from pathlib import Path
 from isal.isal_zlib import _GzipReader
 from isal.isal_zlib import error as IsalError
 
-from saferhub.errors import BadFileError, SaferhubError
+from saferhub.errors import BadFileError, SaferhubError, printable
 
 # data.police.uk names: 2019-07-merseyside-street.csv (inside 2019-07/ in the monthly archive).
 POLICE_NAME = re.compile(r"(?P<month>\d{4}-\d{2})-(?P<force>[a-z0-9-]+?)-(?P<kind>street|outcomes|stop-and-search)\.csv(\.gz)?$")
@@ -228,7 +228,7 @@ def _zip_members(path: Path) -> list[Member]:
     archive = Archive(path)
     for info in sorted(infos, key=lambda i: i.filename):
         stamp = dt.datetime(*info.date_time, tzinfo=dt.timezone.utc).isoformat(timespec="seconds")
-        out.append(Member(f"{path}!{info.filename}", path, info.filename, stamp, archive, info))
+        out.append(Member(printable(f"{path}!{info.filename}"), path, info.filename, stamp, archive, info))
     return out
 
 
@@ -242,11 +242,11 @@ def discover(paths) -> list[Member]:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and (_is_csv_name(p.name) or p.suffix.lower() == ".zip"))
             for p in found:
-                members.extend(_zip_members(p) if p.suffix.lower() == ".zip" else [Member(str(p), p, None, _stamp_of_file(p))])
+                members.extend(_zip_members(p) if p.suffix.lower() == ".zip" else [Member(printable(p), p, None, _stamp_of_file(p))])
         elif not path.is_file():   # a FIFO or a device would block or never end
             raise SaferhubError(f"{path}: not a regular file or folder")
         elif path.suffix.lower() == ".zip":
             members.extend(_zip_members(path))
         else:
-            members.append(Member(str(path), path, None, _stamp_of_file(path)))
+            members.append(Member(printable(path), path, None, _stamp_of_file(path)))
     return members

@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from saferhub import options
 
-err = Console(stderr=True)
+err = options.console(stderr=True)
 Categories = typer.Option("grip", "--categories",
                           help="Crime categories: names, slugs or groups (grip, violence, ...), comma-separated.")
 CellSize = typer.Option(150, "--cell-size", help="Grid cell size in metres (at least 10).")

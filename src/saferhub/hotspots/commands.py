@@ -32,9 +32,8 @@ class TimeUnit(str, Enum):
 
 
 def _console():
-    from rich.console import Console
 
-    return Console(stderr=True)
+    return options.console(stderr=True)
 
 
 def _area_options(units, cell_size, boundaries, network, snap, id_column, area, hull, drop_strays, store, force,
@@ -56,7 +55,7 @@ def _say_notes(result) -> None:
     con = _console()
     for note in result.attrs["params"].get("notes", []):
         style = "bold yellow" if note.startswith("WARNING") else "dim"
-        con.print(f"[{style}]{note}[/]", highlight=False)
+        con.print(note, style=style, highlight=False)
 
 
 Boundaries = typer.Option(None, help="--units lsoa: polygon file, folder or quoted glob ('lsoa_by_lad/*.json.gz'); repeatable")
@@ -185,7 +184,6 @@ def concentration(
     report: Optional[Path] = typer.Option(None, help="HTML report with the Lorenz curve"),
 ):
     """How concentrated crime and harm are: Gini, generalized Gini, units holding 25% / 50%."""
-    from rich.console import Console
     from rich.table import Table
 
     from saferhub.fsutil import write_atomic
@@ -202,7 +200,7 @@ def concentration(
         t.add_column(col)
     for row in table.itertuples(index=False):
         t.add_row(*[_cell_text(v) for v in row])
-    Console().print(t)
+    options.console().print(t)
     if out:
         write_atomic(out, table.to_csv(index=False))
     if report:
@@ -236,7 +234,6 @@ def nearrepeat(
     report: Optional[Path] = typer.Option(None, help="HTML report with the Knox table and heat map"),
 ):
     """Near repeat (Knox test): are events close in space also close in time?"""
-    from rich.console import Console
     from rich.table import Table
 
     from saferhub.fsutil import write_atomic
@@ -254,7 +251,7 @@ def nearrepeat(
     for row in table.itertuples(index=False):
         rt.add_row(row.space, row.time, f"{row.observed:,}", f"{row.expected:,.1f}", f"{row.knox_ratio:.2f}",
                    f"{row.p:.3f}")
-    Console().print(rt)
+    options.console().print(rt)
     if out:
         write_atomic(out, table.to_csv(index=False))
     if report:

@@ -9,6 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from saferhub import options
+
 DbOpt = Annotated[Optional[str], typer.Option(
     "--db", help="Hub database: a SQLAlchemy URL (postgresql+psycopg://...) or a SQLite file path. "
                  "Default: $SAFERHUB_HUB_DB, else <data dir>/saferhub/hub.sqlite3.")]
@@ -48,13 +50,12 @@ def init(
                                                     help="Generate a password and print it once.")] = False,
 ) -> None:
     """Create or upgrade the schema (Alembic); optionally add the first admin. No default passwords."""
-    from rich.console import Console
 
     from saferhub.errors import SaferhubError
     from saferhub.hub import security, services
     from saferhub.hub.db import safe_url
 
-    console = Console()
+    console = options.console()
     if password_stdin and generate_password:
         raise SaferhubError("choose --password-stdin or --generate-password, not both")
     url, engine, s = _session(db, migrate=True)
@@ -102,11 +103,10 @@ def seed_demo(
     cases: Annotated[int, typer.Option(min=1, max=100000, help="How many repeat-location cases to open.")] = 40,
 ) -> None:
     """Load a demo Merseyside partnership: agencies, users per role, cases built from real ASB events."""
-    from rich.console import Console
 
     from saferhub.hub import seed
 
-    console = Console()
+    console = options.console()
     url, engine, s = _session(db, migrate=True)
     frame = seed.load_asb_events(store)
     with s:
@@ -134,7 +134,6 @@ def seed_demo(
 def audit_verify(db: DbOpt = None) -> None:
     """Check the audit log's chain, each row's MAC (audit key file) and the signed checkpoints; exit 1
     and name the first bad row if it was tampered with (or the key is missing or wrong)."""
-    from rich.console import Console
 
     from saferhub.hub import audit
 
@@ -145,10 +144,11 @@ def audit_verify(db: DbOpt = None) -> None:
     engine.dispose()
     if v.ok:
         legacy = f"; {v.legacy:,} rows from before audit keys (chain and checkpoints only)" if v.legacy else ""
-        Console().print(f"audit log intact: {v.rows:,} rows verified with the audit key, "
+        options.console().print(f"audit log intact: {v.rows:,} rows verified with the audit key, "
                         f"{v.checkpoints:,} signed checkpoints match{legacy}")
         return
-    Console(stderr=True).print(f"[bold red]audit log broken:[/] {v.problem} ({v.rows:,} rows verified before it)")
+    options.console(stderr=True).print(f"audit log broken: {v.problem} ({v.rows:,} rows verified before it)",
+                                       style="bold red")
     raise typer.Exit(1)
 
 
@@ -156,7 +156,6 @@ def audit_verify(db: DbOpt = None) -> None:
 def audit_checkpoint(db: DbOpt = None) -> None:
     """Verify the log, then append a signed checkpoint of its head to the file beside the audit key
     (run it from cron; a truncation back past any checkpoint is then detected)."""
-    from rich.console import Console
 
     from saferhub.hub import audit, checkpoint
 
@@ -166,18 +165,17 @@ def audit_checkpoint(db: DbOpt = None) -> None:
         v, entry = audit.write_checkpoint(s)
     engine.dispose()
     if entry is None:
-        Console(stderr=True).print(f"[bold red]audit log broken, not signed:[/] {v.problem}")
+        options.console(stderr=True).print(f"audit log broken, not signed: {v.problem}", style="bold red")
         raise typer.Exit(1)
     from saferhub.hub import auditkey
 
-    Console().print(f"checkpoint of row {entry['seq']:,} written to {checkpoint.path_for(auditkey.load())}")
+    options.console().print(f"checkpoint of row {entry['seq']:,} written to {checkpoint.path_for(auditkey.load())}")
 
 
 @hub_app.command("audit-rotate-key")
 def audit_rotate_key(db: DbOpt = None) -> None:
     """Start signing new audit rows with a fresh key. Old keys stay in the file (rows name their key
     id), so the whole log still verifies; the head is checkpointed under the new key."""
-    from rich.console import Console
 
     from saferhub.errors import SaferhubError
     from saferhub.hub import audit, auditkey
@@ -194,7 +192,7 @@ def audit_rotate_key(db: DbOpt = None) -> None:
         s.commit()
         audit.write_checkpoint(s, ring)
     engine.dispose()
-    Console().print(f"new audit key {ring.current} is current ({len(ring.keys)} keys in {ring.path})")
+    options.console().print(f"new audit key {ring.current} is current ({len(ring.keys)} keys in {ring.path})")
 
 
 @hub_app.command("audit-export")
@@ -203,7 +201,6 @@ def audit_export(
     db: DbOpt = None,
 ) -> None:
     """Export the audit log with its hashes (CSV or JSON by the file's extension)."""
-    from rich.console import Console
 
     from saferhub.errors import SaferhubError
     from saferhub.hub import audit
@@ -220,7 +217,7 @@ def audit_export(
         s.commit()
     engine.dispose()
     write_atomic(out, text)
-    Console().print(f"wrote {out}")
+    options.console().print(f"wrote {out}")
 
 
 @hub_app.command("rules")
@@ -233,7 +230,6 @@ def rules_cmd(
     """Evaluate the rules (frequent callers, repeat victims/locations, Case Review) over all incidents."""
     import time
 
-    from rich.console import Console
     from rich.table import Table
 
     from saferhub.errors import SaferhubError
@@ -250,7 +246,7 @@ def rules_cmd(
             overrides.setdefault(name, {})[field] = int(value)
         except ValueError:
             raise SaferhubError(f"--set {item!r}: write NAME.threshold=N or NAME.window=N") from None
-    console = Console()
+    console = options.console()
     if show:
         t = Table("rule", "version", "subject", "threshold", "window", "categories")
         for r in rules_mod.DEFAULT_RULES:

@@ -15,15 +15,13 @@ patrol = typer.Typer(help="Act: patrol areas, plans and routes, visits from GPS,
 
 
 def _err():
-    from rich.console import Console
 
-    return Console(stderr=True)
+    return options.console(stderr=True)
 
 
 def _out():
-    from rich.console import Console
 
-    return Console()
+    return options.console()
 
 
 @patrol.command("areas")
