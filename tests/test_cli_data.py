@@ -86,3 +86,14 @@ def test_names_and_rows_are_printed_as_they_are_never_as_markup_or_raw_bytes(tmp
     assert "street\ufffd.csv:3:" in r.stdout
     r = run("ingest", str(tmp_path / "no[/b]such.csv"), store=tmp_path / "s")
     assert r.returncode == 2 and "Traceback" not in r.stderr and "no[/b]such.csv: no such file or folder" in r.stderr
+
+
+def test_ingest_names_columns_it_did_not_store(tmp_path):
+    from ingest_helpers import HEADER
+
+    path = write(tmp_path / "2018-01-merseyside-street.csv", [street_row(crime_id="a") + ",x"],
+                 header=HEADER + ",Neighbourhood")
+    r = run("ingest", str(path), store=tmp_path / "s")
+    assert r.returncode == 0, r.stderr
+    assert ("2018-01-merseyside-street.csv: column(s) not stored (no data.police.uk street file has them): "
+            "Neighbourhood") in r.stdout

@@ -219,3 +219,27 @@ def test_combined_export_without_a_police_file_name(tmp_path):
     assert (f.force, f.months, f.stored, f.quarantined) == ("merseyside", ["2020-01", "2020-02", "2020-03"], 12, 0)
     assert events(tmp_path / "s", months="2020-02").num_rows == 4
     assert ingest_paths([path], store=tmp_path / "s").added == 0
+
+
+def test_a_column_police_uk_may_add_later_is_named_not_a_reason_to_refuse(tmp_path):
+    # A later release with one more column (here in the middle): columns are matched by name, the
+    # extra one is not stored and is named in the report and the catalog.
+    header = HEADER.replace("Location,", "Location,Neighbourhood,")
+    rows = [",".join(r.split(",")[:7] + ["Central"] + r.split(",")[7:])
+            for r in (street_row(crime_id="a1", ctype="Burglary"), street_row(month="2018-13"))]
+    path = write(tmp_path / "2018-01-merseyside-street.csv", rows, header=header)
+    report = ingest_paths([path], store=tmp_path / "s")
+    (f,) = report.files
+    assert (f.kind, f.read, f.stored, f.quarantined, f.ignored_columns) == ("street", 2, 1, 1, ["Neighbourhood"])
+    t = events(tmp_path / "s")
+    assert t["location"].to_pylist() == ["On or near Bold Street"] and t["lsoa"].to_pylist() == ["E01006512"]
+    from saferhub.data.store import Catalog
+
+    (rec,) = Catalog.load(tmp_path / "s").files.values()
+    assert rec["ignored_columns"] == ["Neighbourhood"]
+
+
+def test_a_header_with_the_columns_of_two_kinds_is_refused(tmp_path):
+    path = write(tmp_path / "2018-01-merseyside-street.csv", [street_row() + ",x"], header=HEADER + ",Outcome type")
+    with pytest.raises(IngestError, match="has the columns of street and outcomes files"):
+        ingest_paths([path], store=tmp_path / "s")

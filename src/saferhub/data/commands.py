@@ -65,6 +65,10 @@ def ingest(
         print(json.dumps(report.as_dict(), indent=1))
         return
     console.print(_ingest_table(report))
+    for f in report.files:
+        if f.ignored_columns:
+            console.print(f"{Path(f.name.split('!')[-1]).name}: column(s) not stored (no data.police.uk "
+                          f"{f.kind} file has them): {', '.join(f.ignored_columns)}")
     read = sum(f.read for f in report.files)
     stored = sum(f.stored for f in report.files)
     quarantined = sum(f.quarantined for f in report.files)

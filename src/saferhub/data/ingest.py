@@ -46,6 +46,7 @@ class FileResult:
     unlocated: int
     change: str          # new | replaced | upgraded (rewritten with new columns) | unchanged | older copy ignored | mixed
     warnings: int = 0    # rows stored with a warning (duplicate Crime IDs); not part of the balance
+    ignored_columns: list[str] = field(default_factory=list)   # header columns of no known kind, not stored
 
     @property
     def balanced(self) -> bool:
@@ -252,6 +253,7 @@ def _apply(writer: StoreWriter, item, replace_older: bool) -> FileResult:
         "stored": stored, "quarantined": item.quarantined, "unlocated": item.unlocated,
         "ingested_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "quarantine_file": None, "warnings": _warned(item), "warnings_file": None,
+        "ignored_columns": list(getattr(item, "extra_columns", [])),
     }
     if item.quarantined:
         record["quarantine_file"] = getattr(item, "staged_quarantine", None) or \
@@ -265,7 +267,8 @@ def _apply(writer: StoreWriter, item, replace_older: bool) -> FileResult:
         catalog.files[file_key(item)] = record
     change = changes.pop() if len(changes) == 1 else ("mixed" if changes else "new")
     return FileResult(item.member.name, item.kind, item.force, sorted(item.tables), item.rows_read,
-                      stored, item.quarantined, ignored, item.unlocated, change, _warned(item))
+                      stored, item.quarantined, ignored, item.unlocated, change, _warned(item),
+                      record["ignored_columns"])
 
 
 def file_key(item) -> str:

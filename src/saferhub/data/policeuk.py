@@ -52,6 +52,7 @@ class ParsedFile:
     quarantine: pa.Table = None
     unlocated: int = 0
     warnings: pa.Table = None    # stored rows worth a word (duplicate Crime IDs): file, line, reason, raw
+    extra_columns: list = field(default_factory=list)   # header columns of no police.uk kind (not stored)
 
     @property
     def stored(self) -> int:
@@ -91,14 +92,18 @@ class Checks:
         return self._boundaries[force]
 
 
-def detect_kind(name: str, header: list[str]) -> str:
+def detect_kind(name: str, header: list[str]) -> tuple[str, list[str]]:
+    """(kind, columns of no police.uk kind): a file is the one kind whose required columns it has.
+    Columns police.uk may add in later releases are named back, not a reason to refuse the file."""
     cols = set(header)
-    for kind, expected in KINDS.items():
-        required = set(expected) - OPTIONAL
-        if required <= cols and cols <= set(expected):
-            return kind
+    fits = [k for k, expected in KINDS.items() if set(expected) - OPTIONAL <= cols]
+    exact = [k for k in fits if cols <= set(KINDS[k])]
+    if len(exact) == 1 or len(fits) == 1:
+        kind = (exact or fits)[0]
+        return kind, [h for h in header if h not in KINDS[kind]]
     shown = ", ".join(header[:6]) + (", ..." if len(header) > 6 else "")
-    raise BadFileError(name, f"unrecognised header ({shown}); expected data.police.uk street, "
+    both = f" (it has the columns of {' and '.join(fits)} files)" if fits else ""
+    raise BadFileError(name, f"unrecognised header ({shown}){both}; expected data.police.uk street, "
                              "outcomes or stop-and-search columns")
 
 
@@ -113,7 +118,7 @@ def parse_member(member: Member, far_km: float | None = None, checks: Checks | N
 def _parse(member: Member, data: bytes, sha: str, checks: Checks) -> ParsedFile:
     header_line = decode_check(member.name, data)
     raw = read_strings(member.name, data, header_line)
-    kind = detect_kind(member.name, raw.header)
+    kind, extra = detect_kind(member.name, raw.header)
     if raw.table.num_rows + len(raw.bad_rows) == 0:
         raise BadFileError(member.name, "has a header but no rows")
     named = member.police_name() or {}
@@ -133,7 +138,9 @@ def _parse(member: Member, data: bytes, sha: str, checks: Checks) -> ParsedFile:
         force, other = file_force(member.name, named.get("force"), table["Reported by"], table["Falls within"])
         _set_reason(reason, ~pd.isnull(other), other)
     if kind == "street":
-        return _finish_street(member, raw, table, reason, force, file_month, checks, sha)
+        parsed = _finish_street(member, raw, table, reason, force, file_month, checks, sha)
+        parsed.extra_columns = extra
+        return parsed
     df = table.to_pandas()
     area = (checks.far_km, checks.boundary(force)) if force not in NATIONAL else None
     if kind == "outcomes":
@@ -150,7 +157,7 @@ def _parse(member: Member, data: bytes, sha: str, checks: Checks) -> ParsedFile:
         schema = STOP_SEARCH_SCHEMA
     good = pd.isnull(reason)
     parsed = ParsedFile(member, kind, DATASET[kind], force, sha,
-                        rows_read=len(df) + len(raw.bad_rows))
+                        rows_read=len(df) + len(raw.bad_rows), extra_columns=extra)
     kept = out[good]
     keys = month_key[good]
     for month in np.unique(keys):
