@@ -97,3 +97,17 @@ def test_ingest_names_columns_it_did_not_store(tmp_path):
     assert r.returncode == 0, r.stderr
     assert ("2018-01-merseyside-street.csv: column(s) not stored (no data.police.uk street file has them): "
             "Neighbourhood") in r.stdout
+
+
+def test_output_and_store_paths_a_user_can_get_wrong_are_one_line_errors(tmp_path):
+    good = write(tmp_path / "2018-01-merseyside-street.csv", [street_row(crime_id="a"), street_row(lon="x")])
+    assert run("ingest", str(good), store=tmp_path / "s").returncode == 0
+    cases = [
+        (("quarantine", "--out", str(tmp_path)), f"{tmp_path}: is a folder; give a file name to write"),
+        (("quarantine", "--out", "/proc/saferhub-q.csv"), "cannot write /proc/saferhub-q.csv"),
+    ]
+    for args, words in cases:
+        r = run(*args, store=tmp_path / "s")
+        assert r.returncode == 2 and "Traceback" not in r.stderr and words in r.stderr, (args, r.stderr)
+    r = run("status", store=good)   # a file given as the store: not an empty store
+    assert r.returncode == 2 and "not a store folder (it is a file)" in r.stderr, r.stderr

@@ -80,5 +80,11 @@ def default_store() -> Path:
 
 
 def resolve_store(store: str | os.PathLike | None = None) -> Path:
-    """The event store folder to use (not created here)."""
-    return settings(store=store).store_path
+    """The event store folder to use (not created here). A path that is a file is refused: read
+    as a store it would look empty, and a writer could not create it."""
+    path = settings(store=store).store_path
+    if path.exists() and not path.is_dir():
+        from saferhub.errors import SaferhubError
+
+        raise SaferhubError(f"{path}: not a store folder (it is a file); give a folder for --store")
+    return path

@@ -13,8 +13,15 @@ def replacing(path: str | os.PathLike):
     """Yield a fresh temp path beside `path` for any writer (a GIS driver, pandas, our bytes);
     on success it is fsynced and renamed over `path`, on failure removed. The temp path does not
     exist yet, since some drivers refuse to overwrite a file."""
+    from saferhub.errors import SaferhubError
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise SaferhubError(f"{path}: is a folder; give a file name to write")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SaferhubError(f"cannot create the folder {path.parent}: {exc.strerror or exc}") from None
     tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}{path.suffix}")
     try:
         yield tmp
@@ -29,6 +36,10 @@ def replacing(path: str | os.PathLike):
             os.fsync(dirfd)
         finally:
             os.close(dirfd)
+    except OSError as exc:   # no permission, a read-only or full disk, a place files cannot go
+        if exc.strerror is None:
+            raise
+        raise SaferhubError(f"cannot write {path}: {exc.strerror}") from None
     finally:
         tmp.unlink(missing_ok=True)
 
