@@ -8,7 +8,7 @@ import sys
 import typer
 
 from saferhub import options
-from saferhub.errors import SaferhubError
+from saferhub.errors import SaferhubError, printable
 
 app = typer.Typer(
     name="saferhub",
@@ -39,7 +39,7 @@ def main() -> None:
     except SaferhubError as exc:
         from rich.text import Text
 
-        options.console(stderr=True).print(Text.assemble(("error: ", "bold red"), options.printable(exc)),
+        options.console(stderr=True).print(Text.assemble(("error: ", "bold red"), printable(exc)),
                                            highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:

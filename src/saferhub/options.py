@@ -12,8 +12,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from saferhub.errors import printable  # noqa: F401  (the CLI's name for it)
-
 Store = Annotated[Optional[Path], typer.Option(
     "--store", help="Event store folder (default: $SAFERHUB_STORE, else ~/.local/share/saferhub/store).")]
 Db = Annotated[Optional[str], typer.Option(

@@ -15,6 +15,11 @@ from saferhub.options import progress as _progress
 console = options.console()
 
 
+def _base(name: str) -> str:
+    """A member's own file name ('archive.zip!2019-07/x.csv' -> 'x.csv')."""
+    return Path(name.split("!")[-1]).name
+
+
 def _ingest_table(report) -> Table:
     """One row per file. A data.police.uk name already says the month and kind, so when every
     file has one those columns are left out and the name is shown without its extension: the
@@ -23,7 +28,7 @@ def _ingest_table(report) -> Table:
 
     from saferhub.data.sources import POLICE_NAME
 
-    names = [Path(f.name.split("!")[-1]).name for f in report.files]
+    names = [_base(f.name) for f in report.files]
     police = all(POLICE_NAME.search(n) for n in names)
     table = Table(title=f"ingest into {report.store}", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     cols = ("file",) + (() if police else ("kind", "months")) + ("read", "stored", "quarantined", "unlocated", "change")
@@ -67,7 +72,7 @@ def ingest(
     console.print(_ingest_table(report))
     for f in report.files:
         if f.ignored_columns:
-            console.print(f"{Path(f.name.split('!')[-1]).name}: column(s) not stored (no data.police.uk "
+            console.print(f"{_base(f.name)}: column(s) not stored (no data.police.uk "
                           f"{f.kind} file has them): {', '.join(f.ignored_columns)}")
     read = sum(f.read for f in report.files)
     stored = sum(f.stored for f in report.files)

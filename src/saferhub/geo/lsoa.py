@@ -104,15 +104,11 @@ def lsoa11_of_points(x, y, geo_dir, memos: Memos | None = None) -> pa.Array:
     """The 2011 LSOA holding each point (BNG metres; null where not finite), for rows published
     without an LSOA code (stop and search). geo_dir: resolved geo folder (None: all null)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
-    if geo_dir is None or _centroids(str(geo_dir)) is None:
-        return pa.nulls(len(x), pa.string())
-    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
     out = pa.nulls(len(x), pa.string())
-    if ok.size:
-        mask = np.zeros(len(x), bool)
-        mask[ok] = True
-        out = pc.replace_with_mask(out, pa.array(mask), _place(x[ok], y[ok], str(geo_dir), memos))
-    return out
+    ok = np.isfinite(x) & np.isfinite(y)
+    if geo_dir is None or _centroids(str(geo_dir)) is None or not ok.any():
+        return out
+    return pc.replace_with_mask(out, pa.array(ok), _place(x[ok], y[ok], str(geo_dir), memos))
 
 
 def _place(x: np.ndarray, y: np.ndarray, geo_dir: str, memos: Memos | None) -> pa.Array:

@@ -15,12 +15,10 @@ patrol = typer.Typer(help="Act: patrol areas, plans and routes, visits from GPS,
 
 
 def _err():
-
     return options.console(stderr=True)
 
 
 def _out():
-
     return options.console()
 
 

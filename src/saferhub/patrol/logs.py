@@ -21,10 +21,9 @@ def logs_dir(store=None) -> Path:
 
 def import_log(path, store=None) -> dict:
     """Validate and store one manual log CSV (callsign, area_id, start, end; times with zone)."""
+    from saferhub.data.csvread import read_file, read_small_table
     from saferhub.data.pings import _ZONE, pseudonym_key, pseudonymise
     from saferhub.fsutil import replacing
-
-    from saferhub.data.csvread import read_file, read_small_table
 
     path = Path(path)
     data = read_file(path)
