@@ -112,10 +112,12 @@ def test_rows_are_sha256_of_the_documented_fields_and_hmac_under_the_key_file(hu
     assert (system["user_id"], system["agency_id"], system["entity_ids"], system["detail"]) == (None, None, "", "{}")
     assert rows[2]["detail"] == '{"when": "2026-01-01"}'
     with engine.connect() as c:
-        head = c.execute(text("SELECT seq, hash FROM audit_head")).one()
-    assert tuple(head) == (4, rows[-1]["hash"])
-    v = _verify(sessions)
-    assert (v.ok, v.rows, v.first_bad_seq, v.problem, v.legacy, v.checkpoints) == (True, 4, None, None, 0, 0)
+        head = c.execute(text("SELECT seq, hash, mac FROM audit_head")).one()
+    want_head_mac = hmac.new(key, f"saferhub-audit-head-v1\n{kid}\n4\n{rows[-1]['hash']}".encode(),
+                             hashlib.sha256).hexdigest()
+    assert tuple(head) == (4, rows[-1]["hash"], want_head_mac)  # the head is signed too
+    v = _verify(sessions)  # a hub's first rows are witnessed at once (one checkpoint, after the commit)
+    assert (v.ok, v.rows, v.first_bad_seq, v.problem, v.legacy, v.checkpoints) == (True, 4, None, None, 0, 1)
 
 
 CHANGES = {  # field -> (new value, the problem verify reports at row 2)
@@ -161,17 +163,34 @@ def test_editing_any_field_is_found_at_that_row(hub, field):
             False, 1, 2, "row 2 does not verify")
 
 
+def _legacy_witness(ring, rows, legacy):
+    """The witness of a hub upgraded from before migration 0003: `hub init` made the key and signed
+    the head of its `legacy` unkeyed rows (v2 line, by hand)."""
+    kid, key, _ = _key()
+    at = "2026-11-29T09:30:00+00:00"
+    digest = rows[legacy - 1]["hash"]
+    msg = f"saferhub-audit-checkpoint-v2\n{legacy}\n{digest}\n{at}\n{legacy}"
+    line = {"seq": legacy, "hash": digest, "at": at, "legacy": legacy, "key_id": kid,
+            "mac": hmac.new(key, msg.encode(), hashlib.sha256).hexdigest()}
+    checkpoint.path_for(ring).write_text(json.dumps(line) + "\n")
+
+
 def test_a_missing_mac_is_a_failure_unless_it_is_a_leading_legacy_row(hub):
     engine, sessions = hub
     _write(sessions)
     _drop_guards(engine)
-    with engine.begin() as c:
-        c.execute(text("UPDATE audit_events SET mac = NULL, key_id = NULL WHERE seq <= 2"))
-    v = _verify(sessions)
-    assert (v.ok, v.rows, v.legacy) == (True, 4, 2)
-    # every kind of failure after the legacy prefix still reports its length
     rows = _rows(engine)
     ring = auditkey.load()
+    with engine.begin() as c:
+        c.execute(text("UPDATE audit_events SET mac = NULL, key_id = NULL WHERE seq <= 2"))
+    v = _verify(sessions)  # the witness says the key era began at row 1: stripped, not legacy
+    assert (v.ok, v.rows, v.first_bad_seq, v.legacy) == (False, 0, 1, 0)
+    assert v.problem == ("row 1 has no MAC, but the audit key era began after row 0 (signed in the checkpoint "
+                         "file): its MAC was stripped")
+    _legacy_witness(ring, rows, 2)
+    v = _verify(sessions)
+    assert (v.ok, v.rows, v.legacy, v.checkpoints) == (True, 4, 2, 1)
+    # every kind of failure after the legacy prefix still reports its length
     for sql, seq in (("UPDATE audit_events SET purpose = 'x' WHERE seq = 3", 3),
                      ("UPDATE audit_events SET mac = :bad WHERE seq = 3", 3),
                      ("UPDATE audit_events SET prev_hash = :bad WHERE seq = 3", 3),
@@ -186,11 +205,12 @@ def test_a_missing_mac_is_a_failure_unless_it_is_a_leading_legacy_row(hub):
             c.execute(text("UPDATE audit_events SET purpose = :p, mac = :m, prev_hash = :h WHERE seq = 3"),
                       {"p": rows[2]["purpose"], "m": rows[2]["mac"], "h": rows[2]["prev_hash"]})
             c.execute(text("UPDATE audit_head SET seq = 4"))
-    checkpoint.write(ring, 4, "f" * 64)
+    checkpoint.write(ring, 4, "f" * 64, create=False)  # legacy 2, from the file
+    assert _lines(ring)[-1]["legacy"] == 2
     v = _verify(sessions)
-    assert (v.ok, v.first_bad_seq, v.legacy, v.checkpoints) == (False, 4, 2, 0)
-    checkpoint.path_for(ring).unlink()
-    with engine.begin() as c:
+    assert (v.ok, v.first_bad_seq, v.legacy, v.checkpoints) == (False, 4, 2, 1)
+    _legacy_witness(ring, rows, 2)
+    with engine.begin() as c:  # a MAC stripped after the legacy prefix
         c.execute(text("UPDATE audit_events SET mac = NULL, key_id = NULL WHERE seq = 4"))
     v = _verify(sessions)
     assert (v.ok, v.first_bad_seq, v.legacy) == (False, 4, 2)
@@ -200,6 +220,9 @@ def test_a_missing_mac_is_a_failure_unless_it_is_a_leading_legacy_row(hub):
         c.execute(text("UPDATE audit_events SET mac = NULL WHERE seq = 3"))
     v = _verify(sessions)
     assert (v.ok, v.first_bad_seq) == (False, 3) and "not authentic" in v.problem
+    checkpoint.path_for(ring).unlink()  # without the witness no row may lack a MAC
+    v = _verify(sessions)
+    assert (v.ok, v.first_bad_seq, v.legacy) == (False, 1, 0) and "no MAC" in v.problem
 
 
 def test_deleting_or_reordering_rows_is_found(hub):
@@ -239,8 +262,16 @@ def test_deleting_the_newest_row_is_found_by_the_head_or_a_checkpoint(hub):
         c.execute(text("DELETE FROM audit_events WHERE seq = 4"))
     v = _verify(sessions)
     assert (v.ok, v.rows, v.first_bad_seq, v.problem) == (False, 3, 4, "the chain ends at row 3 but the head says row 4")
-    with engine.begin() as c:  # a careful attacker sets the head back too: the checkpoint remembers
+    with engine.begin() as c:  # a careful attacker sets the head back too: it is signed
         c.execute(text("UPDATE audit_head SET seq = 3, hash = :h"), {"h": rows[2]["hash"]})
+    v = _verify(sessions)
+    assert (v.ok, v.rows, v.first_bad_seq, v.checkpoints) == (False, 3, 4, 0)
+    assert v.problem == ("the head (row 3) is not signed with the audit key: it was moved, so rows after row 3 "
+                         "may have been deleted")
+    kid, key, _ = _key()  # replaying the head's signature from when row 3 was the newest: the checkpoint remembers
+    mac3 = hmac.new(key, f"saferhub-audit-head-v1\n{kid}\n3\n{rows[2]['hash']}".encode(), hashlib.sha256).hexdigest()
+    with engine.begin() as c:
+        c.execute(text("UPDATE audit_head SET mac = :m"), {"m": mac3})
     v = _verify(sessions)
     assert (v.ok, v.rows, v.first_bad_seq, v.checkpoints) == (False, 3, 4, 0)
     assert v.problem == f"rows 4 to 4 are missing: a checkpoint of {entry['at']} saw 4 rows (the log was truncated)"
@@ -360,15 +391,20 @@ def test_checkpoint_lines_are_signed_by_hand_and_private(hub):
     engine, sessions = hub
     _write(sessions)
     ring = auditkey.load()
-    entry = checkpoint.write(ring, 4, _rows(engine)[-1]["hash"])
     path = checkpoint.path_for(ring)
+    (first,) = _lines(ring)  # the hub's first rows were witnessed after their commit
+    assert (first["seq"], first["hash"], first["legacy"]) == (4, _rows(engine)[-1]["hash"], 0)
+    path.unlink()
+    with pytest.raises(FileNotFoundError):  # a vanished witness is not restarted by the writer
+        checkpoint.write(ring, 4, _rows(engine)[-1]["hash"], create=False)
+    entry = checkpoint.write(ring, 4, _rows(engine)[-1]["hash"])
     assert path == auditkey.key_path().with_name("audit.checkpoints")
     assert path.stat().st_mode & 0o777 == 0o600
     kid, key, _ = _key()
     (line,) = _lines(ring)
-    assert line == entry and set(line) == {"seq", "hash", "at", "key_id", "mac"}
+    assert line == entry and set(line) == {"seq", "hash", "at", "legacy", "key_id", "mac"} and line["legacy"] == 0
     assert path.read_text() == json.dumps(entry, sort_keys=True) + "\n"
-    msg = f"saferhub-audit-checkpoint-v1\n4\n{line['hash']}\n{line['at']}"
+    msg = f"saferhub-audit-checkpoint-v2\n4\n{line['hash']}\n{line['at']}\n0"
     assert line["mac"] == hmac.new(key, msg.encode(), hashlib.sha256).hexdigest() and line["key_id"] == kid
     at = dt.datetime.fromisoformat(line["at"])
     assert at.utcoffset() == dt.timedelta(0) and at.microsecond == 0
@@ -382,7 +418,7 @@ def test_checkpoint_lines_are_signed_by_hand_and_private(hub):
     assert _verify(sessions).checkpoints == 2
 
 
-@pytest.mark.parametrize("edit", ["seq", "hash", "at", "mac", "key_id", "garbage", "missing"])
+@pytest.mark.parametrize("edit", ["seq", "hash", "at", "legacy", "mac", "key_id", "garbage", "missing"])
 def test_an_edited_checkpoint_line_is_refused(hub, edit):
     engine, sessions = hub
     _write(sessions)
@@ -397,7 +433,7 @@ def test_an_edited_checkpoint_line_is_refused(hub, edit):
             del bad["mac"]
         else:
             bad[edit] = {"seq": 1, "hash": "0" * 64, "at": "2020-01-01T00:00:00+00:00", "mac": "0" * 64,
-                         "key_id": "k-other"}[edit]
+                         "key_id": "k-other", "legacy": 1}[edit]
         text_line = json.dumps(bad)
     path.write_text(json.dumps(good) + "\n" + text_line + "\n")
     with sessions() as s:
@@ -413,6 +449,7 @@ def test_a_checkpoint_names_a_row_that_was_changed(hub):
     engine, sessions = hub
     _write(sessions)
     ring = auditkey.load()
+    checkpoint.path_for(ring).unlink()
     entry = checkpoint.write(ring, 3, "c" * 64)  # signed, but not what row 3 holds
     with sessions() as s:
         rep = checkpoint.check(s, ring, 4)
@@ -460,7 +497,7 @@ def test_a_failed_checkpoint_write_is_logged_not_raised(hub, monkeypatch, caplog
     engine, sessions = hub
     monkeypatch.setattr(checkpoint, "EVERY", 1)
 
-    def broken(*a):
+    def broken(*a, **k):
         raise error
 
     monkeypatch.setattr(checkpoint, "write", broken)

@@ -53,35 +53,61 @@ def test_rewritten_and_rechained_rows_are_detected(hub, partnership, change):
     assert not audit.verify_records(_export(hub), auditkey.load()).ok
 
 
+def _head(hub):
+    with hub.engine.connect() as conn:
+        return dict(conn.execute(text("SELECT seq, hash, mac FROM audit_head")).mappings().one())
+
+
+def _truncate_to(hub, head: dict) -> None:
+    """Delete every row after `head` and set the head back to it (a head observed earlier, with its
+    signature: the most a database operator without the key can do). Guards dropped first."""
+    with hub.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE seq > :seq"), head)
+        conn.execute(text("UPDATE audit_head SET seq = :seq, hash = :hash, mac = :mac WHERE id = 1"), head)
+
+
 def test_truncating_the_tail_is_detected_by_the_checkpoint(hub, partnership):
     _activity(hub)
+    seen = _head(hub)  # a head the attacker saw earlier (e.g. in a backup)
+    hub.client.get("/cases", headers=hub.headers(CW))
     with hub.sessions() as s:
         v, entry = audit.write_checkpoint(s)
-    assert v.ok and entry["seq"] == v.rows >= 6
+    assert v.ok and entry["seq"] == v.rows > seen["seq"]
     hub.client.get("/cases", headers=hub.headers(CW))  # more rows after the checkpoint
     _drop_guards(hub)
-    keep = entry["seq"] - 2
-    with hub.engine.begin() as conn:
-        head = conn.execute(text("SELECT hash FROM audit_events WHERE seq = :s"), {"s": keep}).scalar_one()
-        conn.execute(text("DELETE FROM audit_events WHERE seq > :s"), {"s": keep})
-        conn.execute(text("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1"), {"s": keep, "h": head})
+    _truncate_to(hub, seen)
     with hub.sessions() as s:
         v = audit.verify(s)
-    assert not v.ok and "truncated" in v.problem and v.first_bad_seq == keep + 1, v
+    assert not v.ok and "truncated" in v.problem and v.first_bad_seq == seen["seq"] + 1, v
 
 
-def test_rows_after_the_last_checkpoint_are_the_documented_gap(hub, partnership):
-    """Honest boundary: dropping only rows newer than the last checkpoint is not detectable."""
+def test_moving_the_head_back_needs_its_signature(hub, partnership):
+    """Deleting the rows written since the last checkpoint and moving the head back: the head is
+    signed, so without the key this fails; only a replayed head (seen earlier) gets past, and only
+    back to the last checkpoint (the documented gap)."""
     _activity(hub)
     with hub.sessions() as s:
         _, entry = audit.write_checkpoint(s)
+    witnessed = _head(hub)
     hub.client.get("/cases", headers=hub.headers(CW))
     _drop_guards(hub)
-    with hub.engine.begin() as conn:
-        conn.execute(text("DELETE FROM audit_events WHERE seq > :s"), {"s": entry["seq"]})
-        conn.execute(text("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1"), {"s": entry["seq"], "h": entry["hash"]})
+    _truncate_to(hub, witnessed | {"mac": None})
+    with hub.sessions() as s:
+        v = audit.verify(s)
+    assert v.ok  # an unsigned head exactly at a signed checkpoint is vouched for by the checkpoint
+    hub.client.get("/cases", headers=hub.headers(CW))
+    hub.client.get("/cases", headers=hub.headers(CW))
+    moved = _head(hub)
+    hub.client.get("/cases", headers=hub.headers(CW))
+    with hub.engine.connect() as conn:
+        prev = conn.execute(text("SELECT seq, hash FROM audit_events WHERE seq = :s"), {"s": moved["seq"] - 1}).one()
+    _truncate_to(hub, moved)  # the documented gap: a head seen earlier, newer than the last checkpoint
     with hub.sessions() as s:
         assert audit.verify(s).ok
+    _truncate_to(hub, {"seq": prev.seq, "hash": prev.hash, "mac": moved["mac"]})  # a signature of another head
+    with hub.sessions() as s:
+        v = audit.verify(s)
+    assert not v.ok and v.first_bad_seq == prev.seq + 1 and "not signed" in v.problem
 
 
 def test_checkpoints_are_written_every_n_rows_after_commit_only(hub, partnership, monkeypatch):
@@ -95,7 +121,7 @@ def test_checkpoints_are_written_every_n_rows_after_commit_only(hub, partnership
         audit.append(s, user=None, action="test", entity="x", entity_ids=[], purpose="rolled back")
         s.rollback()  # a checkpoint of rows that never committed would later look like truncation
     lines = [json.loads(x) for x in checkpoint.path_for(auditkey.load()).read_text().splitlines()]
-    assert [e["seq"] for e in lines] == [k for k in range(4, n + 1, 4)]
+    assert [e["seq"] for e in lines] == [1] + [k for k in range(4, n + 1, 4)]  # the first rows, then every 4
     with hub.sessions() as s:
         v = audit.verify(s)
     assert v.ok and v.checkpoints == len(lines) >= 1
@@ -106,7 +132,7 @@ def test_a_forged_checkpoint_line_is_refused(hub, partnership):
     with hub.sessions() as s:
         audit.write_checkpoint(s)
     path = checkpoint.path_for(auditkey.load())
-    e = json.loads(path.read_text())
+    e = json.loads(path.read_text().splitlines()[-1])
     path.write_text(json.dumps(e | {"seq": e["seq"] + 50}) + "\n")
     with hub.sessions() as s:
         v = audit.verify(s)
@@ -153,6 +179,13 @@ def test_unkeyed_rows_are_accepted_only_as_a_leading_legacy_prefix(hub, partners
     _drop_guards(hub)
     with hub.engine.begin() as conn:  # as rows written before migration 0003 look
         conn.execute(text("UPDATE audit_events SET key_id = NULL, mac = NULL WHERE seq <= 2"))
+        two = conn.execute(text("SELECT hash FROM audit_events WHERE seq = 2")).scalar_one()
+    with hub.sessions() as s:  # but the witness says this hub had audit keys from its first row
+        v = audit.verify(s)
+    assert not v.ok and v.first_bad_seq == 1 and "no MAC" in v.problem
+    ring = auditkey.load()  # a hub upgraded from before 0003: `hub init` signed its legacy head
+    checkpoint.path_for(ring).unlink()
+    checkpoint.write(ring, 2, two, 2)
     with hub.sessions() as s:
         v = audit.verify(s)
     assert v.ok and v.legacy == 2

@@ -8,6 +8,9 @@ recompute every hash. So each row also carries `mac = HMAC-SHA256(key, key_id + 
 held in a file outside the database (`saferhub.hub.auditkey`), and the chain's head is checkpointed,
 signed, to a file beside the key (`saferhub.hub.checkpoint`), which catches truncation. `verify`
 fails closed: a missing or wrong key, an unknown key id or a missing MAC is a failure, not a pass.
+The head itself is signed too (`audit_head.mac`), so moving it back after deleting the newest rows
+needs the key; rows without a MAC are accepted only as the leading prefix the signed checkpoints
+record as "legacy" (written before audit keys existed), never because the database says so.
 
 Appends lock the single `audit_head` row, so concurrent writers on PostgreSQL extend the chain one
 at a time; the row is written in the same transaction as the data it logs.
@@ -45,6 +48,10 @@ class MissingPurpose(SaferhubError):
     """Personal data was asked for without a stated purpose."""
 
 
+class HeadMoved(AuditKeyError):
+    """The audit head is not the one the hub signed: extending it would bless a truncation (503)."""
+
+
 def row_hash(fields: dict, prev_hash: str) -> str:
     payload = json.dumps({k: fields[k] for k in FIELDS} | {"prev_hash": prev_hash},
                          sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -53,6 +60,10 @@ def row_hash(fields: dict, prev_hash: str) -> str:
 
 def mac_message(key_id: str, digest: str) -> str:
     return f"saferhub-audit-row-v1\n{key_id}\n{digest}"
+
+
+def head_message(key_id: str, seq: int, digest: str) -> str:
+    return f"saferhub-audit-head-v1\n{key_id}\n{seq}\n{digest}"
 
 
 def check_purpose(purpose: str | None) -> str:
@@ -75,6 +86,9 @@ def append(db: Session, *, user: User | None, action: str, entity: str, entity_i
     head = db.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
     # a brand-new hub gets its key on the first row; after that a missing key file is an error
     ring = auditkey.ensure()[0] if head.seq == 0 else auditkey.load()
+    if not _head_signed(head, ring):
+        raise HeadMoved("the audit head is not the one the hub signed (moved, or its signature removed): no "
+                        "new rows until an administrator runs `saferhub hub audit-verify`")
     fields = {
         "seq": head.seq + 1,
         "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
@@ -91,9 +105,13 @@ def append(db: Session, *, user: User | None, action: str, entity: str, entity_i
                      mac=ring.mac(ring.current, mac_message(ring.current, digest)))
     db.add(row)
     head.seq, head.hash = fields["seq"], digest
+    head.mac = ring.mac(ring.current, head_message(ring.current, fields["seq"], digest))
     db.flush()  # one flush sends the insert and the head update together
-    if fields["seq"] % checkpoint.EVERY == 0 or db.info.get(_DUE):
-        db.info[_DUE] = (ring, fields["seq"], digest)  # written once the transaction has committed
+    due = db.info.get(_DUE)
+    if due or fields["seq"] == 1 or fields["seq"] % checkpoint.EVERY == 0:
+        # written once the transaction has committed; only a hub's first rows may create the file
+        first = fields["seq"] == 1 or (due is not None and due[3])
+        db.info[_DUE] = (ring, fields["seq"], digest, first)
     return row
 
 
@@ -104,8 +122,9 @@ _DUE = "saferhub_audit_checkpoint"
 def _checkpoint_after_commit(session: Session) -> None:
     due = session.info.pop(_DUE, None)
     if due:
+        ring, seq, digest, first = due
         try:
-            checkpoint.write(*due)
+            checkpoint.write(ring, seq, digest, create=first)
         except (OSError, AuditKeyError) as exc:  # the data is committed; say so loudly, do not 500
             logging.getLogger(__name__).error("could not write the audit checkpoint: %s", exc)
 
@@ -151,14 +170,21 @@ def _keyring(ring: Keyring | None) -> Keyring:
     return ring if ring is not None else auditkey.load()
 
 
-def verify(db: Session, ring: Keyring | None = None, batch: int = 5000) -> Verification:
+def verify(db: Session, ring: Keyring | None = None, batch: int = 5000, *, bootstrap: bool = False,
+           coverage: bool = True) -> Verification:
     """Walk the chain in order; the first row whose link, content or MAC does not match is reported,
-    then the head and the signed checkpoints are compared. No key, no pass."""
+    then the head and the signed checkpoints are compared. No key, no pass.
+
+    `bootstrap` (only `hub init` creating the key of a hub with legacy rows) accepts any leading
+    unkeyed rows and no witness yet; `coverage=False` (only `audit-checkpoint --repair-witness`)
+    skips the check that the witness reaches as far as the database."""
     try:
         ring = _keyring(ring)
     except AuditKeyError as exc:
         return Verification(False, 0, None, f"cannot authenticate the log: {exc}")
-    prev, expected_seq, n, last, legacy = GENESIS, 1, 0, 0, 0
+    lines = checkpoint.read(ring)
+    allowed = None if bootstrap else checkpoint.allowed_legacy(lines)
+    prev, expected_seq, n, last, legacy, last_kid = GENESIS, 1, 0, 0, 0, None
     while True:
         rows = db.execute(
             select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
@@ -173,33 +199,67 @@ def verify(db: Session, ring: Keyring | None = None, batch: int = 5000) -> Verif
             fields = {k: getattr(r, k) for k in FIELDS}
             if row_hash(fields, r.prev_hash) != r.hash:
                 return Verification(False, n, r.seq, f"row {r.seq} was changed after it was written", legacy)
-            if r.mac is None and r.key_id is None and legacy == n:
-                legacy += 1  # written before audit keys existed (migration 0003)
+            if r.mac is None and r.key_id is None and legacy == n and (allowed is None or n < allowed):
+                legacy += 1  # written before audit keys existed (migration 0003), as the witness records
+            elif r.mac is None and r.key_id is None and legacy == n:
+                return Verification(False, n, r.seq, f"row {r.seq} has no MAC, but the audit key era began "
+                                                      f"after row {allowed} (signed in the checkpoint file): "
+                                                      "its MAC was stripped", legacy)
             elif r.key_id not in ring.keys:
                 return Verification(False, n, r.seq, f"row {r.seq} names key {r.key_id!r}, which the key file "
                                                       f"{ring.path} does not hold", legacy)
             elif not ring.check(r.key_id, mac_message(r.key_id, r.hash), r.mac):
                 return Verification(False, n, r.seq, f"row {r.seq} is not authentic: its MAC does not match "
                                                       "(rewritten, or the wrong key file)", legacy)
+            else:
+                last_kid = r.key_id
             prev, expected_seq, n, last = r.hash, r.seq + 1, n + 1, r.seq
         db.expunge_all()
     head = db.get(AuditHead, 1)
     if head.seq != n or head.hash != prev:
         return Verification(False, n, n + 1, f"the chain ends at row {n} but the head says row {head.seq}", legacy)
-    cp = checkpoint.check(db, ring, n)
-    if cp.problem:
+    if not _head_authentic(head, last_kid if last_kid and last == n else None, ring, lines):
+        return Verification(False, n, n + 1, f"the head (row {n}) is not signed with the audit key: it was moved, "
+                                             f"so rows after row {n} may have been deleted", legacy)
+    if bootstrap:
+        return Verification(True, n, legacy=legacy)
+    cp = checkpoint.check(db, ring, n, lines)
+    if cp.problem and (coverage or not cp.coverage):
         return Verification(False, n, cp.bad_seq, cp.problem, legacy, cp.checked)
     return Verification(True, n, legacy=legacy, checkpoints=cp.checked)
 
 
-def write_checkpoint(db: Session, ring: Keyring | None = None) -> tuple[Verification, dict | None]:
-    """Verify, then sign the current head into the checkpoint file (never bless a broken chain)."""
+def _head_signed(head: AuditHead, ring: Keyring) -> bool:
+    """Before extending the chain: the head carries the hub's signature under one of its keys (or is
+    unsigned where that is allowed: see `_head_authentic`; the witness is read only then)."""
+    if head.mac is None:
+        return head.seq == 0 or _head_authentic(head, None, ring, checkpoint.read(ring))
+    return any(ring.check(k, head_message(k, head.seq, head.hash), head.mac) for k in ring.keys)
+
+
+def _head_authentic(head: AuditHead, kid: str | None, ring: Keyring, lines: list) -> bool:
+    """Signed under the newest row's key; or unsigned (an empty hub, or rows from before 0005)
+    where a signed checkpoint names exactly this row."""
+    if head.mac is not None:
+        return kid is not None and ring.check(kid, head_message(kid, head.seq, head.hash), head.mac)
+    if head.seq == 0:
+        return True
+    return any(e is not None and int(e["seq"]) == head.seq and e["hash"] == head.hash for _, e in lines)
+
+
+def write_checkpoint(db: Session, ring: Keyring | None = None, *, bootstrap: bool = False,
+                     repair: bool = False) -> tuple[Verification, dict | None]:
+    """Verify, then sign the current head into the checkpoint file (never bless a broken chain).
+    `repair` also accepts a witness that stops short of the database (deleted or shortened by
+    accident, or a crash between a commit and its checkpoint) and restarts it: a key holder's
+    deliberate decision, after looking."""
     ring = _keyring(ring)
-    v = verify(db, ring)
+    v = verify(db, ring, bootstrap=bootstrap, coverage=not repair)
     if not v.ok:
         return v, None
     head = db.get(AuditHead, 1)
-    return v, checkpoint.write(ring, head.seq, head.hash)
+    create = bootstrap or repair or head.seq == 0
+    return v, checkpoint.write(ring, head.seq, head.hash, v.legacy, create=create)
 
 
 def export(db: Session, fmt: str = "csv") -> str:

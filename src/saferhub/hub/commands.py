@@ -88,8 +88,8 @@ def _init_audit_key(s, console) -> None:
     if created:
         console.print(f"created the audit key file {ring.path} (mode 0600): back it up, and keep it off "
                       "the database server if you can")
-    with s:
-        v, _ = audit.write_checkpoint(s, ring)
+    with s:  # a key made just now: the rows already there are the legacy prefix the witness records
+        v, _ = audit.write_checkpoint(s, ring, bootstrap=created)
     if not v.ok:
         raise SaferhubError(f"the audit log does not verify ({v.problem}); not signing it")
 
@@ -147,13 +147,20 @@ def audit_verify(db: DbOpt = None) -> None:
         options.console().print(f"audit log intact: {v.rows:,} rows verified with the audit key, "
                         f"{v.checkpoints:,} signed checkpoints match{legacy}")
         return
-    options.console(stderr=True).print(f"audit log broken: {v.problem} ({v.rows:,} rows verified before it)",
+    first = f"first bad row {v.first_bad_seq}: " if v.first_bad_seq else ""
+    options.console(stderr=True).print(f"audit log broken: {first}{v.problem} ({v.rows:,} rows verified before it)",
                                        style="bold red")
     raise typer.Exit(1)
 
 
 @hub_app.command("audit-checkpoint")
-def audit_checkpoint(db: DbOpt = None) -> None:
+def audit_checkpoint(
+    db: DbOpt = None,
+    repair_witness: Annotated[bool, typer.Option(
+        "--repair-witness", help="Also sign when the only problem is that the checkpoint file stops short of the "
+                                 "database (deleted or shortened, or a crash before a checkpoint): after you have "
+                                 "checked why.")] = False,
+) -> None:
     """Verify the log, then append a signed checkpoint of its head to the file beside the audit key
     (run it from cron; a truncation back past any checkpoint is then detected)."""
 
@@ -162,7 +169,7 @@ def audit_checkpoint(db: DbOpt = None) -> None:
     _, engine, s = _session(db)
     with s:
         _require_schema(s)
-        v, entry = audit.write_checkpoint(s)
+        v, entry = audit.write_checkpoint(s, repair=repair_witness)
     engine.dispose()
     if entry is None:
         options.console(stderr=True).print(f"audit log broken, not signed: {v.problem}", style="bold red")
