@@ -304,9 +304,14 @@ def test_verify_fails_closed_without_the_key(hub, tmp_path):
     v = _verify(sessions)
     assert (v.ok, v.rows, v.first_bad_seq) == (False, 0, None)
     assert v.problem.startswith(f"cannot authenticate the log: no audit key file at {path}")
-    with sessions() as s:  # no key file: no new rows either (once the hub has rows)
+    with sessions() as s:  # no key file: no new rows either (once the hub has rows); a read's row is
+        audit.disclose(s, _user(s), "a purpose", "case", [1])  # group-committed: commit() refuses
         with pytest.raises(auditkey.AuditKeyError):
-            audit.disclose(s, _user(s), "a purpose", "case", [1])
+            s.commit()
+    with sessions() as s:
+        with pytest.raises(auditkey.AuditKeyError):
+            audit.append(s, user=None, action="x", entity="y", entity_ids=[], purpose="p")
+    assert len(_rows(engine)) == 4
 
 
 def test_verify_walks_in_batches(hub):

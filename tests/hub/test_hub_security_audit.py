@@ -82,9 +82,9 @@ def test_truncating_the_tail_is_detected_by_the_checkpoint(hub, partnership):
 
 
 def test_moving_the_head_back_needs_its_signature(hub, partnership):
-    """Deleting the rows written since the last checkpoint and moving the head back: the head is
-    signed, so without the key this fails; only a replayed head (seen earlier) gets past, and only
-    back to the last checkpoint (the documented gap)."""
+    """Deleting the newest rows and moving the head back: the head is signed, so without the key
+    this fails; a replayed head (seen earlier) is caught by the witness of every batch of reads;
+    only rows newer than the last witnessed head (a write's row, between checkpoints) can go."""
     _activity(hub)
     with hub.sessions() as s:
         _, entry = audit.write_checkpoint(s)
@@ -92,22 +92,32 @@ def test_moving_the_head_back_needs_its_signature(hub, partnership):
     hub.client.get("/cases", headers=hub.headers(CW))
     _drop_guards(hub)
     _truncate_to(hub, witnessed | {"mac": None})
-    with hub.sessions() as s:
+    with hub.sessions() as s:  # the read's batch was witnessed: its row is missed
         v = audit.verify(s)
-    assert v.ok  # an unsigned head exactly at a signed checkpoint is vouched for by the checkpoint
-    hub.client.get("/cases", headers=hub.headers(CW))
-    hub.client.get("/cases", headers=hub.headers(CW))
-    moved = _head(hub)
-    hub.client.get("/cases", headers=hub.headers(CW))
-    with hub.engine.connect() as conn:
-        prev = conn.execute(text("SELECT seq, hash FROM audit_events WHERE seq = :s"), {"s": moved["seq"] - 1}).one()
-    _truncate_to(hub, moved)  # the documented gap: a head seen earlier, newer than the last checkpoint
+    assert not v.ok and v.first_bad_seq == witnessed["seq"] + 1 and "truncated" in v.problem
+    with hub.engine.begin() as c:  # an unsigned head exactly at a signed checkpoint: vouched for by it
+        c.execute(text("DELETE FROM audit_events WHERE seq > :seq"), witnessed)
+    checkpoint.path_for(auditkey.load()).write_text(
+        "".join(x + "\n" for x in checkpoint.path_for(auditkey.load()).read_text().splitlines()
+                if json.loads(x)["seq"] <= witnessed["seq"]))
     with hub.sessions() as s:
         assert audit.verify(s).ok
-    _truncate_to(hub, {"seq": prev.seq, "hash": prev.hash, "mac": moved["mac"]})  # a signature of another head
+    hub.client.get("/cases", headers=hub.headers(CW))  # a read: witnessed
+    read_head = _head(hub)
+    h = hub.headers(CW)
+    r = hub.client.post("/cases", json={"kind": "asb", "title": "t"}, headers=h)  # a write: not witnessed
+    assert r.status_code == 201, r.text
+    assert hub.client.post("/cases", json={"kind": "asb", "title": "u"}, headers=h).status_code == 201
+    top = _head(hub)
+    with hub.engine.connect() as conn:
+        prev = conn.execute(text("SELECT seq, hash FROM audit_events WHERE seq = :s"), {"s": top["seq"] - 1}).one()
+    _truncate_to(hub, {"seq": prev.seq, "hash": prev.hash, "mac": top["mac"]})  # a signature of another head
     with hub.sessions() as s:
         v = audit.verify(s)
     assert not v.ok and v.first_bad_seq == prev.seq + 1 and "not signed" in v.problem
+    _truncate_to(hub, read_head)  # the documented gap: a replayed head, newer than the last witness line
+    with hub.sessions() as s:
+        assert audit.verify(s).ok
 
 
 def test_checkpoints_are_written_every_n_rows_after_commit_only(hub, partnership, monkeypatch):
@@ -121,7 +131,12 @@ def test_checkpoints_are_written_every_n_rows_after_commit_only(hub, partnership
         audit.append(s, user=None, action="test", entity="x", entity_ids=[], purpose="rolled back")
         s.rollback()  # a checkpoint of rows that never committed would later look like truncation
     lines = [json.loads(x) for x in checkpoint.path_for(auditkey.load()).read_text().splitlines()]
-    assert [e["seq"] for e in lines] == [1] + [k for k in range(4, n + 1, 4)]  # the first rows, then every 4
+    seqs = [e["seq"] for e in lines]
+    assert seqs[0] == 1 and max(seqs) == n  # the first rows; nothing rolled back
+    assert all(any(k <= q < k + 4 for q in seqs) for k in range(4, n + 1, 4))  # a line in every span of 4
+    with hub.sessions() as s:  # every batch of reads is witnessed
+        reads = s.scalars(select(AuditEvent.seq).where(AuditEvent.action == "read")).all()
+    assert len(reads) >= 3 and set(reads) <= set(seqs)
     with hub.sessions() as s:
         v = audit.verify(s)
     assert v.ok and v.checkpoints == len(lines) >= 1

@@ -80,17 +80,10 @@ def check_purpose(purpose: str | None) -> str:
     return purpose
 
 
-def append(db: Session, *, user: User | None, action: str, entity: str, entity_ids: Iterable,
-           purpose: str, detail: dict | None = None) -> AuditEvent:
-    """Add one chained, keyed row (flushed, not committed: it commits with the caller's transaction)."""
-    head = db.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
-    # a brand-new hub gets its key on the first row; after that a missing key file is an error
-    ring = auditkey.ensure()[0] if head.seq == 0 else auditkey.load()
-    if not _head_signed(head, ring):
-        raise HeadMoved("the audit head is not the one the hub signed (moved, or its signature removed): no "
-                        "new rows until an administrator runs `saferhub hub audit-verify`")
-    fields = {
-        "seq": head.seq + 1,
+def record(*, user: User | None, action: str, entity: str, entity_ids: Iterable, purpose: str,
+           detail: dict | None = None) -> dict:
+    """A row's content before it is placed in the chain (no seq yet)."""
+    return {
         "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
         "user_id": user.id if user is not None else None,
         "agency_id": user.agency_id if user is not None else None,
@@ -100,26 +93,61 @@ def append(db: Session, *, user: User | None, action: str, entity: str, entity_i
         "purpose": purpose,
         "detail": json.dumps(detail or {}, sort_keys=True, default=str),
     }
+
+
+def open_head(db: Session) -> tuple[AuditHead, Keyring]:
+    """Lock the head (appends extend the chain one at a time) and check it is the one the hub
+    signed; a brand-new hub gets its key on the first row, after that a missing key is an error."""
+    head = db.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    ring = auditkey.ensure()[0] if head.seq == 0 else auditkey.load()
+    if not _head_signed(head, ring):
+        raise HeadMoved("the audit head is not the one the hub signed (moved, or its signature removed): no "
+                        "new rows until an administrator runs `saferhub hub audit-verify`")
+    return head, ring
+
+
+def seal(head: AuditHead, ring: Keyring, content: dict) -> dict:
+    """Place one record after the head: its seq, links, hash and MAC; the head moves to it and is
+    re-signed. Returns the row's columns."""
+    fields = {"seq": head.seq + 1} | content
     digest = row_hash(fields, head.hash)
-    row = AuditEvent(**fields, prev_hash=head.hash, hash=digest, key_id=ring.current,
-                     mac=ring.mac(ring.current, mac_message(ring.current, digest)))
-    db.add(row)
+    row = fields | {"prev_hash": head.hash, "hash": digest, "key_id": ring.current,
+                    "mac": ring.mac(ring.current, mac_message(ring.current, digest))}
     head.seq, head.hash = fields["seq"], digest
     head.mac = ring.mac(ring.current, head_message(ring.current, fields["seq"], digest))
+    return row
+
+
+def append(db: Session, *, user: User | None, action: str, entity: str, entity_ids: Iterable,
+           purpose: str, detail: dict | None = None, _content: dict | None = None) -> AuditEvent:
+    """Add one chained, keyed row (flushed, not committed: it commits with the caller's transaction,
+    so a write and its audit row commit or roll back together)."""
+    content = _content or record(user=user, action=action, entity=entity, entity_ids=entity_ids,
+                                 purpose=purpose, detail=detail)
+    head, ring = open_head(db)
+    before = head.seq
+    for earlier in db.info.pop(_READS, []):  # reads this transaction made before it wrote: in order, inline
+        db.add(AuditEvent(**seal(head, ring, earlier)))
+    row = AuditEvent(**seal(head, ring, content))
+    db.add(row)
+    db.info[HOLDS_HEAD] = True
     db.flush()  # one flush sends the insert and the head update together
     due = db.info.get(_DUE)
-    if due or fields["seq"] == 1 or fields["seq"] % checkpoint.EVERY == 0:
+    if due or before == 0 or row.seq // checkpoint.EVERY > before // checkpoint.EVERY:
         # written once the transaction has committed; only a hub's first rows may create the file
-        first = fields["seq"] == 1 or (due is not None and due[3])
-        db.info[_DUE] = (ring, fields["seq"], digest, first)
+        first = before == 0 or (due is not None and due[3])
+        db.info[_DUE] = (ring, row.seq, row.hash, first)
     return row
 
 
 _DUE = "saferhub_audit_checkpoint"
+HOLDS_HEAD = "saferhub_audit_holds_head"  # this transaction has appended (and locked the head)
+_READS = "saferhub_audit_reads"  # disclosures waiting for the transaction's commit
 
 
 @event.listens_for(Session, "after_commit")
-def _checkpoint_after_commit(session: Session) -> None:
+def _after_commit(session: Session) -> None:
+    session.info.pop(HOLDS_HEAD, None)
     due = session.info.pop(_DUE, None)
     if due:
         ring, seq, digest, first = due
@@ -127,19 +155,51 @@ def _checkpoint_after_commit(session: Session) -> None:
             checkpoint.write(ring, seq, digest, create=first)
         except (OSError, AuditKeyError) as exc:  # the data is committed; say so loudly, do not 500
             logging.getLogger(__name__).error("could not write the audit checkpoint: %s", exc)
+    reads = session.info.pop(_READS, None)
+    if reads:  # group commit: wait until they are durable (an error propagates out of commit())
+        from saferhub.hub import auditbatch
+
+        auditbatch.write(session.get_bind(), reads)
 
 
 @event.listens_for(Session, "after_rollback")
-def _forget_checkpoint(session: Session) -> None:
-    session.info.pop(_DUE, None)
+def _forget(session: Session) -> None:
+    for k in (_DUE, HOLDS_HEAD, _READS):
+        session.info.pop(k, None)
 
 
 def disclose(db: Session, user: User, purpose: str | None, entity: str, entity_ids: Iterable,
              detail: dict | None = None) -> None:
     """Log a read of personal data. Every personal-data read goes through here, before the data
-    is returned; no purpose, no data."""
-    append(db, user=user, action="read", entity=entity, entity_ids=list(entity_ids),
-           purpose=check_purpose(purpose), detail=detail)
+    is returned; no purpose, no data.
+
+    Reads are group-committed: the record waits for the caller's commit, then joins a batch that
+    one transaction appends, chains and commits for many requests at once (`auditbatch`);
+    `commit()` returns only once the row is durable, so no answer leaves before its audit row,
+    and a rolled-back transaction logs nothing, as before. A transaction that has already
+    appended (a write, holding the head) logs its reads inline instead."""
+    content = record(user=user, action="read", entity=entity, entity_ids=list(entity_ids),
+                     purpose=check_purpose(purpose), detail=detail)
+    if db.info.get(HOLDS_HEAD):
+        append_record(db, content)
+        return
+    _key_usable()
+    db.info.setdefault(_READS, []).append(content)
+
+
+def append_record(db: Session, content: dict) -> AuditEvent:
+    return append(db, user=None, action=content["action"], entity=content["entity"], entity_ids=[],
+                  purpose=content["purpose"], _content=content)
+
+
+def _key_usable() -> None:
+    """Refuse a read at once when the key file is there but unusable (too open, malformed); a
+    missing file is decided by the batch (a brand-new hub makes its key on the first row)."""
+    try:
+        auditkey.load()
+    except AuditKeyError:
+        if auditkey.key_path().exists():
+            raise
 
 
 STUB_FIELDS = ("case.ref", "owner.name", "owner.email", "lead_agency.name")

@@ -136,12 +136,22 @@ class CheckpointReport:
     coverage: bool = False  # the problem is that the witness stops short (deleted, shortened)
 
 
+def _hashes(db: Session, seqs: set[int], chunk: int = 1000) -> dict[int, str]:
+    """The stored hash of each row a line names (a line per batch: fetched in chunks, not one by one)."""
+    order, out = sorted(seqs), {}
+    for i in range(0, len(order), chunk):
+        part = order[i:i + chunk]
+        out.update(db.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.in_(part))).all())
+    return out
+
+
 def check(db: Session, ring: Keyring, head_seq: int, lines: list | None = None) -> CheckpointReport:
     """Every checkpoint must be authentic, the database must still hold its row unchanged, and the
     witness must reach as far as the database says it should (not deleted, not shortened)."""
     path = path_for(ring)
     lines = read(ring) if lines is None else lines
     n, top = 0, None
+    stored = _hashes(db, {int(e["seq"]) for _, e in lines if e is not None and 0 < int(e["seq"]) <= head_seq})
     for lineno, e in lines:
         if e is None:
             return CheckpointReport(n, f"{path.name} line {lineno} is not an authentic checkpoint "
@@ -150,8 +160,7 @@ def check(db: Session, ring: Keyring, head_seq: int, lines: list | None = None) 
         if seq > head_seq:
             return CheckpointReport(n, f"rows {head_seq + 1} to {seq} are missing: a checkpoint of {at} "
                                        f"saw {seq} rows (the log was truncated)", head_seq + 1)
-        stored = GENESIS if seq == 0 else db.scalar(select(AuditEvent.hash).where(AuditEvent.seq == seq))
-        if stored != digest:
+        if (GENESIS if seq == 0 else stored.get(seq)) != digest:
             return CheckpointReport(n, f"row {seq} differs from the checkpoint of {at}", seq)
         n, top = n + 1, seq if top is None else max(top, seq)
     if head_seq > 0 and top is None:
