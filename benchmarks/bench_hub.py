@@ -1,8 +1,18 @@
 """Hub speed on PostgreSQL: rule evaluation over N incidents, and case list / case page latency
-under concurrent clients through the real HTTP server (uvicorn).
+under concurrent clients through the real HTTP server (uvicorn), every read audited.
 
     python benchmarks/bench_hub.py [--cases 100000] [--incidents 1000000] [--clients 50]
                                    [--requests 3000] [--workers 2] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+                                   [--rate 500 --seconds 10] [--quick] [--src DIR] [--skip-rules]
+
+Closed loop: `--clients` clients each send the next request when the last one answered (saturation
+throughput). Open loop: requests are sent at a constant `--rate` per second for `--seconds`
+whatever the answers, and latency is counted from each request's scheduled time, so queueing shows.
+The same closed loop is run against `bench_hub_raw.py` (the list straight from psycopg, no sign-in,
+access or audit) in the same run, and the hub's list throughput is printed as a ratio to it.
+Afterwards the audit rows written are counted against the requests answered, and the chain is
+verified. `--quick`: 20k cases, 100k incidents, 600 requests, 5 s open loop, no rule timing (for a
+shared machine). `--src`: run another checkout's `src` (e.g. before a change) with this script.
 
 Targets (issue 5): rule evaluation over 1M incidents <= 10 s; case list and case page p95 <= 50 ms
 with 50 concurrent clients over 100k cases. Prints each figure and its ratio to the target.
@@ -106,25 +116,83 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def hammer(base: str, clients: int, total: int, rng_seed: int = 0) -> dict:
+async def tokens_and_cases(c) -> tuple[list[str], list[list[int]]]:
+    tokens = []
+    for i in (11 + 1, 11 + 2, 1):  # caseworkers of police and council 1, the police coordinator
+        r = await c.post("/auth/login", json={"email": f"u{i - 1}@bench.invalid", "password": PASSWORD})
+        r.raise_for_status()
+        tokens.append(r.json()["token"])
+    visible = []
+    for tok in tokens:
+        h = {"Authorization": f"Bearer {tok}", "X-Purpose": "benchmark"}
+        ids = [x["id"] for x in (await c.get("/cases?limit=500", headers=h)).json() if x["access"] == "full"]
+        visible.append(ids)
+    return tokens, visible
+
+
+async def open_loop(base: str, rate: float, seconds: float, rng_seed: int = 2) -> dict:
+    """Constant arrival rate: request k is sent at t0 + k / rate; latency from that moment."""
+    import httpx
+
+    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=2000)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as c:
+        tokens, visible = await tokens_and_cases(c)
+        rng = np.random.default_rng(rng_seed)
+        n = int(rate * seconds)
+        lat: dict = {"list": [], "page": []}
+        bad, why = 0, {}
+
+        async def one(k: int, kind: str, who: int, t_sched: float) -> None:
+            nonlocal bad
+            await asyncio.sleep(max(0.0, t_sched - time.perf_counter()))
+            h = {"Authorization": f"Bearer {tokens[who]}", "X-Purpose": "benchmark"}
+            url = "/cases?status=open&limit=50" if kind == "list" else f"/cases/{visible[who][k % len(visible[who])]}"
+            try:
+                r = await c.get(url, headers=h)
+                bad += r.status_code != 200
+                why[str(r.status_code)] = why.get(str(r.status_code), 0) + 1
+            except httpx.HTTPError as exc:
+                bad += 1
+                why[type(exc).__name__] = why.get(type(exc).__name__, 0) + 1
+            lat[kind].append((time.perf_counter() - t_sched) * 1000)
+
+        t0 = time.perf_counter() + 0.2
+        kinds = rng.choice(["list", "page"], n)
+        whos = rng.integers(0, len(tokens), n)
+        await asyncio.gather(*(one(k, str(kinds[k]), int(whos[k]), t0 + k / rate) for k in range(n)))
+        wall = time.perf_counter() - t0
+    return {"lat": lat, "wall": wall, "bad": bad, "n": n, "why": why}
+
+
+async def hammer_raw(base: str, clients: int, total: int) -> dict:
     import httpx
 
     async with httpx.AsyncClient(base_url=base, timeout=60) as c:
-        tokens = []
-        for i in (11 + 1, 11 + 2, 1):  # caseworkers of police and council 1, the police coordinator
-            r = await c.post("/auth/login", json={"email": f"u{i - 1}@bench.invalid", "password": PASSWORD})
-            r.raise_for_status()
-            tokens.append(r.json()["token"])
-        # each token's visible case ids, for the case pages
-        visible = []
-        for tok in tokens:
-            h = {"Authorization": f"Bearer {tok}", "X-Purpose": "benchmark"}
-            ids = [x["id"] for x in (await c.get("/cases?limit=500", headers=h)).json() if x["access"] == "full"]
-            visible.append(ids)
+        left = [total]
+        lat: list = []
+
+        async def client():
+            while left[0] > 0:
+                left[0] -= 1
+                t = time.perf_counter()
+                r = await c.get("/cases")
+                r.raise_for_status()
+                lat.append((time.perf_counter() - t) * 1000)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        return {"lat": lat, "wall": time.perf_counter() - t0}
+
+
+async def hammer(base: str, clients: int, total: int, rng_seed: int = 0, kinds=("list", "page")) -> dict:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base, timeout=60) as c:
+        tokens, visible = await tokens_and_cases(c)  # each token's visible case ids, for the case pages
         lat = {"list": [], "page": []}
         status_bad = 0
         rng = np.random.default_rng(rng_seed)
-        plan = [(str(k), int(rng.integers(0, len(tokens)))) for k in rng.choice(["list", "page"], total)]
+        plan = [(str(k), int(rng.integers(0, len(tokens)))) for k in rng.choice(list(kinds), total)]
         queue: asyncio.Queue = asyncio.Queue()
         for p in plan:
             queue.put_nowait(p)
@@ -150,6 +218,37 @@ def p95(xs) -> float:
     return float(np.percentile(xs, 95))
 
 
+def start_server(args_list: list[str], env: dict, port: int):
+    import httpx
+
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", *args_list, "--port", str(port),
+                               "--log-level", "warning"], env=env)
+    for _ in range(240):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    server.terminate()
+    raise SystemExit("the server did not start")
+
+
+def stop(server) -> None:
+    if server is not None:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def show(label: str, out: dict) -> None:
+    n = sum(len(v) for v in out["lat"].values())
+    print(f"{label}: {n:,} requests in {out['wall']:.1f} s ({n / out['wall']:.0f}/s), non-200: {out['bad']}"
+          + (f" {out['why']}" if out.get("why") and out["bad"] else ""))
+    for kind, xs in out["lat"].items():
+        if xs:
+            print(f"  case {kind}: p50 {statistics.median(xs):.1f} ms, p95 {p95(xs):.1f} ms "
+                  f"-> {p95(xs) / 50:.2f} x the 50 ms target")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=100_000)
@@ -157,8 +256,20 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--requests", type=int, default=3000)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rate", type=float, default=500, help="open loop: requests per second")
+    ap.add_argument("--seconds", type=float, default=10, help="open loop: how long")
+    ap.add_argument("--quick", action="store_true", help="small data, short runs (shared machines)")
+    ap.add_argument("--skip-rules", action="store_true", help="do not time rule evaluation")
+    ap.add_argument("--src", type=Path, default=SRC, help="the saferhub source tree the server runs")
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = ap.parse_args()
+    if args.quick:
+        args.cases, args.incidents, args.requests, args.seconds = 20_000, 100_000, 600, 5
+        args.skip_rules = True
+    sys.path.insert(0, str(args.src))
+    name = f"saferhub_bench_{os.getpid()}"
+    keydir = Path(f"/tmp/{name}-keys")
+    os.environ["SAFERHUB_AUDIT_KEY_FILE"] = str(keydir / "audit.key")  # the hub's and this script's
 
     import psycopg
     from sqlalchemy import func, select
@@ -168,7 +279,7 @@ def main() -> None:
     from saferhub.hub.db import make_engine, session_factory, upgrade
     from saferhub.hub.models import RuleFlag
 
-    name = f"saferhub_bench_{os.getpid()}"
+    print(f"server source: {args.src}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     admin = psycopg.connect(args.pg, autocommit=True)
     admin.execute(f'CREATE DATABASE "{name}"')
     base = args.pg.rsplit("/", 1)[0]
@@ -182,56 +293,75 @@ def main() -> None:
         print(f"built {args.cases:,} cases and {args.incidents:,} incidents in {time.perf_counter() - t0:.1f} s "
               f"(COPY {info['load_s']:.1f} s)")
 
-        engine = make_engine(url)
-        loads, evals, totals = [], [], []
-        for _ in range(3):  # the machine is shared: report the median of three
-            with session_factory(engine)() as s:
-                t = time.perf_counter()
-                df = services.incidents_frame(s)
-                loads.append(time.perf_counter() - t)
-                t = time.perf_counter()
-                rules_mod.evaluate(df)
-                evals.append(time.perf_counter() - t)
-            with session_factory(engine)() as s:
-                t = time.perf_counter()
-                result = services.run_rules(s, None)
-                s.commit()
-                totals.append(time.perf_counter() - t)
-                stored = s.scalar(select(func.count()).select_from(RuleFlag))
-        engine.dispose()
-        t_total = statistics.median(totals)
-        print(f"rules over {len(df):,} incidents (median of 3): load {statistics.median(loads):.2f} s + evaluate "
-              f"{statistics.median(evals):.2f} s; end to end (load, evaluate, store {stored:,} flags) {t_total:.2f} s "
-              f"(runs {', '.join(f'{x:.2f}' for x in totals)}) -> {t_total / 10:.2f} x the 10 s target")
-        print("  flags per rule:", result["flags"])
+        if not args.skip_rules:
+            engine = make_engine(url)
+            loads, evals, totals = [], [], []
+            for _ in range(3):  # the machine is shared: report the median of three
+                with session_factory(engine)() as s:
+                    t = time.perf_counter()
+                    df = services.incidents_frame(s)
+                    loads.append(time.perf_counter() - t)
+                    t = time.perf_counter()
+                    rules_mod.evaluate(df)
+                    evals.append(time.perf_counter() - t)
+                with session_factory(engine)() as s:
+                    t = time.perf_counter()
+                    result = services.run_rules(s, None)
+                    s.commit()
+                    totals.append(time.perf_counter() - t)
+                    stored = s.scalar(select(func.count()).select_from(RuleFlag))
+            engine.dispose()
+            t_total = statistics.median(totals)
+            print(f"rules over {len(df):,} incidents (median of 3): load {statistics.median(loads):.2f} s + evaluate "
+                  f"{statistics.median(evals):.2f} s; end to end (load, evaluate, store {stored:,} flags) {t_total:.2f} s "
+                  f"(runs {', '.join(f'{x:.2f}' for x in totals)}) -> {t_total / 10:.2f} x the 10 s target")
+            print("  flags per rule:", result["flags"])
 
         port = free_port()
-        env = os.environ | {"SAFERHUB_HUB_DB": url, "PYTHONPATH": str(SRC), "SAFERHUB_SECRET": "bench"}
-        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "saferhub.api.asgi:app", "--port", str(port),
-                                   "--workers", str(args.workers), "--log-level", "warning"], env=env)
-        import httpx
-
-        for _ in range(120):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        asyncio.run(hammer(f"http://127.0.0.1:{port}", args.clients, 200, 1))  # warm up
+        env = os.environ | {"SAFERHUB_HUB_DB": url, "PYTHONPATH": str(args.src), "SAFERHUB_SECRET": "bench"}
+        server = start_server(["--factory", "saferhub.api.app:from_settings", "--workers", str(args.workers)],
+                              env, port)
+        hub = f"http://127.0.0.1:{port}"
+        asyncio.run(hammer(hub, args.clients, 200, 1))  # warm up
+        closed = {}
         for clients, total in ((1, min(300, args.requests)), (args.clients, args.requests)):
-            out = asyncio.run(hammer(f"http://127.0.0.1:{port}", clients, total))
-            n = sum(len(v) for v in out["lat"].values())
-            print(f"{clients} concurrent client(s), {args.workers} server workers, {n:,} requests in {out['wall']:.1f} s "
-                  f"({n / out['wall']:.0f}/s), non-200: {out['bad']}")
-            for kind, xs in out["lat"].items():
-                print(f"  case {kind}: p50 {statistics.median(xs):.1f} ms, p95 {p95(xs):.1f} ms "
-                      f"-> {p95(xs) / 50:.2f} x the 50 ms target")
+            out = asyncio.run(hammer(hub, clients, total))
+            show(f"closed loop, {clients} client(s), {args.workers} server workers", out)
+            closed[clients] = out
+        lst = asyncio.run(hammer(hub, args.clients, args.requests, kinds=("list",)))
+        show(f"closed loop, {args.clients} clients, case list only", lst)
+        hub_list_rps = len(lst["lat"]["list"]) / lst["wall"]
+        out = asyncio.run(open_loop(hub, args.rate, args.seconds))
+        show(f"open loop, {args.rate:.0f} requests/s offered for {args.seconds:.0f} s", out)
+        stop(server)
+        server = None
+        engine = make_engine(url)
+        with session_factory(engine)() as s:
+            from saferhub.hub import audit
+            from saferhub.hub.models import AuditEvent
+
+            reads = s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "read"))
+            v = audit.verify(s)
+        engine.dispose()
+        print(f"audit: {reads:,} read rows; chain verifies: {v.ok} ({v.rows:,} rows, {v.checkpoints:,} witness lines)"
+              + ("" if v.ok else f" - {v.problem}"))
+
+        port = free_port()
+        env = os.environ | {"SAFERHUB_BENCH_PG": url_pg, "PYTHONPATH": str(HERE)}
+        server = start_server(["--factory", "bench_hub_raw:app", "--workers", str(args.workers)], env, port)
+        asyncio.run(hammer_raw(f"http://127.0.0.1:{port}", args.clients, 200))  # warm up
+        raw = asyncio.run(hammer_raw(f"http://127.0.0.1:{port}", args.clients, args.requests))
+        raw_rps = len(raw["lat"]) / raw["wall"]
+        print(f"raw psycopg list (FastAPI, no sign-in/access/audit), {args.clients} clients: {raw_rps:.0f}/s, "
+              f"p50 {statistics.median(raw['lat']):.1f} ms, p95 {p95(raw['lat']):.1f} ms")
+        print(f"hub case list / raw list throughput: {hub_list_rps:.0f} / {raw_rps:.0f} = {hub_list_rps / raw_rps:.2f}")
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
+        stop(server)
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+        import shutil
+
+        shutil.rmtree(keydir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from saferhub.hub.errors import HubError
 
