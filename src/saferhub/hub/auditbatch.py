@@ -22,6 +22,7 @@ serving hold; it stops after `IDLE` seconds without work and starts again on dem
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -60,6 +61,7 @@ class _Writer:
         self.jobs: queue.Queue[_Job] = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="saferhub-audit-batch", daemon=True)
         self.batches = 0
+        self.pid = os.getpid()  # a forked child inherits the registry but not the thread
 
     def _run(self) -> None:
         from saferhub.hub.db import make_engine, session_factory
@@ -73,7 +75,8 @@ class _Writer:
                 except queue.Empty:
                     with _lock:  # leave only if nothing arrived meanwhile (submit holds the lock)
                         if self.jobs.empty():
-                            _writers.pop(self.url, None)
+                            if _writers.get(self.url) is self:
+                                del _writers[self.url]
                             return
                     continue
                 batch, rows = [first], len(first.records)
@@ -134,14 +137,24 @@ def write(engine: Engine, records: list[dict]) -> list[int]:
     are committed (raises what the batch raised, or AuditUnavailable after `WAIT` seconds)."""
     job = _Job(records)
     url = _url(engine)
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        # a private in-memory database cannot be reached from another connection: write it here
+        from saferhub.hub.db import session_factory
+
+        _Writer(url)._flush(session_factory(engine), [job])
+        return _result(job)
     with _lock:
         writer = _writers.get(url)
-        if writer is None:
+        if writer is None or writer.pid != os.getpid():
             writer = _writers[url] = _Writer(url)
             writer.thread.start()
         writer.jobs.put(job)
     if not job.done.wait(WAIT):
         raise AuditUnavailable("the audit log did not answer in time; nothing was served")
+    return _result(job)
+
+
+def _result(job: _Job) -> list[int]:
     if job.error is not None:
         if isinstance(job.error, HubError):
             raise job.error

@@ -165,7 +165,8 @@ def check(db: Session, ring: Keyring, head_seq: int, lines: list | None = None) 
         n, top = n + 1, seq if top is None else max(top, seq)
     if head_seq > 0 and top is None:
         return CheckpointReport(n, f"the checkpoint file {path} is missing or empty, but the database holds "
-                                   f"{head_seq:,} audit rows (the witness was deleted)", 1, coverage=True)
+                                   f"{head_seq:,} audit rows (the witness was deleted; once you know why: "
+                                   "saferhub hub audit-checkpoint --repair-witness)", 1, coverage=True)
     due = head_seq // EVERY * EVERY
     if top is not None and top < due:
         return CheckpointReport(n, f"the checkpoint file ends at row {top} but the database has {head_seq:,} rows, "
