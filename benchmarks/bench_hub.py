@@ -218,6 +218,32 @@ def p95(xs) -> float:
     return float(np.percentile(xs, 95))
 
 
+def cpu_seconds(root: int) -> float:
+    """User + system CPU of a process and all its descendants (the server's workers), from /proc:
+    a figure a busy shared machine disturbs far less than wall-clock throughput."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                raw = Path(f"/proc/{d}/stat").read_text()
+            except OSError:
+                continue
+            f = raw[raw.rindex(")") + 2:].split()
+            stats[int(d)] = (int(f[1]), (int(f[11]) + int(f[12])) / tick)  # ppid, utime + stime
+    keep, total = {root}, 0.0
+    changed = True
+    while changed:
+        changed = False
+        for pid, (ppid, _) in stats.items():
+            if ppid in keep and pid not in keep:
+                keep.add(pid)
+                changed = True
+    for pid in keep:
+        total += stats.get(pid, (0, 0.0))[1]
+    return total
+
+
 def start_server(args_list: list[str], env: dict, port: int):
     import httpx
 
@@ -325,8 +351,12 @@ def main() -> None:
         asyncio.run(hammer(hub, args.clients, 200, 1))  # warm up
         closed = {}
         for clients, total in ((1, min(300, args.requests)), (args.clients, args.requests)):
+            cpu0 = cpu_seconds(server.pid)
             out = asyncio.run(hammer(hub, clients, total))
             show(f"closed loop, {clients} client(s), {args.workers} server workers", out)
+            n = sum(len(v) for v in out["lat"].values())
+            print(f"  server CPU per request: {1000 * (cpu_seconds(server.pid) - cpu0) / n:.1f} ms (not counting "
+                  "PostgreSQL)")
             closed[clients] = out
         lst = asyncio.run(hammer(hub, args.clients, args.requests, kinds=("list",)))
         show(f"closed loop, {args.clients} clients, case list only", lst)
