@@ -166,3 +166,29 @@ def test_a_witness_lost_by_accident_is_repaired_only_on_purpose(hub, partnership
     r = cli("hub", "audit-checkpoint", "--db", hub.url, "--repair-witness")
     assert r.returncode == 0 and "checkpoint of row" in r.stdout, r.stderr
     assert hub.client.get("/audit/verify", headers=admin).json()["ok"] is True
+
+
+def test_a_copy_of_the_witness_elsewhere_catches_a_consistent_rollback(hub, partnership, tmp_path, monkeypatch):
+    """The attack no local check can see: with the database and the local checkpoint file both
+    writable, roll both back to a state seen earlier (its head signature included). A copy of the
+    witness kept elsewhere - here fed by SAFERHUB_AUDIT_WITNESS_COMMAND, as another host or an
+    append-only store would be - still names the missing rows."""
+    copy = tmp_path / "offhost.checkpoints"
+    monkeypatch.setenv("SAFERHUB_AUDIT_WITNESS_COMMAND", f"sh -c 'cat >> {copy}'")
+    admin = hub.headers(ADMIN)
+    _activity(hub)
+    local = _witness().read_text()
+    with hub.engine.connect() as c:
+        seen = dict(c.execute(text("SELECT seq, hash, mac FROM audit_head")).mappings().one())
+    for _ in range(3):  # reads after the state the attacker saved, witnessed here and elsewhere
+        assert hub.client.get("/cases", headers=hub.headers(CW)).status_code == 200
+    assert copy.read_text().splitlines() == _witness().read_text().splitlines()
+    _drop_guards(hub)
+    with hub.engine.begin() as c:
+        c.execute(text("DELETE FROM audit_events WHERE seq > :seq"), seen)
+        c.execute(text("UPDATE audit_head SET seq = :seq, hash = :hash, mac = :mac WHERE id = 1"), seen)
+    _witness().write_text(local)
+    assert hub.client.get("/audit/verify", headers=admin).json()["ok"] is True  # locally consistent
+    r = cli("hub", "audit-verify", "--db", hub.url, "--witness", str(copy))
+    assert r.returncode == 1 and f"first bad row {seen['seq'] + 1}:" in r.stderr and "truncated" in r.stderr
+    assert cli("hub", "audit-verify", "--db", hub.url, "--witness", str(tmp_path / "nope")).returncode == 2

@@ -29,6 +29,7 @@ import json
 import logging
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
 from sqlalchemy import event, select
@@ -231,18 +232,21 @@ def _keyring(ring: Keyring | None) -> Keyring:
 
 
 def verify(db: Session, ring: Keyring | None = None, batch: int = 5000, *, bootstrap: bool = False,
-           coverage: bool = True) -> Verification:
+           coverage: bool = True, copies: Iterable = ()) -> Verification:
     """Walk the chain in order; the first row whose link, content or MAC does not match is reported,
     then the head and the signed checkpoints are compared. No key, no pass.
 
     `bootstrap` (only `hub init` creating the key of a hub with legacy rows) accepts any leading
     unkeyed rows and no witness yet; `coverage=False` (only `audit-checkpoint --repair-witness`)
-    skips the check that the witness reaches as far as the database."""
+    skips the check that the witness reaches as far as the database. `copies`: copies of the
+    witness kept elsewhere (another host, append-only storage), checked like the local file."""
     try:
         ring = _keyring(ring)
     except AuditKeyError as exc:
         return Verification(False, 0, None, f"cannot authenticate the log: {exc}")
     lines = checkpoint.read(ring)
+    for copy in copies:
+        lines += checkpoint.read(ring, Path(copy))
     allowed = None if bootstrap else checkpoint.allowed_legacy(lines)
     prev, expected_seq, n, last, legacy, last_kid = GENESIS, 1, 0, 0, 0, None
     while True:

@@ -61,14 +61,35 @@ def write(ring: Keyring, seq: int, digest: str, legacy: int | None = None, *, cr
     at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     entry = {"seq": seq, "hash": digest, "at": at, "legacy": legacy, "key_id": ring.current,
              "mac": ring.mac(ring.current, _message(seq, digest, at, legacy))}
+    line = json.dumps(entry, sort_keys=True) + "\n"
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | (os.O_CREAT if create else 0), 0o600)
     try:
         os.fchmod(fd, 0o600)
-        os.write(fd, (json.dumps(entry, sort_keys=True) + "\n").encode())
+        os.write(fd, line.encode())
         os.fsync(fd)
     finally:
         os.close(fd)
+    _send_elsewhere(line)
     return entry
+
+
+def _send_elsewhere(line: str) -> None:
+    """The pluggable second witness: `SAFERHUB_AUDIT_WITNESS_COMMAND` gets each line on its stdin
+    (e.g. `logger -n loghost -t saferhub-audit`, `ssh witness@host 'cat >> hub.checkpoints'`, or a
+    client for an append-only / object-lock store). A failure is logged, not raised: the local
+    file already holds the line."""
+    command = os.environ.get("SAFERHUB_AUDIT_WITNESS_COMMAND", "").strip()
+    if not command:
+        return
+    import logging
+    import shlex
+    import subprocess
+
+    try:
+        subprocess.run(shlex.split(command), input=line, text=True, timeout=10, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except (OSError, ValueError, subprocess.SubprocessError) as exc:
+        logging.getLogger(__name__).error("the second audit witness (%s) failed: %s", command, exc)
 
 
 _legacy_cache: dict[Path, tuple[int, int, int]] = {}  # path -> (inode, size read, legacy)
@@ -97,15 +118,18 @@ def _legacy_of(e: dict) -> int:
     return int(e["legacy"]) if "legacy" in e else int(e["seq"])
 
 
-def read(ring: Keyring) -> list[tuple[int, dict | None]]:
-    """(line number, entry) for each non-blank line; entry None when the line is not authentic."""
-    path = path_for(ring)
+def read(ring: Keyring, copy: Path | None = None) -> list[tuple[int | str, dict | None]]:
+    """(line number, entry) for each non-blank line; entry None when the line is not authentic.
+    `copy`: a copy of the witness kept elsewhere (its lines are labelled with its path)."""
+    path = copy or path_for(ring)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
     out = []
     for lineno, line in enumerate(text.splitlines(), start=1):
+        if copy is not None:
+            lineno = f"{copy} line {lineno}"
         if not line.strip():
             continue
         try:
@@ -154,7 +178,8 @@ def check(db: Session, ring: Keyring, head_seq: int, lines: list | None = None) 
     stored = _hashes(db, {int(e["seq"]) for _, e in lines if e is not None and 0 < int(e["seq"]) <= head_seq})
     for lineno, e in lines:
         if e is None:
-            return CheckpointReport(n, f"{path.name} line {lineno} is not an authentic checkpoint "
+            where = lineno if isinstance(lineno, str) else f"{path.name} line {lineno}"
+            return CheckpointReport(n, f"{where} is not an authentic checkpoint "
                                        "(edited, or signed with a key this key file does not hold)")
         seq, digest, at = int(e["seq"]), str(e["hash"]), str(e["at"])
         if seq > head_seq:

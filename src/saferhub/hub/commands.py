@@ -131,16 +131,24 @@ def seed_demo(
 
 
 @hub_app.command("audit-verify")
-def audit_verify(db: DbOpt = None) -> None:
+def audit_verify(
+    db: DbOpt = None,
+    witness: Annotated[Optional[list[Path]], typer.Option(
+        "--witness", help="Also check this copy of the checkpoint file kept elsewhere (repeatable).")] = None,
+) -> None:
     """Check the audit log's chain, each row's MAC (audit key file) and the signed checkpoints; exit 1
     and name the first bad row if it was tampered with (or the key is missing or wrong)."""
 
+    from saferhub.errors import SaferhubError
     from saferhub.hub import audit
 
+    for copy in witness or []:
+        if not copy.is_file():
+            raise SaferhubError(f"--witness {copy}: no such file")
     _, engine, s = _session(db)
     with s:
         _require_schema(s)
-        v = audit.verify(s)
+        v = audit.verify(s, copies=witness or [])
     engine.dispose()
     if v.ok:
         legacy = f"; {v.legacy:,} rows from before audit keys (chain and checkpoints only)" if v.legacy else ""
