@@ -13,7 +13,8 @@ needs the key; rows without a MAC are accepted only as the leading prefix the si
 record as "legacy" (written before audit keys existed), never because the database says so.
 
 Appends lock the single `audit_head` row, so concurrent writers on PostgreSQL extend the chain one
-at a time; the row is written in the same transaction as the data it logs.
+at a time. A write's row is written in the same transaction as the data it logs; reads' rows are
+group-committed after their transaction commits (`disclose`, `saferhub.hub.auditbatch`).
 
 `disclose` is the one function every read of personal data goes through: it refuses to proceed
 without a stated purpose. Purposes are stored exactly as given (Unicode; only the surrounding
@@ -179,8 +180,11 @@ def disclose(db: Session, user: User, purpose: str | None, entity: str, entity_i
     `commit()` returns only once the row is durable, so no answer leaves before its audit row,
     and a rolled-back transaction logs nothing, as before. A transaction that has already
     appended (a write, holding the head) logs its reads inline instead."""
-    content = record(user=user, action="read", entity=entity, entity_ids=list(entity_ids),
-                     purpose=check_purpose(purpose), detail=detail)
+    _read(db, record(user=user, action="read", entity=entity, entity_ids=list(entity_ids),
+                     purpose=check_purpose(purpose), detail=detail))
+
+
+def _read(db: Session, content: dict) -> None:
     if db.info.get(HOLDS_HEAD):
         append_record(db, content)
         return
@@ -213,8 +217,8 @@ def disclose_stubs(db: Session, user: User, purpose: str | None, case_ids: Itera
     can tell "saw the case" from "saw whom to contact"; nothing is written when no stub was shown."""
     ids = list(case_ids)
     if ids:
-        append(db, user=user, action="read", entity="case_stub", entity_ids=ids, purpose=check_purpose(purpose),
-               detail={"fields": list(STUB_FIELDS)} | (detail or {}))
+        _read(db, record(user=user, action="read", entity="case_stub", entity_ids=ids, purpose=check_purpose(purpose),
+                         detail={"fields": list(STUB_FIELDS)} | (detail or {})))
 
 
 @dataclass
