@@ -73,3 +73,30 @@ def test_reads_in_a_write_transaction_are_logged_inline_and_roll_back_with_it(hu
         rows = s.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
     assert [(r.action, r.purpose) for r in rows] == [
         ("read", "read before a write"), ("create", "write"), ("read", "read after the write")]
+
+
+def test_a_read_whose_audit_row_cannot_be_written_is_not_served(hub, partnership, monkeypatch):
+    """No answer before its audit row is durable: when the batch fails, the read answers 503 with
+    no data and nothing is logged; the next read, once the database is back, is served and logged."""
+    from saferhub.hub import auditbatch
+
+    h = hub.headers(EMAILS[0])
+    case = hub.client.post("/cases", json={"kind": "asb", "title": "secret title"}, headers=h).json()
+    with hub.sessions() as s:
+        before = s.scalar(select(func.count()).select_from(AuditEvent))
+    real = auditbatch.insert
+
+    def broken(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(auditbatch, "insert", broken)
+    r = hub.client.get(f"/cases/{case['id']}", headers=h)
+    assert r.status_code == 503 and "secret title" not in r.text
+    with hub.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent)) == before
+    monkeypatch.setattr(auditbatch, "insert", real)
+    r = hub.client.get(f"/cases/{case['id']}", headers=h)
+    assert r.status_code == 200 and r.json()["title"] == "secret title"
+    with hub.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent)) == before + 1
+        assert audit.verify(s).ok
