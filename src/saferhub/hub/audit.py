@@ -170,6 +170,12 @@ def _forget(session: Session) -> None:
         session.info.pop(k, None)
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction) -> None:
+    if transaction.parent is None and not transaction.nested:  # also a close() without commit
+        _forget(session)
+
+
 def disclose(db: Session, user: User, purpose: str | None, entity: str, entity_ids: Iterable,
              detail: dict | None = None) -> None:
     """Log a read of personal data. Every personal-data read goes through here, before the data
