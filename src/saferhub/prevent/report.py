@@ -1,0 +1,67 @@
+"""HTML reports for the prevent verbs: the problem-premises ranking (map, J-curves, ranked list in
+plain words) and the prevention fund. Self-contained, offline (matplotlib figures as data URIs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from saferhub.report import html
+from saferhub.report.maps import _axes
+
+
+def _map(ranked: pd.DataFrame, top: int):
+    fig, ax = _axes("Places: flagged (red) and the rest (grey), sized by crime and ASB")
+    rest = ranked[~ranked["flagged"]]
+    ax.scatter(rest["x"], rest["y"], s=2 + 30 * np.sqrt(rest["events"] / max(ranked["events"].max(), 1)),
+               c="#999", alpha=0.5, lw=0)
+    hot = ranked[ranked["flagged"]]
+    ax.scatter(hot["x"], hot["y"], s=6 + 120 * np.sqrt(hot["events"] / max(ranked["events"].max(), 1)),
+               c="#d62f27", edgecolors="#000", lw=0.4)
+    for r in hot.head(min(top, 12)).itertuples():
+        ax.annotate(str(r.rank), (r.x, r.y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    return fig
+
+
+def _curves(classes: dict):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for t, c in sorted(classes.items(), key=lambda kv: -kv[1]["events"]):
+        if c["places"] >= 5:
+            cur = c["curve"]
+            ax.plot(100 * cur["share_of_places"], 100 * cur["share_of_crime"], lw=1.2, label=t)
+    ax.plot([0, 100], [0, 100], color="#888", lw=0.6, ls="--")
+    ax.set_xlabel("% of places in the class (busiest first)")
+    ax.set_ylabel("% of the class's crime and ASB")
+    ax.set_title("Concentration within each class of place (the J-curve)")
+    ax.legend(fontsize=6, ncol=2)
+    return fig
+
+
+def rank_html(ranked: pd.DataFrame, top: int = 30) -> str:
+    p = ranked.attrs["params"]
+    simulated = bool(ranked["simulated"].astype(bool).any())
+    intro = (f"<p>{int(ranked['flagged'].sum())} of {len(ranked):,} places are significantly above the other "
+             f"places of their own class (Benjamini–Hochberg FDR {p['fdr']:.0%}), for {html.escape(p['months'])}. "
+             f"{p['events_attributed']:,} of {p['events_total']:,} located events were attributed to a place "
+             f"(radius {p['radius_m']:g} m; each event to the nearest place only).</p>"
+             "<p>police.uk facility points are anonymised map points, not addresses: one point stands for the "
+             "premises of that type around it.</p>")
+    if simulated:
+        intro += "<p><strong>Includes a SIMULATED register: a demonstration, not real premises.</strong></p>"
+    cls = pd.DataFrame([{"class": t, "places": c["places"], "crime and ASB": c["events"],
+                         "share held by the busiest 10%": f"{100 * c['top10_share']:.0f}%" if np.isfinite(c["top10_share"]) else "–",
+                         "flagged": c["flagged"]} for t, c in sorted(ranked.attrs["classes"].items(),
+                                                                     key=lambda kv: -kv[1]["events"])])
+    head = ranked.head(top)
+    listing = "<ol>" + "".join(f"<li>{html.escape(w)}</li>" for w in head["words"]) + "</ol>"
+    table = head[["rank", "place_id", "type", "street", "ward", "crimes", "asb", "harm", "ratio", "ratio_low",
+                  "ratio_high", "p_adj", "trend"]].rename(columns={"ratio": "x class average", "p_adj": "adjusted p"})
+    sections = [("Summary", intro), ("Ranked list", listing), ("Map", html.figure_html(_map(ranked, top), "map")),
+                ("Each class of place", html.table_html(cls) + html.figure_html(_curves(ranked.attrs["classes"]),
+                                                                                "concentration curves")),
+                ("Figures", html.table_html(table, "{:,.2f}")),
+                ("Method", html.params_html({k: v for k, v in p.items() if k != "months_list"}))]
+    return html.page("Problem premises: places against their own class", sections,
+                     subtitle=("SIMULATED register included · " if simulated else "") + p["months"])
