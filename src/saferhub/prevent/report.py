@@ -59,7 +59,7 @@ def rank_html(ranked: pd.DataFrame, top: int = 30) -> str:
     table = head[["rank", "place_id", "type", "street", "ward", "crimes", "asb", "harm", "ratio", "ratio_low",
                   "ratio_high", "p_adj", "trend"]].rename(columns={"ratio": "x class average", "p_adj": "adjusted p"})
     sections = [("Summary", intro), ("Ranked list", listing), ("Map", html.figure_html(_map(ranked, top), "map")),
-                ("Each class of place", html.table_html(cls) + html.figure_html(_curves(ranked.attrs["classes"]),
+                ("Each class of place: the J-curve", html.table_html(cls) + html.figure_html(_curves(ranked.attrs["classes"]),
                                                                                 "concentration curves")),
                 ("Figures", html.table_html(table, "{:,.2f}")),
                 ("Method", html.params_html({k: v for k, v in p.items() if k != "months_list"}))]

@@ -291,4 +291,36 @@ def place_plan(db, user, place_id: str, store=None, months=None, radius: float =
                              "place_id": place_id, "radius_m": params["radius_m"],
                              "class_ratio": None if not np.isfinite(r["ratio"]) else round(float(r["ratio"]), 2)},
                 "data_sources": [f"{r['label']}", "police.uk street-level crime and ASB", "saferhub places rank"]}
+    plan = services.advance_plan(db, user, plan["id"])      # the objective is complete: on to scanning
     return services.set_plan_stage(db, user, plan["id"], plan["version"], "scanning", scanning)
+
+
+class hub_session:
+    """`with hub_session(db, email) as (session, user):` the hub database and an active user, for
+    CLI verbs that write through the hub services (the caller commits)."""
+
+    def __init__(self, db, email: str):
+        self.db, self.email = db, email
+
+    def __enter__(self):
+        from sqlalchemy import func, inspect, select
+
+        from saferhub.hub.db import make_engine, resolve_db_url, session_factory
+        from saferhub.hub.models import User
+
+        self.engine = make_engine(resolve_db_url(self.db))
+        self.session = session_factory(self.engine)()
+        if not inspect(self.engine).has_table("audit_head"):
+            self.__exit__(None, None, None)
+            raise SaferhubError("the hub database has no schema yet; run `saferhub hub init` first")
+        user = self.session.scalar(select(User).where(func.lower(User.email) == self.email.lower(),
+                                                      User.active.is_(True)))
+        if user is None:
+            self.__exit__(None, None, None)
+            raise SaferhubError(f"no active hub user {self.email}")
+        return self.session, user
+
+    def __exit__(self, *exc):
+        self.session.close()
+        self.engine.dispose()
+        return False

@@ -1,0 +1,104 @@
+"""CLI: `saferhub places build | import | simulate | rank | plan | measures ... | asb-agreement |
+design-out`. Thin: each verb calls one function in `saferhub.prevent.service`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from saferhub import options
+
+places_app = typer.Typer(help="Prevent: places (premises, facilities), problem premises, prevention measures.",
+                         no_args_is_help=True)
+Radius = Annotated[float, typer.Option("--radius", min=0, help="Attribute events within this many metres of a "
+                                       "place (0: only at its own snap point). Each event goes to one place.")]
+Types = Annotated[Optional[str], typer.Option("--types", help="Only these place types, comma-separated.")]
+
+
+def _split(text):
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def _print(obj) -> None:
+    import json
+
+    options.console().print_json(json.dumps(obj, default=str))
+
+
+@places_app.command("build")
+def build(store: options.Store = None, force: options.Force = None, months: options.Months = None,
+          geo_dir: options.GeoDir = None) -> None:
+    """Build the facility register from police.uk snap points (anonymised points, not addresses)."""
+    from saferhub.prevent import service
+
+    _print(service.build_facility_register(store=store, force=force, months=months, geo_dir=geo_dir))
+
+
+@places_app.command("import")
+def import_(file: Annotated[Path, typer.Argument(help="The partner's register (CSV).")],
+            mapping: Annotated[Path, typer.Option("--mapping", help="Mapping YAML (docs/prevent.md).")],
+            store: options.Store = None, geo_dir: options.GeoDir = None) -> None:
+    """Import a partner's register of premises (licensed premises, care homes, schools, shops ...)."""
+    from saferhub.prevent import service
+
+    _print(service.import_register(file, mapping, store=store, geo_dir=geo_dir))
+
+
+@places_app.command("simulate")
+def simulate(out_dir: Annotated[Path, typer.Option("--out-dir")] = Path("."),
+             n: Annotated[int, typer.Option("--n", min=1, max=100_000)] = 300,
+             seed: Annotated[int, typer.Option("--seed")] = 1, store: options.Store = None) -> None:
+    """Write a SIMULATED premises register (CSV + mapping) at the store's real street points."""
+    from saferhub.prevent import service
+
+    _print(service.simulate_premises(out_dir, n=n, seed=seed, store=store))
+
+
+@places_app.command("rank")
+def rank(months: options.Months = None, radius: Radius = 0.0, types: Types = None,
+         categories: options.Categories = None, top: Annotated[int, typer.Option("--top", min=1)] = 20,
+         report: Annotated[Optional[Path], typer.Option("--report", help="HTML report.")] = None,
+         out: options.Out = None, publish: Annotated[bool, typer.Option("--publish/--no-publish",
+                                                                        help="Publish the map layer.")] = True,
+         store: options.Store = None, force: options.Force = None) -> None:
+    """Rank places against their own class (problem premises), in plain words."""
+    from saferhub.prevent import service
+
+    ranked = service.rank(store=store, months=months, radius=radius, force=force, categories=categories,
+                          types=_split(types))
+    con = options.console()
+    for w, r in zip(ranked["words"].head(top), ranked["rank"].head(top)):
+        con.print(f"{r:>3}. {w}", highlight=False, soft_wrap=True)
+    con.print(f"{int(ranked['flagged'].sum())} of {len(ranked):,} places significantly above their class "
+              f"(BH FDR 5%)", highlight=False)
+    if out:
+        from saferhub.fsutil import write_atomic
+
+        cols = [c for c in ranked.columns if c != "words"] + ["words"]
+        write_atomic(out, ranked[cols].to_csv(index=False))
+        con.print(f"wrote {out}")
+    if report:
+        con.print(f"wrote {service.rank_report(ranked, report, top=top)}")
+    if publish:
+        con.print(f"published map layer {service.publish_rank(ranked, store=store)['name']}")
+
+
+@places_app.command("plan")
+def plan(place_id: Annotated[str, typer.Argument(help="A place id from `saferhub places rank`.")],
+         email: Annotated[str, typer.Option(help="The hub user who owns the plan.")],
+         months: options.Months = None, radius: Radius = 0.0, db: options.Db = None,
+         store: options.Store = None) -> None:
+    """Create a one-step OSARA plan for a place, its scanning stage filled from the figures."""
+    from saferhub.prevent import service
+
+    with service.hub_session(db, email) as (s, user):
+        result = service.place_plan(s, user, place_id, store=store, months=months, radius=radius)
+        s.commit()
+    _print({"plan_id": result["id"], "title": result["title"], "stage": result["stage"],
+            "scanning": result["scanning"]})
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(places_app, name="places")
