@@ -99,10 +99,12 @@ def trend(monthly: np.ndarray) -> pd.DataFrame:
 
 
 def plain_words(row) -> str:
-    """One line for the licensing team."""
-    where = row["street"] or "unknown street"
+    """One line for the licensing team: the place, its street and ward, its type, its counts and
+    how it compares with its class."""
+    street = row.get("street") or ""
+    where = row["name"] + (f" — {street}" if street and street not in row["name"] else "")
     ward = f", {row['ward']} ward" if row.get("ward") else ""
-    line = f"{row['name']} — {where}{ward} ({row['type']}): {int(row['crimes'])} crimes"
+    line = f"{where}{ward} ({row['type']}): {int(row['crimes'])} crimes and {int(row['asb'])} ASB incidents"
     if np.isfinite(row.get("ratio", np.nan)):
         line += (f", {row['ratio']:.1f} times its class's average "
                  f"(95% interval {row['ratio_low']:.1f}–{row['ratio_high']:.1f})")
