@@ -100,5 +100,44 @@ def plan(place_id: Annotated[str, typer.Argument(help="A place id from `saferhub
             "scanning": result["scanning"]})
 
 
+measures_app = typer.Typer(help="The prevention fund's measures (CCTV, City Watch, taxi marshals, lighting ...).",
+                           no_args_is_help=True)
+
+
+@measures_app.command("import")
+def measures_import(file: Annotated[Path, typer.Argument(help="Measures CSV (docs/prevent.md).")],
+                    store: options.Store = None) -> None:
+    """Import the fund's measures: where, when, cost and funding line; bad rows quarantined."""
+    from saferhub.prevent import service
+
+    _print(service.import_measures(file, store=store))
+
+
+@places_app.command("fund")
+def fund(allocated: Annotated[Optional[float], typer.Option("--allocated", min=0, help="Pounds allocated.")] = None,
+         funding_line: Annotated[Optional[str], typer.Option("--funding-line")] = None,
+         months_before: Annotated[int, typer.Option(min=3, max=36)] = 12,
+         months_after: Annotated[int, typer.Option(min=1, max=36)] = 12,
+         categories: options.Categories = None,
+         report: Annotated[Optional[Path], typer.Option("--report", help="HTML report.")] = None,
+         out: options.Out = None, store: options.Store = None) -> None:
+    """Evaluate every measure and show the fund: allocated, spent, crimes prevented, cost per crime."""
+    import json
+
+    from saferhub.fsutil import write_atomic
+    from saferhub.prevent import report as rep
+    from saferhub.prevent import service
+
+    view = service.evaluate_fund(store=store, allocated=allocated, funding_line=funding_line,
+                                 months_before=months_before, months_after=months_after, categories=categories)
+    _print(view["fund"])
+    if out:
+        write_atomic(out, json.dumps(view, default=str, indent=1))
+    if report:
+        write_atomic(report, rep.fund_html(view))
+        options.console().print(f"wrote {report}")
+
+
 def register(app: typer.Typer) -> None:
+    places_app.add_typer(measures_app, name="measures")
     app.add_typer(places_app, name="places")

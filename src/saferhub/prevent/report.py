@@ -65,3 +65,27 @@ def rank_html(ranked: pd.DataFrame, top: int = 30) -> str:
                 ("Method", html.params_html({k: v for k, v in p.items() if k != "months_list"}))]
     return html.page("Problem premises: places against their own class", sections,
                      subtitle=("SIMULATED register included · " if simulated else "") + p["months"])
+
+
+def fund_html(view: dict) -> str:
+    """The prevention fund: what was allocated and spent, and what each measure did (with intervals)."""
+    f = view["fund"]
+    sim = "<p><strong>SIMULATED measures included: a demonstration.</strong></p>" if f.get("simulated") else ""
+    money = lambda v: "–" if v is None else f"£{v:,.0f}"  # noqa: E731
+    cpc = f["cost_per_crime_prevented"]
+    cpc_text = cpc if isinstance(cpc, str) else (f"{money(cpc[0])} to {money(cpc[1]) if cpc[1] else 'no upper bound'}")
+    intro = (f"{sim}<p>Allocated {money(f['allocated'])}; spent {money(f['spent'])} on {f['measures']} measures "
+             f"({f['measures_estimated']} could be evaluated, {f['measures_too_few']} had too few events or months "
+             f"to tell). Crimes and ASB incidents prevented: {f['crimes_prevented_low']:,.0f} to "
+             f"{f['crimes_prevented_high']:,.0f} (the sum of each measure's 95% interval ends: a conservative "
+             f"range). Cost per crime prevented: {html.escape(cpc_text)}. {f['significant']} measure(s) showed a "
+             f"significant fall against matched control places.</p>")
+    rows = pd.DataFrame([{"measure": m["name"], "kind": m["kind"], "start": m["start"], "cost": m["cost"],
+                          "funding line": m["funding_line"], "before": m.get("events_before"),
+                          "after": m.get("events_after"), "change %": m.get("change_pct"),
+                          "low %": m.get("change_low_pct"), "high %": m.get("change_high_pct"),
+                          "result": m.get("headline") or m.get("message") or m.get("result")}
+                         for m in view["measures"]])
+    return html.page("Prevention fund: what was spent and what it prevented",
+                     [("Summary", intro), ("Measures", html.table_html(rows, "{:,.1f}"))],
+                     subtitle="SIMULATED measures included" if f.get("simulated") else "")

@@ -324,3 +324,100 @@ class hub_session:
         self.session.close()
         self.engine.dispose()
         return False
+
+
+# ---- the prevention fund's measures ---------------------------------------------------------
+
+def measures_path(store=None) -> Path:
+    return _store(store) / "places" / "measures.parquet"
+
+
+def read_measures(store=None) -> pd.DataFrame:
+    from saferhub.prevent import measures
+
+    path = measures_path(store)
+    return pd.read_parquet(path) if path.exists() else pd.DataFrame(columns=measures.COLUMNS)
+
+
+def import_measures(path, store=None) -> dict:
+    """Import a measures CSV (docs/prevent.md); rows keyed by measure_id (re-importing replaces)."""
+    from saferhub.prevent import measures
+
+    new, quarantine = measures.parse_measures(path, read_register(store))
+    old = read_measures(store)
+    old = old[~old["measure_id"].isin(new["measure_id"])]
+    merged = pd.concat([f for f in (old, new) if len(f)] or [new], ignore_index=True).sort_values("measure_id")
+    target = measures_path(store)
+    with replacing(target) as tmp:
+        merged[measures.COLUMNS].to_parquet(tmp, index=False)
+    qpath = _store(store) / "places" / "quarantine" / f"{Path(path).name}.csv"
+    if quarantine.num_rows:
+        write_atomic(qpath, quarantine.to_pandas().to_csv(index=False))
+    else:
+        qpath.unlink(missing_ok=True)
+    return {"imported": int(len(new)), "quarantined": int(quarantine.num_rows), "measures": int(len(merged)),
+            "quarantine_file": str(qpath) if quarantine.num_rows else None}
+
+
+def _store_months(store) -> list[str]:
+    ev = _events(store, ["month"])
+    return sorted(pd.to_datetime(ev["month"]).dt.strftime("%Y-%m").unique())
+
+
+def evaluate_measure(m: dict, store=None, months_before: int = 12, months_after: int = 12,
+                     categories=None, available: list[str] | None = None, cell_size: float = 200.0) -> dict:
+    """One measure through saferhub.evaluate: the area within radius_m of its point, the months
+    before its start against the months from its start (as many as the store holds, up to
+    months_after), matched control places, displacement rings, harm and cost. Returns the
+    measure's row with the evaluation's figures (or why there are none)."""
+    import geopandas as gpd
+    import shapely
+
+    from saferhub.evaluate import service as ev_service
+
+    available = available or _store_months(store)
+    start = pd.Period(str(m["start"])[:7], freq="M")
+    before = [str(start - k) for k in range(months_before, 0, -1)]
+    after = [str(start + k) for k in range(months_after)]
+    after = [a for a in after if a in available]
+    base = {k: (v.item() if hasattr(v, "item") else v) for k, v in m.items()}
+    base["start"] = str(m["start"])
+    if not after or before[0] not in available:
+        return base | {"result": "too early or too late to tell",
+                       "message": f"the store holds {available[0] if available else '-'}..{available[-1] if available else '-'}; "
+                                  f"a measure from {start} needs {before[0]} onwards"}
+    area = gpd.GeoDataFrame({"area_id": [m["measure_id"]], "name": [m["name"]]},
+                            geometry=[shapely.Point(m["x"], m["y"]).buffer(float(m["radius_m"]))], crs=27700)
+    run = ev_service.evaluate(area, before, after, categories=categories, harm=True, store=store,
+                              cell_size=cell_size, simulated=bool(m.get("simulated")))
+    s = ev_service.summary_for_assessment(run)
+    out = base | {"run_id": run["run_id"], "result": s.get("result"), "headline": s.get("headline"),
+                  "before": s.get("before"), "after": s.get("after")}
+    if s.get("result") != "too few events to tell":
+        cost = run.get("cost", {})
+        out |= {"events_before": s["events_before"], "events_after": s["events_after"],
+                "change_pct": s["did_change_pct"], "change_low_pct": s["did_change_low_pct"],
+                "change_high_pct": s["did_change_high_pct"], "p": s["did_p"], "significant": s["significant"],
+                "events_avoided_low": cost.get("events_avoided_low"), "events_avoided_high": cost.get("events_avoided_high"),
+                "cost_avoided_low": cost.get("low"), "cost_avoided_high": cost.get("high"),
+                "wdq": s.get("displacement_wdq"), "harm": run.get("yoy_overall", {}).get("harm_ratio")}
+    return out
+
+
+def evaluate_fund(store=None, allocated: float | None = None, funding_line: str | None = None,
+                  months_before: int = 12, months_after: int = 12, categories=None) -> dict:
+    """Every registered measure (of one funding line, if given) evaluated, and the fund's view."""
+    from saferhub.prevent import measures
+
+    ms = read_measures(store)
+    if funding_line:
+        ms = ms[ms["funding_line"] == funding_line]
+    if ms.empty:
+        raise SaferhubError("no measures registered" + (f" on funding line {funding_line!r}" if funding_line else "")
+                            + ": run `saferhub places measures import FILE.csv`")
+    available = _store_months(store)
+    results = [evaluate_measure(m, store=store, months_before=months_before, months_after=months_after,
+                                categories=categories, available=available) for m in ms.to_dict("records")]
+    fund = measures.fund_view(results, allocated)
+    fund["simulated"] = bool(ms["simulated"].astype(bool).any())
+    return {"fund": fund, "measures": results, "funding_line": funding_line}
