@@ -138,6 +138,32 @@ def fund(allocated: Annotated[Optional[float], typer.Option("--allocated", min=0
         options.console().print(f"wrote {report}")
 
 
+@places_app.command("asb-agreement")
+def asb_agreement(mapping_a: Annotated[Path, typer.Argument(help="Agency A's mapping (with an asb: section).")],
+                  mapping_b: Annotated[Path, typer.Argument(help="Agency B's mapping.")],
+                  minutes: Annotated[float, typer.Option(min=1, help="Same incident if within this many minutes.")] = 60,
+                  metres: Annotated[float, typer.Option(min=1, help="... and within this many metres.")] = 100,
+                  months: options.Months = None,
+                  report: Annotated[Optional[Path], typer.Option("--report", help="HTML report.")] = None,
+                  store: options.Store = None) -> None:
+    """How two agencies record the same ASB incidents: Cohen's kappa and the categories that disagree."""
+    from saferhub.fsutil import write_atomic
+    from saferhub.prevent import report as rep
+    from saferhub.prevent import service
+
+    res = service.asb_agreement(mapping_a, mapping_b, store=store, months=months, minutes=minutes, metres=metres)
+    con = options.console()
+    k = res["kappa_type"]
+    con.print(f"{res['matched']:,} incidents recorded by both; Cohen's kappa on the Home Office type "
+              f"{k['kappa']:.2f} (observed agreement {100 * k['observed']:.0f}%)" if res["matched"] else
+              "no incident recorded by both within the tolerances", highlight=False)
+    for r in res["disagreements"].itertuples():
+        con.print(f"  {r.incidents:>4}  {r.category_a} ({r.type_a})  vs  {r.category_b} ({r.type_b})", highlight=False)
+    if report:
+        write_atomic(report, rep.asb_html(res))
+        con.print(f"wrote {report}")
+
+
 def register(app: typer.Typer) -> None:
     places_app.add_typer(measures_app, name="measures")
     app.add_typer(places_app, name="places")

@@ -89,3 +89,31 @@ def fund_html(view: dict) -> str:
     return html.page("Prevention fund: what was spent and what it prevented",
                      [("Summary", intro), ("Measures", html.table_html(rows, "{:,.1f}"))],
                      subtitle="SIMULATED measures included" if f.get("simulated") else "")
+
+
+def asb_html(res: dict) -> str:
+    """How two agencies record the same ASB incidents."""
+    a, b = res["agencies"]
+    kt, kp = res["kappa_type"], res["kappa_police_uk"]
+
+    def k_text(k):
+        if not np.isfinite(k.get("kappa", np.nan)):
+            return "not defined (every matched incident in one category on both sides)"
+        return (f"{k['kappa']:.2f} (95% interval {k['low']:.2f} to {k['high']:.2f}); observed agreement "
+                f"{100 * k['observed']:.0f}%, {100 * k['chance']:.0f}% expected by chance")
+
+    tol = res["tolerance"]
+    intro = (f"<p>{html.escape(a['agency'])} (mapping version {html.escape(a['mapping_version'])}, "
+             f"{a['records']:,} records) and {html.escape(b['agency'])} (version {html.escape(b['mapping_version'])}, "
+             f"{b['records']:,} records): {res['matched']:,} incidents recorded by both (within {tol['minutes']:g} "
+             f"minutes and {tol['metres']:g} m, each record matched once).</p>"
+             f"<p>Agreement on the Home Office type (personal, nuisance, environmental): Cohen's kappa "
+             f"{html.escape(k_text(kt))}.</p><p>Agreement on the police.uk category: {html.escape(k_text(kp))}.</p>")
+    unm = "".join(f"<p>{html.escape(c['agency'])}: categories not in its mapping: "
+                  f"{html.escape(', '.join(c['unmapped_categories']) or 'none')}.</p>" for c in res["agencies"])
+    table = kt["table"].copy()
+    table.index.name, table.columns.name = a["agency"], b["agency"]
+    return html.page("ASB recorded the same way? Agreement between agencies",
+                     [("Summary", intro + unm), ("Home Office type: the same incidents, side by side",
+                                                 html.table_html(table, index=True)),
+                      ("Categories that disagree most", html.table_html(res["disagreements"]))])
