@@ -164,6 +164,63 @@ def asb_agreement(mapping_a: Annotated[Path, typer.Argument(help="Agency A's map
         con.print(f"wrote {report}")
 
 
+design_app = typer.Typer(help="Designing out crime: environmental problems become actions for the responsible agency.",
+                         no_args_is_help=True)
+Email = Annotated[str, typer.Option(help="The hub user acting (a coordinator or caseworker).")]
+Purpose = Annotated[str, typer.Option(help="Why (logged with every record read).")]
+
+
+@design_app.command("raise")
+def design_raise(email: Email,
+                 responsible: Annotated[Optional[list[str]], typer.Option(
+                     help="kind=agency-code, e.g. 'broken lighting=council-lights' (repeatable).")] = None,
+                 months: options.Months = None, radius: Radius = 100.0,
+                 due_days: Annotated[int, typer.Option(min=1, max=365)] = 28,
+                 purpose: Purpose = "designing out crime: environmental problems and the actions raised for them",
+                 db: options.Db = None, store: options.Store = None) -> None:
+    """Raise one hub action per place and kind of problem (fly-tipping, broken lighting, overgrown
+    shrubbery, damaged fencing, graffiti) for the agency responsible; re-running adds only new ones."""
+    from saferhub.errors import SaferhubError
+    from saferhub.prevent import service
+
+    pairs = {}
+    for item in responsible or []:
+        if "=" not in item:
+            raise SaferhubError(f"--responsible {item!r}: write kind=agency-code")
+        k, v = item.split("=", 1)
+        pairs[k.strip()] = v.strip()
+    with service.hub_session(db, email) as (s, user):
+        out = service.raise_design_out_actions(s, user, store=store, responsible=pairs, months=months,
+                                               radius=radius, due_days=due_days, purpose=purpose)
+        s.commit()
+    _print(out)
+
+
+@design_app.command("status")
+def design_status(email: Email, purpose: Purpose = "designing out crime: tracking actions to done",
+                  months_each_side: Annotated[int, typer.Option(min=1, max=24)] = 6, radius: Radius = 100.0,
+                  db: options.Db = None, store: options.Store = None) -> None:
+    """Every designing-out action, its status, and for done ones crime before and after (with intervals)."""
+    from saferhub.prevent import service
+
+    with service.hub_session(db, email) as (s, user):
+        rows = service.design_out_status(s, user, store=store, purpose=purpose, months_each_side=months_each_side,
+                                         radius=radius)
+        s.commit()   # the purpose-logged reads
+    con = options.console()
+    for r in rows:
+        line = f"{r['status']:>9}  {r['kind']:<20} {r['place_id']}  due {r['due_on']}"
+        if r.get("result") == "estimated":
+            line += (f"  before {r['before']} / after {r['after']}: x{r['rate_ratio']:.2f} "
+                     f"(95% {r['low']:.2f}-{r['high']:.2f}, p={r['p']:.3f})")
+        elif r.get("result"):
+            line += f"  before {r['before']} / after {r['after']}: {r['result']}"
+        con.print(line, highlight=False, soft_wrap=True)
+    if not rows:
+        con.print("no designing-out actions yet (saferhub places design-out raise)")
+
+
 def register(app: typer.Typer) -> None:
     places_app.add_typer(measures_app, name="measures")
+    places_app.add_typer(design_app, name="design-out")
     app.add_typer(places_app, name="places")

@@ -10,6 +10,7 @@ typed queries)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -470,3 +471,154 @@ def asb_agreement(mapping_a, mapping_b, store=None, months=None, minutes: float 
             "pairs": pd.DataFrame({"event_a": a["event_id"].to_numpy()[pairs["ia"]],
                                    "event_b": b["event_id"].to_numpy()[pairs["ib"]],
                                    "category_a": ca, "category_b": cb, "type_a": ta, "type_b": tb})}
+
+
+# ---- designing out crime ---------------------------------------------------------------------
+
+DOC_PURPOSE = "designing out crime: environmental problems and the actions raised for them"
+
+
+def design_out_problems(store=None, months=None, radius: float = 100.0) -> pd.DataFrame:
+    """Environmental problems among partner incidents and patrol notes: one row per record with its
+    kind, time, point and the place it is at (the nearest register place within `radius`, else its
+    own 100 m grid square, named by the nearest street)."""
+    from saferhub.prevent import designout
+
+    ev = _events(store, ["event_id", "month", "occurred_at", "x", "y", "category", "raw_category", "text", "agency",
+                         "location"], months=months, sources="incident")
+    kind = designout.classify(ev["raw_category"].fillna(ev["category"]), ev["text"])
+    ev = ev[kind != ""].assign(kind=kind[kind != ""]).reset_index(drop=True)
+    if ev.empty:
+        return ev.assign(place_id=pd.Series(dtype=object), place_name=pd.Series(dtype=object))
+    reg = read_register(store).sort_values("place_id").reset_index(drop=True)
+    idx = np.full(len(ev), -1)
+    if len(reg):
+        idx, _ = attr.nearest_place(ev["x"].to_numpy(), ev["y"].to_numpy(), reg["x"].to_numpy(float),
+                                    reg["y"].to_numpy(float), radius)
+    gx, gy = (ev["x"] // 100 * 100).astype(int), (ev["y"] // 100 * 100).astype(int)
+    try:
+        streets = _street_points(store)
+    except SaferhubError:
+        streets = pd.DataFrame(columns=["name", "x", "y"])
+    near = facilities.nearest_street(gx + 50, gy + 50, streets)
+    ev["place_id"] = np.where(idx >= 0, reg["place_id"].to_numpy(dtype=object)[np.maximum(idx, 0)],
+                              "SQ-E" + gx.astype(str) + "N" + gy.astype(str))
+    ev["place_name"] = np.where(idx >= 0, reg["name"].to_numpy(dtype=object)[np.maximum(idx, 0)],
+                                np.where(near != "", "near " + near, "100 m square ") + " (" + ev["place_id"] + ")")
+    ev["place_x"] = np.where(idx >= 0, reg["x"].to_numpy(float)[np.maximum(idx, 0)], gx + 50.0)
+    ev["place_y"] = np.where(idx >= 0, reg["y"].to_numpy(float)[np.maximum(idx, 0)], gy + 50.0)
+    return ev
+
+
+def raise_design_out_actions(db, user, store=None, responsible: dict | None = None, months=None,
+                             radius: float = 100.0, due_days: int = 28, purpose: str = DOC_PURPOSE) -> dict:
+    """One hub action per (place, kind of problem), for the agency responsible, on a
+    problem-solving case per place ("Designing out crime: <place>"), all through the hub services.
+    Idempotent: a place's case and an open or done action for the same problem are found again
+    by their tags, not duplicated. responsible: {kind: agency code}; a kind not named goes to the
+    first agency of the kind designout.PROBLEMS suggests."""
+    import datetime as dt
+
+    from saferhub.hub import services
+    from saferhub.prevent import designout
+
+    problems = design_out_problems(store=store, months=months, radius=radius)
+    if problems.empty:
+        return {"problems": 0, "cases_created": 0, "actions_created": 0, "actions_existing": 0}
+    agencies = services.list_agencies(db)
+    by_code = {a["code"]: a for a in agencies}
+    unknown = sorted({c for c in (responsible or {}).values() if c not in by_code})
+    if unknown:
+        raise SaferhubError(f"--responsible: no agency with code {', '.join(unknown)} "
+                            f"(known: {', '.join(sorted(by_code))})")
+    bad_kind = sorted(set(responsible or {}) - set(designout.PROBLEMS))
+    if bad_kind:
+        raise SaferhubError(f"--responsible: unknown problem kind {', '.join(bad_kind)} "
+                            f"(known: {', '.join(designout.PROBLEMS)})")
+
+    def agency_for(kind):
+        code = (responsible or {}).get(kind)
+        if code:
+            return by_code[code]
+        want = designout.PROBLEMS[kind][1]
+        match = sorted((a for a in agencies if a["kind"] == want), key=lambda a: a["code"])
+        return match[0] if match else None
+
+    existing = {c["title"]: c for c in services.list_cases(db, user, purpose, kind="problem_solving", limit=500)
+                if c.get("title", "").startswith("Designing out crime: ")}
+    made_cases = made = kept = 0
+    today = dt.date.today()
+    for place_id, g in problems.groupby("place_id", sort=True):
+        title = f"Designing out crime: {g['place_name'].iloc[0]}"[:200]
+        case = existing.get(title)
+        if case is None:
+            case = services.create_case(db, user, kind="problem_solving", title=title,
+                                        summary=f"Environmental problems reported at {place_id}: "
+                                                + ", ".join(sorted(g["kind"].unique())))
+            existing[title] = case
+            made_cases += 1
+        have = {a["title"] for a in services.list_actions(db, user, case["id"], purpose)}
+        for kind, k in g.groupby("kind", sort=True):
+            tag = designout.key(kind, place_id)
+            if any(tag in t for t in have):
+                kept += 1
+                continue
+            agency = agency_for(kind)
+            if agency is None:
+                raise SaferhubError(f"no agency to give {kind!r} to: pass --responsible {kind}=CODE")
+            services.add_case_agency(db, user, case["id"], agency["id"])
+            first = pd.to_datetime(k["occurred_at"]).min()
+            services.create_action(db, user, case["id"], due_on=today + dt.timedelta(days=due_days),
+                                   title=(f"{designout.PROBLEMS[kind][2]} ({len(k)} report(s) since "
+                                          f"{first:%Y-%m-%d}; for {agency['name']}) {tag}")[:300])
+            made += 1
+    return {"problems": int(len(problems)), "places": int(problems["place_id"].nunique()),
+            "cases_created": made_cases, "actions_created": made, "actions_existing": kept}
+
+
+def design_out_status(db, user, store=None, purpose: str = DOC_PURPOSE, months_each_side: int = 6,
+                      radius: float = 100.0) -> list[dict]:
+    """Every designing-out action with its status, and for done ones the crime and ASB within
+    `radius` of its place in the months before and after the month it was done: the rate ratio
+    with its exact interval and C-test p (saferhub.evaluate.yoy), or "too few events to tell"."""
+    from saferhub.evaluate import yoy
+    from saferhub.hub import services
+
+    cases = [c for c in services.list_cases(db, user, purpose, kind="problem_solving", limit=500)
+             if c.get("title", "").startswith("Designing out crime: ")]
+    rows = []
+    ev = None
+    for c in cases:
+        for a in services.list_actions(db, user, c["id"], purpose):
+            m = re.search(r"\[DOC (.+?) @ (.+?)\]", a["title"])
+            if not m:
+                continue
+            row = {"case_id": c["id"], "case": c["title"], "action_id": a["id"], "kind": m[1], "place_id": m[2],
+                   "title": a["title"], "status": a["status"], "due_on": a["due_on"], "overdue": a["overdue"],
+                   "completed_at": a.get("completed_at")}
+            if a["status"] == "done" and a.get("completed_at"):
+                if ev is None:
+                    ev = _events(store, ["x", "y", "month"])
+                    ev["m"] = pd.to_datetime(ev["month"]).dt.to_period("M")
+                row |= _before_after(ev, m[2], pd.Timestamp(a["completed_at"]).to_period("M"), months_each_side,
+                                     radius, store, yoy)
+            rows.append(row)
+    return rows
+
+
+def _before_after(ev, place_id, done, n, radius, store, yoy) -> dict:
+    reg = read_register(store).set_index("place_id")
+    if place_id in reg.index:
+        px, py = float(reg.loc[place_id, "x"]), float(reg.loc[place_id, "y"])
+    else:   # SQ-E<x>N<y>: a 100 m square
+        mm = re.match(r"SQ-E(\d+)N(\d+)", place_id)
+        px, py = float(mm[1]) + 50, float(mm[2]) + 50
+    near = np.hypot(ev["x"].to_numpy() - px, ev["y"].to_numpy() - py) <= radius
+    before = int((near & (ev["m"] >= done - n) & (ev["m"] < done)).sum())
+    after = int((near & (ev["m"] > done) & (ev["m"] <= done + n)).sum())
+    out = {"before": before, "after": after, "before_months": f"{done - n}..{done - 1}",
+           "after_months": f"{done + 1}..{done + n}"}
+    if before + after < yoy.DEFAULT_MIN_EVENTS:
+        return out | {"result": yoy.TOO_FEW}
+    rr, lo, hi = yoy.rate_ratio(after, before)
+    return out | {"result": "estimated", "rate_ratio": rr, "low": lo, "high": hi, "p": yoy.c_test(after, before)}
