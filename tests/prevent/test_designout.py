@@ -122,3 +122,16 @@ def test_design_out_cli(setup):
     r = run(app, ["places", "design-out", "raise", "--email", "sgt@test.invalid", "--db", url, "--store", str(store),
                   "--responsible", "lighting"])
     assert r.exit_code != 0 and "write kind=agency-code" in str(r.exception)
+
+
+def test_hour_of_week_of_partner_incidents_at_a_place(setup):
+    store, _ = setup
+    a = service.attribute(store=store, radius=20)
+    i = a.places.index[a.places["place_id"] == "PUK-supermarket-E342800N390000"][0]
+    # 2020-02-10 is a Monday, 02-20 a Thursday, 02-21 a Friday; all 09:00 GMT
+    assert np.flatnonzero(a.by_hour[i]).tolist() == [9, 3 * 24 + 9, 4 * 24 + 9]
+    # the dog fouling report (Sunday 2020-03-01 12:00) is at the first supermarket's own point
+    j = a.places.index[a.places["place_id"] == "PUK-supermarket-E340000N390000"][0]
+    assert np.flatnonzero(a.by_hour[j]).tolist() == [6 * 24 + 12] and a.by_hour.sum() == 4
+    ranked = service.rank(attribution=a)
+    assert ranked.set_index("place_id").loc["PUK-supermarket-E342800N390000", "late_night_share"] == 0.0
