@@ -35,6 +35,7 @@ def test_injected_effect_is_recovered(town, tmp_path):
     f = view["fund"]
     assert f["spent"] == 20_000 and f["unspent"] == 180_000 and f["simulated"]
     assert 0 < f["crimes_prevented_low"] < f["crimes_prevented_high"]
+    assert m["harm_after"] < m["harm_before"] and 0 < f["harm_prevented_low"] < f["harm_prevented_high"]
     lo, hi = f["cost_per_crime_prevented"]
     assert lo == pytest.approx(20_000 / f["crimes_prevented_high"])
 

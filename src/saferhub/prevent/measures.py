@@ -105,7 +105,10 @@ def fund_view(results: list[dict], allocated: float | None = None) -> dict:
            "measures_too_few": len(results) - int(sum(told)), "crimes_prevented_low": low, "crimes_prevented_high": high,
            "cost_avoided_low": float(sum(r.get("cost_avoided_low") or 0 for r in results)),
            "cost_avoided_high": float(sum(r.get("cost_avoided_high") or 0 for r in results)),
-           "significant": int(sum(bool(r.get("significant")) for r in results))}
+           "significant": int(sum(bool(r.get("significant")) for r in results)),
+           # harm (CCHI days) from each measure's before/after harm-ratio interval, summed the same way
+           "harm_prevented_low": float(sum(r.get("harm_avoided_low") or 0 for r in results)),
+           "harm_prevented_high": float(sum(r.get("harm_avoided_high") or 0 for r in results))}
     out["cost_per_crime_prevented"] = (
         "no crimes shown to be prevented" if high <= 0 else
         [spent / high, spent / low] if low > 0 else [spent / high, None])

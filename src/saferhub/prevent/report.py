@@ -78,7 +78,9 @@ def fund_html(view: dict) -> str:
              f"({f['measures_estimated']} could be evaluated, {f['measures_too_few']} had too few events or months "
              f"to tell). Crimes and ASB incidents prevented: {f['crimes_prevented_low']:,.0f} to "
              f"{f['crimes_prevented_high']:,.0f} (the sum of each measure's 95% interval ends: a conservative "
-             f"range). Cost per crime prevented: {html.escape(cpc_text)}. {f['significant']} measure(s) showed a "
+             f"range). Harm prevented: {f['harm_prevented_low']:,.0f} to {f['harm_prevented_high']:,.0f} days "
+             f"of custody (Cambridge Crime Harm Index; before/after at the measures' places). Cost per crime "
+             f"prevented: {html.escape(cpc_text)}. {f['significant']} measure(s) showed a "
              f"significant fall against matched control places.</p>")
     rows = pd.DataFrame([{"measure": m["name"], "kind": m["kind"], "start": m["start"], "cost": m["cost"],
                           "funding line": m["funding_line"], "before": m.get("events_before"),

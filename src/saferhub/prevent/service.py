@@ -401,7 +401,13 @@ def evaluate_measure(m: dict, store=None, months_before: int = 12, months_after:
                 "change_high_pct": s["did_change_high_pct"], "p": s["did_p"], "significant": s["significant"],
                 "events_avoided_low": cost.get("events_avoided_low"), "events_avoided_high": cost.get("events_avoided_high"),
                 "cost_avoided_low": cost.get("low"), "cost_avoided_high": cost.get("high"),
-                "wdq": s.get("displacement_wdq"), "harm": run.get("yoy_overall", {}).get("harm_ratio")}
+                "wdq": s.get("displacement_wdq")}
+        h = run.get("harm") or {}
+        if h.get("low") is not None and h.get("high"):
+            # harm avoided (CCHI days), from the before/after harm ratio's interval (not matched controls)
+            out |= {"harm_before": h["before"], "harm_after": h["after"], "harm_change_pct": h.get("change_pct"),
+                    "harm_avoided_low": h["after"] * (1 / h["high"] - 1),
+                    "harm_avoided_high": h["after"] * (1 / h["low"] - 1) if h["low"] > 0 else None}
     return out
 
 
