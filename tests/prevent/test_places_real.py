@@ -30,3 +30,17 @@ def test_merseyside_facility_register_and_ranking(merseyside_store, tmp_path):
         if c["places"] >= 20:
             assert c["top10_share"] > 0.25, t
     assert 0 < ranked["flagged"].sum() < len(ranked) * 0.5
+
+
+@pytest.mark.slow
+def test_facility_types_derivation_on_merseyside(merseyside_store):
+    from saferhub.data.store import events
+    from saferhub.prevent import facilities
+
+    ev = events(store=merseyside_store, sources="street", located_only=True,
+                columns=["location", "x", "y", "lsoa_name"]).to_pandas()
+    district = ev["lsoa_name"].fillna("").str[:-5]
+    found = set(facilities.candidate_types(ev["location"], ev["x"], ev["y"], district)["name"])
+    # the rule finds 13 of the types and three street names without a road word, reviewed away
+    assert found - set(facilities.FACILITY_TYPES) == {"Kingsway", "Broadway", "Meadway"}
+    assert len(found & set(facilities.FACILITY_TYPES)) == 13
