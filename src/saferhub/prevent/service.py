@@ -389,7 +389,7 @@ def evaluate_measure(m: dict, store=None, months_before: int = 12, months_after:
                                   f"a measure from {start} needs {before[0]} onwards"}
     area = gpd.GeoDataFrame({"area_id": [m["measure_id"]], "name": [m["name"]]},
                             geometry=[shapely.Point(m["x"], m["y"]).buffer(float(m["radius_m"]))], crs=27700)
-    run = ev_service.evaluate(area, before, after, categories=categories, harm=True, store=store,
+    run = ev_service.evaluate(areas=area, before=before, after=after, categories=categories, harm=True, store=store,
                               cell_size=cell_size, simulated=bool(m.get("simulated")))
     s = ev_service.summary_for_assessment(run)
     out = base | {"run_id": run["run_id"], "result": s.get("result"), "headline": s.get("headline"),
