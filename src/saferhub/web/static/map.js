@@ -184,6 +184,28 @@
         } }).addTo(map);
     });
   }
+  var places = null;
+  function drawPlaces(on) {   /* saferhub places rank: each place against its own class */
+    if (places) { map.removeLayer(places); places = null; }
+    if (!on) { document.body.removeAttribute("data-places-drawn"); return; }
+    fetchJSON("/web/layers/places-problem-premises.geojson").then(function (gj) {
+      var top = Math.max.apply(null, gj.features.map(function (f) { return f.properties.events || 0; }).concat([1]));
+      places = L.geoJSON(gj, {
+        pointToLayer: function (f, ll) {
+          var p = f.properties;
+          return L.circleMarker(ll, { radius: 3 + 9 * Math.sqrt((p.events || 0) / top), weight: 1, color: "#222",
+            fillColor: p.flagged ? "#d62f27" : "#9e9e9e", fillOpacity: p.flagged ? 0.9 : 0.5 });
+        },
+        onEachFeature: function (f, l) {
+          var p = f.properties;
+          l.bindPopup("<div class='popup'><strong>" + esc(p.rank) + ". " + esc(p.name) + "</strong>" +
+            (p.simulated ? " <span class='sim'>simulated</span>" : "") + "<p>" + esc(p.words) + "</p><p class='muted'>" +
+            esc(p.label) + "</p></div>");
+        } }).addTo(map);
+      document.body.setAttribute("data-places-drawn", String(gj.features.length));
+    }).catch(function (e) { $("places-note").textContent = "Could not load the places layer: " + e.message; });
+  }
+  if ($("show-places")) { $("show-places").addEventListener("change", function () { drawPlaces(this.checked); }); }
   $("method").addEventListener("change", function () { fillCategories(); drawHotspots(); });
   $("categories").addEventListener("change", drawHotspots);
   $("month-from").addEventListener("change", drawHotspots);
