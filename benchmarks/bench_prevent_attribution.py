@@ -1,4 +1,4 @@
-"""Attribution of events to places: saferhub.prevent.attribute.nearest_place (scipy cKDTree, two
+"""Attribution of events to places: saferhub.places.attribute.nearest_place (scipy cKDTree, two
 workers) against geopandas `sjoin_nearest` (shapely STRtree) on the same points.
 
 Places and events are drawn in a 40 km square (the size of Merseyside) from a seeded generator;
@@ -38,7 +38,7 @@ def main() -> None:
     n_events, n_places = (100_000, 5_000) if args.quick else (1_000_000, 50_000)
     ex, ey, px, py = data(n_events, n_places)
 
-    from saferhub.prevent.attribute import nearest_place
+    from saferhub.places.attribute import nearest_place
 
     times = []
     for _ in range(args.repeat):

@@ -26,7 +26,7 @@ from saferhub.forecast import commands as _forecast_commands  # noqa: E402
 from saferhub.hotspots import commands as _hotspot_commands  # noqa: E402
 from saferhub.hub import commands as _hub_commands  # noqa: E402
 from saferhub.patrol import commands as _patrol_commands  # noqa: E402
-from saferhub.prevent import commands as _prevent_commands  # noqa: E402
+from saferhub.places import commands as _prevent_commands  # noqa: E402
 
 for _area in (_data_commands, _hotspot_commands, _forecast_commands, _patrol_commands, _hub_commands,
               _evaluate_commands, _briefing_commands, _prevent_commands):

@@ -14,7 +14,7 @@ INSPECTOR = "coordinator.merseyside-police@demo.saferhub.invalid"
 
 
 def test_map_draws_problem_premises(signed_in, web_store):
-    from saferhub.prevent import service
+    from saferhub.places import service
 
     service.build_facility_register(store=web_store, months=MONTHS, geo_dir=GEO)
     ranked = service.rank(store=web_store, months=MONTHS)

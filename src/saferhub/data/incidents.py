@@ -51,7 +51,7 @@ class Mapping:
 
 SETTINGS = ("agency", "force", "columns", "datetime_format", "dayfirst", "timezone", "categories",
             "unmapped_categories",
-            "version", "asb")   # read by saferhub.prevent.asbmap: the ASB types of their categories
+            "version", "asb")   # read by saferhub.places.asbmap: the ASB types of their categories
 MAX_MAPPING_BYTES = 1 << 20   # a mapping is a few dozen lines; anything this big is not one
 
 

@@ -13,7 +13,7 @@ from saferhub.evaluate import yoy
 from saferhub.hub import services
 from saferhub.hub.db import make_engine, session_factory, upgrade
 from saferhub.hub.models import Action, Agency, User
-from saferhub.prevent import designout, service
+from saferhub.places import designout, prevention, service
 
 from .conftest import X0, Y0
 
@@ -63,17 +63,17 @@ def setup(small_store, tmp_path, monkeypatch):
 
 def test_actions_raised_once_tracked_and_assessed(setup):
     store, engine = setup
-    probs = service.design_out_problems(store=store)
+    probs = prevention.design_out_problems(store=store)
     assert sorted(probs["kind"]) == ["broken lighting", "fly-tipping", "fly-tipping"]
     assert set(probs["place_id"]) == {"PUK-supermarket-E342800N390000"}
     with session_factory(engine)() as s:
         user = s.query(User).one()
-        out = service.raise_design_out_actions(s, user, store=store, responsible={"broken lighting": "council-lights"})
+        out = prevention.raise_design_out_actions(s, user, store=store, responsible={"broken lighting": "council-lights"})
         assert out == {"problems": 3, "places": 1, "cases_created": 1, "actions_created": 2, "actions_existing": 0}
-        again = service.raise_design_out_actions(s, user, store=store, responsible={"broken lighting": "council-lights"})
+        again = prevention.raise_design_out_actions(s, user, store=store, responsible={"broken lighting": "council-lights"})
         assert again["actions_created"] == 0 and again["actions_existing"] == 2 and again["cases_created"] == 0
         s.commit()
-        status = service.design_out_status(s, user, store=store)
+        status = prevention.design_out_status(s, user, store=store)
         assert [r["kind"] for r in status] == ["broken lighting", "fly-tipping"]
         assert all(r["status"] == "open" for r in status)
         fly = [r for r in status if r["kind"] == "fly-tipping"][0]
@@ -84,7 +84,7 @@ def test_actions_raised_once_tracked_and_assessed(setup):
         # the fly-tipping was cleared in March 2020 (set here: the test's "today" is not in the data)
         s.get(Action, fly["action_id"]).completed_at = dt.datetime(2020, 3, 15, tzinfo=dt.timezone.utc)
         s.commit()
-        done = [r for r in service.design_out_status(s, user, store=store, months_each_side=3)
+        done = [r for r in prevention.design_out_status(s, user, store=store, months_each_side=3)
                 if r["status"] == "done"][0]
     # within 100 m of the busy supermarket: its 6 a month, Lord Street's 1 a month (45 m away), and
     # the three environmental reports of February
@@ -101,7 +101,7 @@ def test_unknown_responsible_agency_is_one_line(setup):
     with session_factory(engine)() as s:
         user = s.query(User).one()
         with pytest.raises(SaferhubError, match="no agency with code nope"):
-            service.raise_design_out_actions(s, user, store=store, responsible={"fly-tipping": "nope"})
+            prevention.raise_design_out_actions(s, user, store=store, responsible={"fly-tipping": "nope"})
 
 
 def test_design_out_cli(setup):

@@ -1,6 +1,5 @@
 """The CLI verbs end to end, and a one-step OSARA plan through the hub's plan service."""
 
-import json
 import shutil
 
 import pytest

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from saferhub.prevent.attribute import hour_of_week, hour_of_week_counts, month_counts, nearest_place
+from saferhub.places.attribute import hour_of_week, hour_of_week_counts, month_counts, nearest_place
 
 
 def test_snap_point_only_at_radius_zero():

@@ -1,9 +1,8 @@
 """Real data: the facility register and attribution on the shared Merseyside months."""
 
-import numpy as np
 import pytest
 
-from saferhub.prevent import service
+from saferhub.places import service
 
 # Events at facility snap points in the shared 2020 Merseyside months (issue 24 quotes these; a
 # pandas count of the CSVs' Location column gives the same).
@@ -35,7 +34,7 @@ def test_merseyside_facility_register_and_ranking(merseyside_store, tmp_path):
 @pytest.mark.slow
 def test_facility_types_derivation_on_merseyside(merseyside_store):
     from saferhub.data.store import events
-    from saferhub.prevent import facilities
+    from saferhub.places import facilities
 
     ev = events(store=merseyside_store, sources="street", located_only=True,
                 columns=["location", "x", "y", "lsoa_name"]).to_pandas()

@@ -6,7 +6,7 @@ import pytest
 
 from ingest_helpers import write
 from saferhub.data.ingest import ingest_paths
-from saferhub.prevent import measures, service
+from saferhub.places import measures, prevention
 
 HEADER = measures.STREET_HEADER
 
@@ -26,9 +26,9 @@ def test_injected_effect_is_recovered(town, tmp_path):
     store, measure = town
     csv = tmp_path / "measures.csv"
     pd.DataFrame([measure]).to_csv(csv, index=False)
-    out = service.import_measures(csv, store=store)
+    out = prevention.import_measures(csv, store=store)
     assert out == {"imported": 1, "quarantined": 0, "measures": 1, "quarantine_file": None}
-    view = service.evaluate_fund(store=store, allocated=200_000)
+    view = prevention.evaluate_fund(store=store, allocated=200_000)
     m = view["measures"][0]
     assert m["change_low_pct"] < -50 < m["change_high_pct"]          # the true effect is inside
     assert m["change_high_pct"] < 0 and m["significant"]

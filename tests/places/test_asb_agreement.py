@@ -8,8 +8,8 @@ from sklearn.metrics import cohen_kappa_score
 
 from saferhub.data.ingest import ingest_paths
 from saferhub.errors import SaferhubError
-from saferhub.prevent import asbmap, service
-from saferhub.prevent.report import asb_html
+from saferhub.places import asbmap, prevention
+from saferhub.places.report import asb_html
 
 
 def test_kappa_hand_computed_table():
@@ -80,7 +80,7 @@ def test_two_agencies_agreement_end_to_end(tmp_path):
     store = tmp_path / "store"
     ingest_paths([tmp_path / "council.csv"], store=store, kind="incidents", mapping=tmp_path / "council.yaml", far_km=1000)
     ingest_paths([tmp_path / "police.csv"], store=store, kind="incidents", mapping=tmp_path / "police.yaml", far_km=1000)
-    res = service.asb_agreement(tmp_path / "council.yaml", tmp_path / "police.yaml", store=store, minutes=30, metres=50)
+    res = prevention.asb_agreement(tmp_path / "council.yaml", tmp_path / "police.yaml", store=store, minutes=30, metres=50)
     assert res["matched"] == 12
     types_c = ["nuisance"] * 4 + ["personal"] * 2 + ["environmental"] * 2 + ["personal"] * 3 + ["environmental"]
     types_p = ["nuisance"] * 4 + ["personal"] * 2 + ["environmental"] * 2 + ["nuisance"] * 3 + ["nuisance"]
@@ -103,7 +103,7 @@ def test_two_agencies_agreement_end_to_end(tmp_path):
     assert r.exit_code == 0, r.output
     assert "12 incidents recorded by both" in r.output and "Neighbour dispute (personal)  vs  ASB Nuisance" in r.output
     # tighter tolerance: 20 minutes apart is outside 10 minutes
-    assert service.asb_agreement(tmp_path / "council.yaml", tmp_path / "police.yaml", store=store,
+    assert prevention.asb_agreement(tmp_path / "council.yaml", tmp_path / "police.yaml", store=store,
                                  minutes=10, metres=50)["matched"] == 0
 
 

@@ -1,13 +1,12 @@
 """The register, attribution and ranking on a small constructed store (known answers)."""
 
-import json
 
 import pandas as pd
 import pytest
 
 from saferhub.data.products import read_product
 from saferhub.errors import SaferhubError
-from saferhub.prevent import facilities, service
+from saferhub.places import facilities, service
 
 from .conftest import FACILITIES, lonlat
 

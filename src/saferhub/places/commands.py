@@ -1,5 +1,5 @@
 """CLI: `saferhub places build | import | simulate | rank | plan | measures ... | asb-agreement |
-design-out`. Thin: each verb calls one function in `saferhub.prevent.service`."""
+design-out`. Thin: each verb calls one function in `saferhub.places.service`."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def _print(obj) -> None:
 def build(store: options.Store = None, force: options.Force = None, months: options.Months = None,
           geo_dir: options.GeoDir = None) -> None:
     """Build the facility register from police.uk snap points (anonymised points, not addresses)."""
-    from saferhub.prevent import service
+    from saferhub.places import service
 
     _print(service.build_facility_register(store=store, force=force, months=months, geo_dir=geo_dir))
 
@@ -41,7 +41,7 @@ def import_(file: Annotated[Path, typer.Argument(help="The partner's register (C
             mapping: Annotated[Path, typer.Option("--mapping", help="Mapping YAML (docs/prevent.md).")],
             store: options.Store = None, geo_dir: options.GeoDir = None) -> None:
     """Import a partner's register of premises (licensed premises, care homes, schools, shops ...)."""
-    from saferhub.prevent import service
+    from saferhub.places import service
 
     _print(service.import_register(file, mapping, store=store, geo_dir=geo_dir))
 
@@ -51,7 +51,7 @@ def simulate(out_dir: Annotated[Path, typer.Option("--out-dir")] = Path("."),
              n: Annotated[int, typer.Option("--n", min=1, max=100_000)] = 300,
              seed: Annotated[int, typer.Option("--seed")] = 1, store: options.Store = None) -> None:
     """Write a SIMULATED premises register (CSV + mapping) at the store's real street points."""
-    from saferhub.prevent import service
+    from saferhub.places import service
 
     _print(service.simulate_premises(out_dir, n=n, seed=seed, store=store))
 
@@ -64,7 +64,7 @@ def rank(months: options.Months = None, radius: Radius = 0.0, types: Types = Non
                                                                         help="Publish the map layer.")] = True,
          store: options.Store = None, force: options.Force = None) -> None:
     """Rank places against their own class (problem premises), in plain words."""
-    from saferhub.prevent import service
+    from saferhub.places import service
 
     ranked = service.rank(store=store, months=months, radius=radius, force=force, categories=categories,
                           types=_split(types))
@@ -91,7 +91,7 @@ def plan(place_id: Annotated[str, typer.Argument(help="A place id from `saferhub
          months: options.Months = None, radius: Radius = 0.0, db: options.Db = None,
          store: options.Store = None) -> None:
     """Create a one-step OSARA plan for a place, its scanning stage filled from the figures."""
-    from saferhub.prevent import service
+    from saferhub.places import service
 
     with service.hub_session(db, email) as (s, user):
         result = service.place_plan(s, user, place_id, store=store, months=months, radius=radius)
@@ -108,9 +108,9 @@ measures_app = typer.Typer(help="The prevention fund's measures (CCTV, City Watc
 def measures_import(file: Annotated[Path, typer.Argument(help="Measures CSV (docs/prevent.md).")],
                     store: options.Store = None) -> None:
     """Import the fund's measures: where, when, cost and funding line; bad rows quarantined."""
-    from saferhub.prevent import service
+    from saferhub.places import prevention
 
-    _print(service.import_measures(file, store=store))
+    _print(prevention.import_measures(file, store=store))
 
 
 @places_app.command("fund")
@@ -125,10 +125,10 @@ def fund(allocated: Annotated[Optional[float], typer.Option("--allocated", min=0
     import json
 
     from saferhub.fsutil import write_atomic
-    from saferhub.prevent import report as rep
-    from saferhub.prevent import service
+    from saferhub.places import report as rep
+    from saferhub.places import prevention
 
-    view = service.evaluate_fund(store=store, allocated=allocated, funding_line=funding_line,
+    view = prevention.evaluate_fund(store=store, allocated=allocated, funding_line=funding_line,
                                  months_before=months_before, months_after=months_after, categories=categories)
     _print(view["fund"])
     if out:
@@ -148,10 +148,10 @@ def asb_agreement(mapping_a: Annotated[Path, typer.Argument(help="Agency A's map
                   store: options.Store = None) -> None:
     """How two agencies record the same ASB incidents: Cohen's kappa and the categories that disagree."""
     from saferhub.fsutil import write_atomic
-    from saferhub.prevent import report as rep
-    from saferhub.prevent import service
+    from saferhub.places import report as rep
+    from saferhub.places import prevention
 
-    res = service.asb_agreement(mapping_a, mapping_b, store=store, months=months, minutes=minutes, metres=metres)
+    res = prevention.asb_agreement(mapping_a, mapping_b, store=store, months=months, minutes=minutes, metres=metres)
     con = options.console()
     k = res["kappa_type"]
     con.print(f"{res['matched']:,} incidents recorded by both; Cohen's kappa on the Home Office type "
@@ -181,7 +181,7 @@ def design_raise(email: Email,
     """Raise one hub action per place and kind of problem (fly-tipping, broken lighting, overgrown
     shrubbery, damaged fencing, graffiti) for the agency responsible; re-running adds only new ones."""
     from saferhub.errors import SaferhubError
-    from saferhub.prevent import service
+    from saferhub.places import prevention, service
 
     pairs = {}
     for item in responsible or []:
@@ -190,7 +190,7 @@ def design_raise(email: Email,
         k, v = item.split("=", 1)
         pairs[k.strip()] = v.strip()
     with service.hub_session(db, email) as (s, user):
-        out = service.raise_design_out_actions(s, user, store=store, responsible=pairs, months=months,
+        out = prevention.raise_design_out_actions(s, user, store=store, responsible=pairs, months=months,
                                                radius=radius, due_days=due_days, purpose=purpose)
         s.commit()
     _print(out)
@@ -201,10 +201,10 @@ def design_status(email: Email, purpose: Purpose = "designing out crime: trackin
                   months_each_side: Annotated[int, typer.Option(min=1, max=24)] = 6, radius: Radius = 100.0,
                   db: options.Db = None, store: options.Store = None) -> None:
     """Every designing-out action, its status, and for done ones crime before and after (with intervals)."""
-    from saferhub.prevent import service
+    from saferhub.places import prevention, service
 
     with service.hub_session(db, email) as (s, user):
-        rows = service.design_out_status(s, user, store=store, purpose=purpose, months_each_side=months_each_side,
+        rows = prevention.design_out_status(s, user, store=store, purpose=purpose, months_each_side=months_each_side,
                                          radius=radius)
         s.commit()   # the purpose-logged reads
     con = options.console()

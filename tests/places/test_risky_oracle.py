@@ -6,7 +6,7 @@ from scipy import stats
 from scipy.special import gammaln
 from statsmodels.stats.multitest import multipletests
 
-from saferhub.prevent import risky
+from saferhub.places import risky
 
 
 def _nb_tail_by_hand(k, m, a):

@@ -200,7 +200,7 @@ def simulate_register(street_points: pd.DataFrame, n: int = 300, seed: int = 1) 
         rows.append({"Premises Ref": f"SIM-{i + 1:05d}", "Premises Name": f"Simulated {t.lower()} {i + 1}, {street}",
                      "Premises Type": t, "Licence": lic, "Hours": hours[rng.integers(len(hours))],
                      "Longitude": f"{lon[i]:.6f}", "Latitude": f"{lat[i]:.6f}"})
-    mapping = ("# SIMULATED premises register (saferhub.prevent.register.simulate_register, seed "
+    mapping = ("# SIMULATED premises register (saferhub.places.register.simulate_register, seed "
                f"{seed})\nagency: Simulated licensing register\nsimulated: true\nversion: 1\n"
                "columns: {id: Premises Ref, name: Premises Name, type: Premises Type, licence_type: Licence,\n"
                "          hours: Hours, lon: Longitude, lat: Latitude}\n")
