@@ -86,11 +86,12 @@ def test_cli_writes_the_table_and_lists_a_failed_force(national_store, tmp_path)
 
     out = tmp_path / "national.csv"
     proc = subprocess.run([sys.executable, "-m", "saferhub", "national", "run", "--store", str(national_store),
-                           "--workers", "0", "--cell-size", "250", "--force", "synthetic-03,nowhere",
+                           "--workers", "1", "--cell-size", "250", "--force", "synthetic-03,nowhere",
                            "--out", str(out)], capture_output=True, text=True,
                           env={**os.environ, "COLUMNS": "200"})
     assert proc.returncode == 0, proc.stderr
     assert "nowhere: FAILED: no located events" in proc.stderr and "Traceback" not in proc.stderr
-    assert "1 of 2 forces" in proc.stderr and "synthetic-03" in proc.stdout
+    assert "1 of 2 forces" in proc.stderr and "on a Dask LocalCluster of 1 worker" in proc.stderr
+    assert "synthetic-03" in proc.stdout and "WARNING" not in proc.stderr
     table = pd.read_csv(out)
     assert list(table["force"]) == ["synthetic-03"] and table["events"].iloc[0] > 1000

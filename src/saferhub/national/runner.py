@@ -142,8 +142,10 @@ def _on_dask(todo, args, model, workers, scheduler, progress):
         client, cluster, how = Client(scheduler), None, f"the Dask cluster at {scheduler}"
     else:
         # one thread per worker process: the numeric kernels have their own thread pools
+        import logging
+
         cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=None, silence_logs=logging.ERROR)
         client, how = Client(cluster), f"a Dask LocalCluster of {int(workers)} worker(s)"
     try:
         futures = {client.submit(_one, f, *args[f], model, key=f"force-{f}", pure=False): f for f in todo}
