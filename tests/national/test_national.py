@@ -95,3 +95,37 @@ def test_cli_writes_the_table_and_lists_a_failed_force(national_store, tmp_path)
     assert "synthetic-03" in proc.stdout and "WARNING" not in proc.stderr
     table = pd.read_csv(out)
     assert list(table["force"]) == ["synthetic-03"] and table["events"].iloc[0] > 1000
+
+
+def test_update_recomputes_only_the_force_whose_months_changed(national_store):
+    from saferhub.data.store import StoreWriter, events
+    from saferhub.national.runner import fingerprint, national
+    from saferhub.query import EventQuery, UnitSpec
+
+    q, u = EventQuery(store=national_store, categories="grip"), UnitSpec(cell_size=250)
+    first = national(q, u, workers=0)
+    same = national(q, u, workers=0, update=True)
+    assert same.params["recomputed"] == [] and same.params["reused"] == ["synthetic-01", "synthetic-02", "synthetic-03"]
+    pd.testing.assert_frame_equal(first.table, same.table)
+    # "police.uk republishes" one month of synthetic-02: fewer rows, a new content stamp
+    before = {f: fingerprint(national_store, f) for f in ("synthetic-01", "synthetic-02", "synthetic-03")}
+    month = sorted(events(national_store, force="synthetic-02", columns=["month"])["month"].to_pylist())[-1]
+    t = events(national_store, force="synthetic-02", months=str(month)[:7])
+    t = t.drop_columns(["harm_weight"]).slice(0, t.num_rows // 2)
+    key = f"events/synthetic-02/{str(month)[:7]}"
+    with StoreWriter(national_store) as w:
+        rec = dict(w.catalog.partitions[key])
+        rec.update(file=w.stage_partition("events", "synthetic-02", str(month)[:7], t), rows=t.num_rows,
+                   content="republished")
+        w.catalog.partitions[key] = rec
+        w.commit()
+    after = {f: fingerprint(national_store, f) for f in before}
+    assert [f for f in before if before[f] != after[f]] == ["synthetic-02"]
+    upd = national(q, u, workers=0, update=True)
+    assert upd.params["recomputed"] == ["synthetic-02"] and upd.params["reused"] == ["synthetic-01", "synthetic-03"]
+    full = national(q, u, workers=0)   # no --update: everything recomputed, the same table
+    cols = [c for c in full.table.columns if c != "seconds"]
+    pd.testing.assert_frame_equal(upd.table[cols], full.table[cols])
+    old, new = first.table.set_index("force"), upd.table.set_index("force")
+    assert new.loc["synthetic-02", "events"] < old.loc["synthetic-02", "events"]
+    assert new.loc["synthetic-01", "gistar_digest"] == old.loc["synthetic-01", "gistar_digest"]

@@ -25,6 +25,7 @@ def run(
     workers: Annotated[int, typer.Option("--workers", min=0, help="Dask LocalCluster worker processes (0: run in this process).")] = 2,
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786) instead of a LocalCluster.")] = None,
     geo_dir: options.GeoDir = None,
+    update: Annotated[bool, typer.Option("--update", help="Recompute only the forces whose months changed since the last run (same settings).")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the national table as CSV.")] = None,
     json_out: options.Json = False,
 ):
@@ -40,7 +41,7 @@ def run(
     bar, task = options.progress(len(forces), "forces")
     with bar:
         r = national(q, u, model=model, workers=workers, scheduler=scheduler, forces=forces,
-                     progress=lambda: bar.advance(task))
+                     progress=lambda: bar.advance(task), update=update)
     if out:
         write_atomic(out, r.table.to_csv(index=False))
     err = options.console(stderr=True)
@@ -60,8 +61,8 @@ def run(
                   f"{row.hot_cells:,}", f"{row.crime_in_hot_cells:.1%}", skill, row.study_area_kind)
     options.console().print(t)
     p = r.params
-    err.print(f"{p['ran']} of {p['forces']} forces in {p['seconds']} s on {p['run_on']}; {p['failed']} failed",
-              highlight=False)
+    err.print(f"{p['ran']} of {p['forces']} forces in {p['seconds']} s on {p['run_on']}; {p['failed']} failed"
+              + (f"; {len(p['reused'])} unchanged since the last run, kept" if p["reused"] else ""), highlight=False)
 
 
 def pd_isna(v) -> bool:

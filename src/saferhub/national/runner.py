@@ -45,6 +45,48 @@ def forces_in_store(store=None) -> list[str]:
     return sorted({k.split("/")[1] for k in keys if k.startswith("events/")})
 
 
+def fingerprint(store, force: str, months=None) -> str:
+    """What a force's row was computed from: the content stamps of the force's event partitions
+    (of `months`, else all). police.uk republishing a month changes its stamp, so the row is
+    recomputed by `--update`; a month it did not touch leaves the fingerprint as it was."""
+    from saferhub.config import resolve_store
+    from saferhub.data.store import Catalog
+
+    wanted = None if months is None else set(months)
+    parts = Catalog.load(resolve_store(store)).partitions
+    lines = sorted(f"{k}={rec.get('content')}" for k, rec in parts.items()
+                   if k.startswith(f"events/{force}/") and (wanted is None or k.rsplit("/", 1)[1] in wanted))
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+def _saved_path(store):
+    from saferhub.config import resolve_store
+
+    return resolve_store(store) / "national" / "latest.json"
+
+
+def _load_saved(store, setup: dict) -> dict:
+    """The last run's rows and fingerprints by force, when it was run with the same settings."""
+    import json
+
+    path = _saved_path(store)
+    if not path.exists():
+        return {}
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}   # unreadable: everything is recomputed, and the file rewritten
+    return doc.get("forces", {}) if doc.get("setup") == setup else {}
+
+
+def _save(store, setup: dict, forces: dict) -> None:
+    import json
+
+    from saferhub.fsutil import write_atomic
+
+    write_atomic(_saved_path(store), json.dumps({"setup": setup, "forces": forces}, indent=1, default=str))
+
+
 def force_summary(query: dict, spec: dict, model: str = "counts12") -> dict:
     """One force's national-table row (the Dask task). `query` / `spec`: EventQuery / UnitSpec
     as dicts, so any worker can rebuild them exactly."""
@@ -102,10 +144,14 @@ def _one(force, query, spec, model):
 
 
 def national(query: EventQuery | None = None, spec: UnitSpec | None = None, *, model: str = "counts12",
-             workers: int = 0, scheduler: str | None = None, forces=None, progress=None) -> NationalResult:
+             workers: int = 0, scheduler: str | None = None, forces=None, progress=None,
+             update: bool = False) -> NationalResult:
     """The national table: one row per force (see the module doc). `workers=0` runs in this
     process; `workers=N` starts a LocalCluster of N single-threaded processes; `scheduler`
-    connects to a running cluster. `progress()` is called once per finished force."""
+    connects to a running cluster. `progress()` is called once per finished force. Each run is
+    saved with the store (`<store>/national/latest.json`, rows and input fingerprints); with
+    `update`, a force whose partitions have the same fingerprints as in the saved run (same
+    settings) keeps its saved row and only the others are recomputed."""
     q = query or EventQuery()
     u = spec or UnitSpec(cell_size=150)
     if u.cell_size is None:
@@ -116,21 +162,35 @@ def national(query: EventQuery | None = None, spec: UnitSpec | None = None, *, m
     if not todo:
         raise SaferhubError("no forces in the event store; ingest police.uk files first")
     args = {f: (q.replace(force=f).to_dict(), u.to_dict()) for f in todo}
+    setup = {"query": {**q.to_dict(), "force": None, "store": None}, "spec": u.to_dict(), "model": model}
+    prints = {f: fingerprint(q.store, f, q.months) for f in todo}
+    saved = _load_saved(q.store, setup) if update else {}
+    reused = {f: saved[f]["row"] for f in todo if f in saved and saved[f].get("fingerprint") == prints[f]}
+    run = [f for f in todo if f not in reused]
     t0 = time.perf_counter()
-    if not workers and not scheduler:
+    if not run:
+        outcomes, how = [], "nothing to recompute"
+    elif not workers and not scheduler:
         outcomes = []
-        for f in todo:
+        for f in run:
             outcomes.append(_one(f, *args[f], model))
             if progress:
                 progress()
         how = "one process"
     else:
-        outcomes, how = _on_dask(todo, args, model, workers, scheduler, progress)
-    rows = [r for _, r, _ in outcomes if r is not None]
+        outcomes, how = _on_dask(run, args, model, workers, scheduler, progress)
+    if progress:
+        for _ in reused:
+            progress()
+    rows = [r for _, r, _ in outcomes if r is not None] + list(reused.values())
     failures = {f: e for f, _, e in outcomes if e is not None}
+    keep = {f: v for f, v in _load_saved(q.store, setup).items() if f not in failures}
+    keep.update({r["force"]: {"row": r, "fingerprint": prints[r["force"]]} for r in rows})
+    _save(q.store, setup, keep)
     table = pd.DataFrame(rows, columns=COLUMNS).sort_values("force").reset_index(drop=True)
     params = {"forces": len(todo), "ran": len(rows), "failed": len(failures), "run_on": how,
               "seconds": round(time.perf_counter() - t0, 1), "cell_size": u.cell_size, "model": model,
+              "recomputed": sorted(f for f, r, _ in outcomes if r is not None), "reused": sorted(reused),
               "query": q.to_dict()}
     return NationalResult(table, failures, params)
 
