@@ -129,3 +129,13 @@ def test_update_recomputes_only_the_force_whose_months_changed(national_store):
     old, new = first.table.set_index("force"), upd.table.set_index("force")
     assert new.loc["synthetic-02", "events"] < old.loc["synthetic-02", "events"]
     assert new.loc["synthetic-01", "gistar_digest"] == old.loc["synthetic-01", "gistar_digest"]
+
+
+def test_an_unreachable_scheduler_is_one_clear_error(national_store):
+    from saferhub.errors import SaferhubError
+    from saferhub.national.runner import national
+    from saferhub.query import EventQuery, UnitSpec
+
+    with pytest.raises(SaferhubError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        national(EventQuery(store=national_store), UnitSpec(cell_size=250), scheduler="tcp://127.0.0.1:9",
+                 forces=["synthetic-01"])

@@ -25,6 +25,7 @@ from saferhub.query import EventQuery, UnitSpec
 
 SKILL_COVERAGE = 0.05  # PAI at 5% of the area: the share a hot-spot programme can patrol
 SKILL_MONTHS = 3       # forecast months scored per force (the last ones of the query)
+SCHEDULER_TIMEOUT_S = 10  # a scheduler that does not answer in this time is an error, not a hang
 COLUMNS = ["force", "events", "months", "study_area_kind", "cells", "gini", "cells_holding_50pct",
            "hot_cells", "hot_cell_share", "crime_in_hot_cells", "model", "pai_model", "pai_naive", "skill_vs_naive",
            "seconds", "gistar_digest", "study_area"]
@@ -199,7 +200,12 @@ def _on_dask(todo, args, model, workers, scheduler, progress):
     from distributed import Client, LocalCluster, as_completed
 
     if scheduler:
-        client, cluster, how = Client(scheduler), None, f"the Dask cluster at {scheduler}"
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            raise SaferhubError(f"cannot reach the Dask scheduler at {scheduler} within {SCHEDULER_TIMEOUT_S} s "
+                                f"({type(exc).__name__}); is it running, and is the address tcp://HOST:PORT?") from None
+        cluster, how = None, f"the Dask cluster at {scheduler}"
     else:
         # one thread per worker process: the numeric kernels have their own thread pools
         import logging
