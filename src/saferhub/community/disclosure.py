@@ -78,7 +78,9 @@ def _default_ptable(max_noise: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class CellKey:
-    """Cell-key perturbation. `publish(count, keys)` takes the record keys of the cell's records."""
+    """Cell-key perturbation. `publish(count, keys)` takes the record keys of the cell's records
+    (an array), or the cell key itself (an int: the sum of its records' keys, so a total's key is
+    the sum of its parts' keys and nobody needs the records again)."""
 
     max_noise: int = 2
     smallest: int = 3  # no published 1 or 2 (a value under `smallest` becomes 0 or `smallest`)
@@ -98,9 +100,13 @@ class CellKey:
         n = int(count)
         if n == 0:
             return 0  # an empty cell has no records to key, and no one to protect
-        if keys is None or len(keys) != n:
+        if isinstance(keys, (int, np.integer)):
+            cell_key = int(keys)
+        elif keys is None or len(keys) != n:
             raise ValueError(f"cell-key perturbation needs one key per record ({n} records)")
-        v = n + self.noise(int(np.sum(keys)) % 256)
+        else:
+            cell_key = int(np.sum(keys))
+        v = n + self.noise(cell_key % 256)
         if v < self.smallest:
             v = 0 if v < (self.smallest + 1) / 2 else self.smallest
         return max(0, int(v))
