@@ -136,3 +136,23 @@ def test_protect_on_a_months_and_totals_table_leaves_nothing_recoverable():
         {("2024-09", 1, 1)}  # February shares h1 with June (9), so it stays 3..9
     pub, secondary = D.protect(cells, counts, exact)
     assert D.check_differencing(cells, pub, exact, secondary=secondary) == [] and "h2" in secondary
+
+
+def test_the_witness_shortcut_never_calls_an_exposed_cell_safe():
+    """`_plainly_safe` only skips cells the integer programme also finds safe (random tables)."""
+    rng = np.random.default_rng(11)
+    rule = D.Rounding()
+    skipped = 0
+    for _ in range(40):
+        months = [f"m{i}" for i in range(8)]
+        vals = rng.choice([0, 1, 3, 6, 9, 12, 15, 40], size=8)
+        cells = {m: [m] for m in months} | {"all": months, "late": months[4:], "mid": months[2:6]}
+        truth = dict(zip(months, map(int, vals)))
+        counts = {c: sum(truth[a] for a in ms) for c, ms in cells.items()}
+        pub = {c: rule.publish(counts[c]) for c in cells}
+        for c in cells:
+            if pub[c] is None and D._plainly_safe(cells, pub, rule, c, set(), truth, 5):
+                skipped += 1
+                lo, hi = D.attacker_range(cells, pub, rule, c)
+                assert hi - lo + 1 >= 5, (c, lo, hi, truth)
+    assert skipped > 20

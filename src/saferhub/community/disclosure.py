@@ -179,16 +179,46 @@ def attacker_range(cells: dict[str, list[str]], published: dict[str, int | None]
 
 def check_differencing(cells: dict[str, list[str]], published: dict[str, int | None], rule,
                        min_values: int = 5, truth: dict[str, int] | None = None,
-                       secondary=frozenset()) -> list[Recovery]:
-    """Every withheld cell the published cells pin down to fewer than `min_values` values."""
+                       secondary=frozenset(), atom_truth: dict[str, int] | None = None) -> list[Recovery]:
+    """Every withheld cell the published cells pin down to fewer than `min_values` values.
+    With `atom_truth` (the true count of every atom) a cell is first tried by `_plainly_safe`,
+    which is exact when it says safe; only the rest go to the integer programme."""
     found = []
     for name, value in published.items():
         if value is not None or name in secondary:
+            continue
+        if atom_truth is not None and _plainly_safe(cells, published, rule, name, secondary, atom_truth, min_values):
             continue
         low, high = attacker_range(cells, published, rule, name, secondary)
         if high - low + 1 < min_values:
             found.append(Recovery(name, low, high, (truth or {}).get(name)))
     return found
+
+
+def _plainly_safe(cells, published, rule, target, secondary, truth, min_values) -> bool:
+    """A sufficient condition, by witness: starting from the true world, move the target atom up
+    and down, paying for it with the slack of every published cell that holds it and with withheld
+    atoms that sit in exactly the same published cells (moved the other way, within their own
+    withheld range). Both moved worlds satisfy every constraint, so if they span `min_values`
+    values the attacker cannot do better. Only single-atom withheld cells are tried."""
+    if len(cells[target]) != 1:
+        return False
+    atom = cells[target][0]
+    lo_own, hi_own = rule.bounds(None)
+    holding = [c for c, ms in cells.items() if c != target and atom in ms and c not in secondary]
+    up_slack = down_slack = np.inf
+    for c in holding:
+        lo, hi = rule.bounds(published[c])
+        true_c = sum(truth[a] for a in cells[c])
+        up_slack, down_slack = min(up_slack, hi - true_c), min(down_slack, true_c - lo)
+    key = frozenset(holding)
+    partners = [a for c, ms in cells.items() if c not in (target,) and len(ms) == 1 and published.get(c) is None
+                and c not in secondary and (a := ms[0]) != atom
+                and frozenset(h for h, hm in cells.items() if h != c and a in hm and h not in secondary) == key]
+    t = truth[atom]
+    up = min(hi_own - t, up_slack + sum(truth[a] - lo_own for a in partners))
+    down = min(t - lo_own, down_slack + sum(hi_own - truth[a] for a in partners))
+    return up + down + 1 >= min_values
 
 
 def protect(cells: dict[str, list[str]], counts: dict[str, int], rule, min_values: int = 5,
@@ -201,8 +231,10 @@ def protect(cells: dict[str, list[str]], counts: dict[str, int], rule, min_value
     secondary: set[str] = set()
     if not isinstance(rule, Rounding):
         return pub, secondary  # cell-key noise is the same per record set: nothing to difference away
+    truth = {ms[0]: counts[c] for c, ms in cells.items() if len(ms) == 1}
+    truth = truth if len(truth) == len({a for ms in cells.values() for a in ms}) else None
     for _ in range(max_rounds):
-        exposed = check_differencing(cells, pub, rule, min_values, secondary=secondary)
+        exposed = check_differencing(cells, pub, rule, min_values, secondary=secondary, atom_truth=truth)
         if not exposed:
             return pub, secondary
         hit = set(cells[exposed[0].cell])

@@ -19,6 +19,12 @@ def _week_label(week: str) -> str:
     return f"{d:%-d %b}"
 
 
+def _month(m: str) -> str:
+    import datetime as dt
+
+    return dt.date.fromisoformat(m + "-01").strftime("%B %Y")
+
+
 def _facts(ward: dict) -> list[dict]:
     """The numbers a post may use, each with its text and its source (value, query, disclosure)."""
     facts = []
@@ -61,15 +67,21 @@ def write_posts(ward: dict, report_text: str) -> dict:
     did = []
     if "visits_week" in facts:
         did.append(facts["visits_week"]["text"] + (f" ({facts['hours_week']['text']})" if "hours_week" in facts else ""))
-    short_parts = [f"{tag}This week in {name}: " + (did[0] + " in local hotspots." if did else
-                                                      "your local team kept patrolling local hotspots.")]
+    if did:
+        first = f"{tag}This week in {name}: {did[0]} in local hotspots."
+    elif "crime_year" in facts:  # no patrol figures: say what is known, claim nothing else
+        first = f"{name}: {facts['crime_year']['text']} in the 12 months to {_month(ward['periods']['last'])}."
+    else:
+        first = f"{name}: see the local figures on our neighbourhood pages."
+    short_parts = [first]
     if "crime_change" in facts:
         short_parts.append(facts["crime_change"]["text"].capitalize() + ".")
     short_parts.append("Report: 101, or 999 in an emergency; anonymously 0800 555 111.")
     short = " ".join(short_parts)
     if len(short) > SHORT_LIMIT:  # drop the optional sentence, never the how-to-report one
         short = " ".join([short_parts[0], short_parts[-1]])
-    used_short = [k for k in ("visits_week", "hours_week", "crime_change") if k in facts and facts[k]["text"] in short]
+    used_short = [k for k in ("visits_week", "hours_week", "crime_year", "crime_change") if k in facts
+                  and facts[k]["text"] in short]
 
     long_lines = [f"{tag}What your local team did this week in {name} ({ward['district']})."]
     if did:

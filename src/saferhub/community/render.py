@@ -30,6 +30,7 @@ class Links:
     """Where things are: the live site (`/public/...`) or the static export (relative files)."""
 
     static: bool
+    has_survey: bool = False
 
     def home(self) -> str:
         return "index.html" if self.static else "/public/"
@@ -121,7 +122,9 @@ def write_charts(model: dict, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 2.8), dpi=80)
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.22, top=0.9, wspace=0.18)  # fixed: tight_layout per ward is slow
     pfig, pax = plt.subplots(figsize=(8.4, 2.4), dpi=80)
+    pfig.subplots_adjust(left=0.06, right=0.99, bottom=0.15, top=0.88)
     for w in model["wards"]:
         for ax, group, colour in ((axes[0], "crime", "#1f4e79"), (axes[1], "asb", "#b35806")):
             ax.clear()
@@ -134,7 +137,6 @@ def write_charts(model: dict, folder: Path) -> list[Path]:
             ax.set_ylim(bottom=0)
             ax.tick_params(axis="y", labelsize=7)
             ax.spines[["top", "right"]].set_visible(False)
-        fig.tight_layout()
         path = folder / f"{w['slug']}-trend.png"
         fig.savefig(path)
         written.append(path)
@@ -147,7 +149,6 @@ def write_charts(model: dict, folder: Path) -> list[Path]:
             pax.set_title(("SIMULATED: " if p.get("simulated") else "") + "Foot patrol visits in hotspot areas per week",
                           fontsize=9)
             pax.spines[["top", "right"]].set_visible(False)
-            pfig.tight_layout()
             path = folder / f"{w['slug']}-patrol.png"
             pfig.savefig(path)
             written.append(path)
@@ -165,7 +166,7 @@ def export_site(model: dict, charts: Path, out: Path, survey: dict | None = None
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "csv").mkdir(parents=True)
     (tmp / "posts").mkdir()
-    links = Links(static=True)
+    links = Links(static=True, has_survey=bool(survey))
     shutil.copytree(charts, tmp / "charts")
     shutil.copy(CSS, tmp / "public.css")
     (tmp / "index.html").write_text(index_html(model, links, survey), encoding="utf-8")

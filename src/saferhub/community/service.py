@@ -10,6 +10,7 @@ the public folder."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import secrets
 from pathlib import Path
@@ -62,8 +63,11 @@ def _force_and_last(store, force):
 def _events(store, force, months, cell_key_secret_text):
     from saferhub.data import events
 
-    cols = ["lsoa11", "month", "category"] + (["event_id"] if cell_key_secret_text else [])
+    cols = ["lsoa", "lsoa11", "month", "category"] + (["event_id"] if cell_key_secret_text else [])
     t = events(store, force=force, months=(months[0], months[-1]), sources="street", columns=cols).to_pandas()
+    # a store ingested without the geo folder has no lsoa11: its codes are then the file's own
+    # (2011 codes in every file before the 2021 switch)
+    t["lsoa11"] = t["lsoa11"].fillna(t["lsoa"])
     if cell_key_secret_text:
         t["key"] = D.record_keys(t["event_id"].to_numpy(), cell_key_secret_text)
     return t
@@ -71,9 +75,10 @@ def _events(store, force, months, cell_key_secret_text):
 
 def _public_plans(db) -> list[dict]:
     """Plans a coordinator marked public, as the hub service hands them out (title, what was done,
-    outcome, areas); nothing else of a plan can come through."""
-    if db is None:
-        return []
+    outcome, areas); nothing else of a plan can come through. `db`: a URL or path; None is the
+    default hub file, and a hub that does not exist has none."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from saferhub.hub import services
     from saferhub.hub.db import make_engine, resolve_db_url, session_factory, sqlite_path
 
@@ -85,6 +90,8 @@ def _public_plans(db) -> list[dict]:
     try:
         with session_factory(engine)() as s:
             return services.public_plans(s)
+    except SQLAlchemyError:  # a hub not migrated to the public-plans revision yet has none to show
+        return []
     finally:
         engine.dispose()
 
@@ -182,9 +189,52 @@ def publish_neighbourhoods(store=None, force=None, geo_dir=None, *, out=None, me
 
 
 def public_model(store=None) -> dict | None:
-    from saferhub.data.products import read_product
+    """The published model (None before the first publish), parsed once per version of the file
+    so a public page costs a template render, not a JSON parse of every ward."""
+    from saferhub.data.products import product_path
 
-    return read_product(PRODUCT, store)
+    path = product_path(PRODUCT, store)
+    if path is None:
+        return None
+    st = path.stat()
+    return _parsed(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(path: str, _mtime: int, _size: int) -> dict:
+    import json
+
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def ward_page_data(model: dict, slug: str, db=None) -> dict | None:
+    """One ward of the model, with its "you said, we did" priorities read live from the hub
+    (only approved public summaries; a plan withdrawn a minute ago is gone)."""
+    ward = next((w for w in model["wards"] if w["slug"] == slug), None)
+    if ward is None:
+        return None
+    if db is not None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from saferhub.hub import services
+
+        try:
+            ward = ward | {"priorities": _plans_for(ward, services.public_plans(db))}
+        except SQLAlchemyError:  # no hub (or not migrated yet): the summaries published with the pages
+            db.rollback()
+    return ward
+
+
+def chart_file(name: str, store=None) -> Path | None:
+    """A published chart by file name (letters, digits, '-', '.png' only), or None."""
+    import re
+
+    if not re.fullmatch(r"(survey/)?[a-z0-9-]{1,120}\.png", name):
+        return None
+    path = community_dir(store) / "charts" / name
+    if name.startswith("survey/"):
+        path = community_dir(store) / name
+    return path if path.is_file() else None
 
 
 def read_survey_product(store=None) -> dict | None:
