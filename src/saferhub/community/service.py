@@ -152,7 +152,7 @@ def build_model(store=None, force=None, geo_dir=None, *, rule=None, months_shown
         out_wards.append(rec)
     by_code = {r["code"]: r for r in out_wards}
     for r in out_wards:
-        r["similar"] = [{"code": c, "name": by_code[c]["name"], "slug": by_code[c]["slug"],
+        r["similar"] = [{"code": c, "name": by_code[c]["name"], "slug": by_code[c]["slug"], "district": by_code[c]["district"],
                          "crime_rate": by_code[c]["crime"]["rate_per_1000"], "asb_rate": by_code[c]["asb"]["rate_per_1000"]}
                         for c in similar.get(r["code"], [])]
     from saferhub.community.posts import write_posts
