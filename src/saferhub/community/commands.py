@@ -41,6 +41,61 @@ def publish_neighbourhoods(
         con.print(f"static site: {res['out']}/index.html", highlight=False)
 
 
+@survey_app.command("import")
+def survey_import(files: Annotated[list[Path], typer.Argument(help="Survey CSV file(s).")],
+                  mapping: Annotated[Path, typer.Option(help="The mapping YAML (columns, questions, answers).")],
+                  store: options.Store = None, geo_dir: options.GeoDir = None) -> None:
+    """Import survey responses: every row checked; bad rows quarantined with file, line and reason
+    (<store>/survey/quarantine.csv); importing the same file again changes nothing."""
+    from saferhub.community import service
+    from saferhub.config import settings
+
+    s = settings(store=store, geo_dir=geo_dir)
+    for r in service.survey_import(files, mapping, s.store_path, s.geo_dir):
+        why = "; ".join(f"{k}: {v}" for k, v in r["reasons"].items())
+        options.console().print(f"{r['file']}: read {r['read']:,} = kept {r['kept']:,} + quarantined "
+                                f"{r['quarantined']:,}{' (' + why + ')' if why else ''}", highlight=False)
+
+
+@survey_app.command("simulate")
+def survey_simulate(out: Annotated[Path, typer.Option("--out", help="Folder for the SIMULATED CSV and its mapping.")],
+                    n: Annotated[int, typer.Option(min=10, max=1_000_000, help="Respondents per wave.")] = 2000,
+                    waves: Annotated[str, typer.Option(help="Wave names, comma-separated.")] = "2025-Q1,2025-Q2",
+                    seed: Annotated[int, typer.Option(help="Random seed (same seed, same file).")] = 1,
+                    geo_dir: options.GeoDir = None) -> None:
+    """Write SIMULATED survey responses (labelled so wherever shown) and the mapping to import them."""
+    from saferhub.community import service
+    from saferhub.config import settings
+
+    r = service.survey_simulate(out, settings(geo_dir=geo_dir).geo_dir, waves=tuple(w.strip() for w in waves.split(",") if w.strip()),
+                                n_per_wave=n, seed=seed)
+    options.console().print(f"SIMULATED: {r['rows']:,} responses in {r['csv']}; mapping {r['mapping']}", highlight=False)
+
+
+@survey_app.command("results")
+def survey_results(method: Annotated[str, typer.Option(help="Interval: beta (Korn-Graubard, Kish n_eff) or logit.")] = "beta",
+                   min_base: Annotated[int, typer.Option(min=1, help="Withhold estimates from fewer respondents.")] = 50,
+                   national: Annotated[str, typer.Option(help="National figures table version.")] = "csew-2025-03",
+                   out: Annotated[Optional[Path], typer.Option("--out", help="Also write the results CSV here.")] = None,
+                   store: options.Store = None, geo_dir: options.GeoDir = None) -> None:
+    """Weighted results with 95% intervals, overall, by district and ward; publish them for /public/survey."""
+    from saferhub.community import service
+    from saferhub.config import settings
+    from saferhub.errors import SaferhubError
+    from saferhub.fsutil import write_atomic
+
+    if method not in ("beta", "logit"):
+        raise SaferhubError("--method must be beta or logit")
+    s = settings(store=store, geo_dir=geo_dir)
+    r = service.survey_results(s.store_path, s.geo_dir, method=method, min_base=min_base, national=national)
+    if out:
+        write_atomic(out, service.read_survey_product(s.store_path)["csv"])
+    options.console().print(("SIMULATED survey: " if r["simulated"] else "")
+                            + f"waves {', '.join(r['waves'])}; {sum(r['respondents'].values()):,} responses; "
+                            f"{r['withheld']:,} cells withheld (base under {min_base}); published to /public/survey",
+                            highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     from saferhub.briefing.commands import publish_app
 

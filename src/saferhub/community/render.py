@@ -22,6 +22,9 @@ CSS = HERE.parent / "web" / "static" / "public.css"
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                   trim_blocks=True, lstrip_blocks=True)
 env.filters["num"] = lambda v: "not shown" if v is None else f"{v:,}"
+env.filters["pct1"] = lambda v: "" if v is None else f"{100 * v:.0f}%"
+env.filters["pts"] = lambda v: f"{v:+.0f}"
+env.globals["survey_chart"] = lambda q: "survey/" + q.replace("_", "-") + ".png"
 env.filters["rate"] = lambda v: "not shown" if v is None else f"{v:,.1f}"
 
 
@@ -195,3 +198,43 @@ def export_site(model: dict, charts: Path, out: Path, survey: dict | None = None
     return out
 
 
+
+
+def survey_chart_name(question: str) -> str:
+    return question.replace("_", "-") + ".png"
+
+
+def write_survey_charts(model: dict, folder: Path) -> list[Path]:
+    """Per question: the latest wave's estimate overall and per district with its 95% interval,
+    the national figure as a dashed line. Withheld districts are left out (their bases are in the table)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for q in model["questions"]:
+        rows = [r for r in model["rows"] if r["wave"] == model["latest"] and r["question"] == q
+                and r["level"] in ("overall", "district") and not r["withheld"]]
+        fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.2), dpi=80)
+        names = [("Merseyside (all)" if r["level"] == "overall" else r["area"]) for r in rows]
+        y = list(range(len(rows)))[::-1]
+        for yi, r in zip(y, rows):
+            ax.plot([100 * r["low"], 100 * r["high"]], [yi, yi], color="#1f4e79", linewidth=2)
+            ax.plot(100 * r["p"], yi, "o", color="#1f4e79" if r["level"] == "district" else "#b35806", markersize=7)
+        nat = model["national"].get(q)
+        if nat:
+            ax.axvline(nat["percent"], color="#555", linestyle="--", linewidth=1)
+            ax.text(nat["percent"], len(rows) - 0.4, f" England & Wales {nat['percent']:.0f}%", fontsize=8, color="#333")
+        ax.set_yticks(y, names, fontsize=8)
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("% of residents (95% interval)", fontsize=8)
+        ax.set_title(("SIMULATED: " if model["simulated"] else "") + model["labels"][q] + f" ({model['latest']})", fontsize=9)
+        ax.spines[["top", "right"]].set_visible(False)
+        fig.tight_layout()
+        path = folder / survey_chart_name(q)
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    return written

@@ -241,3 +241,140 @@ def read_survey_product(store=None) -> dict | None:
     from saferhub.data.products import read_product
 
     return read_product("community-survey", store)
+
+
+# ---------------------------------------------------------------- the perceptions survey
+
+SURVEY_PRODUCT = "community-survey"
+
+
+def survey_dir(store=None) -> Path:
+    from saferhub.config import resolve_store
+
+    return resolve_store(store) / "survey"
+
+
+def survey_import(paths, mapping, store=None, geo_dir=None) -> list[dict]:
+    """`saferhub survey import`: each file's rows checked against the mapping; good rows kept
+    (a respondent already kept for the wave is replaced, so re-importing is idempotent), bad rows
+    quarantined with file, line and reason. Returns per file: read, kept, quarantined."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from saferhub.community import surveyio as SIO
+    from saferhub.config import settings
+    from saferhub.fsutil import write_atomic
+
+    spec = SIO.load_mapping(mapping)
+    wards = N.ward_table(geo_dir or settings().geo_dir)
+    areas = SIO.area_lookup(wards)
+    parsed = [(Path(p), *SIO.parse_responses(p, spec, areas)) for p in paths]  # every file checked before any write
+    folder = survey_dir(store)
+    folder.mkdir(parents=True, exist_ok=True)
+    kept_path, q_path = folder / "responses.parquet", folder / "quarantine.csv"
+    old = pq.read_table(kept_path).to_pandas() if kept_path.exists() else pd.DataFrame()
+    new = pd.concat([k for _, k, _ in parsed], ignore_index=True)
+    if len(old):
+        old = old[~old.set_index(["wave", "id"]).index.isin(new.set_index(["wave", "id"]).index)]
+    merged = pd.concat([old, new], ignore_index=True) if len(old) else new
+    tmp = kept_path.with_suffix(".tmp")
+    pq.write_table(pa.Table.from_pandas(merged, preserve_index=False), tmp)
+    tmp.replace(kept_path)
+    oldq = pd.read_csv(q_path, dtype=str, keep_default_na=False) if q_path.exists() else pd.DataFrame(columns=["file"])
+    names = {str(p) for p, _, _ in parsed}
+    q = pd.concat([oldq[~oldq["file"].isin(names)], pd.DataFrame([r for _, _, rows in parsed for r in rows],
+                                                                  columns=["file", "line", "reason", "raw"])])
+    write_atomic(q_path, q.to_csv(index=False))
+    return [{"file": str(p), "read": len(k) + len(rows), "kept": len(k), "quarantined": len(rows),
+             "reasons": pd.Series([r["reason"].split(" ")[0] for r in rows]).value_counts().to_dict() if rows else {}}
+            for p, k, rows in parsed]
+
+
+def survey_simulate(out, geo_dir=None, *, waves=("2025-Q1", "2025-Q2"), n_per_wave: int = 2000, seed: int = 1) -> dict:
+    """`saferhub survey simulate`: SIMULATED responses and their mapping, written to `out`."""
+    from saferhub.community import surveyio as SIO
+    from saferhub.config import settings
+    from saferhub.fsutil import write_atomic
+
+    wards = N.ward_table(geo_dir or settings().geo_dir)
+    text, mapping = SIO.simulate(wards, waves, n_per_wave, seed)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "simulated-survey.csv", text)
+    write_atomic(out / "simulated-survey-mapping.yaml", mapping)
+    return {"csv": str(out / "simulated-survey.csv"), "mapping": str(out / "simulated-survey-mapping.yaml"),
+            "rows": text.count("\n") - 1}
+
+
+def survey_results(store=None, geo_dir=None, *, method: str = "beta", min_base: int = 50,
+                   national: str = "csew-2025-03") -> dict:
+    """`saferhub survey results`: weighted estimates per wave, overall and by district and ward,
+    cells under `min_base` withheld, the latest wave against the one before, the national figure
+    beside each; published (product + charts) for /public/survey and the static export."""
+    import pyarrow.parquet as pq
+
+    from saferhub.community import survey as S
+    from saferhub.community import surveyio as SIO
+    from saferhub.community.render import write_survey_charts
+    from saferhub.config import settings
+    from saferhub.data.products import write_product
+
+    path = survey_dir(store) / "responses.parquet"
+    if not path.exists():
+        raise SaferhubError("no survey responses imported yet: saferhub survey import --mapping M.yaml FILE.csv")
+    df = pq.read_table(path).to_pandas()
+    wards = N.ward_table(geo_dir or settings().geo_dir).set_index("code")
+    df["district"] = df["area"].map(wards["district"])
+    df["ward"] = df["area"].map(wards["name"])
+    skip = {"id", "wave", "area", "weight", "file", "line", "simulated", "district", "ward"}
+    questions = [c for c in df.columns if c not in skip and df[c].notna().any()]
+    nat = SIO.national_table(national).set_index("question")
+    waves = sorted(df["wave"].unique())
+    latest, previous = waves[-1], (waves[-2] if len(waves) > 1 else None)
+    rows = []
+    for wave in waves:
+        g = df[df["wave"] == wave]
+        for by, level in ((None, "overall"), ("district", "district"), ("ward", "ward")):
+            for r in S.estimate_table(g, questions, by=by, method=method, min_base=min_base):
+                rows.append(r | {"wave": wave, "level": level})
+    est = {(r["wave"], r["level"], r["area"], r["question"]): r for r in rows}
+    for r in rows:
+        if r["wave"] == latest and previous and not r["withheld"]:
+            before = est.get((previous, r["level"], r["area"], r["question"]))
+            if before and not before["withheld"]:
+                a = S.Estimate(before["p"], before["low"], before["high"], before["n"], before["n_eff"], before["se"] ** 2, "")
+                b = S.Estimate(r["p"], r["low"], r["high"], r["n"], r["n_eff"], r["se"] ** 2, "")
+                r["change"] = S.change(a, b)
+    labels = {q: SIO.KNOWN.get(q, q) for q in questions}
+    national_rows = {q: {"percent": float(nat.loc[q, "percent"]), "source": nat.loc[q, "source"],
+                         "period": nat.loc[q, "period"], "label": nat.loc[q, "label"]} for q in questions if q in nat.index}
+    model = {"generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+             "simulated": bool(df["simulated"].any()), "waves": waves, "latest": latest, "previous": previous,
+             "questions": questions, "labels": labels, "national": national_rows, "national_version": national,
+             "method": S.interval(np.array([1.0, 0.0]), None, method).method, "min_base": min_base,
+             "respondents": {w: int((df["wave"] == w).sum()) for w in waves}, "rows": rows}
+    model["csv"] = _survey_csv(model)
+    write_survey_charts(model, community_dir(store) / "survey")
+    write_product(SURVEY_PRODUCT, model, store)
+    return {"waves": waves, "respondents": model["respondents"], "questions": questions,
+            "withheld": sum(r["withheld"] for r in rows), "simulated": model["simulated"]}
+
+
+def _survey_csv(model: dict) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    wr = csv.writer(buf, lineterminator="\r\n")
+    wr.writerow(["wave", "level", "area", "question", "percent", "low_95", "high_95", "interval_method",
+                 "unweighted_base", "effective_base", "change_on_previous_wave", "national_percent",
+                 "national_source", "simulated"])
+    for r in model["rows"]:
+        nat = model["national"].get(r["question"], {})
+        pct = lambda v: "" if r["withheld"] else round(100 * v, 1)  # noqa: E731
+        wr.writerow([r["wave"], r["level"], r["area"], model["labels"][r["question"]], pct(r.get("p")),
+                     pct(r.get("low")), pct(r.get("high")), "" if r["withheld"] else r["method"], r["n"],
+                     "" if r["withheld"] else round(r["n_eff"], 1),
+                     (r.get("change") or {}).get("result", ""), nat.get("percent", ""),
+                     f"{nat['source']}, {nat['period']}" if nat else "", "yes" if model["simulated"] else "no"])
+    return buf.getvalue()
