@@ -225,8 +225,9 @@ def write_survey_charts(model: dict, folder: Path) -> list[Path]:
             ax.plot(100 * r["p"], yi, "o", color="#1f4e79" if r["level"] == "district" else "#b35806", markersize=7)
         nat = model["national"].get(q)
         if nat:
-            ax.axvline(nat["percent"], color="#555", linestyle="--", linewidth=1)
-            ax.text(nat["percent"], len(rows) - 0.4, f" England & Wales {nat['percent']:.0f}%", fontsize=8, color="#333")
+            ax.axvline(nat["percent"], color="#555", linestyle="--", linewidth=1,
+                       label=f"England & Wales {nat['percent']:.0f}% ({nat['period']})")
+            ax.legend(fontsize=7, loc="lower right", frameon=False)
         ax.set_yticks(y, names, fontsize=8)
         ax.set_xlim(0, 100)
         ax.set_xlabel("% of residents (95% interval)", fontsize=8)

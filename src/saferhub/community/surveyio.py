@@ -77,12 +77,15 @@ def load_mapping(path) -> SurveyMapping:
         _fail(path, f"columns must map id, wave and area (and optionally weight); got {', '.join(sorted(cols))}")
     qs = []
     for key, spec in doc["questions"].items():
+        if isinstance(spec, dict):  # YAML 1.1 reads the keys yes/no (and answers Yes/No) as booleans
+            spec = {("yes" if k is True else "no" if k is False else k): v for k, v in spec.items()}
         if not isinstance(spec, dict) or "column" not in spec or "yes" not in spec or "no" not in spec:
             _fail(path, f"question {key!r} needs column, yes and no")
         label = spec.get("label") or KNOWN.get(str(key))
         if not label:
             _fail(path, f"question {key!r} needs a label (a plain-words description)")
-        as_set = lambda v: {str(x).strip() for x in (v if isinstance(v, list) else [v])}  # noqa: E731
+        as_set = lambda v: {("Yes" if x is True else "No" if x is False else str(x)).strip()  # noqa: E731
+                            for x in (v if isinstance(v, list) else [v])}
         q = Question(str(key), str(spec["column"]), str(label), as_set(spec["yes"]), as_set(spec["no"]),
                      as_set(spec.get("missing", [""])) | {""})
         if q.yes & q.no:
