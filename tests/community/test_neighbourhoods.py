@@ -31,9 +31,22 @@ def test_year_on_year_uses_the_exact_test_and_calls_change_only_when_significant
     assert y["low_pct"] == round(100 * (ci.low / (1 - ci.low) - 1))
     assert y["high_pct"] == round(100 * (ci.high / (1 - ci.high) - 1))
     assert N.year_on_year(105, 100, 12)["result"] == "no clear change"
+    # overdispersed months: the same totals are no longer a clear change, and the interval widens
+    wide = N.year_on_year(150, 100, 12, phi=9.0)
+    assert wide["result"] == "no clear change" and wide["low_pct"] < y["low_pct"] and wide["high_pct"] > y["high_pct"]
+    half = 1.959964 * np.sqrt(9.0 * (1 / 150 + 1 / 100))
+    assert wide["low_pct"] == round(100 * (1.5 * np.exp(-half) - 1))
+    assert N.year_on_year(150, 100, 12, phi=float("nan"))["result"] == "too few to tell"
     assert N.year_on_year(60, 100, 12)["result"] == "down"
     assert N.year_on_year(None, 100, 12)["result"] == "too few to tell"
     assert N.year_on_year(5, 10, 12)["result"] == "too few to tell"
+
+
+def test_dispersion_known_values():
+    # Poisson-like months give 1 (the floor); months 10, 30 around 20: chi2 = (100 + 100) / 20 = 10 on 1 df
+    assert N.dispersion([20, 20, 20], [20, 20, 20]) == 1.0
+    assert N.dispersion([10, 30, 20], [20, 20, 20]) == pytest.approx(10 / 4)
+    assert np.isnan(N.dispersion([None, None], [None, 5]))
 
 
 def test_ward_counts_groups_by_ward_month_and_kind():

@@ -139,7 +139,9 @@ def build_model(store=None, force=None, geo_dir=None, *, rule=None, months_shown
             k = dict(zip(g["month"], g["key"].astype(np.int64))) if g is not None else {}
             s = N.protected_series(c, k, per, rule)
             s["rate_per_1000"] = N.rate_per_1000(s["year"], rec["population"])
-            s["yoy"] = N.year_on_year(s["ytd"], s["ytd_before"], len(per["ytd"]))
+            shown = dict(zip(s["months"], s["monthly"]))
+            phi = N.dispersion([shown.get(m) for m in per["ytd_before"]], [shown.get(m) for m in per["ytd"]])
+            s["yoy"] = N.year_on_year(s["ytd"], s["ytd_before"], len(per["ytd"]), phi)
             s["label"] = label
             s["query"] = query + (f"; category = {N.ASB!r}" if group == "asb" else f"; category != {N.ASB!r}")
             rec[group] = s
