@@ -137,3 +137,32 @@ def test_privacy_scan_of_every_public_page_post_and_file(public_site, monkeypatc
     assert pw and all(max(p["weeks"]) <= "2026-12-07" for p in pw) and all(p["simulated"] for p in pw)
     assert sum(p["total_visits"] or 0 for p in pw) > 0
     assert "SIMULATED" in texts[str(public_site["site"] / f"{next(w['slug'] for w in model['wards'] if w['patrol'])}.html")]
+
+
+def test_a_users_own_boundaries_make_the_pages(merseyside_store, tmp_path):
+    """--areas: three neighbourhoods drawn from six Liverpool wards; their counts are the sums of
+    the wards' (LSOAs go to the area holding their centroid), each through the 10-5 rule."""
+    from saferhub.community import neighbourhoods as N
+    from saferhub.community import service
+
+    from .conftest import GEO
+
+    store = tmp_path / "store"
+    store.mkdir()
+    for child in merseyside_store.iterdir():
+        if child.name not in ("products", ".built"):
+            (store / child.name).symlink_to(child)
+    w = N.ward_table(GEO)
+    six = w[w["district"] == "Liverpool"].iloc[:6].copy()
+    six["nbh"] = ["North", "North", "Centre", "Centre", "South", "South"]
+    six.dissolve("nbh").reset_index()[["nbh", "geometry"]].to_file(tmp_path / "my-areas.geojson", driver="GeoJSON")
+    res = service.publish_neighbourhoods(store, None, GEO, out=tmp_path / "site", areas=tmp_path / "my-areas.geojson",
+                                         name_column="nbh")
+    assert res["wards"] == 3
+    model = service.public_model(store)
+    by = {x["name"]: x for x in model["wards"]}
+    assert set(by) == {"North", "Centre", "South"} and by["North"]["district"] == "My Areas"
+    assert by["North"]["population"] == int(six.loc[six["nbh"] == "North", "population"].sum())
+    assert sorted(p.name for p in (tmp_path / "site").glob("*.html")) == \
+        ["index.html", "my-areas-centre.html", "my-areas-north.html", "my-areas-south.html"]
+    assert all(len(x["similar"]) == 2 for x in model["wards"])

@@ -22,6 +22,8 @@ def publish_neighbourhoods(
         months_shown: Annotated[int, typer.Option(min=13, max=120, help="Months in the trend.")] = 36,
         report_text: Annotated[Optional[str], typer.Option(help="How-to-report text (default: 101, 999, Crimestoppers).")] = None,
         key_file: Annotated[Optional[Path], typer.Option(help="cell-key: the secret's file (created 0600 if missing).")] = None,
+        areas: Annotated[Optional[Path], typer.Option(help="Your own neighbourhood boundaries (GeoJSON/GPKG) instead of wards.")] = None,
+        name_column: Annotated[Optional[str], typer.Option(help="--areas: the column naming each area.")] = None,
         store: options.Store = None, force: options.Force = None, geo_dir: options.GeoDir = None,
         db: options.Db = None) -> None:
     """Public neighbourhood pages for every ward: crime and ASB trends, rates, similar wards, this
@@ -33,7 +35,8 @@ def publish_neighbourhoods(
     s = settings(store=store, geo_dir=geo_dir, hub_db=db)
     res = service.publish_neighbourhoods(s.store_path, force, s.geo_dir, out=out, method=method, threshold=threshold,
                                          base=base, months_shown=months_shown, db=s.hub_db, key_file=key_file,
-                                         report_text=report_text or service.REPORT_TEXT)
+                                         report_text=report_text or service.REPORT_TEXT, areas=areas,
+                                         name_column=name_column)
     con = options.console()
     con.print(f"published {res['wards']} neighbourhood pages ({res['force']}, to {res['last_month']}); "
               f"{res['disclosure']}", highlight=False)

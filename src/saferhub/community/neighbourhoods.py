@@ -28,6 +28,7 @@ WARD_FOLDER = Path("uk-geojson") / "wards_by_lad"
 DISTRICTS = "merseyside_lad_2011_derived_from_lsoa.geojson.gz"
 CENTROIDS = "lsoa2011_centroids_ew.csv.gz"
 SIMILAR_K = 5
+NEAREST_M = 500.0  # an LSOA centroid outside every ward joins the nearest one within this (a user's areas: none)
 ASB = "Anti-social behaviour"
 
 
@@ -42,17 +43,9 @@ def _read_json_gz(path: Path):
         return gpd.read_file(fh)
 
 
-def ward_table(geo_dir) -> pd.DataFrame:
-    """One row per ward: code, name, district, slug, population, imd_rank (population-weighted mean
-    over its LSOAs, 1 = most deprived in England), most_deprived_pct (share of residents in the
-    most deprived 10% of LSOAs), lsoas (list), geometry (EPSG:27700)."""
+def _geo_wards(folder: Path | None):
     import geopandas as gpd
-    import shapely
 
-    from saferhub.forecast.covariates import load_lsoa_table
-    from saferhub.geo.project import to_bng
-
-    folder = Path(geo_dir) if geo_dir else None
     files = sorted((folder / WARD_FOLDER).glob("*.json*")) if folder and (folder / WARD_FOLDER).is_dir() else []
     if not files:
         raise SaferhubError(f"{folder}: no ward boundaries ({WARD_FOLDER}/*.json.gz); set --geo-dir")
@@ -67,7 +60,44 @@ def ward_table(geo_dir) -> pd.DataFrame:
         parts.append(gpd.GeoDataFrame({"code": g["WD13CD"].astype(str), "name": g["WD13NM"].astype(str),
                                        "district": lad_names.get(lad, lad)}, geometry=g.geometry.make_valid(),
                                       crs=27700))
-    wards = pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _user_areas(path, name_column: str | None):
+    """A user's own neighbourhood boundaries (GeoJSON/GeoPackage): one page per polygon, named by
+    `name_column` (else a column called name/NAME/neighbourhood), grouped under the file's name."""
+    import geopandas as gpd
+
+    from saferhub.geo.units import read_layers
+
+    g = read_layers([path])
+    col = name_column or next((c for c in ("name", "NAME", "Name", "neighbourhood", "ward") if c in g.columns), None)
+    if col not in g.columns:
+        raise SaferhubError(f"{path}: say which column names the areas (--name-column; have: "
+                            f"{', '.join(c for c in g.columns if c != 'geometry')})")
+    names = g[col].astype(str).str.strip()
+    if names.duplicated().any() or (names == "").any():
+        raise SaferhubError(f"{path}: every area needs its own name in {col!r} (repeated or empty: "
+                            f"{(names[names.duplicated() | (names == '')].iloc[0])!r})")
+    label = Path(path).name.split(".")[0].replace("_", " ").replace("-", " ").title()
+    return gpd.GeoDataFrame({"code": [slug(n) for n in names], "name": names, "district": label},
+                            geometry=g.geometry.make_valid(), crs=27700)
+
+
+def ward_table(geo_dir, areas=None, name_column: str | None = None) -> pd.DataFrame:
+    """One row per ward (or per area of a user's boundary file `areas`): code, name, district,
+    slug, population, imd_rank (population-weighted mean over its LSOAs, 1 = most deprived in
+    England), most_deprived_pct (share of residents in the most deprived 10% of LSOAs), lsoas
+    (list), geometry (EPSG:27700). LSOA centroids, IMD and population come from the geo folder."""
+    import shapely
+
+    from saferhub.forecast.covariates import load_lsoa_table
+    from saferhub.geo.project import to_bng
+
+    folder = Path(geo_dir) if geo_dir else None
+    if folder is None or not (folder / CENTROIDS).exists():
+        raise SaferhubError(f"{folder}: no LSOA centroids ({CENTROIDS}); set --geo-dir to the geo folder")
+    wards = _user_areas(areas, name_column) if areas else _geo_wards(folder)
     wards["slug"] = [slug(f"{d} {n}") for d, n in zip(wards["district"], wards["name"])]
 
     cent = pd.read_csv(folder / CENTROIDS)
@@ -83,9 +113,10 @@ def ward_table(geo_dir) -> pd.DataFrame:
     first = np.unique(p_idx, return_index=True)[1]
     where[p_idx[first]] = w_idx[first]
     missing = np.flatnonzero(where < 0)
-    if missing.size:
-        where[missing] = tree.query_nearest(pts[missing], return_distance=False)[1]
-    cent = cent.assign(ward=wards["code"].to_numpy()[where])
+    if missing.size and not areas:  # wards tile the force: a centroid just off a generalised coast joins the nearest
+        got, near = tree.query_nearest(pts[missing], max_distance=NEAREST_M, return_distance=False)
+        where[missing[got]] = near
+    cent = cent[where >= 0].assign(ward=wards["code"].to_numpy()[where[where >= 0]])
 
     table = load_lsoa_table(folder)
     cent = cent.join(table, on="lsoa11cd")
@@ -105,8 +136,12 @@ def ward_table(geo_dir) -> pd.DataFrame:
 def similar_wards(wards: pd.DataFrame, k: int = SIMILAR_K) -> dict[str, list[str]]:
     """Each ward's k most similar wards (see the module note), nearest first."""
     ok = wards[(wards["population"] > 0) & wards["imd_rank"].notna()]
+    k = min(k, len(ok) - 1)
+    if k < 1:
+        return {}
     feats = np.column_stack([ok["imd_rank"].to_numpy(float), np.log(ok["population"].to_numpy(float))])
-    z = (feats - feats.mean(0)) / feats.std(0)
+    spread = feats.std(0)
+    z = (feats - feats.mean(0)) / np.where(spread > 0, spread, 1.0)
     d = np.sqrt(((z[:, None, :] - z[None, :, :]) ** 2).sum(-1))
     np.fill_diagonal(d, np.inf)
     codes = ok["code"].to_numpy()

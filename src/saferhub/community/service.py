@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +103,8 @@ def _plans_for(ward, plans) -> list[dict]:
 
 
 def build_model(store=None, force=None, geo_dir=None, *, rule=None, months_shown: int = 36, db=None,
-                key_file=None, report_text: str = REPORT_TEXT, today: dt.date | None = None) -> dict:
+                key_file=None, report_text: str = REPORT_TEXT, today: dt.date | None = None, areas=None,
+                name_column: str | None = None) -> dict:
     """Everything a public page shows, for every ward, after disclosure control."""
     from saferhub.config import settings
     from saferhub.data.products import read_product
@@ -113,7 +115,7 @@ def build_model(store=None, force=None, geo_dir=None, *, rule=None, months_shown
     force, last = _force_and_last(store, force)
     per = N.periods(last, months_shown)
     secret = cell_key_secret(key_file) if isinstance(rule, D.CellKey) else ""
-    wards = N.ward_table(geo_dir)
+    wards = N.ward_table(geo_dir, areas, name_column)
     lsoa_to_ward = {code: w for w, ls in zip(wards["code"], wards["lsoas"]) for code in ls}
     first = min(per["trend"][0], per["ytd_before"][0])
     ev = _events(store, force, [first, last], secret)
@@ -171,17 +173,26 @@ def build_model(store=None, force=None, geo_dir=None, *, rule=None, months_shown
 
 def publish_neighbourhoods(store=None, force=None, geo_dir=None, *, out=None, method: str = "10-5",
                            threshold: int = 10, base: int = 5, months_shown: int = 36, db=None, key_file=None,
-                           report_text: str = REPORT_TEXT, today: dt.date | None = None) -> dict:
+                           report_text: str = REPORT_TEXT, today: dt.date | None = None, areas=None,
+                           name_column: str | None = None) -> dict:
     """`saferhub publish neighbourhoods`: build the public model, publish it (product + charts) for
-    the web's /public/ pages, and with `out` write the static site there. Returns a summary."""
+    the web's /public/ pages, and with `out` write the static site there. Returns a summary.
+    `areas`: a boundary file of the user's own neighbourhoods instead of the geo folder's wards."""
     from saferhub.community import render
     from saferhub.data.products import write_product
 
     rule = D.method(method, threshold=threshold, base=base)
     model = build_model(store, force, geo_dir, rule=rule, months_shown=months_shown, db=db, key_file=key_file,
-                        report_text=report_text, today=today)
+                        report_text=report_text, today=today, areas=areas, name_column=name_column)
     charts = community_dir(store) / "charts"
-    render.write_charts(model, charts)
+    fresh, old = charts.with_name(".charts.new"), charts.with_name(".charts.old")
+    shutil.rmtree(fresh, ignore_errors=True)
+    render.write_charts(model, fresh)  # built aside, then swapped: no ward's old chart outlives it
+    shutil.rmtree(old, ignore_errors=True)
+    if charts.exists():
+        charts.rename(old)
+    fresh.rename(charts)
+    shutil.rmtree(old, ignore_errors=True)
     write_product(PRODUCT, model, store)
     summary = {"wards": len(model["wards"]), "force": model["force"], "last_month": model["periods"]["last"],
                "disclosure": model["disclosure"]["text"], "charts": str(charts)}
