@@ -102,6 +102,7 @@ def test_patrol_by_ward_weekly_no_future_no_plan():
     assert w1["weeks"] == ["2026-11-30", "2026-12-07"]
     assert w1["visits"] == [20, None] and w1["total_visits"] == 25  # 21 -> 20, 3 withheld, 24 -> 25
     assert w1["hours"] == [7, None] and w1["simulated"] is True
+    assert w1["post_week"] == 0  # the week of 7 Dec has not ended: posts report the week before
     assert out["W2"]["visits"] == [None, None] and out["W2"]["total_visits"] is None
     assert "planned" not in repr(out) and "PA-1" not in repr(out)
 

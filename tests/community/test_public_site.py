@@ -132,6 +132,9 @@ def test_privacy_scan_of_every_public_page_post_and_file(public_site, monkeypatc
     assert APPROVED["done"] in everything  # the scan sees hub text that was approved for publication
     leaks = [(what, where) for what, secret in SECRETS.items() for where, t in texts.items() if secret.lower() in t.lower()]
     assert leaks == []
+    # the hardened CSP allows no inline scripts or styles: the public pages have neither
+    pages = [t for where, t in texts.items() if where.startswith("/public/") or where.endswith(".html")]
+    assert not [p for p in pages if "<script" in p or " style=" in p or "<style" in p]
     # patrol work: aggregated by week, only up to today (the future week is planned, never shown)
     pw = [w["patrol"] for w in model["wards"] if w["patrol"]]
     assert pw and all(max(p["weeks"]) <= "2026-12-07" for p in pw) and all(p["simulated"] for p in pw)

@@ -268,5 +268,8 @@ def patrol_by_ward(dosage: pd.DataFrame, areas, wards: pd.DataFrame, today, rule
         hours = [None if pub[w] is None else int(round(per["minutes"].get(w, 0) / 60)) for w in weeks]
         out[ward] = {"weeks": weeks, "visits": [pub[w] for w in weeks], "hours": hours, "total_visits": pub["total"],
                      "total_hours": None if pub["total"] is None else int(round(per["minutes"].sum() / 60)),
-                     "since": since, "simulated": simulated, "areas": int(g["area_id"].nunique())}
+                     "since": since, "simulated": simulated, "areas": int(g["area_id"].nunique()),
+                     # the week a post reports: the last one that has ended (else the current one)
+                     "post_week": max([i for i, w in enumerate(weeks) if pd.Timestamp(w) + pd.Timedelta(days=6)
+                                       <= pd.Timestamp(today)] or [len(weeks) - 1])}
     return out

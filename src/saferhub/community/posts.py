@@ -30,7 +30,8 @@ def _facts(ward: dict) -> list[dict]:
     facts = []
     p = ward.get("patrol") or {}
     if p.get("weeks"):
-        w, v, h = p["weeks"][-1], p["visits"][-1], p["hours"][-1]
+        i = p.get("post_week", len(p["weeks"]) - 1)
+        w, v, h = p["weeks"][i], p["visits"][i], p["hours"][i]
         if v is not None:
             facts.append({"id": "visits_week", "value": v, "text": f"{_n(v)} foot patrol visits",
                           "query": p["query"] + f"; week starting {w}; sum of visits"})
@@ -68,7 +69,7 @@ def write_posts(ward: dict, report_text: str) -> dict:
     if "visits_week" in facts:
         did.append(facts["visits_week"]["text"] + (f" ({facts['hours_week']['text']})" if "hours_week" in facts else ""))
     if did:
-        first = f"{tag}This week in {name}: {did[0]} in local hotspots."
+        first = f"{tag}This past week in {name}: {did[0]} in local hotspots."
     elif "crime_year" in facts:  # no patrol figures: say what is known, claim nothing else
         first = f"{name}: {facts['crime_year']['text']} in the 12 months to {_month(ward['periods']['last'])}."
     else:
