@@ -24,6 +24,7 @@ def publish_neighbourhoods(
         key_file: Annotated[Optional[Path], typer.Option(help="cell-key: the secret's file (created 0600 if missing).")] = None,
         areas: Annotated[Optional[Path], typer.Option(help="Your own neighbourhood boundaries (GeoJSON/GPKG) instead of wards.")] = None,
         name_column: Annotated[Optional[str], typer.Option(help="--areas: the column naming each area.")] = None,
+        wards: Annotated[bool, typer.Option("--wards", help="Wards even when saferhub fetch stored police.uk neighbourhoods.")] = False,
         store: options.Store = None, force: options.Force = None, geo_dir: options.GeoDir = None,
         db: options.Db = None) -> None:
     """Public neighbourhood pages for every ward: crime and ASB trends, rates, similar wards, this
@@ -36,7 +37,7 @@ def publish_neighbourhoods(
     res = service.publish_neighbourhoods(s.store_path, force, s.geo_dir, out=out, method=method, threshold=threshold,
                                          base=base, months_shown=months_shown, db=s.hub_db, key_file=key_file,
                                          report_text=report_text or service.REPORT_TEXT, areas=areas,
-                                         name_column=name_column)
+                                         name_column=name_column, use_fetched=not wards)
     con = options.console()
     con.print(f"published {res['wards']} neighbourhood pages ({res['force']}, to {res['last_month']}); "
               f"{res['disclosure']}", highlight=False)

@@ -61,14 +61,20 @@ def _force_and_last(store, force):
     return top["force"], str(top["last_month"])[:7]
 
 
-def _events(store, force, months, cell_key_secret_text):
+def _events(store, force, months, cell_key_secret_text, geo_dir):
     from saferhub.data import events
 
-    cols = ["lsoa", "lsoa11", "month", "category"] + (["event_id"] if cell_key_secret_text else [])
+    cols = ["lsoa", "lsoa11", "month", "category", "x", "y"] + (["event_id"] if cell_key_secret_text else [])
     t = events(store, force=force, months=(months[0], months[-1]), sources="street", columns=cols).to_pandas()
     # a store ingested without the geo folder has no lsoa11: its codes are then the file's own
-    # (2011 codes in every file before the 2021 switch)
+    # (2011 codes in every file before the 2021 switch); API rows have none: from their point
     t["lsoa11"] = t["lsoa11"].fillna(t["lsoa"])
+    todo = t["lsoa11"].isna() & t["x"].notna()
+    if todo.any():
+        from saferhub.geo.lsoa import lsoa11_of_points
+
+        t.loc[todo, "lsoa11"] = lsoa11_of_points(t.loc[todo, "x"].to_numpy(), t.loc[todo, "y"].to_numpy(),
+                                                 geo_dir and str(geo_dir)).to_pandas().to_numpy()
     if cell_key_secret_text:
         t["key"] = D.record_keys(t["event_id"].to_numpy(), cell_key_secret_text)
     return t
@@ -104,21 +110,28 @@ def _plans_for(ward, plans) -> list[dict]:
 
 def build_model(store=None, force=None, geo_dir=None, *, rule=None, months_shown: int = 36, db=None,
                 key_file=None, report_text: str = REPORT_TEXT, today: dt.date | None = None, areas=None,
-                name_column: str | None = None) -> dict:
-    """Everything a public page shows, for every ward, after disclosure control."""
+                name_column: str | None = None, use_fetched: bool = True) -> dict:
+    """Everything a public page shows, for every neighbourhood, after disclosure control: the
+    user's `areas` file, else the police.uk neighbourhoods `saferhub fetch` stored (unless
+    `use_fetched` is off), else the geo folder's wards."""
     from saferhub.config import settings
     from saferhub.data.products import read_product
 
     rule = rule or D.Rounding()
     geo_dir = geo_dir or settings().geo_dir
-    store_path = settings(store=store).store_path
     force, last = _force_and_last(store, force)
+    if areas is None and use_fetched:  # police.uk neighbourhoods, when `saferhub fetch` learnt them
+        from saferhub.data.boundaries import neighbourhoods_path
+
+        fetched = neighbourhoods_path(settings(store=store).store_path, force)
+        if fetched.exists():
+            areas, name_column = fetched, "name"
     per = N.periods(last, months_shown)
     secret = cell_key_secret(key_file) if isinstance(rule, D.CellKey) else ""
     wards = N.ward_table(geo_dir, areas, name_column)
     lsoa_to_ward = {code: w for w, ls in zip(wards["code"], wards["lsoas"]) for code in ls}
     first = min(per["trend"][0], per["ytd_before"][0])
-    ev = _events(store, force, [first, last], secret)
+    ev = _events(store, force, [first, last], secret, geo_dir)
     counts = N.ward_counts(ev, lsoa_to_ward, "key" if secret else None)
     similar = N.similar_wards(wards)
     today = today or dt.date.today()
@@ -174,7 +187,7 @@ def build_model(store=None, force=None, geo_dir=None, *, rule=None, months_shown
 def publish_neighbourhoods(store=None, force=None, geo_dir=None, *, out=None, method: str = "10-5",
                            threshold: int = 10, base: int = 5, months_shown: int = 36, db=None, key_file=None,
                            report_text: str = REPORT_TEXT, today: dt.date | None = None, areas=None,
-                           name_column: str | None = None) -> dict:
+                           name_column: str | None = None, use_fetched: bool = True) -> dict:
     """`saferhub publish neighbourhoods`: build the public model, publish it (product + charts) for
     the web's /public/ pages, and with `out` write the static site there. Returns a summary.
     `areas`: a boundary file of the user's own neighbourhoods instead of the geo folder's wards."""
@@ -183,7 +196,8 @@ def publish_neighbourhoods(store=None, force=None, geo_dir=None, *, out=None, me
 
     rule = D.method(method, threshold=threshold, base=base)
     model = build_model(store, force, geo_dir, rule=rule, months_shown=months_shown, db=db, key_file=key_file,
-                        report_text=report_text, today=today, areas=areas, name_column=name_column)
+                        report_text=report_text, today=today, areas=areas, name_column=name_column,
+                        use_fetched=use_fetched)
     charts = community_dir(store) / "charts"
     fresh, old = charts.with_name(".charts.new"), charts.with_name(".charts.old")
     shutil.rmtree(fresh, ignore_errors=True)
