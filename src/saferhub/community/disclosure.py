@@ -131,7 +131,9 @@ def method(name: str = "10-5", threshold: int = 10, base: int = 5, max_noise: in
         return Rounding(threshold=threshold, base=base)
     if name in ("cell-key", "cellkey"):
         return CellKey(max_noise=max_noise)
-    raise ValueError(f"unknown disclosure method {name!r}: use 10-5 or cell-key")
+    from saferhub.errors import SaferhubError
+
+    raise SaferhubError(f"unknown disclosure method {name!r}: use 10-5 or cell-key")
 
 
 # ---------------------------------------------------------------- differencing

@@ -16,9 +16,12 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from saferhub.errors import SaferhubError
+
 
 HERE = Path(__file__).resolve().parent
 CSS = HERE.parent / "web" / "static" / "public.css"
+MARKER = ".saferhub-public"
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                   trim_blocks=True, lstrip_blocks=True)
 env.filters["num"] = lambda v: "not shown" if v is None else f"{v:,}"
@@ -164,7 +167,12 @@ def write_charts(model: dict, folder: Path) -> list[Path]:
 
 def export_site(model: dict, charts: Path, out: Path, survey: dict | None = None) -> Path:
     """Write the whole public site to `out` (replaced atomically: built beside it, then swapped)."""
-    out = Path(out)
+    out = Path(out).expanduser().absolute()
+    if out.exists() and not out.is_dir():
+        raise SaferhubError(f"{out}: a file, not a folder; give a folder for --out")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise SaferhubError(f"{out}: a folder that is not a saferhub public export (no {MARKER}); it would be "
+                            "replaced, so give a new or empty folder")
     tmp = out.with_name(f".{out.name}.building")
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "csv").mkdir(parents=True)
@@ -172,6 +180,7 @@ def export_site(model: dict, charts: Path, out: Path, survey: dict | None = None
     links = Links(static=True, has_survey=bool(survey))
     shutil.copytree(charts, tmp / "charts")
     shutil.copy(CSS, tmp / "public.css")
+    (tmp / MARKER).write_text("A saferhub public export: `saferhub publish neighbourhoods --out` replaces this folder.\n")
     (tmp / "index.html").write_text(index_html(model, links, survey), encoding="utf-8")
     (tmp / "csv" / "neighbourhoods.csv").write_text(summary_csv(model), encoding="utf-8")
     for w in model["wards"]:
