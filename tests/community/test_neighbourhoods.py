@@ -105,6 +105,25 @@ def test_patrol_by_ward_weekly_no_future_no_plan():
     assert w1["post_week"] == 0  # the week of 7 Dec has not ended: posts report the week before
     assert out["W2"]["visits"] == [None, None] and out["W2"]["total_visits"] is None
     assert "planned" not in repr(out) and "PA-1" not in repr(out)
+    # all wards: 24 + 8 = 32 visits -> 30 (28..32); with W1's 25 (23..27) it leaves W2 anywhere in
+    # 1..9, so it may stand
+    assert out["_all"]["total_visits"] == 30 and out["_all"]["wards"] == 2
+
+
+def test_force_total_is_withheld_when_it_gives_a_ward_away():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    wards = gpd.GeoDataFrame({"code": ["W1", "W2"]}, geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)],
+                             crs=27700)
+    areas = gpd.GeoDataFrame({"area_id": ["A", "B"]}, geometry=[box(100, 100, 200, 200), box(1500, 100, 1600, 200)],
+                             crs=27700).to_crs(4326)
+    dosage = pd.DataFrame({"area_id": ["A", "B"], "date": ["2026-11-30", "2026-11-30"], "visits": [10, 1],
+                           "minutes_min": [100.0, 10.0]})
+    out = N.patrol_by_ward(dosage, areas, wards, today="2026-12-07", rule=D.Rounding())
+    # W1 10 (published 10: 10..12), W2 1 (withheld): a total of 11 -> 10 would say W2 is 0..2
+    assert out["W1"]["total_visits"] == 10 and out["W2"]["total_visits"] is None
+    assert out["_all"]["total_visits"] is None
 
 
 def _ward():

@@ -251,7 +251,7 @@ def patrol_by_ward(dosage: pd.DataFrame, areas, wards: pd.DataFrame, today, rule
     d["week"] = (dates - pd.to_timedelta(dates.dt.dayofweek, unit="D")).dt.strftime("%Y-%m-%d")
     weeks = sorted(d["week"].unique())
     since = str(dates.min().date()) if len(d) else None
-    out = {}
+    out, total_keys, withheld_2nd = {}, 0, set()
     for ward, g in d.groupby("ward"):
         per = g.groupby("week").agg(visits=("visits", "sum"), minutes=("minutes_min", "sum"))
         counts = {w: int(per["visits"].get(w, 0)) for w in weeks} | {"total": int(per["visits"].sum())}
@@ -272,4 +272,24 @@ def patrol_by_ward(dosage: pd.DataFrame, areas, wards: pd.DataFrame, today, rule
                      # the week a post reports: the last one that has ended (else the current one)
                      "post_week": max([i for i, w in enumerate(weeks) if pd.Timestamp(w) + pd.Timedelta(days=6)
                                        <= pd.Timestamp(today)] or [len(weeks) - 1])}
+        total_keys += (keys or {}).get("total", 0)
+        withheld_2nd |= {ward} if "total" in secondary else set()
+    if out:
+        out["_all"] = _force_total(out, d, rule, total_keys, withheld_2nd, since, simulated)
     return out
+
+
+def _force_total(out: dict, d: pd.DataFrame, rule, key: int, secondary: set, since, simulated) -> dict:
+    """All wards' visits together ("1,234 foot patrol visits in hotspot areas since ..."), withheld
+    if, with the published ward totals, it would give a withheld ward's total away."""
+    wards = [w for w in out if w != "_all"]
+    true = int(d.loc[d["ward"].isin(wards), "visits"].sum())
+    value = rule.publish(true, key if isinstance(rule, D.CellKey) else None)
+    cells = {w: [w] for w in wards} | {"all": wards}
+    published = {w: out[w]["total_visits"] for w in wards} | {"all": value}
+    if isinstance(rule, D.Rounding) and value is not None and D.check_differencing(cells, published, rule,
+                                                                                    secondary=secondary):
+        value = None
+    hours = int(round(d.loc[d["ward"].isin(wards), "minutes_min"].sum() / 60))
+    return {"total_visits": value, "total_hours": None if value is None else hours, "since": since,
+            "simulated": simulated, "wards": len(wards)}

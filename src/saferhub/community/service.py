@@ -139,6 +139,7 @@ def build_model(store=None, force=None, geo_dir=None, *, rule=None, months_shown
     areas = read_product("patrol-areas", store)
     patrol = N.patrol_by_ward(pd.DataFrame(dosage) if dosage else None, areas["features"] if areas else None,
                               wards, today, rule, secret)
+    patrol_all = patrol.pop("_all", None)
     plans = _public_plans(db)
     query = f"saferhub.data.events(force={force!r}, sources='street') by ward (LSOA 2011 -> ward)"
     out_wards = []
@@ -179,7 +180,7 @@ def build_model(store=None, force=None, geo_dir=None, *, rule=None, months_shown
     return {"generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "force": force,
             "periods": per, "disclosure": {"method": rule.name, "text": rule.describe()},
             "similar_how": N.SIMILAR_HOW.format(k=N.SIMILAR_K), "report_text": report_text,
-            "report_links": REPORT_LINKS, "patrol_simulated": any((r["patrol"] or {}).get("simulated") for r in out_wards),
+            "report_links": REPORT_LINKS, "patrol_all": patrol_all, "patrol_simulated": any((r["patrol"] or {}).get("simulated") for r in out_wards),
             "area_wide_priorities": [p for p in plans if not any(p in r["priorities"] for r in out_wards)],
             "wards": sorted(out_wards, key=lambda r: (r["district"], r["name"]))}
 
