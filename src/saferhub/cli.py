@@ -33,6 +33,10 @@ for _area in (_data_commands, _hotspot_commands, _forecast_commands, _patrol_com
               _evaluate_commands, _briefing_commands, _places_commands, _national_commands):
     _area.register(app)
 
+from saferhub.community import commands as _community_commands  # noqa: E402  (tell: publish neighbourhoods, survey)
+
+_community_commands.register(app)
+
 
 def main() -> None:
     """Entry point: user mistakes become one clear line on stderr and exit code 2."""

@@ -243,6 +243,9 @@ ROUTES = {
                                       lambda hub, w, v, t: (f"/plans/{_ids(w, t)['plan']}/advance", None)),
     "GET /plans/{plan_id}/export": (lambda v, t: may_read(v, t, "plan"),
                                     lambda hub, w, v, t: (f"/plans/{_ids(w, t)['plan']}/export", None)),
+    "PUT /plans/{plan_id}/public": (lambda v, t: role(v) == "coordinator" and may_read(v, t, "plan"), lambda hub, w, v, t: (
+        f"/plans/{_ids(w, t)['plan']}/public", {"version": _version(hub, Plan, _ids(w, t)["plan"]), "public": True,
+                                                "title": "Street drinking", "done": "Patrols", "outcome": "Fewer calls"})),
     "GET /audit/verify": (_roles("admin"), lambda hub, w, v, t: ("/audit/verify", None)),
     "GET /audit/export": (_roles("admin"), lambda hub, w, v, t: ("/audit/export?format=json", None)),
 }

@@ -46,3 +46,6 @@ def purpose_form(request: Request, db: DB, purpose: Annotated[str, Form(max_leng
 
 for _pages in (map_page, briefing, cases, admin):
     router.include_router(_pages.router)
+from saferhub.api.pages import public  # noqa: E402  (the public neighbourhood pages: no sign-in)
+
+router.include_router(public.router)

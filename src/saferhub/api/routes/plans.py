@@ -44,3 +44,10 @@ def advance(plan_id: Id, db: DB, user: CurrentUser) -> dict:
                                                 "description": "the plan as Markdown (award-entry structure)"}})
 def export_plan(plan_id: Id, db: DB, user: CurrentUser, purpose: Purpose = None) -> str:
     return done(db, services.export_plan(db, user, plan_id, purpose))
+
+
+@router.put("/plans/{plan_id}/public", response_model=S.PublicPlanOut)
+def set_public(plan_id: Id, body: S.PlanPublic, db: DB, user: CurrentUser) -> dict:
+    """Publish (or withdraw) the plan's approved "you said, we did" summary on the public pages."""
+    return done(db, services.set_plan_public(db, user, plan_id, body.version, body.public, body.title, body.done,
+                                             body.outcome))

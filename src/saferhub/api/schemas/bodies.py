@@ -239,3 +239,14 @@ class PlanStage(Strict):
     version: Annotated[int, Field(ge=1, le=2_147_483_647)]
     stage: Literal["scanning", "analysis", "response", "assessment"]
     content: dict
+
+
+class PlanPublic(Strict):
+    """Publish a plan as "you said, we did" (coordinators only): the approved public wording.
+    `public: false` withdraws it (the texts may then be empty)."""
+
+    version: Annotated[int, Field(ge=1, le=2_147_483_647)]
+    public: bool
+    title: Text(200, 0) = ""
+    done: Text(1000, 0) = ""
+    outcome: Text(1000, 0) = ""

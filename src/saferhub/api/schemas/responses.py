@@ -332,3 +332,17 @@ ERRORS = {code: {"model": Problem, "description": text} for code, text in _REFUS
 # The same for routes whose success is not JSON (FastAPI would file the errors under that type).
 ERRORS_AS_JSON = {code: {"description": text, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/Problem"}}}} for code, text in _REFUSALS}
+
+
+class PublicPlanOut(Out):
+    """A plan's public "you said, we did" summary: only the approved wording, never the plan."""
+
+    id: int
+    public: bool
+    version: int
+    title: str | None
+    done: str | None
+    outcome: str | None
+    areas: list[str]
+    stage: str
+    approved_at: str | None
