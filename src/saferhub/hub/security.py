@@ -128,19 +128,26 @@ def _ip(text: str):
         return None
 
 
+def _trusted(request, trusted_proxies) -> list | None:
+    """The trusted proxy networks when the TCP peer is one of them (the one trust decision: only
+    then are X-Forwarded-* headers believed), else None."""
+    if trusted_proxies is None:
+        from saferhub.config import settings
+
+        trusted_proxies = settings().trusted_proxies
+    peer_ip = _ip(request.client.host) if request.client else None
+    nets = _networks(trusted_proxies)
+    return nets if peer_ip is not None and any(peer_ip in n for n in nets) else None
+
+
 def client_address(request, trusted_proxies: list[str] | None = None) -> str:
     """The client's IP address. X-Forwarded-For is believed only when the TCP peer is one of the
     configured `trusted_proxies` (settings; default none), and then read right to left, skipping
     further trusted proxies: the first untrusted hop is the client (entries left of it are
     whatever the client chose to send)."""
-    if trusted_proxies is None:
-        from saferhub.config import settings
-
-        trusted_proxies = settings().trusted_proxies
     peer = request.client.host if request.client else "unknown"
-    nets = _networks(trusted_proxies)
-    peer_ip = _ip(peer)
-    if peer_ip is None or not any(peer_ip in n for n in nets):
+    nets = _trusted(request, trusted_proxies)
+    if nets is None:
         return peer
     hops = [h for v in request.headers.getlist("x-forwarded-for") for h in v.split(",")]
     client = peer
@@ -152,6 +159,16 @@ def client_address(request, trusted_proxies: list[str] | None = None) -> str:
         if not any(ip in n for n in nets):
             break
     return client
+
+
+def over_https(request, trusted_proxies: list[str] | None = None) -> bool:
+    """Did the browser reach us over HTTPS: directly, or through a trusted proxy that says so in
+    X-Forwarded-Proto (its own, i.e. the last value; believed under the same rule as
+    X-Forwarded-For). Cookies are marked Secure then."""
+    if request.url.scheme == "https":
+        return True
+    values = [v.strip().lower() for h in request.headers.getlist("x-forwarded-proto") for v in h.split(",")]
+    return bool(values) and values[-1] == "https" and _trusted(request, trusted_proxies) is not None
 
 
 def source_key(address: str) -> str:
