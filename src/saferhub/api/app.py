@@ -61,7 +61,8 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None,
         return JSONResponse({"detail": "the database is busy; try again"}, status_code=503,
                             headers={"Retry-After": "1"})
 
-    hygiene.install(app, config.max_request_bytes)  # size limit, strict JSON, clipped 422s
+    hygiene.install(app, config.max_request_bytes,  # size limits, strict JSON, clipped 422s
+                    {("POST", "/incidents"): max(config.max_incidents_request_bytes, config.max_request_bytes)})
     app.add_middleware(headers.SecurityHeaders, tile_url=config.tile_url)  # outermost: every response
 
     @app.get("/docs", include_in_schema=False)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -109,6 +110,24 @@ def normalise_email(s: str) -> str:
     no surrounding (Unicode) white space, no control characters, lower case."""
     s = unicodedata.normalize("NFKC", s.encode("utf-8", "replace").decode("utf-8"))
     return "".join(c for c in s if unicodedata.category(c) != "Cc").strip().lower()[:254]
+
+
+# An address as people and mail servers write it: a dot-atom local part (RFC 5322 atext) and a
+# domain of at least two DNS labels (letters, digits, inner hyphens). Quoted local parts, IP
+# literals and comments are valid in RFC 5322 but never needed for staff accounts, so refused.
+_ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_EMAIL = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@{_LABEL}(?:\.{_LABEL})+")
+
+
+def valid_email(s: str) -> str:
+    """The normalised address (`normalise_email`) if it is an e-mail address, else ValueError
+    with a plain reason. The one check for every way a user is made (API, CLI, web)."""
+    email = normalise_email(s)
+    local, _, domain = email.rpartition("@")
+    if len(email) > 254 or len(local) > 64 or not _EMAIL.fullmatch(email) or domain.split(".")[-1].isdigit():
+        raise ValueError("that is not an e-mail address (name@organisation.example)")
+    return email
 
 
 def _networks(trusted_proxies) -> list:

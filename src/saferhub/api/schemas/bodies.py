@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from saferhub.hub import osara_content
+from saferhub.hub.security import valid_email
 from saferhub.hub.models import (
     AGENCY_KINDS,
     CASE_KINDS,
@@ -62,7 +63,7 @@ class AgencyIn(Strict):
 
 
 class UserIn(Strict):
-    email: Text(200)
+    email: Annotated[Text(200), AfterValidator(valid_email)]  # the same check as services.add_user
     name: Text(200)
     agency_id: Id
     role: Literal[ROLES]  # type: ignore[valid-type]
