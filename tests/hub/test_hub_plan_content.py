@@ -111,7 +111,7 @@ def test_a_plan_stored_with_bad_content_still_reads_everywhere(hub, plan):
     assert "Left out (stored in a form this version cannot show): scanning.problem" in export.text
     page = _web_page(hub, f"/web/plans/{plan['id']}")
     assert page.status_code == 200 and "Teenagers &lt;b&gt;canary&lt;/b&gt;" in page.text
-    assert "Lighting" in page.text
+    assert "Lighting" in page.text and "cannot show): scanning.problem, scanning.data_sources" in page.text
     # a fresh, valid write replaces the bad content
     r = _put(hub, p, "scanning", {"problem": "Drinking in the park", "baseline": {"count": 12}})
     assert r.status_code == 200 and "scanning.problem" not in r.json()["unreadable"]

@@ -8,14 +8,15 @@
   at all, inline styles only, and a sandbox.
 * X-Frame-Options DENY (older browsers), X-Content-Type-Options nosniff, Referrer-Policy
   no-referrer (ids in our URLs never leak to another site).
-* Cache-Control no-store on everything except the vendored static assets: pages, API answers and
-  report files may show personal data, and a shared or back-button cache must not keep them."""
+* Cache-Control no-store on everything except the vendored static assets and the published map
+  layers (aggregates; their routes set their own caching): pages, API answers and report files may
+  show personal data, and a shared or back-button cache must not keep them."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-STATIC = "/web/static/"
+CACHEABLE = ("/web/static/", "/web/layers/")  # no personal data: the route's own Cache-Control stands
 REPORTS = "/web/reports/"
 
 
@@ -55,13 +56,13 @@ class SecurityHeaders:
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
         extra = self.report if path.startswith(REPORTS) else self.page
-        static = path.startswith(STATIC)
-        ours = {k for k, _ in extra} | ({b"cache-control"} if not static else set())
+        cacheable = path.startswith(CACHEABLE)
+        ours = {k for k, _ in extra} | ({b"cache-control"} if not cacheable else set())
 
         async def with_headers(message):
             if message["type"] == "http.response.start":
                 kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in ours]
-                added = extra if static else extra + [(b"cache-control", b"no-store")]
+                added = extra if cacheable else extra + [(b"cache-control", b"no-store")]
                 message = {**message, "headers": kept + added}
             await send(message)
 
