@@ -2,7 +2,6 @@
 way a user is made), an ASB Case Review tells the caller only the reports they may read, the
 documented 10,000 incidents per call fit the body limit, and Authorization is parsed strictly."""
 
-import datetime as dt
 import json
 
 import pytest

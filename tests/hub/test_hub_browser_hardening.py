@@ -7,7 +7,6 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from saferhub.api import create_app
 from saferhub.web import HERE as WEB
 
 from tests.hub.conftest import PASSWORD

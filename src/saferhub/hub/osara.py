@@ -113,8 +113,8 @@ def export_markdown(plan, agencies: dict[int, str]) -> str:
              f"Stage reached: {plan.stage}. Areas: {', '.join(plan.areas or []) or 'none linked'}.", "",
              "## Scanning", "", s.get("problem") or "(not written)", ""]
     if base:
-        lines += [f"Baseline: {base.get('count')} incidents, {base.get('period', 'period not given')}"
-                  f" ({base.get('source', 'source not given')}).", ""]
+        lines += [f"Baseline: {base.get('count')} incidents, {base.get('period') or 'period not given'}"
+                  f" ({base.get('source') or 'source not given'}).", ""]
     lines += ["## Analysis", "", "Problem analysis triangle:", ""]
     for inner, outer in zip(TRIANGLE, CONTROLLERS):
         lines.append(f"- {inner.title()}: {a.get(inner, '(not written)')}"
