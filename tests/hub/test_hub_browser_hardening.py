@@ -177,3 +177,18 @@ def test_docs_are_served_from_vendored_files_only(hub):
     assert "swagger-ui-dist@5.36.0" in (vendor / "SOURCE.txt").read_text()
     assert c.get("/redoc").status_code == 404
     assert "saferhub hub" in c.get("/openapi.json").json()["info"]["title"]
+
+
+@pytest.mark.parametrize("tile_url,source", [
+    (None, None),
+    ("https://tiles.example:8443/{z}/{x}/{y}.png", "https://tiles.example:8443"),
+    ("https://{s}.tile.example/{z}/{x}/{y}.png", "https://*.tile.example"),
+    ("file:///tmp/{z}.png", None),
+])
+def test_the_only_outside_image_source_is_the_configured_tile_server(tile_url, source):
+    from saferhub.api.headers import policies
+
+    page, report = policies(tile_url)
+    img = next(d for d in page.split("; ") if d.startswith("img-src")).split()[1:]
+    assert img == ["'self'", "data:"] + ([source] if source else [])
+    assert "http" not in report and "http" not in page.replace(source or "-", "")

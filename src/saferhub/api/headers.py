@@ -24,10 +24,11 @@ def _origin(url: str | None) -> str:
     """scheme://host[:port] of a tile URL template (the map's only other image source), or ''."""
     if not url:
         return ""
-    parts = urlsplit(url.replace("{s}", "a").split("{", 1)[0])
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    parts = urlsplit(url.replace("{s}", "subdomain"))  # Leaflet's {s}: a, b, c... -> any subdomain
+    host = parts.netloc.rsplit("@", 1)[-1]
+    if parts.scheme not in ("http", "https") or not host or "{" in host:
         return ""
-    return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}://{host.replace('subdomain', '*', 1) if '{s}' in url else host}"
 
 
 def policies(tile_url: str | None = None) -> tuple[str, str]:
