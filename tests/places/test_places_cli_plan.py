@@ -44,7 +44,7 @@ def test_build_rank_plan_via_cli(small_store, tmp_path, hubdb):
     with session_factory(engine)() as s:
         plan = s.query(Plan).one()
         assert plan.areas == ["PUK-supermarket-E342800N390000"]
-        assert plan.scanning["baseline"]["count"] == 36 and plan.scanning["baseline"]["class_ratio"] == 6.0
+        assert plan.scanning["baseline"]["count"] == 36 and "6.0 times its class's typical" in plan.scanning["baseline"]["source"]
         assert "significantly above them" in plan.scanning["problem"]
     engine.dispose()
     r = run(app, ["places", "plan", "PUK-nope", "--email", "lic@test.invalid", "--db", hubdb, "--store", str(store)])

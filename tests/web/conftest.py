@@ -146,6 +146,9 @@ class Session:
         self.outside: list[str] = []
         self.context.route("**/*", self._guard)
         self.page = self.context.new_page()
+        # what the Content-Security-Policy refused (Chromium reports each refusal on the console)
+        self.csp: list[str] = []
+        self.page.on("console", lambda m: self.csp.append(m.text) if "Content Security Policy" in m.text else None)
 
     def _guard(self, route):
         url = route.request.url
@@ -191,3 +194,5 @@ def signed_in(browser, live_web, demo_hub):
     yield make
     for s in made:
         s.close()
+    refused = [m for s in made for m in s.csp]
+    assert refused == [], f"the Content-Security-Policy refused: {refused}"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Iterator, TypeVar
 
 from fastapi import Depends, Header, HTTPException, Path, Request
@@ -28,11 +29,22 @@ def get_db(request: Request) -> Iterator[Session]:
 DB = Annotated[Session, Depends(get_db)]
 
 
-def bearer_token(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
-    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials.strip():
-        raise HTTPException(401, "sign in first: send Authorization: Bearer <token> from POST /auth/login",
-                            headers={"WWW-Authenticate": "Bearer"})
-    return creds.credentials.strip()
+# RFC 6750 s2.1: credentials = "Bearer" 1*SP b64token. The scheme is case-insensitive (RFC 7235
+# s2.1); of the 1*SP we accept exactly one space, the form every client sends, so the hub and any
+# proxy in front of it cannot read one header two ways. Tabs, other white space, a second value or
+# a second Authorization header are refused, never trimmed into a token.
+_BEARER = re.compile(r"(?i:bearer) ([A-Za-z0-9\-._~+/]+=*)")
+
+
+def bearer_token(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
+    """The token of `Authorization: Bearer <token>` (the HTTPBearer dependency only documents the
+    scheme in /openapi.json: its parser trims and splits too leniently)."""
+    values = request.headers.getlist("authorization")
+    m = _BEARER.fullmatch(values[0]) if len(values) == 1 else None
+    if m is None:
+        raise HTTPException(401, "sign in first: send Authorization: Bearer <token> from POST /auth/login "
+                                 "(one space, nothing else)", headers={"WWW-Authenticate": "Bearer"})
+    return m.group(1)
 
 
 Token = Annotated[str, Depends(bearer_token)]

@@ -285,12 +285,14 @@ def place_plan(db, user, place_id: str, store=None, months=None, radius: float =
         problem += (f" Against the other {int(r['class_size']) - 1} places of its class it is "
                     + ("significantly above them" if r["flagged"] else "not significantly above them")
                     + f" (adjusted p = {r['p_adj']:.3g}).")
+    # the hub's scanning stage holds a count, a period and a source (hub/osara_content.py): the
+    # place's other figures go into the source line, in words
+    ratio = f"{float(r['ratio']):.1f} times its class's typical" if np.isfinite(r["ratio"]) else "no class to compare"
+    source = (f"saferhub places rank: {int(r['crimes'])} crimes and {int(r['asb'])} ASB incidents within "
+              f"{params['radius_m']:g} m of {place_id}, harm {float(r['harm']):.1f} days; {ratio}")
     scanning = {"problem": problem,
-                "baseline": {"count": int(r["events"]), "crimes": int(r["crimes"]), "asb": int(r["asb"]),
-                             "harm_days": round(float(r["harm"]), 1), "period": params["months"],
-                             "place_id": place_id, "radius_m": params["radius_m"],
-                             "class_ratio": None if not np.isfinite(r["ratio"]) else round(float(r["ratio"]), 2)},
-                "data_sources": [f"{r['label']}", "police.uk street-level crime and ASB", "saferhub places rank"]}
+                "baseline": {"count": int(r["events"]), "period": str(params["months"])[:300], "source": source[:300]},
+                "data_sources": [f"{r['label']}"[:300], "police.uk street-level crime and ASB", "saferhub places rank"]}
     plan = services.advance_plan(db, user, plan["id"])      # the objective is complete: on to scanning
     return services.set_plan_stage(db, user, plan["id"], plan["version"], "scanning", scanning)
 

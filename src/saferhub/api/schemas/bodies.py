@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from saferhub.hub import osara_content
+from saferhub.hub.security import valid_email
 from saferhub.hub.models import (
     AGENCY_KINDS,
     CASE_KINDS,
@@ -61,7 +63,7 @@ class AgencyIn(Strict):
 
 
 class UserIn(Strict):
-    email: Text(200)
+    email: Annotated[Text(200), AfterValidator(valid_email)]  # the same check as services.add_user
     name: Text(200)
     agency_id: Id
     role: Literal[ROLES]  # type: ignore[valid-type]
@@ -233,12 +235,33 @@ class PlanEvaluation(Strict):
     run_id: Annotated[str, Field(pattern=r"^EV-[0-9A-Za-z]{4,64}$")]
 
 
-class PlanStage(Strict):
-    """Content for one OSARA stage (only the fields of that stage are read)."""
-
+class _Stage(Strict):
     version: Annotated[int, Field(ge=1, le=2_147_483_647)]
-    stage: Literal["scanning", "analysis", "response", "assessment"]
-    content: dict
+
+
+class ScanningStage(_Stage):
+    stage: Literal["scanning"]
+    content: osara_content.Scanning
+
+
+class AnalysisStage(_Stage):
+    stage: Literal["analysis"]
+    content: osara_content.Analysis
+
+
+class ResponseStage(_Stage):
+    stage: Literal["response"]
+    content: osara_content.Response
+
+
+class AssessmentStage(_Stage):
+    stage: Literal["assessment"]
+    content: osara_content.Assessment
+
+
+# Content for one OSARA stage, typed per stage (saferhub.hub.osara_content: bounded text and lists).
+PlanStage = Annotated[Union[ScanningStage, AnalysisStage, ResponseStage, AssessmentStage],
+                      Field(discriminator="stage")]
 
 
 class PlanPublic(Strict):

@@ -303,6 +303,8 @@ class PlanOut(Out):
     areas: list[str]
     version: int
     missing_for_next_stage: list[str]
+    unreadable: list[str] = Field(default=[], description="stage content stored by an older version in a form that "
+                                                          "cannot be shown (left out of the fields above)")
 
 
 class AuditCheck(Out):

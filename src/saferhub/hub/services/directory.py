@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 
 from saferhub.hub import audit
 from saferhub.hub.access import require_role
-from saferhub.hub.errors import Conflict, HubError, NotFound
+from saferhub.hub.errors import Conflict, HubError, NotFound, Unprocessable
 from saferhub.hub.models import Agency, ApiToken, User
-from saferhub.hub.security import check_password_strength, hash_password, normalise_email
+from saferhub.hub.security import check_password_strength, hash_password, valid_email
 from saferhub.hub.services.common import created, write_log
 
 
@@ -43,7 +43,10 @@ def add_user(db: Session, email: str, name: str, agency_id: int, role: str, pass
         raise HubError(problem)
     if db.get(Agency, agency_id) is None:
         raise NotFound(f"no agency {agency_id}")
-    email = normalise_email(email)  # the one form sign-in looks up (security.normalise_email)
+    try:  # an address, in the one form sign-in looks up (security.normalise_email)
+        email = valid_email(email)
+    except ValueError as exc:
+        raise Unprocessable(str(exc)) from None
     if db.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise Conflict(f"a user with e-mail {email} exists")
     u = User(email=email, name=name, agency_id=agency_id, role=role, password_hash=hash_password(password))

@@ -17,10 +17,13 @@ from saferhub.hub.services.common import created, versioned, write_log
 
 
 def plan_dict(p: Plan) -> dict:
+    """The plan as shown: stage content through `osara.view`, so content an older version stored
+    in a shape it cannot show is left out and named in `unreadable` (never a failed read)."""
+    v = osara.view(p)
     return {"id": p.id, "case_id": p.case_id, "title": p.title, "lead_agency_id": p.lead_agency_id,
-            "owner_id": p.owner_id, "stage": p.stage, "objective": p.objective, "scanning": p.scanning,
-            "analysis": p.analysis, "responses": p.responses, "assessment": p.assessment, "areas": p.areas,
-            "version": p.version, "missing_for_next_stage": osara.missing(p.stage, p)}
+            "owner_id": p.owner_id, "stage": p.stage, "objective": p.objective, "scanning": v.scanning,
+            "analysis": v.analysis, "responses": v.responses, "assessment": v.assessment, "areas": v.areas,
+            "version": p.version, "missing_for_next_stage": osara.missing(p.stage, v), "unreadable": v.unreadable}
 
 
 def create_plan(db: Session, user: User, *, title: str, objective: str, case_id: int | None = None,
