@@ -27,6 +27,7 @@ checks every route of /openapi.json x role x own / other agency / locked / unatt
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 
 from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
@@ -56,6 +57,11 @@ def can_read_cases(user: User) -> bool:
 def require_case_role(user: User, what: str = "case records") -> None:
     if not can_read_cases(user):
         raise Forbidden(f"the {user.role} role has no access to {what}")
+
+
+def reads_unattached_case_reviews(user: User) -> bool:
+    """ASB Case Review applications on no case: the hub coordinator convenes the review."""
+    return user.role == "coordinator"
 
 
 def _probe(stmt):
@@ -119,13 +125,23 @@ def child_of_case(db: Session, user: User, case_id: int, what: str) -> Case:
         raise NotFound(f"no {what}") from None
 
 
+def plan_clause(user: User):
+    """SQL condition over Plan outer-joined to its Case: `user` may read the plan. On a case:
+    whoever reads the case in full; on no case: the case roles of its lead agency."""
+    if user.role not in CASE_ROLES:
+        return false()
+    return or_((Plan.case_id.is_not(None)) & full_clause(user),
+               (Plan.case_id.is_(None)) & (Plan.lead_agency_id == user.agency_id))
+
+
+def plans_query(user: User):
+    """The plans `user` may read (the list page and `plan_for` share this one decision)."""
+    return select(Plan).outerjoin(Case, Case.id == Plan.case_id).where(plan_clause(user))
+
+
 def plan_for(db: Session, user: User, plan_id: int) -> Plan:
-    p = db.get(Plan, plan_id)
-    if p is None or not can_read_cases(user):
-        raise NotFound(f"no plan {plan_id}")
-    if p.case_id is not None:
-        child_of_case(db, user, p.case_id, f"plan {plan_id}")
-    elif p.lead_agency_id != user.agency_id:
+    p = db.scalar(plans_query(user).where(Plan.id == plan_id))
+    if p is None:
         raise NotFound(f"no plan {plan_id}")
     return p
 
@@ -147,12 +163,46 @@ def location_for(db: Session, user: User, location_id: int) -> Location:
 
 
 def readable_incidents(db: Session, user: User, ids: list[int]) -> set[int]:
-    """Which of `ids` the user may read: recorded by their agency, or on a case they read in full."""
+    """Which of `ids` the user may read: recorded by their agency, or on a case they read in full
+    (a locked case counts only for those who read it in full). Checked CHUNK ids at a time."""
     if not can_read_cases(user) or not ids:
         return set()
-    own = set(db.scalars(select(Incident.id).where(Incident.id.in_(ids), Incident.agency_id == user.agency_id)))
-    rest = [i for i in ids if i not in own]
-    if rest:
-        own |= set(db.scalars(select(CaseIncident.incident_id).join(Case, Case.id == CaseIncident.case_id)
-                              .where(CaseIncident.incident_id.in_(rest), full_clause(user))))
+    ids = list(ids)
+    own: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start:start + CHUNK]
+        mine = set(db.scalars(select(Incident.id).where(Incident.id.in_(part), Incident.agency_id == user.agency_id)))
+        rest = [i for i in part if i not in mine]
+        if rest:
+            mine |= set(db.scalars(select(CaseIncident.incident_id).join(Case, Case.id == CaseIncident.case_id)
+                                   .where(CaseIncident.incident_id.in_(rest), full_clause(user))))
+        own |= mine
     return own
+
+
+CHUNK = 5000  # ids per IN list (SQLite and psycopg both take this many parameters)
+
+# Report files (`/web/reports`). A patrol plan's files (schedule, GPX routes, team briefings) say
+# when and where officers will be in the coming days: police operational information, for a
+# police agency's case roles and analysts only. Every other report is an aggregate (hotspots,
+# forecasts, backtests, dosage, evaluations) for any signed-in user.
+PATROL_PLAN_DIR = "patrol-plan"
+PATROL_PLAN_ROLES = ("coordinator", "caseworker", "analyst")
+
+
+def is_patrol_plan(root: Path, name: str) -> bool:
+    """A file of a patrol plan: under a `patrol-plan` folder (as `scripts/main` writes it), named
+    patrol-plan*, or in a folder `patrol plan --out-dir` wrote (it holds schedule.csv or route GPX)."""
+    parts = name.split("/")
+    if PATROL_PLAN_DIR in parts[:-1] or parts[-1].startswith(PATROL_PLAN_DIR) or parts[-1].endswith(".gpx"):
+        return True
+    folder = (root / name).parent
+    return (folder / "schedule.csv").exists() or any(folder.glob("route-*.gpx"))
+
+
+def may_open_report(user: User, root: Path, name: str) -> bool:
+    """May `user` list and open the report file `name` ('/'-separated, relative to `root`)? The one
+    decision for the reports list and for opening a file (a file not allowed is not listed, and 404)."""
+    if is_patrol_plan(root, name):
+        return user.agency is not None and user.agency.kind == "police" and user.role in PATROL_PLAN_ROLES
+    return True

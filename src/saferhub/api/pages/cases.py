@@ -8,13 +8,12 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from sqlalchemy import select
 
 from saferhub.api.deps import DB
 from saferhub.api.pages.common import check_csrf, page_user, redirect, render, with_purpose
-from saferhub.hub import audit, services
+from saferhub.hub import services
 from saferhub.hub.errors import HubError
-from saferhub.hub.models import CASE_KINDS, REFERRAL_KINDS, RISK_LEVELS, Referral
+from saferhub.hub.models import CASE_KINDS, REFERRAL_KINDS, RISK_LEVELS
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 Text = Annotated[str, Form(max_length=4000)]
@@ -30,8 +29,7 @@ def _case_page(request: Request, db, user, purpose: str, case_id: int, *, status
             return render(request, "case_locked.html", user=user, case=case, title=f"Case {case['ref']}")
         actions = services.list_actions(db, user, case_id, purpose)
         incidents = services.case_incidents(db, user, case_id, purpose, limit=500)
-        refs = db.scalars(select(Referral).where(Referral.case_id == case_id).order_by(Referral.id)).all()
-        audit.disclose(db, user, purpose, "referral", [r.id for r in refs], {"case_id": case_id})
+        refs = services.case_referrals(db, user, case_id, purpose)
     except HubError as exc:
         db.rollback()
         message = (f"There is no case {case_id} you can open. If you expected one, ask its owner to share it "
@@ -40,7 +38,7 @@ def _case_page(request: Request, db, user, purpose: str, case_id: int, *, status
                       status=exc.status)
     db.commit()
     agencies = {a["id"]: a["name"] for a in services.list_agencies(db)}
-    timeline = _timeline(case, actions, incidents, [services.referral_dict(r) for r in refs], agencies)
+    timeline = _timeline(case, actions, incidents, refs, agencies)
     return render(request, "case.html", user=user, case=case, actions=actions, timeline=timeline,
                   incident_count=len(incidents), agencies=agencies,
                   working=[agencies.get(a, "?") for a in case.get("agencies", [])], referral_kinds=REFERRAL_KINDS,

@@ -86,3 +86,11 @@ __all__ = [
     "run_rules", "set_plan_stage", "stub", "update_action", "update_case", "update_user", "use_power",
     "user_dict", "write_log",
 ]
+
+# Read models of the web pages and the briefing (pages are shells over these; see api/pages).
+from saferhub.hub.services import briefing, maps, reports, trail  # noqa: E402
+from saferhub.hub.services.directory import active_user  # noqa: E402
+from saferhub.hub.services.plans import list_plans  # noqa: E402
+from saferhub.hub.services.referrals import case_referrals  # noqa: E402
+
+__all__ += ["active_user", "briefing", "case_referrals", "list_plans", "maps", "reports", "trail"]

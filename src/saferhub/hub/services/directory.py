@@ -103,3 +103,9 @@ def list_users(db: Session, actor: User) -> list[dict]:
     audit.append(db, user=actor, action="read", entity="user", entity_ids=[u.id for u in users],
                  purpose="user administration")
     return [user_dict(u) for u in users]
+
+
+def active_user(db: Session, email: str) -> User | None:
+    """The active account with this e-mail (normalised as at sign-in), for commands acting as a user
+    (`saferhub briefing pdf --email`); None when there is none."""
+    return db.scalar(select(User).where(User.email == normalise_email(email), User.active.is_(True)))
