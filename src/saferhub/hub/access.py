@@ -16,8 +16,8 @@ case) are readable exactly when their case is readable in full. Records that can
 - a plan with no case: the case roles of its lead agency;
 - a location: anyone who reads in full a case placed there; while it is on no case, the case
   roles of the agency that recorded it (so a locked case's address stays with its members);
-- an incident: the case roles of the agency that recorded it, or anyone who reads in full a case
-  it is linked to. Linking a record to a case needs read access to the record first, so a link
+- an incident: anyone who reads in full a case it is linked to; otherwise the case roles of the
+  agency that recorded it, unless it is linked to a locked case (then only that case's readers). Linking a record to a case needs read access to the record first, so a link
   can never be used to read someone else's record.
 
 The case rules are SQL conditions (`full_clause`, `listed_clause`), so a case list is one query and
@@ -163,21 +163,22 @@ def location_for(db: Session, user: User, location_id: int) -> Location:
 
 
 def readable_incidents(db: Session, user: User, ids: list[int]) -> set[int]:
-    """Which of `ids` the user may read: recorded by their agency, or on a case they read in full
-    (a locked case counts only for those who read it in full). Checked CHUNK ids at a time."""
+    """Which of `ids` the user may read: those on a case they read in full, and their own agency's,
+    except any linked to a locked case they do not read in full (a locked case's incidents stay
+    with its members, as its address does). Checked CHUNK ids at a time."""
     if not can_read_cases(user) or not ids:
         return set()
     ids = list(ids)
-    own: set[int] = set()
+    out: set[int] = set()
+    linked = select(CaseIncident.incident_id).join(Case, Case.id == CaseIncident.case_id)
     for start in range(0, len(ids), CHUNK):
         part = ids[start:start + CHUNK]
-        mine = set(db.scalars(select(Incident.id).where(Incident.id.in_(part), Incident.agency_id == user.agency_id)))
-        rest = [i for i in part if i not in mine]
-        if rest:
-            mine |= set(db.scalars(select(CaseIncident.incident_id).join(Case, Case.id == CaseIncident.case_id)
-                                   .where(CaseIncident.incident_id.in_(rest), full_clause(user))))
-        own |= mine
-    return own
+        own = set(db.scalars(select(Incident.id).where(Incident.id.in_(part), Incident.agency_id == user.agency_id)))
+        on_full = set(db.scalars(linked.where(CaseIncident.incident_id.in_(part), full_clause(user))))
+        if own - on_full:
+            own -= set(db.scalars(linked.where(CaseIncident.incident_id.in_(own - on_full), Case.locked.is_(True))))
+        out |= own | on_full
+    return out
 
 
 CHUNK = 5000  # ids per IN list (SQLite and psycopg both take this many parameters)

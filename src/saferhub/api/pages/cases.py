@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 
 from saferhub.api.deps import DB
-from saferhub.api.pages.common import check_csrf, page_user, redirect, render, with_purpose
+from saferhub.api.pages.common import check_csrf, page_user, redirect, render, shown, text_errors, with_purpose
 from saferhub.hub import services
 from saferhub.hub.errors import HubError
 from saferhub.hub.models import CASE_KINDS, REFERRAL_KINDS, RISK_LEVELS
@@ -101,16 +101,17 @@ def case_create(request: Request, db: DB, kind: Text = "", title: Text = "", sum
     check_csrf(request, csrf_token)
     user = page_user(request, db)
     typed = {"kind": kind, "title": title, "summary": summary, "risk": risk, "review_on": review_on}
-    errors = {}
+    errors = text_errors(typed, multiline=("summary",))
+    typed = {k: shown(v) for k, v in typed.items()}
     if kind not in CASE_KINDS:
-        errors["kind"] = "Choose what kind of case this is."
+        errors.setdefault("kind", "Choose what kind of case this is.")
     if not title.strip():
-        errors["title"] = "Give the case a short title (for example the place and the problem)."
+        errors.setdefault("title", "Give the case a short title (for example the place and the problem).")
     elif len(title) > 200:
-        errors["title"] = "The title is longer than 200 characters."
+        errors.setdefault("title", "The title is longer than 200 characters.")
     if risk not in RISK_LEVELS:
-        errors["risk"] = "Choose standard, medium or high."
-    review = _date(review_on, "review_on", errors)
+        errors.setdefault("risk", "Choose standard, medium or high.")
+    review = None if "review_on" in errors else _date(review_on, "review_on", errors)
     if not errors:
         try:
             c = services.create_case(db, user, kind=kind, title=title.strip(), summary=summary.strip() or None,
@@ -150,15 +151,17 @@ def referral_create(case_id: int, request: Request, db: DB, to_agency_id: Text =
     if ask:
         return ask
     typed = {"to_agency_id": to_agency_id, "kind": kind, "reason": reason, "legal_gateway": legal_gateway}
-    errors = {}
+    errors = text_errors(typed, multiline=("reason",))
+    typed = {k: shown(v) for k, v in typed.items()}
     if not to_agency_id.isdigit():
-        errors["to_agency_id"] = "Choose the agency to refer to."
+        errors.setdefault("to_agency_id", "Choose the agency to refer to.")
     if kind not in REFERRAL_KINDS:
-        errors["kind"] = "Choose the kind of referral."
+        errors.setdefault("kind", "Choose the kind of referral.")
     if len(reason.strip()) < 5:
-        errors["reason"] = "Say in a sentence why you are referring (at least 5 characters)."
+        errors.setdefault("reason", "Say in a sentence why you are referring (at least 5 characters).")
     if len(legal_gateway.strip()) < 3:
-        errors["legal_gateway"] = "Name the legal gateway for sharing (for example Crime and Disorder Act 1998 s115)."
+        errors.setdefault("legal_gateway",
+                          "Name the legal gateway for sharing (for example Crime and Disorder Act 1998 s115).")
     if not errors:
         try:
             r = services.create_referral(db, user, case_id, to_agency_id=int(to_agency_id), kind=kind,
@@ -178,10 +181,10 @@ def action_create(case_id: int, request: Request, db: DB, title: Text = "", due_
     user, purpose, ask = with_purpose(request, db, next=f"/web/cases/{case_id}")
     if ask:
         return ask
-    errors: dict = {}
-    due = _date(due_on, "due_on", errors)
+    errors = text_errors({"title": title, "due_on": due_on})
+    due = None if "due_on" in errors else _date(due_on, "due_on", errors)
     if not title.strip():
-        errors["title"] = "Say what needs doing."
+        errors.setdefault("title", "Say what needs doing.")
     if not errors:
         try:
             services.create_action(db, user, case_id, title=title.strip()[:300], due_on=due)
@@ -191,7 +194,7 @@ def action_create(case_id: int, request: Request, db: DB, title: Text = "", due_
             db.rollback()
             errors["form"] = str(exc)
     return _case_page(request, db, user, purpose, case_id, status=400, errors=errors,
-                      typed={"title": title, "due_on": due_on})
+                      typed={"title": shown(title), "due_on": shown(due_on)})
 
 
 @router.get("/referrals")
@@ -218,11 +221,11 @@ def referral_respond(referral_id: int, request: Request, db: DB, decision: Text 
     user, purpose, ask = with_purpose(request, db, next="/web/referrals")
     if ask:
         return ask
-    error = None
+    error = text_errors({"reason": reason}, multiline=("reason",)).get("reason")
     if decision not in ("accept", "decline"):
-        error = "Choose accept or decline."
+        error = error or "Choose accept or decline."
     elif decision == "decline" and not reason.strip():
-        error = "Give a reason for declining, so the referring agency knows what to do next."
+        error = error or "Give a reason for declining, so the referring agency knows what to do next."
     if error is None:
         try:
             services.respond_referral(db, user, referral_id, decision == "accept", reason.strip() or None)
@@ -236,4 +239,4 @@ def referral_respond(referral_id: int, request: Request, db: DB, decision: Text 
     db.commit()
     agencies = {a["id"]: a["name"] for a in services.list_agencies(db)}
     return render(request, "referrals.html", user=user, inbox=inbox, sent=sent, agencies=agencies, error=error,
-                  typed={"id": referral_id, "reason": reason, "decision": decision}, title=f"Referrals: {user.agency.name}", status=400)
+                  typed={"id": referral_id, "reason": shown(reason), "decision": shown(decision)}, title=f"Referrals: {user.agency.name}", status=400)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from saferhub.api.schemas import plain
 from saferhub.hub.models import (
     AGENCY_KINDS,
     CASE_KINDS,
@@ -17,9 +18,9 @@ from saferhub.hub.models import (
 
 
 def _no_nul(v: str) -> str:
-    if "\x00" in v:
-        raise ValueError("text must not contain NUL characters")
-    return v
+    """NUL, control characters other than line breaks and tabs, broken Unicode: `plain.check`, the
+    rule the web forms use too."""
+    return plain.check(v, multiline=True)
 
 
 def _sane_date(v):
