@@ -48,14 +48,16 @@ def recent_incidents(db: Session, user: User, purpose: str | None, since: dt.dat
 
     Returns {"recorded", "recorded_simulated", "truncated", "readable": [{id, category, lsoa,
     place, source, agency}]}."""
+    reads = can_read_cases(user)
+    if reads:
+        purpose = audit.check_purpose(purpose)  # before any query: no purpose, no records
     newest = (select(Incident.id, Incident.occurred_at, Incident.source, Incident.agency_id)
               .order_by(Incident.id.desc()).limit(RECENT_SCAN).subquery())
     rows = db.execute(select(newest.c.id, newest.c.source).where(newest.c.occurred_at >= since)).all()
     out = {"recorded": len(rows), "recorded_simulated": sum(src == "simulated" for _, src in rows),
            "truncated": len(rows) >= RECENT_SCAN, "readable": []}  # every row scanned was recent: maybe more
-    if not can_read_cases(user):
+    if not reads:
         return out
-    purpose = audit.check_purpose(purpose)
     ids = sorted(readable_incidents(db, user, [i for i, _ in rows]))
     names = {a.id: a.name for a in db.scalars(select(Agency))}
     for start in range(0, len(ids), 5000):
