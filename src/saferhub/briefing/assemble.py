@@ -1,8 +1,8 @@
 """The daily briefing: what a partnership's morning meeting goes through, for one user.
 
 Sections:
-- the last 24 hours' incidents by area: the incidents the user may read (their agency's, or those
-  linked to a case they read in full), and the partnership's total as one aggregate figure;
+- the last 24 hours' incidents by area: the incidents the user may read (the incident rule of
+  `access.readable_incidents`), and the partnership's total as one aggregate figure;
 - active hotspots (the published Gi* layer) and yesterday's patrol dosage (published by patrol);
 - new and overdue referrals to the user's agency; new and overdue actions on cases they see;
 - high-risk cases due for review in the next 7 days;
@@ -26,7 +26,6 @@ from saferhub.hub.services import briefing as hub_briefing
 from saferhub.hub.services.common import aware
 
 AREA_ROWS = 15         # places listed under "last 24 hours"; the rest are summed in one line
-LIST_LIMIT = hub_briefing.LIST_LIMIT
 
 
 @dataclass

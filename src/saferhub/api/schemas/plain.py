@@ -8,6 +8,8 @@ from __future__ import annotations
 import unicodedata
 
 LINE_BREAKS = frozenset("\n\r\t")
+# the same rule for multi-line text as a JSON Schema pattern (ECMA-262 and Python `re` alike)
+PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
 
 
 def problem(value: str, *, multiline: bool = True) -> str | None:
