@@ -162,23 +162,27 @@ def location_for(db: Session, user: User, location_id: int) -> Location:
     raise NotFound(f"no location {location_id}")
 
 
+def incident_clause(user: User):
+    """SQL condition over Incident: `user` may read it. Those on a case they read in full, and their
+    own agency's, except any linked to a locked case they do not read in full (a locked case's
+    incidents stay with its readers, as its address does)."""
+    if user.role not in CASE_ROLES:
+        return false()
+    links = select(CaseIncident.case_id).join(Case, Case.id == CaseIncident.case_id).where(
+        CaseIncident.incident_id == Incident.id)
+    on_full = links.where(full_clause(user)).exists()
+    on_locked = links.where(Case.locked.is_(True)).exists()
+    return or_((Incident.agency_id == user.agency_id) & ~on_locked, on_full)
+
+
 def readable_incidents(db: Session, user: User, ids: list[int]) -> set[int]:
-    """Which of `ids` the user may read: those on a case they read in full, and their own agency's,
-    except any linked to a locked case they do not read in full (a locked case's incidents stay
-    with its members, as its address does). Checked CHUNK ids at a time."""
+    """Which of `ids` the user may read (`incident_clause`), checked CHUNK ids at a time."""
     if not can_read_cases(user) or not ids:
         return set()
     ids = list(ids)
-    out: set[int] = set()
-    linked = select(CaseIncident.incident_id).join(Case, Case.id == CaseIncident.case_id)
-    for start in range(0, len(ids), CHUNK):
-        part = ids[start:start + CHUNK]
-        own = set(db.scalars(select(Incident.id).where(Incident.id.in_(part), Incident.agency_id == user.agency_id)))
-        on_full = set(db.scalars(linked.where(CaseIncident.incident_id.in_(part), full_clause(user))))
-        if own - on_full:
-            own -= set(db.scalars(linked.where(CaseIncident.incident_id.in_(own - on_full), Case.locked.is_(True))))
-        out |= own | on_full
-    return out
+    clause = incident_clause(user)
+    return {i for start in range(0, len(ids), CHUNK)
+            for i in db.scalars(select(Incident.id).where(Incident.id.in_(ids[start:start + CHUNK]), clause))}
 
 
 CHUNK = 5000  # ids per IN list (SQLite and psycopg both take this many parameters)

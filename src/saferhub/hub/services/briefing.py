@@ -59,7 +59,7 @@ def recent_incidents(db: Session, user: User, purpose: str | None, since: dt.dat
     if not reads:
         return out
     ids = sorted(readable_incidents(db, user, [i for i, _ in rows]))
-    names = {a.id: a.name for a in db.scalars(select(Agency))}
+    names = {a.id: a.name for a in db.scalars(select(Agency))} if ids else {}
     for start in range(0, len(ids), 5000):
         part = ids[start:start + 5000]
         out["readable"] += [{"id": i, "category": cat, "lsoa": lsoa, "place": place, "source": src,
