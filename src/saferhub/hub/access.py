@@ -20,6 +20,10 @@ case) are readable exactly when their case is readable in full. Records that can
   agency that recorded it, unless it is linked to a locked case (then only that case's readers). Linking a record to a case needs read access to the record first, so a link
   can never be used to read someone else's record.
 
+Report files the jobs wrote (`may_open_report`): a patrol plan's (future patrol times and routes)
+for a police agency's coordinators, caseworkers and analysts; aggregate reports for anyone.
+
+The web pages and the daily briefing ask here too, through the services (they hold no rules).
 The case rules are SQL conditions (`full_clause`, `listed_clause`), so a case list is one query and
 a single case is checked in the same query that fetches it; tests/hub/test_hub_matrix_generated.py
 checks every route of /openapi.json x role x own / other agency / locked / unattached."""
