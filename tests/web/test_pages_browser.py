@@ -85,7 +85,9 @@ def test_map_shows_open_cases_after_a_purpose(signed_in, demo_hub):
         logged = con.execute("SELECT count(*) FROM audit_events WHERE purpose = ? AND entity = 'case'",
                              ("planning this week's patrols",)).fetchone()[0]
     assert want > 5 and logged == 1
-    s.page.locator("#map path[stroke='#000']").first.click(force=True)
+    # a DOM click on the marker itself: a forced click at its centre can land on a neighbour or
+    # outside the map view under load (flaky)
+    s.page.locator("#map path[stroke='#000']").first.dispatch_event("click")
     assert "HUB-" in s.page.wait_for_selector(".leaflet-popup-content").inner_text()
     s.shot("map-cases")
     assert s.outside == []
