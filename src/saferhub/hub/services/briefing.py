@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from saferhub.hub import asb, audit
-from saferhub.hub.access import can_read_cases, full_clause, readable_incidents, reads_unattached_case_reviews
+from saferhub.hub.access import CHUNK, can_read_cases, full_clause, incident_clause, reads_unattached_case_reviews
 from saferhub.hub.models import Action, Agency, AsbPower, Case, CaseReviewApplication, Incident, User
 from saferhub.hub.services.actions import action_dict
 from saferhub.hub.services.cases import case_dict
@@ -58,15 +58,18 @@ def recent_incidents(db: Session, user: User, purpose: str | None, since: dt.dat
            "truncated": len(rows) >= RECENT_SCAN, "readable": []}  # every row scanned was recent: maybe more
     if not reads:
         return out
-    ids = sorted(readable_incidents(db, user, [i for i, _ in rows]))
-    names = {a.id: a.name for a in db.scalars(select(Agency))} if ids else {}
-    for start in range(0, len(ids), 5000):
-        part = ids[start:start + 5000]
-        out["readable"] += [{"id": i, "category": cat, "lsoa": lsoa, "place": place, "source": src,
-                             "agency": names.get(agency, "unknown agency")}
+    recent, readable = [i for i, _ in rows], incident_clause(user)  # the incident rule (access)
+    for start in range(0, len(recent), CHUNK):
+        out["readable"] += [{"id": i, "category": cat, "lsoa": lsoa, "place": place, "source": src, "agency": agency}
                             for i, cat, lsoa, place, src, agency in db.execute(
                                 select(Incident.id, Incident.category, Incident.lsoa, Incident.location_text,
-                                       Incident.source, Incident.agency_id).where(Incident.id.in_(part)))]
+                                       Incident.source, Incident.agency_id)
+                                .where(Incident.id.in_(recent[start:start + CHUNK]), readable))]
+    ids = sorted(r["id"] for r in out["readable"])
+    if ids:
+        names = {a.id: a.name for a in db.scalars(select(Agency))}
+        for r in out["readable"]:
+            r["agency"] = names.get(r["agency"], "unknown agency")
     audit.disclose(db, user, purpose, "incident", ids, {"briefing": "last 24 hours"})
     return out
 
