@@ -60,7 +60,7 @@ def published(web_store, tmp_path_factory) -> dict:
 def demo_hub(web_store, published, tmp_path_factory) -> dict:
     """A migrated SQLite hub seeded with the demo partnership (real ASB, three months, 12 cases),
     an administrator, and the simulated week of partner activity."""
-    from saferhub.briefing import demo
+    from saferhub.hub import demo
     from saferhub.data.products import read_product
     from saferhub.hub import seed, services
     from saferhub.hub.db import make_engine, session_factory, upgrade

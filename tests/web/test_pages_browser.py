@@ -86,7 +86,9 @@ def test_map_shows_open_cases_after_a_purpose(signed_in, demo_hub):
         logged = con.execute("SELECT count(*) FROM audit_events WHERE purpose = ? AND entity = 'case'",
                              ("planning this week's patrols",)).fetchone()[0]
     assert want > 5 and logged == 1
-    s.page.locator("#map path[stroke='#000']").first.click(force=True)
+    # a DOM click on the marker itself: a forced click at its centre can land on a neighbour or
+    # outside the map view under load (flaky)
+    s.page.locator("#map path[stroke='#000']").first.dispatch_event("click")
     assert "HUB-" in s.page.wait_for_selector(".leaflet-popup-content").inner_text()
     s.shot("map-cases")
     assert s.outside == []
@@ -100,9 +102,11 @@ def test_briefing_shows_the_morning_and_prints_to_pdf(signed_in, demo_hub):
     body = s.page.inner_text("main")
     assert s.page.inner_text("h1").startswith("Daily partnership briefing")
     assert "simulated" in body
-    m = re.search(r"([\d,]+) incidents, of which ([\d,]+) simulated", body)
+    m = re.search(r"([\d,]+) incidents were recorded across the partnership\. ([\d,]+) of them are ones you may "
+                  r"read \(your agency's, or on cases you work\), of which ([\d,]+) simulated", body)
     assert m, body[:500]
-    assert int(m.group(1).replace(",", "")) == int(m.group(2).replace(",", "")) > 50
+    recorded, readable, simulated = (int(g.replace(",", "")) for g in m.groups())
+    assert recorded > 50 and recorded > readable == simulated > 0
     assert "Active hotspots" in body and "Hot spot, 99% confidence" in body
     assert "No patrol plan yet." in body
     assert "Orders and powers expired" in body and "dispersal" in body

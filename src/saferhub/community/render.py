@@ -71,7 +71,7 @@ def index_html(model: dict, links: Links, survey: dict | None = None) -> str:
     for w in model["wards"]:
         districts.setdefault(w["district"], []).append(w)
     return env.get_template("index.html").render(model=model, districts=districts, links=links, survey=survey,
-                                                 title=f"Your neighbourhood: crime, patrols and what we did")
+                                                 title="Your neighbourhood: crime, patrols and what we did")
 
 
 def ward_html(model: dict, ward: dict, links: Links) -> str:

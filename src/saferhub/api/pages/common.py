@@ -8,10 +8,13 @@ which log it with that purpose."""
 
 from __future__ import annotations
 
+import unicodedata
+
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from saferhub.api.schemas import plain
 from saferhub.api.web import (  # noqa: F401 (check_csrf re-exported)
     CSRF_COOKIE, SESSION_COOKIE, _csrf, check_csrf, session_tag, set_cookie)
 from saferhub.hub import security
@@ -82,3 +85,20 @@ def redirect(url: str) -> RedirectResponse:
 def safe_next(url: str) -> str:
     """Only local paths under /web/ (no open redirect to another site)."""
     return url if url.startswith("/web/") and not url.startswith("//") and "\\" not in url else "/web/briefing"
+
+
+def text_errors(fields: dict[str, str], multiline: tuple[str, ...] = ()) -> dict[str, str]:
+    """Per form field, why its text is refused (NUL, control characters, broken Unicode): the same
+    rule as the JSON bodies (`api.schemas.plain`). Pages re-show the form with these and store
+    nothing; `shown` gives the typed value back without the offending characters."""
+    out = {}
+    for name, value in fields.items():
+        reason = plain.problem(value, multiline=name in multiline)
+        if reason:
+            out[name] = reason[0].upper() + reason[1:] + "."
+    return out
+
+
+def shown(value: str) -> str:
+    """A refused value as the form shows it again: without control characters or lone surrogates."""
+    return "".join(ch for ch in value if ch in "\n\r\t" or unicodedata.category(ch) not in ("Cc", "Cs"))

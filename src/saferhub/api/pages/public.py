@@ -5,7 +5,7 @@ computes figures or reads hub records."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from saferhub.api.deps import DB

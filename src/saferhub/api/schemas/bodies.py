@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
+from saferhub.api.schemas import plain
 from saferhub.hub import osara_content
 from saferhub.hub.security import valid_email
 from saferhub.hub.models import (
@@ -19,9 +20,9 @@ from saferhub.hub.models import (
 
 
 def _no_nul(v: str) -> str:
-    if "\x00" in v:
-        raise ValueError("text must not contain NUL characters")
-    return v
+    """NUL, control characters other than line breaks and tabs, broken Unicode: `plain.check`, the
+    rule the web forms use too."""
+    return plain.check(v, multiline=True)
 
 
 def _sane_date(v):
@@ -34,8 +35,11 @@ def _sane_date(v):
 
 
 def Text(max_length: int, min_length: int = 1):  # noqa: N802 - a type factory
+    # the pattern documents `plain`'s rule in /openapi.json (so clients and fuzzers know it); the
+    # validator enforces it with a plain-words message
     return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-                     AfterValidator(_no_nul)]
+                     AfterValidator(_no_nul), WithJsonSchema({"type": "string", "minLength": min_length,
+                                                              "maxLength": max_length, "pattern": plain.PATTERN})]
 
 
 Date = Annotated[dt.date, AfterValidator(_sane_date)]

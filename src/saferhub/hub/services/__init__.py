@@ -90,3 +90,11 @@ __all__ = [
     "user_dict", "write_log",
     "public_plan_dict", "public_plans", "set_plan_public",
 ]
+
+# Read models of the web pages and the briefing (pages are shells over these; see api/pages).
+from saferhub.hub.services import briefing, maps, reports, trail  # noqa: E402
+from saferhub.hub.services.directory import active_user  # noqa: E402
+from saferhub.hub.services.plans import list_plans  # noqa: E402
+from saferhub.hub.services.referrals import case_referrals  # noqa: E402
+
+__all__ += ["active_user", "briefing", "case_referrals", "list_plans", "maps", "reports", "trail"]

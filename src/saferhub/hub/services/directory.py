@@ -10,7 +10,7 @@ from saferhub.hub import audit
 from saferhub.hub.access import require_role
 from saferhub.hub.errors import Conflict, HubError, NotFound, Unprocessable
 from saferhub.hub.models import Agency, ApiToken, User
-from saferhub.hub.security import check_password_strength, hash_password, valid_email
+from saferhub.hub.security import check_password_strength, hash_password, normalise_email, valid_email
 from saferhub.hub.services.common import created, write_log
 
 
@@ -106,3 +106,9 @@ def list_users(db: Session, actor: User) -> list[dict]:
     audit.append(db, user=actor, action="read", entity="user", entity_ids=[u.id for u in users],
                  purpose="user administration")
     return [user_dict(u) for u in users]
+
+
+def active_user(db: Session, email: str) -> User | None:
+    """The active account with this e-mail (normalised as at sign-in), for commands acting as a user
+    (`saferhub briefing pdf --email`); None when there is none."""
+    return db.scalar(select(User).where(func.lower(User.email) == normalise_email(email), User.active.is_(True)))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from saferhub.hub import audit, osara
-from saferhub.hub.access import case_for, plan_for, require_role
+from saferhub.hub.access import case_for, plan_for, plans_query, require_case_role, require_role
 from saferhub.hub.errors import HubError, NotFound
 from saferhub.hub.models import Agency, Plan, User
 from saferhub.hub.services.common import created, versioned, write_log
@@ -43,6 +43,16 @@ def get_plan(db: Session, user: User, plan_id: int, purpose: str | None) -> dict
     p = plan_for(db, user, plan_id)
     audit.disclose(db, user, purpose, "plan", [p.id])
     return plan_dict(p)
+
+
+def list_plans(db: Session, user: User, purpose: str | None, limit: int = 200) -> list[dict]:
+    """The newest plans the user may open (`access.plans_query`, the decision `plan_for` makes for
+    one plan), purpose-logged like a single read."""
+    require_case_role(user, "problem-solving plans")
+    purpose = audit.check_purpose(purpose)
+    plans = db.scalars(plans_query(user).order_by(Plan.id.desc()).limit(limit)).all()
+    audit.disclose(db, user, purpose, "plan", [p.id for p in plans], {"list": True})
+    return [plan_dict(p) for p in plans]
 
 
 def set_plan_stage(db: Session, user: User, plan_id: int, version: int, stage: str, content) -> dict:
