@@ -22,6 +22,7 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None,
     random one for this process)."""
     from saferhub import __version__
     from saferhub.api import hygiene, pages, routes, web
+    from saferhub.api.pages import errors as web_errors
 
     config = config or settings()
     app = FastAPI(
@@ -61,6 +62,7 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None,
                             headers={"Retry-After": "1"})
 
     hygiene.install(app, config.max_request_bytes)  # size limit, strict JSON, clipped 422s
+    web_errors.install(app)  # errors under /web/ answer as HTML pages (after hygiene: wraps its 422)
     app.include_router(routes.router)
     app.include_router(web.router)
     app.include_router(pages.router)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse
 from sqlalchemy import or_, select
 
-from saferhub.api.deps import DB
+from saferhub.api.deps import DB, Id, QueryId
 from saferhub.api.pages.common import check_csrf, page_user, redirect, render, with_purpose
 from saferhub.hub import audit, services
 from saferhub.hub.access import can_read_cases, full_clause
@@ -39,7 +39,7 @@ def plans_list(request: Request, db: DB):
 
 
 @router.get("/plans/{plan_id}")
-def plan_page(plan_id: int, request: Request, db: DB):
+def plan_page(plan_id: Id, request: Request, db: DB):
     user, purpose, ask = with_purpose(request, db)
     if ask:
         return ask
@@ -94,7 +94,7 @@ def report_file(base: str, name: str, request: Request, db: DB):
 
 
 @router.get("/admin/audit")
-def audit_page(request: Request, db: DB, before: int | None = None, entity: str = ""):
+def audit_page(request: Request, db: DB, before: QueryId = None, entity: str = ""):
     user = page_user(request, db)
     if user.role != "admin":
         return render(request, "message.html", user=user, title="Audit trail", status=403,
@@ -123,7 +123,7 @@ def users_page(request: Request, db: DB, saved: int = 0):
 
 
 @router.post("/admin/users/{user_id}")
-def user_toggle(user_id: int, request: Request, db: DB, active: Annotated[str, Form(max_length=5)] = "",
+def user_toggle(user_id: Id, request: Request, db: DB, active: Annotated[str, Form(max_length=5)] = "",
                 csrf_token: Annotated[str, Form(max_length=500)] = ""):
     check_csrf(request, csrf_token)
     user = page_user(request, db)
