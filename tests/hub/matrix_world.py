@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
+
 from sqlalchemy import func, insert, select
 
 from saferhub.hub.models import AuditEvent, Base, CaseIncident, CaseReviewApplication, Incident, RuleFlag
@@ -98,7 +100,8 @@ def make_world(hub, partnership):
             world["ids"][t] = {"case": hub.client.post("/cases", json={"kind": "asb", "title": "scratch"},
                                                        headers=h).json()["id"]}
             continue
-        loc = hub.client.post("/locations", json={"description": f"{c}location"}, headers=h).json()
+        loc = hub.client.post("/locations", json={"description": f"{c}location", "lon": -2.98, "lat": 53.41},
+                              headers=h).json()
         case = hub.client.post("/cases", json={
             "kind": "asb", "title": f"{c}case", "summary": f"{c}case", "locked": t == "locked",
             "location_id": loc["id"], "risk": "high", "review_on": review_on}, headers=h).json()
@@ -163,6 +166,49 @@ def snapshot(hub) -> dict:
     return out
 
 
+def audit_head(hub) -> int:
+    with hub.sessions() as s:
+        return s.scalar(select(func.max(AuditEvent.seq))) or 0
+
+
 def audit_rows(hub, after_seq: int) -> list[AuditEvent]:
     with hub.sessions() as s:
         return list(s.scalars(select(AuditEvent).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq)))
+
+
+def module_hub(request, tmp_path_factory, kind: str):
+    """A Hub shared by a whole test module (the `hub` fixture is per test): a migrated SQLite copy or
+    the emptied PostgreSQL test database, its own audit key file, store and out folders (set in
+    the environment by the caller, through `env`). Yields (hub, env)."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from saferhub.api import create_app
+    from saferhub.hub.db import make_engine, session_factory
+
+    from .conftest import Hub, _reset_pg
+
+    base = tmp_path_factory.mktemp(f"module-hub-{kind}")
+    if kind == "sqlite":
+        shutil.copy(request.getfixturevalue("sqlite_template"), base / "hub.sqlite3")
+        url = f"sqlite:///{base / 'hub.sqlite3'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+        engine = make_engine(url)
+        _reset_pg(engine)
+        engine.dispose()
+    env = {"SAFERHUB_AUDIT_KEY_FILE": str(base / "keys" / "audit.key"), "SAFERHUB_STORE": str(base / "store"),
+           "SAFERHUB_OUT": str(base / "out")}
+    (base / "store" / "products").mkdir(parents=True)
+    (base / "out").mkdir()
+    mp = pytest.MonkeyPatch()
+    for k, v in env.items():
+        mp.setenv(k, v)
+    engine = make_engine(url)
+    app = create_app(engine=engine, secret="test-secret")
+    app.state.login_limit = False  # dozens of sign-ins from one test address
+    with TestClient(app) as client:
+        yield Hub(url, engine, session_factory(engine), client), env
+    engine.dispose()
+    mp.undo()
