@@ -160,10 +160,10 @@ CONTENT_TABLES = [t for t in Base.metadata.sorted_tables
 def snapshot(hub) -> dict:
     """Rows per hub table (sessions and sign-in outcomes aside) and the audit head: what a refused
     write must leave exactly as it was."""
-    with hub.sessions() as s:
-        out = {t.name: s.scalar(select(func.count()).select_from(t)) for t in CONTENT_TABLES}
-        out["audit"] = s.scalar(select(func.max(AuditEvent.seq))) or 0
-    return out
+    counts = [select(func.count()).select_from(t).scalar_subquery().label(t.name) for t in CONTENT_TABLES]
+    head = select(func.coalesce(func.max(AuditEvent.seq), 0)).scalar_subquery().label("audit")
+    with hub.sessions() as s:  # one round trip
+        return dict(s.execute(select(*counts, head)).one()._mapping)
 
 
 def audit_head(hub) -> int:

@@ -2,12 +2,15 @@
 that is not what the form sends, a wrong method, an unknown address) gets a short HTML page in the
 app's style with its 4xx status, never raw JSON and never a 500. The JSON API keeps its JSON
 answers (the same handlers hand everything outside /web/ to them), and redirects (the sign-in
-page's 303) pass through untouched.
+page's 303) pass through untouched. The app's other handlers (hub errors, a value the database
+refuses, a busy database) keep their status codes; under /web/ their message is shown as a page.
 
 The message names the field and what it must be; it never echoes the value sent (that may be
 100,000 characters, or text that cannot be encoded)."""
 
 from __future__ import annotations
+
+import json
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -53,7 +56,34 @@ async def http_page(request: Request, exc: StarletteHTTPException):
     return resp
 
 
+def _as_page(handler):
+    """The app's own handler (hub errors, database refusals, ...), its answer shown as a page."""
+
+    async def page(request: Request, exc: Exception):
+        resp = await handler(request, exc)
+        if not is_page(request) or "application/json" not in resp.headers.get("content-type", ""):
+            return resp
+        try:
+            detail = json.loads(resp.body).get("detail")
+        except (ValueError, AttributeError):
+            detail = None
+        out = render(request, "message.html", title=TITLES.get(resp.status_code, "Not available"),
+                     message=hygiene.clip(str(detail or "The request could not be completed."), 300),
+                     status=resp.status_code)
+        for k in ("retry-after", "www-authenticate"):
+            if k in resp.headers:
+                out.headers[k] = resp.headers[k]
+        return out
+
+    return page
+
+
 def install(app: FastAPI) -> None:
-    """Register after `hygiene.install`: these replace its 422 handler (and call it outside /web/)."""
+    """Register after every other handler: validation errors and HTTP errors under /web/ become pages
+    (elsewhere they go to hygiene's and FastAPI's handlers), and the app's other handlers (hub
+    errors, database refusals) answer pages under /web/ too."""
+    for exc_class, handler in list(app.exception_handlers.items()):
+        if exc_class not in (RequestValidationError, StarletteHTTPException):
+            app.add_exception_handler(exc_class, _as_page(handler))
     app.add_exception_handler(RequestValidationError, validation_page)
     app.add_exception_handler(StarletteHTTPException, http_page)
