@@ -131,7 +131,8 @@ def make_world(hub, partnership):
     with hub.sessions() as s:
         for t in TARGETS:
             iid = s.execute(insert(Incident).returning(Incident.id), [{
-                "month": an_hour_ago.date().replace(day=1), "occurred_at": an_hour_ago, "category": "Anti-social behaviour",
+                "month": an_hour_ago.date().replace(day=1), "occurred_at": an_hour_ago,
+                "category": "Anti-social behaviour",
                 "source": "incident", "location_text": f"CANARY-{t}-incident", "caller_ref": f"CANARY-{t}-incident",
                 "caller_is_child": False, "agency_id": world["agency"][LEAD[t]]}]).scalar_one()
             world["ids"][t]["incident"] = iid

@@ -33,8 +33,8 @@ from fastapi.routing import iter_route_contexts
 
 from saferhub.web import HERE as WEB_DIR
 
-from .matrix_world import (CANARY, CASE_ROLES, PASSWORD, TARGETS, VIEWERS, agency, audit_rows, email, full,
-                           make_world, may_read, module_hub, readable, role, snapshot, audit_head)
+from .matrix_world import (CANARY, CASE_ROLES, LEVEL, OWNER, PASSWORD, TARGETS, VIEWERS, agency, audit_head,
+                           audit_rows, email, full, make_world, may_read, module_hub, readable, role, snapshot)
 
 pytestmark = pytest.mark.slow
 ANON = "anonymous.none"
@@ -87,10 +87,8 @@ def _roles(*roles):
 
 
 def _case(v, t):
-    level = {"full": True, "stub": "stub"}
-    from .matrix_world import LEVEL
-
-    return level.get(LEVEL.get(v, {}).get(t), False)
+    """The case page: in full, a locked case's stub, or refused (404)."""
+    return {"full": True, "stub": "stub"}.get(LEVEL.get(v, {}).get(t), False)
 
 
 def _ids(ctx, t):
@@ -237,8 +235,6 @@ class Ctx:
         return self._served
 
     def fresh_referral(self, t):
-        from .matrix_world import OWNER
-
         h = self.hub.headers(email(OWNER[t]))
         r = self.hub.client.post(f"/cases/{_ids(self, t)['case']}/referrals", headers=h, json={
             "to_agency_id": self.w["agency"]["fire"], "kind": "other", "reason": f"CANARY-{t}-referral",
@@ -409,7 +405,8 @@ def _body(r):
 
     text = body_text(r)
     if r.headers.get("content-type", "").startswith("application/pdf") and r.status_code == 200:
-        assert "briefing" in text.lower(), "the PDF's text could not be read: the scan would be blind"  # both PDFs say it
+        # both PDFs (the daily briefing, the patrol briefing) say "briefing"
+        assert "briefing" in text.lower(), "the PDF's text could not be read: the scan would be blind"
     return text
 
 
