@@ -67,8 +67,8 @@ def may_read(v, t, table):
         return agency(v) == LEAD[t]
     if full(v, t):
         return True
-    if table == "incident":  # an agency's own incident records
-        return agency(v) == LEAD[t]
+    if table == "incident":  # an agency's own incident records, except one linked to a locked case:
+        return agency(v) == LEAD[t] and t != "locked"  # that stays with the case's readers
     if table == "referral":  # referrals go to the fire service: its inbox
         return agency(v) == "fire"
     return False

@@ -73,19 +73,6 @@ def _id_text(value: str) -> str:
 FormIdText = Annotated[str, Form(max_length=20), AfterValidator(_id_text)]
 
 
-def _plain_text(value: str) -> str:
-    """Refuse control characters (NUL, escape, ...) but tabs and line breaks: PostgreSQL cannot store
-    NUL at all, and the JSON API refuses them too, so a form must not store them on SQLite either."""
-    if any(c < " " and c not in "\t\n\r" or c == "\x7f" for c in value):
-        raise ValueError("must not contain control characters (such as NUL); type plain text")
-    return value
-
-
-def FormText(max_length: int = 4000):
-    """A text field of a web form: at most `max_length` characters, no control characters."""
-    return Annotated[str, Form(max_length=max_length), AfterValidator(_plain_text)]
-
-
 def client_ip(request: Request) -> str:
     """The sign-in source: the TCP peer, or X-Forwarded-For only from a configured proxy."""
     return client_address(request)

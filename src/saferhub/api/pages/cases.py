@@ -5,18 +5,19 @@ something is wrong. Every read and write is a hub service call (same access, sam
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from sqlalchemy import select
 
-from saferhub.api.deps import DB, FormIdText, FormText, Id
+from saferhub.api.deps import DB, FormIdText, Id
 from saferhub.api.pages.common import check_csrf, page_user, redirect, render, with_purpose
 from saferhub.hub import audit, services
 from saferhub.hub.errors import HubError
 from saferhub.hub.models import CASE_KINDS, REFERRAL_KINDS, RISK_LEVELS, Referral
 
 router = APIRouter(prefix="/web", include_in_schema=False)
-Text = FormText(4000)
+Text = Annotated[str, Form(max_length=4000)]
 
 
 def _case_page(request: Request, db, user, purpose: str, case_id: int, *, status: int = 200, errors=None,
