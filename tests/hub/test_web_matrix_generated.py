@@ -447,9 +447,11 @@ def test_pdf_text_reads_weasyprint():
     from .web_client import pdf_text
 
     pdf = HTML(string="<h1>Brief</h1><table><tr><td>CANARY-own-incident</td></tr></table>"
-                      "<p><b>Zoë</b> ² CANARY-locked-case</p>").write_pdf()
+                      "<p><b>Zoë</b> ² CANARY-locked-case</p>"
+                      "<p style='width:4em'>CANARY-unattached-incident</p>").write_pdf()  # wraps at its hyphens
     text = pdf_text(pdf)
-    assert {"CANARY-own-incident", "CANARY-locked-case"} <= _shown(text) and "Zoë" in text, text
+    assert {"CANARY-own-incident", "CANARY-locked-case", "CANARY-unattached-incident"} == _shown(text), text
+    assert "Zoë" in text, text
 
 
 def test_audit_cover_rule():

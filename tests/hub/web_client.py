@@ -94,7 +94,8 @@ def pdf_text(data: bytes) -> str:
             hexes = re.findall(rb"<([0-9A-Fa-f]*)>", m.group(2)) if m.group(2) is not None else [m.group(3)]
             w = len(next(iter(cur), b"0000"))
             text.append("".join(cur.get(h[i:i + w].upper(), "\ufffd") for h in hexes for i in range(0, len(h), w)))
-    return " ".join(text)
+    # a line may break after a hyphen ("CANARY-unattached-" / "incident"): such pieces are one word
+    return "".join(t if i == 0 or text[i - 1].endswith("-") else " " + t for i, t in enumerate(text))
 
 
 def _cmap(raw: bytes) -> dict:
