@@ -22,6 +22,7 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None,
     random one for this process)."""
     from saferhub import __version__
     from saferhub.api import headers, hygiene, pages, routes, web
+    from saferhub.api.pages import errors as web_errors
 
     config = config or settings()
     app = FastAPI(
@@ -63,6 +64,7 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None,
 
     hygiene.install(app, config.max_request_bytes,  # size limits, strict JSON, clipped 422s
                     {("POST", "/incidents"): max(config.max_incidents_request_bytes, config.max_request_bytes)})
+    web_errors.install(app)  # errors under /web/ answer as HTML pages (after hygiene: wraps its 422)
     app.add_middleware(headers.SecurityHeaders, tile_url=config.tile_url)  # outermost: every response
 
     @app.get("/docs", include_in_schema=False)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Iterator, TypeVar
 
-from fastapi import Depends, Header, HTTPException, Path, Request
+from fastapi import Depends, Form, Header, HTTPException, Path, Query, Request
+from pydantic import AfterValidator
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -67,7 +68,21 @@ def purpose_header(x_purpose: Annotated[str | None, Header(
 
 
 Purpose = Annotated[str | None, Depends(purpose_header)]
-Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
+ID_MAX = 2_147_483_647  # record ids are 32-bit integers on PostgreSQL: anything larger names no record
+Id = Annotated[int, Path(ge=1, le=ID_MAX)]
+QueryId = Annotated[int | None, Query(ge=1, le=ID_MAX)]  # an optional id in the query string
+
+
+def _id_text(value: str) -> str:
+    """Empty, or an id written with ASCII digits 0-9 within 1..ID_MAX ("²", "¹²" and "٣" are digits to
+    Python's str.isdigit, but not ids)."""
+    if value and not (value.isascii() and value.isdigit() and 1 <= int(value) <= ID_MAX):
+        raise ValueError(f"choose one from the list (a number from 1 to {ID_MAX:,})")
+    return value
+
+
+# an id chosen in a web form (a select): the page checks for the empty value itself
+FormIdText = Annotated[str, Form(max_length=20), AfterValidator(_id_text)]
 
 
 def client_ip(request: Request) -> str:

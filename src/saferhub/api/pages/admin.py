@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse
 
-from saferhub.api.deps import DB
+from saferhub.api.deps import DB, Id, QueryId
 from saferhub.api.pages.common import check_csrf, page_user, redirect, render, session_purpose, with_purpose
 from saferhub.hub import services
 from saferhub.hub.errors import HubError
@@ -32,7 +32,7 @@ def plans_list(request: Request, db: DB):
 
 
 @router.get("/plans/{plan_id}")
-def plan_page(plan_id: int, request: Request, db: DB):
+def plan_page(plan_id: Id, request: Request, db: DB):
     user, purpose, ask = with_purpose(request, db)
     if ask:
         return ask
@@ -73,7 +73,7 @@ def report_file(base: str, name: str, request: Request, db: DB):
 
 
 @router.get("/admin/audit")
-def audit_page(request: Request, db: DB, before: int | None = None, entity: str = ""):
+def audit_page(request: Request, db: DB, before: QueryId = None, entity: str = ""):
     user = page_user(request, db)
     try:
         rows = services.trail.audit_trail(db, user, before=before, entity=entity)
@@ -99,7 +99,7 @@ def users_page(request: Request, db: DB, saved: int = 0):
 
 
 @router.post("/admin/users/{user_id}")
-def user_toggle(user_id: int, request: Request, db: DB, active: Annotated[str, Form(max_length=5)] = "",
+def user_toggle(user_id: Id, request: Request, db: DB, active: Annotated[str, Form(max_length=5)] = "",
                 csrf_token: Annotated[str, Form(max_length=500)] = ""):
     check_csrf(request, csrf_token)
     user = page_user(request, db)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
-from saferhub.api.deps import DB
+from saferhub.api.deps import DB, FormIdText, Id
 from saferhub.api.pages.common import check_csrf, page_user, redirect, render, shown, text_errors, with_purpose
 from saferhub.hub import services
 from saferhub.hub.errors import HubError
@@ -136,7 +136,7 @@ def _date(text: str, name: str, errors: dict) -> dt.date | None:
 
 
 @router.get("/cases/{case_id}")
-def case_page(case_id: int, request: Request, db: DB):
+def case_page(case_id: Id, request: Request, db: DB):
     user, purpose, ask = with_purpose(request, db)
     if ask:
         return ask
@@ -144,7 +144,7 @@ def case_page(case_id: int, request: Request, db: DB):
 
 
 @router.post("/cases/{case_id}/referrals")
-def referral_create(case_id: int, request: Request, db: DB, to_agency_id: Text = "", kind: Text = "",
+def referral_create(case_id: Id, request: Request, db: DB, to_agency_id: FormIdText = "", kind: Text = "",
                     reason: Text = "", legal_gateway: Text = "", csrf_token: Text = ""):
     check_csrf(request, csrf_token)
     user, purpose, ask = with_purpose(request, db, next=f"/web/cases/{case_id}")
@@ -175,7 +175,7 @@ def referral_create(case_id: int, request: Request, db: DB, to_agency_id: Text =
 
 
 @router.post("/cases/{case_id}/actions")
-def action_create(case_id: int, request: Request, db: DB, title: Text = "", due_on: Text = "",
+def action_create(case_id: Id, request: Request, db: DB, title: Text = "", due_on: Text = "",
                   csrf_token: Text = ""):
     check_csrf(request, csrf_token)
     user, purpose, ask = with_purpose(request, db, next=f"/web/cases/{case_id}")
@@ -215,7 +215,7 @@ def referrals_page(request: Request, db: DB, flash: str = ""):
 
 
 @router.post("/referrals/{referral_id}")
-def referral_respond(referral_id: int, request: Request, db: DB, decision: Text = "", reason: Text = "",
+def referral_respond(referral_id: Id, request: Request, db: DB, decision: Text = "", reason: Text = "",
                      csrf_token: Text = ""):
     check_csrf(request, csrf_token)
     user, purpose, ask = with_purpose(request, db, next="/web/referrals")
