@@ -1,3 +1,4 @@
 from saferhub.cli import main
 
-main()
+if __name__ == "__main__":  # a Dask or multiprocessing worker re-imports this module: no second run
+    main()

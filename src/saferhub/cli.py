@@ -25,11 +25,17 @@ from saferhub.evaluate import commands as _evaluate_commands  # noqa: E402
 from saferhub.forecast import commands as _forecast_commands  # noqa: E402
 from saferhub.hotspots import commands as _hotspot_commands  # noqa: E402
 from saferhub.hub import commands as _hub_commands  # noqa: E402
+from saferhub.national import commands as _national_commands  # noqa: E402
 from saferhub.patrol import commands as _patrol_commands  # noqa: E402
+from saferhub.places import commands as _places_commands  # noqa: E402
 
 for _area in (_data_commands, _hotspot_commands, _forecast_commands, _patrol_commands, _hub_commands,
-              _evaluate_commands, _briefing_commands):
+              _evaluate_commands, _briefing_commands, _places_commands, _national_commands):
     _area.register(app)
+
+from saferhub.community import commands as _community_commands  # noqa: E402  (tell: publish neighbourhoods, survey)
+
+_community_commands.register(app)
 
 
 def main() -> None:

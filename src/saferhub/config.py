@@ -14,6 +14,7 @@ environment variable beats the default. Environment variables are all `SAFERHUB_
 | trusted_proxies | SAFERHUB_TRUSTED_PROXIES | none (X-Forwarded-For is ignored)            |
 | audit_key_file  | SAFERHUB_AUDIT_KEY_FILE  | $XDG_DATA_HOME/saferhub/audit.key            |
 | max_request_bytes | SAFERHUB_MAX_REQUEST_BYTES | 1048576 (1 MiB; larger bodies get 413)   |
+| max_incidents_request_bytes | SAFERHUB_MAX_INCIDENTS_REQUEST_BYTES | 16777216 (POST /incidents only) |
 | max_expanded_mb | SAFERHUB_MAX_EXPANDED_MB | 128 (ingest: largest expanded size of one file) |
 | max_expansion_ratio | SAFERHUB_MAX_EXPANSION_RATIO | 100 (ingest: expanded / stored size)   |
 | tile_url    | SAFERHUB_TILE_URL      | none (the web map draws no remote tiles)        |
@@ -53,6 +54,8 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = []  # reverse proxies (IPs/CIDRs, JSON list) whose X-Forwarded-For is believed
     audit_key_file: Optional[Path] = None  # the audit HMAC keyring (0600), kept off the database host if possible
     max_request_bytes: int = 1024 * 1024  # hub API request bodies above this are refused with 413
+    # POST /incidents takes up to 10,000 incidents: with every field at its longest that is ~10 MB
+    max_incidents_request_bytes: int = 16 * 1024 * 1024
     max_expanded_mb: float = 128      # ingest: refuse any one file that expands past this (bomb guard)
     max_expansion_ratio: float = 100  # ingest: ... or expands > this x its stored size (past 16 MB)
     tile_url: Optional[str] = None  # web map base tiles, e.g. "https://tiles.example/{z}/{x}/{y}.png"; none: no remote tiles

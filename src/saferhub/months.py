@@ -53,3 +53,15 @@ def month_range(start: np.datetime64, end: np.datetime64) -> np.ndarray:
 
 def month_str(m) -> str:
     return str(np.datetime64(m, "M"))
+
+
+def runs_text(months) -> str:
+    """'2023-05..2023-12, 2024-03' — months as runs of consecutive months."""
+    ms = sorted({parse_month(m) for m in months})
+    runs: list[list[np.datetime64]] = []
+    for m in ms:
+        if runs and m == runs[-1][-1] + 1:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}..{r[-1]}" for r in runs)

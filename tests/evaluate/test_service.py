@@ -176,3 +176,12 @@ def test_one_area_with_simulated_dosage_and_a_synthetic_control(merseyside_store
     inside = gpd.sjoin(ev, area, predicate="within")
     assert points["y"].sum() == len(inside) and len(points) == 9
     assert run["dose_response"]["result"].startswith("needs at least two areas")
+
+
+def test_a_typed_query_gives_the_keyword_run(run, merseyside_store, hot_areas):
+    from saferhub.query import EventQuery
+
+    typed = service.evaluate(hot_areas, "2019-04:2019-12", "2020-04:2020-12", harm=True,
+                             query=EventQuery(store=merseyside_store, categories="grip"), save=False)
+    assert typed["yoy_overall"] == run["yoy_overall"] and typed["did"] == run["did"]
+    assert typed["yoy_areas"] == run["yoy_areas"]

@@ -139,6 +139,12 @@ def hub(db_url):
 @pytest.fixture
 def partnership(hub):
     """Two agencies with every role, plus cases: own (lead police), other (lead council), locked."""
+    return make_partnership(hub)
+
+
+def make_partnership(hub) -> dict:
+    """Police, council and fire, each with an admin, coordinator, caseworker and analyst; a second
+    police caseworker."""
     police = hub.agency("police", "police")
     council = hub.agency("council", "council")
     fire = hub.agency("fire", "fire")

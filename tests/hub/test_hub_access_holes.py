@@ -154,7 +154,10 @@ def test_first_admin_is_a_service(hub):
 
 def test_logout_revokes_the_token_it_was_sent_with(hub, partnership):
     token = hub.login(CW)["Authorization"].split(" ", 1)[1]
-    odd = {"Authorization": f"Bearer   {token} "}  # extra spaces: the same token, so the same session
-    assert hub.client.get("/me", headers=odd).status_code == 200
-    assert hub.client.post("/auth/logout", headers=odd).status_code == 204
+    odd = {"Authorization": f"Bearer   {token} "}  # extra spaces: refused, never trimmed into a token (issue 19)
+    assert hub.client.get("/me", headers=odd).status_code == 401
+    assert hub.client.post("/auth/logout", headers=odd).status_code == 401
+    exact = {"Authorization": f"bearer {token}"}  # the scheme's case does not matter
+    assert hub.client.get("/me", headers=exact).status_code == 200
+    assert hub.client.post("/auth/logout", headers=exact).status_code == 204
     assert hub.client.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401

@@ -199,7 +199,9 @@ def test_plans_locations_incidents_follow_the_record_table(world, viewer):
     ids = sorted(linked) + [inc for _, inc in loose.values()] + [999999]
     want = set()
     if case_role:
-        want = {i for i, cid in linked.items() if cid in full or agency == "F"}
+        # the recording agency (F) reads its own incidents, except those on a locked case it does
+        # not read in full: a locked case's incidents stay with its readers (issue 19)
+        want = {i for i, cid in linked.items() if cid in full or (agency == "F" and not cases[cid]["locked"])}
         want |= {inc for code, (_, inc) in loose.items() if code == agency}
     assert access.readable_incidents(db, user, ids) == want
     assert access.readable_incidents(db, user, []) == set()

@@ -2,134 +2,24 @@
 the viewer's agency, another agency's, a locked one, records on no case). A route that is not in
 ROUTES below fails the test the day it lands, so every new route gets an access decision.
 
-Canaries: every record holding case content (case, person, note, action, referral, power, plan,
-incident, location) carries `CANARY-<target>-<table>`. The scan reads EVERY response, allowed or
+Canaries: every record holding case content carries `CANARY-<target>-<table>` (the world and who may
+read what are shared with the web matrix: matrix_world.py). The scan reads EVERY response, allowed or
 not, and fails when a canary shows that `readable()` says the viewer may not see. The expected
 access is written here from the rules in `saferhub.hub.access`, independently of its code."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
-from sqlalchemy import insert, select
 
-from saferhub.hub.models import Action, Case, CaseIncident, CaseReviewApplication, Incident, Plan
+from saferhub.hub.models import Action, Case, CaseIncident, Plan
 
-from .conftest import PASSWORD
-
-AGENCIES = ("police", "council", "fire")
-VIEWERS = [f"{r}.{a}" for a in ("police", "council") for r in ("admin", "analyst", "coordinator", "caseworker")] + [
-    "caseworker2.police", "caseworker.fire"]
-TARGETS = ("own", "other", "locked", "unattached")
-CASE_ROLES = ("coordinator", "caseworker")
-# Level at which each viewer reads each target case (access.py's table, written out by hand).
-LEVEL = {
-    "coordinator.police": dict(own="full", other="full", locked="stub"),
-    "caseworker.police": dict(own="full", other="none", locked="stub"),
-    "caseworker2.police": dict(own="full", other="none", locked="full"),
-    "coordinator.council": dict(own="full", other="full", locked="stub"),
-    "caseworker.council": dict(own="none", other="full", locked="none"),
-}
-LEAD = {"own": "police", "other": "council", "locked": "police", "unattached": "police"}
-CASE_TABLES = ("case", "person", "note", "action", "referral", "power", "plan", "incident", "location")
-
-
-def role(v):
-    return v.split(".")[0].rstrip("2")
-
-
-def agency(v):
-    return v.split(".")[1]
-
-
-def full(v, t):
-    return LEVEL.get(v, {}).get(t) == "full"
-
-
-def may_read(v, t, table):
-    """May viewer v read target t's record in `table`?"""
-    if role(v) not in CASE_ROLES:
-        return False
-    if t == "unattached":  # plan, location, incident on no case: the recording agency
-        return agency(v) == LEAD[t]
-    if full(v, t):
-        return True
-    if table == "incident":  # an agency's own incident records
-        return agency(v) == LEAD[t]
-    if table == "referral":  # referrals go to the fire service: its inbox
-        return agency(v) == "fire"
-    return False
-
-
-def readable(v):
-    return {f"CANARY-{t}-{tb}" for t in TARGETS for tb in CASE_TABLES if may_read(v, t, tb)}
-
-
-# ---------------------------------------------------------------- the world
-
-
-def _email(v):
-    return f"{v}@test.invalid"
-
-
-def _make_world(hub, partnership):
-    world = {"ids": {}, "agency": {a: partnership[a] for a in AGENCIES}, "users": partnership["users"]}
-    owners = {"own": "caseworker.police", "other": "caseworker.council", "locked": "caseworker2.police",
-              "scratch-police": "caseworker.police", "scratch-council": "caseworker.council"}
-    for t, owner in owners.items():
-        h, c = hub.headers(_email(owner)), f"CANARY-{t}-"
-        if t.startswith("scratch"):  # a plain case of the agency's own, to link incidents into
-            world["ids"][t] = {"case": hub.client.post("/cases", json={"kind": "asb", "title": "scratch"},
-                                                       headers=h).json()["id"]}
-            continue
-        loc = hub.client.post("/locations", json={"description": f"{c}location"}, headers=h).json()
-        case = hub.client.post("/cases", json={
-            "kind": "asb", "title": f"{c}case", "summary": f"{c}case", "locked": t == "locked",
-            "location_id": loc["id"]}, headers=h).json()
-        ids = world["ids"][t] = {"case": case["id"], "location": loc["id"], "owner": world["users"][owner]}
-        cid = case["id"]
-        ids["person"] = hub.client.post(f"/cases/{cid}/people", json={
-            "role": "victim", "given_name": f"{c}person", "family_name": "X"}, headers=h).json()["person_id"]
-        hub.client.post(f"/cases/{cid}/notes", json={"person_id": ids["person"], "kind": "fact",
-                                                     "text": f"{c}note"}, headers=h)
-        ids["action"] = hub.client.post(f"/cases/{cid}/actions", json={
-            "title": f"{c}action", "due_on": str(dt.date.today() - dt.timedelta(days=3))}, headers=h).json()["id"]
-        ids["referral"] = hub.client.post(f"/cases/{cid}/referrals", json={
-            "to_agency_id": partnership["fire"], "kind": "other", "reason": f"{c}referral",
-            "legal_gateway": "CDA 1998 s115"}, headers=h).json()["id"]
-        hub.client.post(f"/cases/{cid}/asb-powers", json={
-            "power": "dispersal", "issued_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-            "grounds": f"{c}power", "authorised_by": "Insp. Example"}, headers=h)
-        ids["plan"] = hub.client.post("/plans", json={"title": f"{c}plan", "objective": f"{c}plan",
-                                                      "case_id": cid}, headers=h).json()["id"]
-    h = hub.headers(_email("caseworker.police"))
-    u = world["ids"]["unattached"] = {}
-    u["plan"] = hub.client.post("/plans", json={"title": "CANARY-unattached-plan", "objective": "o"},
-                                headers=h).json()["id"]
-    u["location"] = hub.client.post("/locations", json={"description": "CANARY-unattached-location"},
-                                    headers=h).json()["id"]
-    with hub.sessions() as s:
-        for t in ("own", "other", "locked", "unattached"):
-            iid = s.execute(insert(Incident).returning(Incident.id), [{
-                "month": dt.date(2020, 1, 1), "category": "Anti-social behaviour", "source": "incident",
-                "location_text": f"CANARY-{t}-incident", "caller_is_child": False,
-                "agency_id": world["agency"][LEAD[t]]}]).scalar_one()
-            world["ids"][t]["incident"] = iid
-            if t != "unattached":
-                s.execute(insert(CaseIncident), [{"case_id": world["ids"][t]["case"], "incident_id": iid}])
-            world["ids"][t]["app"] = s.execute(insert(CaseReviewApplication).returning(CaseReviewApplication.id), [{
-                "case_id": world["ids"][t].get("case"), "applicant_ref": "matrix", "received_on": dt.date(2021, 5, 1),
-                "reports_in_window": 3, "threshold_met": True, "threshold_rule": "test", "decision": "pending"}]
-            ).scalar_one()
-        s.commit()
-    return world
-
-
-def _version(hub, model, id_):
-    with hub.sessions() as s:
-        return s.scalar(select(model.version).where(model.id == id_))
+from .matrix_world import (CANARY, CASE_ROLES, LEAD, LEVEL, PASSWORD, TARGETS, VIEWERS, agency, full, may_read,
+                           readable, role, w_owner)
+from .matrix_world import email as _email
+from .matrix_world import make_world as _make_world
+from .matrix_world import version as _version
 
 
 # ---------------------------------------------------------------- the expectations table
@@ -243,16 +133,12 @@ ROUTES = {
                                       lambda hub, w, v, t: (f"/plans/{_ids(w, t)['plan']}/advance", None)),
     "GET /plans/{plan_id}/export": (lambda v, t: may_read(v, t, "plan"),
                                     lambda hub, w, v, t: (f"/plans/{_ids(w, t)['plan']}/export", None)),
+    "PUT /plans/{plan_id}/public": (lambda v, t: role(v) == "coordinator" and may_read(v, t, "plan"), lambda hub, w, v, t: (
+        f"/plans/{_ids(w, t)['plan']}/public", {"version": _version(hub, Plan, _ids(w, t)["plan"]), "public": True,
+                                                "title": "Street drinking", "done": "Patrols", "outcome": "Fewer calls"})),
     "GET /audit/verify": (_roles("admin"), lambda hub, w, v, t: ("/audit/verify", None)),
     "GET /audit/export": (_roles("admin"), lambda hub, w, v, t: ("/audit/export?format=json", None)),
 }
-OWNER = {"own": "caseworker.police", "other": "caseworker.council", "locked": "caseworker2.police"}
-
-
-def w_owner(v, t):
-    return OWNER.get(t) == v
-
-
 def _unlink(hub, w):
     from sqlalchemy import delete
 
@@ -303,7 +189,7 @@ def run_matrix(hub, partnership):
                     problems.append(f"{where}: refused ({r.status_code} {r.text[:150]}), expected allowed")
                 elif not want and r.status_code not in (403, 404):
                     problems.append(f"{where}: {r.status_code}, expected 403 or 404 ({r.text[:150]})")
-                leaked = set(re.findall(r"CANARY-[a-z-]+", r.text)) - readable(v)
+                leaked = set(CANARY.findall(r.text)) - readable(v)
                 if leaked:
                     problems.append(f"{where}: LEAK {sorted(leaked)}")
     assert n > 400, n  # the matrix really ran

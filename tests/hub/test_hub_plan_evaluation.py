@@ -54,7 +54,8 @@ def test_assessment_figures_come_from_the_run(hub, partnership, tmp_path, monkey
     body["version"] = r.json()["version"]
     missing = hub.client.put(f"/plans/{plan['id']}/assessment/evaluation", json={**body, "run_id": "EV-nope00"},
                              headers=h)
-    assert missing.status_code == 400 and "no evaluation run" in missing.json()["detail"]
+    assert missing.status_code == 400 and missing.json()["detail"] == "no evaluation run 'EV-nope00'"
+    assert str(tmp_path) not in missing.text and "evaluations" not in missing.text  # no server folder
     other = hub.headers("coordinator.council@test.invalid")
     assert hub.client.put(f"/plans/{plan['id']}/assessment/evaluation", json=body, headers=other).status_code == 404
     # ids are checked at the boundary: no path tricks reach the file system

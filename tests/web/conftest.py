@@ -60,7 +60,7 @@ def published(web_store, tmp_path_factory) -> dict:
 def demo_hub(web_store, published, tmp_path_factory) -> dict:
     """A migrated SQLite hub seeded with the demo partnership (real ASB, three months, 12 cases),
     an administrator, and the simulated week of partner activity."""
-    from saferhub.briefing import demo
+    from saferhub.hub import demo
     from saferhub.data.products import read_product
     from saferhub.hub import seed, services
     from saferhub.hub.db import make_engine, session_factory, upgrade
@@ -146,6 +146,9 @@ class Session:
         self.outside: list[str] = []
         self.context.route("**/*", self._guard)
         self.page = self.context.new_page()
+        # what the Content-Security-Policy refused (Chromium reports each refusal on the console)
+        self.csp: list[str] = []
+        self.page.on("console", lambda m: self.csp.append(m.text) if "Content Security Policy" in m.text else None)
 
     def _guard(self, route):
         url = route.request.url
@@ -191,3 +194,5 @@ def signed_in(browser, live_web, demo_hub):
     yield make
     for s in made:
         s.close()
+    refused = [m for s in made for m in s.csp]
+    assert refused == [], f"the Content-Security-Policy refused: {refused}"

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from saferhub.briefing import assemble, demo, render
+from saferhub.briefing import assemble, render
+from saferhub.hub import demo
 from saferhub.data.products import read_product
 from saferhub.hub import audit
 from saferhub.hub.db import make_engine, session_factory
@@ -39,20 +40,40 @@ def _raw(demo_hub, sql, *args) -> pd.DataFrame:
         return pd.read_sql_query(sql, con, params=args)
 
 
+READABLE_SQL = """
+SELECT i.id, i.occurred_at, i.source, i.lsoa, i.location_text FROM incidents i
+WHERE i.occurred_at IS NOT NULL AND (i.agency_id = :agency OR EXISTS (
+  SELECT 1 FROM case_incidents ci JOIN cases c ON c.id = ci.case_id WHERE ci.incident_id = i.id AND (
+    c.owner_id = :user OR EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = c.id AND m.user_id = :user)
+    OR (c.locked = 0 AND (:role = 'coordinator' OR EXISTS (
+        SELECT 1 FROM case_agencies ca WHERE ca.case_id = c.id AND ca.agency_id = :agency))))))"""
+
+
+def _readable_recent(demo_hub, u) -> pd.DataFrame:
+    """The incident rule, written again in SQL: the user's agency's incidents, or those on a case
+    the user reads in full (named on it, or unlocked and (coordinator or their agency works it))."""
+    with sqlite3.connect(demo_hub["url"].removeprefix("sqlite:///")) as con:
+        inc = pd.read_sql_query(READABLE_SQL, con, params={"agency": u.agency_id, "user": u.id, "role": u.role})
+    at = pd.to_datetime(inc["occurred_at"], utc=True, format="ISO8601")
+    return inc[at >= pd.Timestamp(demo_hub["now"]) - pd.Timedelta(hours=24)]
+
+
 def test_last_24_hours_counts_match_an_independent_count(db, demo_hub, published, web_store):
     now = demo_hub["now"]
     u = _user(db, "coordinator.merseyside-police@demo.saferhub.invalid")
     b = assemble.assemble(db, u, "morning briefing test", now=now, store=web_store)
-    inc = _raw(demo_hub, "SELECT occurred_at, source, lsoa, location_text FROM incidents WHERE occurred_at IS NOT NULL")
-    at = pd.to_datetime(inc["occurred_at"], utc=True)
-    recent = inc[at >= pd.Timestamp(now) - pd.Timedelta(hours=24)]
-    assert b.incidents_total == len(recent) > 50
+    everything = _raw(demo_hub, "SELECT occurred_at FROM incidents WHERE occurred_at IS NOT NULL")
+    at = pd.to_datetime(everything["occurred_at"], utc=True, format="ISO8601")
+    assert b.incidents_recorded == int((at >= pd.Timestamp(now) - pd.Timedelta(hours=24)).sum())
+    recent = _readable_recent(demo_hub, u)
+    # the police coordinator reads the police's own reports and those on the unlocked demo cases
+    assert b.incidents_recorded > b.incidents_total == len(recent) >= 5
     assert b.incidents_simulated == int((recent["source"] == "simulated").sum()) == len(recent)
     per_place = recent.groupby(["lsoa", "location_text"]).size().sort_values(ascending=False)
     assert [a["total"] for a in b.incidents] == per_place.head(assemble.AREA_ROWS).tolist()
     assert sum(a["total"] for a in b.incidents) + b.incidents_other_total == len(recent)
-    assert b.incidents_other_places == len(per_place) - assemble.AREA_ROWS
-    assert b.incidents[0]["place"] == per_place.index[0][1].removeprefix("Simulated: ")
+    assert b.incidents_other_places == max(0, len(per_place) - assemble.AREA_ROWS)
+    assert b.incidents[0]["total"] == per_place.iloc[0]
     assert all(re.fullmatch(r"(Liverpool|Wirral|Knowsley|Sefton|St\. Helens) \d{3}[A-Z]", a["lsoa"]) for a in b.incidents)
     # hotspots come from the published layer, hottest first
     assert b.hotspots and b.hotspots[0]["gi_bin"] == 3 and all(h["count"] > 0 for h in b.hotspots)
@@ -86,7 +107,7 @@ def test_each_agency_sees_only_its_own_referrals_and_reads_are_logged(db, demo_h
 def test_analyst_gets_aggregates_only_without_a_purpose(db, demo_hub, web_store):
     analyst = _user(db, "analyst.merseyside-police@demo.saferhub.invalid")
     b = assemble.assemble(db, analyst, None, now=demo_hub["now"], store=web_store)
-    assert not b.sees_cases and b.incidents_total > 0
+    assert not b.sees_cases and b.incidents_recorded > 0 and b.incidents_total == 0 and b.incidents == []
     assert b.referrals_new == b.reviews_due == b.powers == []
 
 

@@ -26,7 +26,7 @@ GI_FILLS = {"#b2182b", "#ef8a62", "#fddbc7", "#d1e5f0", "#67a9cf", "#2166ac"}
 
 def _axe(page) -> list[dict]:
     """Serious and critical axe-core violations on the current page (WCAG 2 A/AA rules)."""
-    page.add_script_tag(content=AXE.read_text())
+    page.evaluate(AXE.read_text())  # through DevTools: an inline <script> tag would be refused by the CSP
     result = page.evaluate("""async () => {
         const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}});
         return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}));
@@ -58,11 +58,12 @@ def test_inspector_map_draws_the_published_hotspot_layer(signed_in, published, w
     s.shot("map")
     # the month filter hides cells with no crime in the chosen months
     s.page.select_option("#month-from", "2020-12")
-    s.page.wait_for_function(f"document.body.dataset.hotspotsDrawn != '{expected}'")
+    # predicates as functions: a bare expression would be eval()ed in the page, which the CSP refuses
+    s.page.wait_for_function(f"() => document.body.dataset.hotspotsDrawn != '{expected}'")
     in_december = sum(1 for f in layer["features"] if f["properties"]["trend"][-1] > 0)
     assert s.page.get_attribute("body", "data-hotspots-drawn") == str(in_december)
     s.page.select_option("#method", "kde")
-    s.page.wait_for_function("document.querySelector('#legend').innerText.includes('Kernel density')")
+    s.page.wait_for_function("() => document.querySelector('#legend').innerText.includes('Kernel density')")
     s.shot("map-kde")
     assert "No patrol plan yet" in s.page.inner_text("aside")
     assert s.outside == []
@@ -85,7 +86,9 @@ def test_map_shows_open_cases_after_a_purpose(signed_in, demo_hub):
         logged = con.execute("SELECT count(*) FROM audit_events WHERE purpose = ? AND entity = 'case'",
                              ("planning this week's patrols",)).fetchone()[0]
     assert want > 5 and logged == 1
-    s.page.locator("#map path[stroke='#000']").first.click(force=True)
+    # a DOM click on the marker itself: a forced click at its centre can land on a neighbour or
+    # outside the map view under load (flaky)
+    s.page.locator("#map path[stroke='#000']").first.dispatch_event("click")
     assert "HUB-" in s.page.wait_for_selector(".leaflet-popup-content").inner_text()
     s.shot("map-cases")
     assert s.outside == []
@@ -99,9 +102,11 @@ def test_briefing_shows_the_morning_and_prints_to_pdf(signed_in, demo_hub):
     body = s.page.inner_text("main")
     assert s.page.inner_text("h1").startswith("Daily partnership briefing")
     assert "simulated" in body
-    m = re.search(r"([\d,]+) incidents, of which ([\d,]+) simulated", body)
+    m = re.search(r"([\d,]+) incidents were recorded across the partnership\. ([\d,]+) of them are ones you may "
+                  r"read \(your agency's, or on cases you work\), of which ([\d,]+) simulated", body)
     assert m, body[:500]
-    assert int(m.group(1).replace(",", "")) == int(m.group(2).replace(",", "")) > 50
+    recorded, readable, simulated = (int(g.replace(",", "")) for g in m.groups())
+    assert recorded > 50 and recorded > readable == simulated > 0
     assert "Active hotspots" in body and "Hot spot, 99% confidence" in body
     assert "No patrol plan yet." in body
     assert "Orders and powers expired" in body and "dispersal" in body
@@ -283,3 +288,36 @@ def test_no_serious_accessibility_violations(signed_in, path):
     assert unlabelled == []
     s.shot("a11y" + path.replace("/", "-"))
     assert s.outside == []
+
+
+@pytest.mark.parametrize("path", ["/web/briefing", "/web/map", "/web/cases", "/web/referrals", "/web/plans", "/web/plans/1",
+                                  "/web/reports", "/web/cases/new", "/web/admin/users", "/docs"])
+def test_pages_run_under_the_content_security_policy(signed_in, path):
+    """Every page works with the strict CSP on and the browser refuses nothing (console listened to;
+    the fixture also fails on any refusal). The map draws Leaflet's layers and popups, /docs draws
+    the vendored Swagger UI from /openapi.json."""
+    s = signed_in(ADMIN if path.startswith("/web/admin") else INSPECTOR)
+    s.state_purpose()
+    resp = s.page.goto(f"{s.base}{path}")
+    policy = resp.headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy and "unsafe" not in policy
+    if path == "/web/map":
+        s.page.wait_for_selector("body[data-hotspots-drawn]", timeout=20000)
+        s.page.locator("#map path[fill='#b2182b']").first.click(force=True)
+        spark = s.page.wait_for_selector(".leaflet-popup-content .spark span", state="attached")
+        assert spark.evaluate("e => e.style.height").endswith("px")  # set from script, which CSP allows
+        swatch = s.page.wait_for_selector("#legend span")
+        assert swatch.evaluate("e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
+    elif path == "/docs":
+        spec = s.page.request.get(f"{s.base}/openapi.json").json()
+        operations = sum(len(ops) for ops in spec["paths"].values())
+        assert operations > 40
+        s.page.wait_for_function("n => document.querySelectorAll('.opblock').length === n", arg=operations,
+                                 timeout=20000)
+        assert "saferhub hub" in s.page.inner_text(".info")
+    elif path == "/web/briefing":
+        s.page.wait_for_load_state("networkidle")
+        assert s.page.locator("button[data-print]").count() == 1
+    else:
+        s.page.wait_for_load_state("networkidle")
+    assert s.csp == [] and s.outside == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from saferhub.config import Settings, settings
@@ -21,7 +21,8 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None,
     the web forms' CSRF tokens: every server process must share it (default: the settings', else a
     random one for this process)."""
     from saferhub import __version__
-    from saferhub.api import hygiene, pages, routes, web
+    from saferhub.api import headers, hygiene, pages, routes, web
+    from saferhub.api.pages import errors as web_errors
 
     config = config or settings()
     app = FastAPI(
@@ -30,6 +31,7 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None,
         description="The multi-agency hub: cases, people, referrals, actions, risk, the ASB workflow, "
                     "rules and OSARA plans, with need-to-know access and a hash-chained audit log. "
                     "Personal-data endpoints need an X-Purpose header.",
+        docs_url=None, redoc_url=None,  # /docs below: vendored Swagger UI, nothing from other sites
     )
     app.state.engine = engine if engine is not None else make_engine(resolve_db_url(db or config.hub_db))
     app.state.sessions = session_factory(app.state.engine)
@@ -60,11 +62,28 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None,
         return JSONResponse({"detail": "the database is busy; try again"}, status_code=503,
                             headers={"Retry-After": "1"})
 
-    hygiene.install(app, config.max_request_bytes)  # size limit, strict JSON, clipped 422s
+    hygiene.install(app, config.max_request_bytes,  # size limits, strict JSON, clipped 422s
+                    {("POST", "/incidents"): max(config.max_incidents_request_bytes, config.max_request_bytes)})
+    web_errors.install(app)  # errors under /web/ answer as HTML pages (after hygiene: wraps its 422)
+    app.add_middleware(headers.SecurityHeaders, tile_url=config.tile_url)  # outermost: every response
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(DOCS_PAGE)
+
     app.include_router(routes.router)
     app.include_router(web.router)
     app.include_router(pages.router)
     return app
+
+
+# Swagger UI from web/static/vendor/swagger-ui (see its SOURCE.txt), started by web/static/docs.js:
+# no inline script, so the page works under the same Content-Security-Policy as every other.
+DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>saferhub hub API</title>
+<link rel="stylesheet" href="/web/static/vendor/swagger-ui/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/web/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/web/static/docs.js"></script></body></html>"""
 
 
 def from_settings() -> FastAPI:

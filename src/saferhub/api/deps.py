@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Iterator, TypeVar
 
-from fastapi import Depends, Header, HTTPException, Path, Request
+from fastapi import Depends, Form, Header, HTTPException, Path, Query, Request
+from pydantic import AfterValidator
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -28,11 +30,22 @@ def get_db(request: Request) -> Iterator[Session]:
 DB = Annotated[Session, Depends(get_db)]
 
 
-def bearer_token(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
-    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials.strip():
-        raise HTTPException(401, "sign in first: send Authorization: Bearer <token> from POST /auth/login",
-                            headers={"WWW-Authenticate": "Bearer"})
-    return creds.credentials.strip()
+# RFC 6750 s2.1: credentials = "Bearer" 1*SP b64token. The scheme is case-insensitive (RFC 7235
+# s2.1); of the 1*SP we accept exactly one space, the form every client sends, so the hub and any
+# proxy in front of it cannot read one header two ways. Tabs, other white space, a second value or
+# a second Authorization header are refused, never trimmed into a token.
+_BEARER = re.compile(r"(?i:bearer) ([A-Za-z0-9\-._~+/]+=*)")
+
+
+def bearer_token(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
+    """The token of `Authorization: Bearer <token>` (the HTTPBearer dependency only documents the
+    scheme in /openapi.json: its parser trims and splits too leniently)."""
+    values = request.headers.getlist("authorization")
+    m = _BEARER.fullmatch(values[0]) if len(values) == 1 else None
+    if m is None:
+        raise HTTPException(401, "sign in first: send Authorization: Bearer <token> from POST /auth/login "
+                                 "(one space, nothing else)", headers={"WWW-Authenticate": "Bearer"})
+    return m.group(1)
 
 
 Token = Annotated[str, Depends(bearer_token)]
@@ -55,7 +68,21 @@ def purpose_header(x_purpose: Annotated[str | None, Header(
 
 
 Purpose = Annotated[str | None, Depends(purpose_header)]
-Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
+ID_MAX = 2_147_483_647  # record ids are 32-bit integers on PostgreSQL: anything larger names no record
+Id = Annotated[int, Path(ge=1, le=ID_MAX)]
+QueryId = Annotated[int | None, Query(ge=1, le=ID_MAX)]  # an optional id in the query string
+
+
+def _id_text(value: str) -> str:
+    """Empty, or an id written with ASCII digits 0-9 within 1..ID_MAX ("²", "¹²" and "٣" are digits to
+    Python's str.isdigit, but not ids)."""
+    if value and not (value.isascii() and value.isdigit() and 1 <= int(value) <= ID_MAX):
+        raise ValueError(f"choose one from the list (a number from 1 to {ID_MAX:,})")
+    return value
+
+
+# an id chosen in a web form (a select): the page checks for the empty value itself
+FormIdText = Annotated[str, Form(max_length=20), AfterValidator(_id_text)]
 
 
 def client_ip(request: Request) -> str:

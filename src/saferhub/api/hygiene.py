@@ -1,6 +1,7 @@
 """Request-boundary hygiene: what every request must be before any route sees it.
 
-* Bodies larger than `max_request_bytes` (settings, default 1 MiB) get 413, declared or streamed.
+* Bodies larger than `max_request_bytes` (settings, default 1 MiB) get 413, declared or streamed;
+  a route may have its own limit (`POST /incidents`: up to 10,000 incidents, 16 MiB).
 * JSON bodies must be strict: UTF-8, no NaN/Infinity (or numbers that overflow to them), no lone
   surrogates, no NUL characters, not absurdly deep. Python's json module
   accepts all of these, and then a stored NaN or surrogate makes the record's later response fail
@@ -77,18 +78,19 @@ def _is_json(content_type: str | None) -> bool:
 class Hygiene:
     """Pure ASGI middleware: buffers the body (at most `max_body` bytes), checks it, replays it."""
 
-    def __init__(self, app, max_body: int):
-        self.app, self.max_body = app, max_body
+    def __init__(self, app, max_body: int, route_limits: dict[tuple[str, str], int] | None = None):
+        self.app, self.default_max, self.route_limits = app, max_body, route_limits or {}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             return await self.app(scope, receive, send)
+        max_body = self.route_limits.get((scope["method"], scope.get("path", "")), self.default_max)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         declared = headers.get("content-length", "").strip()
         if declared and not declared.isdigit():
             return await _refuse(send, 400, "the Content-Length header is not a number")
-        if declared and int(declared) > self.max_body:
-            return await _refuse(send, 413, f"the request body is larger than {self.max_body:,} bytes")
+        if declared and int(declared) > max_body:
+            return await _refuse(send, 413, f"the request body is larger than {max_body:,} bytes")
         chunks, size, more = [], 0, True
         while more:
             message = await receive()
@@ -96,8 +98,8 @@ class Hygiene:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body:
-                return await _refuse(send, 413, f"the request body is larger than {self.max_body:,} bytes")
+            if size > max_body:
+                return await _refuse(send, 413, f"the request body is larger than {max_body:,} bytes")
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
@@ -167,7 +169,8 @@ def header_text(value: str | None) -> str | None:
         return value
 
 
-def install(app: FastAPI, max_body: int) -> None:
-    """Add the body checks and the clipped 422 handler to `app`."""
-    app.add_middleware(Hygiene, max_body=max_body)
+def install(app: FastAPI, max_body: int, route_limits: dict[tuple[str, str], int] | None = None) -> None:
+    """Add the body checks and the clipped 422 handler to `app`. `route_limits`: (method, path) ->
+    a body limit for that route instead of `max_body`."""
+    app.add_middleware(Hygiene, max_body=max_body, route_limits=route_limits)
     app.add_exception_handler(RequestValidationError, validation_error)

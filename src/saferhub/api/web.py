@@ -1,67 +1,74 @@
 """Server-rendered sign in / sign out (the other pages: saferhub.api.pages). Form posts carry a CSRF token.
 
-CSRF: a random per-browser value lives in a cookie (`saferhub_csrf`); forms carry the same value
-signed with the app secret (itsdangerous). A forged cross-site post has neither the signature nor
-the cookie value, so it is refused (403). The session cookie holds a bearer token (HttpOnly,
-SameSite=Strict); the JSON API itself only takes the Authorization header, so it cannot be driven
-by a cross-site form."""
+CSRF: a random per-browser value lives in a cookie (`saferhub_csrf`); forms carry that value and
+a tag of the browser's session (its sign-in cookie, or none before sign-in), signed with the app
+secret (itsdangerous). A post is accepted only when the token's value matches the cookie AND its
+tag matches the session the post arrives with: a token minted for one session (or before sign-in)
+is refused in any other, so whoever can plant a `saferhub_csrf` cookie (a sibling subdomain, plain
+HTTP) still cannot forge a signed-in user's posts. Signing in starts a new CSRF value.
+The session cookie holds a bearer token (HttpOnly, SameSite=Strict, Secure over HTTPS); the JSON
+API itself only takes the Authorization header, so it cannot be driven by a cross-site form."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from jinja2 import Environment, select_autoescape
-from markupsafe import Markup
 
 from saferhub.api.deps import DB, client_ip, done
 from saferhub.hub import security, services
+from saferhub.web import env
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 CSRF_COOKIE, SESSION_COOKIE = "saferhub_csrf", "saferhub_session"
-_env = Environment(autoescape=select_autoescape(default=True))
+CSRF_HOURS = 4
 
-_PAGE = _env.from_string("""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>{{ title }} · saferhub hub</title>
-<style>body{font:16px system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-table{border-collapse:collapse}td,th{padding:.3rem .6rem;border-bottom:1px solid #ccc;text-align:left}
-.err{color:#a00}</style></head><body><h1>{{ title }}</h1>{{ body }}</body></html>""")
 
-_LOGIN = _env.from_string("""{% if error %}<p class="err">{{ error }}</p>{% endif %}
-<form method="post" action="/web/login">
-<input type="hidden" name="csrf_token" value="{{ csrf }}">
-<p><label>E-mail <input name="email" type="email" required autocomplete="username"></label></p>
-<p><label>Password <input name="password" type="password" required autocomplete="current-password"></label></p>
-<p><button>Sign in</button></p></form>""")
+def set_cookie(request: Request, resp, name: str, value: str, **kw) -> None:
+    """Every cookie the web sets: HttpOnly, SameSite=Strict, and Secure whenever the browser came
+    over HTTPS (directly or through a trusted proxy: security.over_https)."""
+    resp.set_cookie(name, value, httponly=True, samesite="strict", secure=security.over_https(request), **kw)
+
+
+def session_tag(request: Request) -> str:
+    """A keyed digest of the session cookie ('' before sign-in gives the pre-login tag): binds
+    CSRF tokens and the stated purpose to one session without putting the token in a page."""
+    token = (request.cookies.get(SESSION_COOKIE) or "").encode("utf-8", "replace")
+    return hmac.new(request.app.state.secret.encode(), b"session:" + token, hashlib.sha256).hexdigest()[:32]
+
 
 def _serializer(request: Request) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(request.app.state.secret, salt="saferhub-csrf")
+    return URLSafeTimedSerializer(request.app.state.secret, salt="saferhub-csrf-session")
 
 
 def _csrf(request: Request) -> tuple[str, str]:
-    """(cookie value, signed form token) for this browser."""
+    """(cookie value, signed form token bound to this browser's session)."""
     raw = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-    return raw, _serializer(request).dumps(raw)
+    return raw, _serializer(request).dumps([session_tag(request), raw])
 
 
 def check_csrf(request: Request, token: str | None) -> None:
     raw = request.cookies.get(CSRF_COOKIE)
     try:
-        ok = bool(raw and token) and _serializer(request).loads(token, max_age=4 * 3600) == raw
-    except BadSignature:
+        tag, value = _serializer(request).loads(token, max_age=CSRF_HOURS * 3600) if raw and token else ("", "")
+        ok = bool(raw) and hmac.compare_digest(str(value), raw) and hmac.compare_digest(str(tag), session_tag(request))
+    except (BadSignature, ValueError, TypeError):
         ok = False
     if not ok:
         raise HTTPException(403, "the form's security token is missing or stale; reload the page")
 
 
-def _html(request: Request, title: str, body: str, status: int = 200) -> HTMLResponse:
-    """`body` is HTML rendered by an autoescaping template already."""
-    raw, _ = _csrf(request)
-    resp = HTMLResponse(_PAGE.render(title=title, body=Markup(body)), status_code=status)
-    resp.set_cookie(CSRF_COOKIE, raw, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+def _login_page(request: Request, error: str | None = None, status: int = 200) -> HTMLResponse:
+    raw, signed = _csrf(request)
+    html = env.get_template("login.html").render(request=request, user=None, csrf=signed, path=request.url.path,
+                                                 title="Sign in", error=error)
+    resp = HTMLResponse(html, status_code=status)
+    set_cookie(request, resp, CSRF_COOKIE, raw)
     return resp
 
 
@@ -72,9 +79,7 @@ def _user(request: Request, db):
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> HTMLResponse:
-    raw, signed = _csrf(request)
-    request.cookies[CSRF_COOKIE] = raw  # so _html reuses it
-    return _html(request, "Sign in", _LOGIN.render(csrf=signed, error=None))
+    return _login_page(request)
 
 
 @router.post("/login")
@@ -89,10 +94,10 @@ def login_form(request: Request, db: DB, email: Annotated[str, Form(max_length=2
         raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
     token = done(db, attempt).token
     if token is None:
-        _, signed = _csrf(request)
-        return _html(request, "Sign in", _LOGIN.render(csrf=signed, error="Wrong e-mail or password."), 401)
+        return _login_page(request, "Wrong e-mail or password.", 401)
     resp = RedirectResponse("/web/", status_code=303)
-    resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    set_cookie(request, resp, SESSION_COOKIE, token)
+    set_cookie(request, resp, CSRF_COOKIE, secrets.token_urlsafe(24))  # a fresh value for the new session
     return resp
 
 
@@ -104,7 +109,7 @@ def logout_form(request: Request, db: DB, csrf_token: Annotated[str, Form(max_le
         security.revoke_token(db, token)
         db.commit()
     resp = RedirectResponse("/web/login", status_code=303)
-    resp.delete_cookie(SESSION_COOKIE)
+    resp.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict", secure=security.over_https(request))
     return resp
 
 

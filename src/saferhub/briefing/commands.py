@@ -82,9 +82,9 @@ def simulate_demo(db: options.Db = None, store: options.Store = None,
                   seed: Annotated[int, typer.Option(help="Random seed.")] = 20240601) -> None:
     """Add a simulated week of partner activity to a seeded demo hub (labelled simulated)."""
 
-    from saferhub.briefing import demo
     from saferhub.config import settings
     from saferhub.data.products import read_product
+    from saferhub.hub import demo
     from saferhub.hub.db import make_engine, resolve_db_url, session_factory
 
     names = read_product("lsoa-names", settings(store=store).store_path) or {}
@@ -101,18 +101,16 @@ def briefing_pdf(email: Annotated[str, typer.Option(help="The user the briefing 
                  purpose: Annotated[str, typer.Option(help="Why (logged with every record read).")],
                  out: options.Out = None, db: options.Db = None, store: options.Store = None) -> None:
     """Write the daily briefing for one user as a PDF (the morning meeting pack)."""
-    from sqlalchemy import func, select
-
     from saferhub.briefing import assemble, render
     from saferhub.config import settings
     from saferhub.errors import SaferhubError
     from saferhub.fsutil import write_atomic
     from saferhub.hub.db import make_engine, resolve_db_url, session_factory
-    from saferhub.hub.models import User
+    from saferhub.hub.services.directory import active_user
 
     engine = make_engine(resolve_db_url(db))
     with session_factory(engine)() as s:
-        user = s.scalar(select(User).where(func.lower(User.email) == email.lower(), User.active.is_(True)))
+        user = active_user(s, email)
         if user is None:
             raise SaferhubError(f"no active user {email}")
         b = assemble.assemble(s, user, purpose, store=settings(store=store).store_path)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from saferhub.data.products import read_product, write_product
 from saferhub.errors import SaferhubError
+from saferhub.geo.areas import read_areas
 
 CATALOGUE = "map-layers"
 # Today's hotspot column names -> the contract's (CONTRACTS.md "Hotspot results"); both are read.
@@ -223,7 +224,7 @@ def publish_forecast(path, *, categories: str, cell_size: float, target_month: s
 
 
 def publish_patrol(areas_path, dosage_path=None, *, week_start: dt.date | None = None, store=None) -> dict:
-    areas = gpd.read_file(areas_path)
+    areas = read_areas(areas_path)
     dosage = pd.read_csv(dosage_path) if dosage_path else None
     week_start = week_start or (dt.date.today() - dt.timedelta(days=dt.date.today().weekday()))
     layer = patrol_layer(areas, dosage, week_start)

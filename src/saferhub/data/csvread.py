@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import functools
 import csv
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path

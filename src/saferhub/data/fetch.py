@@ -31,6 +31,7 @@ import pyarrow as pa
 from saferhub.categories import ALL_NAMES, canonical
 from saferhub.config import resolve_store, settings
 from saferhub.data.boundaries import boundary_polygon, cache_boundary, poly_param, split_polygon  # noqa: F401
+from saferhub.data.boundaries import cache_neighbourhoods
 from saferhub.data.forces import NATIONAL, force_id
 from saferhub.data.policeuk import ParsedFile
 from saferhub.data.store import EVENT_SCHEMA, QUARANTINE_SCHEMA, Catalog, partition_key
@@ -340,6 +341,7 @@ def fetch(force: str, months, store=None, *, base_url: str | None = None, refres
             with ThreadPoolExecutor(max_workers=threads) as pool:
                 groups = list(pool.map(boundary, hoods))
             report.no_boundary = [str(h["id"]) for h, g in zip(hoods, groups) if not g]
+            cache_neighbourhoods(root, fid, hoods, groups)  # the public pages' neighbourhoods (community)
             groups = [g for g in groups if g]
             if not groups:
                 raise SaferhubError(f"none of the {len(hoods)} neighbourhoods of {fid!r} has a usable boundary")

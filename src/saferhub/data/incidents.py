@@ -50,7 +50,8 @@ class Mapping:
 
 
 SETTINGS = ("agency", "force", "columns", "datetime_format", "dayfirst", "timezone", "categories",
-            "unmapped_categories")
+            "unmapped_categories",
+            "version", "asb")   # read by saferhub.places.asbmap: the ASB types of their categories
 MAX_MAPPING_BYTES = 1 << 20   # a mapping is a few dozen lines; anything this big is not one
 
 

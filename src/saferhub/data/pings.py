@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from saferhub.config import resolve_store
-from saferhub.errors import BadFileError, SaferhubError
+from saferhub.errors import BadFileError
 
 DATASET = "pings"
 LOCAL_ZONE = "Europe/London"

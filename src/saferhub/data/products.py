@@ -28,6 +28,18 @@ def products_dir(store=None) -> Path:
     return resolve_store(store) / "products"
 
 
+def plans_dir(store=None) -> Path:
+    """Where patrol plans live, `<store>/patrol/plans/` (one folder per plan: plan.json,
+    areas.gpkg, schedule.csv) — built here only, for the patrol service and the evaluation alike."""
+    from saferhub.config import resolve_store
+
+    return resolve_store(store) / "patrol" / "plans"
+
+
+def plan_folder(plan_id: str, store=None) -> Path:
+    return plans_dir(store) / plan_id
+
+
 def _check(name: str) -> str:
     if not NAME.match(name or ""):
         raise SaferhubError(f"product name {name!r} must be lower-case letters, digits, '-' or '_'")

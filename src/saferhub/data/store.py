@@ -232,6 +232,33 @@ def _select_partitions(catalog: Catalog, dataset: str, force, months) -> list[st
     return out
 
 
+def months_held(store=None, force=None, dataset: str = "events") -> list[str]:
+    """The months ('YYYY-MM') the store holds for the force(s) (any force when None)."""
+    forces = _force_filter(force)
+    out = set()
+    for key in Catalog.load(resolve_store(store)).partitions:
+        ds, f, m = key.split("/")
+        if ds == dataset and (forces is None or f in forces):
+            out.add(m)
+    return sorted(out)
+
+
+def missing_months(months, store=None, force=None) -> tuple[list[str], str | None]:
+    """(the asked months the store does not hold for the force, a WARNING line or None): "the
+    latest twelve months" may run past what was ingested, and results then cover fewer months
+    than their title says."""
+    asked = [str(m) for m in (parse_months(months) if months is not None else [])]
+    held = set(months_held(store, force))
+    missing = [m for m in asked if m not in held]
+    if not missing:
+        return [], None
+    from saferhub.months import runs_text
+
+    who = f" for {', '.join(_force_filter(force))}" if force is not None else ""
+    return missing, (f"WARNING: {len(missing)} of the {len(asked)} months asked are not in the store{who} "
+                     f"({runs_text(missing)}): the results cover the other {len(asked) - len(missing)} only")
+
+
 def _read(store, dataset: str, force, months, columns=None) -> pa.Table:
     root = resolve_store(store)
     catalog = Catalog.load(root)

@@ -120,8 +120,11 @@ def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
 
 
 def calibrate_store(store=None, force=None, months="2018-01:2020-12", categories=None, cell_size: float = 200.0,
-                    **kw) -> dict:
-    """Build the cube from the event store once, then `calibrate` on it."""
+                    query=None, **kw) -> dict:
+    """Build the cube from the event store once, then `calibrate` on it. `query` (an EventQuery)
+    replaces store, force, months and categories."""
+    if query is not None:
+        store, force, months, categories = query.store, query.force, query.month_list, query.categories
     from saferhub.data import events
     from saferhub.evaluate.cube import build_cube
     from saferhub.errors import SaferhubError

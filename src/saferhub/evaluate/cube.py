@@ -1,8 +1,10 @@
 """A place x month count cube, built once from events, so that hundreds of evaluations (placebo
 calibration, reference sets, control matching) are array slices instead of new queries.
 
-Places are square grid cells (id `E<x>N<y>` of the lower-left corner, as in the hotspot contract);
-only cells with at least one event are kept. Harm sums and sums of squared harm weights ride along.
+Places are the square cells of `saferhub.geo.grid.Grid` (the hotspot and forecast cells; ids by its
+one rule, `E<x>N<y>` of the lower-left corner); only cells with at least one event are kept, so
+the cube is sparse where the forecast cube (forecast/cube.py) is dense over the study area.
+Harm sums and sums of squared harm weights ride along.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ class Cube:
 
     @property
     def ids(self) -> np.ndarray:
-        s = self.cell_size
-        return np.array([f"E{int(a * s)}N{int(b * s)}" for a, b in zip(self.ix, self.iy)])
+        from saferhub.geo.grid import cell_id
+
+        return cell_id(self.ix * self.cell_size, self.iy * self.cell_size)
 
     def month_index(self, month) -> int:
         hit = np.flatnonzero(self.months == np.datetime64(month, "M"))
@@ -92,8 +95,7 @@ def build_cube(x, y, month, harm_weight=None, cell_size: float = 200.0, months=N
         all_months = np.arange(all_months.min(), all_months.max() + 1, dtype="datetime64[M]")
     col = np.searchsorted(all_months, m)
     inside = (col < all_months.size) & (all_months[np.minimum(col, all_months.size - 1)] == m)
-    ix = np.floor(x[inside] / cell_size).astype(np.int64)
-    iy = np.floor(y[inside] / cell_size).astype(np.int64)
+    ix, iy = _cell_index(x[inside], y[inside], cell_size)
     col, w = col[inside], w[inside]
     key = ix * 10_000_000 + iy
     uniq, row = np.unique(key, return_inverse=True)
@@ -104,3 +106,15 @@ def build_cube(x, y, month, harm_weight=None, cell_size: float = 200.0, months=N
     harm = np.bincount(flat, weights=w, minlength=size).reshape(shape)
     harm_sq = np.bincount(flat, weights=w * w, minlength=size).reshape(shape)
     return Cube(cell_size, uniq // 10_000_000, uniq % 10_000_000, all_months, counts, harm, harm_sq)
+
+
+def _cell_index(x, y, cell_size):
+    """Column and row numbers (easting // cell_size, northing // cell_size) of each point on the
+    BNG-aligned `Grid` covering them (sparse: the grid is never materialised)."""
+    from saferhub.geo.grid import Grid
+
+    if x.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    grid = Grid.covering(x, y, cell_size, max_cells=2**62)
+    row, col = grid.locate(x, y)
+    return col + grid.x0 // grid.cell_size, row + grid.y0 // grid.cell_size

@@ -11,46 +11,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from saferhub.data.products import plan_folder
 from saferhub.errors import BadFileError, SaferhubError
-
-BNG = "EPSG:27700"
 
 
 def read_areas(source) -> "gpd.GeoDataFrame":  # noqa: F821
-    """Areas as a GeoDataFrame in EPSG:27700 with area_id and name. source: a path (GPKG/GeoJSON)
-    or a GeoDataFrame. Missing area_id: ids A1, A2, ... in file order; missing name: the id."""
-    import geopandas as gpd
+    """Areas as a GeoDataFrame in EPSG:27700 with area_id and name (saferhub.geo.areas, the one
+    areas reader). source: a path (GPKG/GeoJSON) or a GeoDataFrame."""
+    from saferhub.geo.areas import read_areas as read
 
-    if isinstance(source, gpd.GeoDataFrame):
-        gdf = source.copy()
-        label = "areas"
-    else:
-        path = Path(source)
-        label = str(path)
-        if not path.exists():
-            raise BadFileError(path, "areas file not found")
-        try:
-            gdf = gpd.read_file(path)
-        except Exception as exc:  # the GIS driver's reasons are many; name the file and pass it on
-            raise BadFileError(path, f"not a readable polygon file ({str(exc).splitlines()[0]})") from None
-    if len(gdf) == 0:
-        raise BadFileError(label, "no areas in the file")
-    kinds = set(gdf.geometry.geom_type.dropna())
-    if not kinds or not kinds <= {"Polygon", "MultiPolygon"}:
-        raise BadFileError(label, f"areas must be polygons (found {', '.join(sorted(kinds)) or 'no geometry'})")
-    if gdf.crs is None:
-        raise BadFileError(label, "no coordinate reference system; save it in EPSG:27700 or EPSG:4326")
-    gdf = gdf.to_crs(BNG)
-    if "area_id" not in gdf.columns:
-        gdf["area_id"] = [f"A{i + 1}" for i in range(len(gdf))]
-    gdf["area_id"] = gdf["area_id"].astype(str)
-    if gdf["area_id"].duplicated().any():
-        dup = gdf.loc[gdf["area_id"].duplicated(), "area_id"].iloc[0]
-        raise BadFileError(label, f"area_id {dup!r} appears more than once")
-    if "name" not in gdf.columns:
-        gdf["name"] = gdf["area_id"]
-    gdf["name"] = gdf["name"].fillna(gdf["area_id"]).astype(str)
-    return gdf[["area_id", "name", "geometry"]].reset_index(drop=True)
+    return read(source)[["area_id", "name", "geometry"]]
 
 
 @dataclass
@@ -62,10 +32,6 @@ class Plan:
     crossover: pd.DataFrame = field(default_factory=pd.DataFrame)
     simulated: bool = False
     raw: dict = field(default_factory=dict)
-
-
-def plan_folder(plan_id: str, store) -> Path:
-    return Path(store) / "patrol" / "plans" / plan_id
 
 
 def read_plan(plan_id: str, store) -> Plan:

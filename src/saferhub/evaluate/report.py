@@ -200,8 +200,8 @@ def render(run: dict, areas=None) -> str:
                          f"{escape(', '.join(c['not_costed']) or 'none')}. "
                          + (f"Unit costs not yet checked against the report: {escape(', '.join(c['unverified']))} "
                             f"(see the table's SOURCE.txt). " if c.get("unverified") else "")
-                         + f"A range that includes zero or below means "
-                         f"no saving can be claimed.</p>"))
+                         + "A range that includes zero or below means "
+                         "no saving can be claimed.</p>"))
     pw = run["power"]
     sections.append(("Could this design see an effect?", f"<p>With these areas and periods the smallest reduction the "
                      f"design would detect 8 times in 10 is about {100 * pw['mde']:.0f}%.</p>"))

@@ -40,7 +40,7 @@ def evaluate(areas, before, after, categories=None, harm: bool = False, buffers=
              cell_size: float = DEFAULT_CELL, seed: int = 1, plan_id: str | None = None, crossover=None,
              dosage: pd.DataFrame | None = None, uplift: float = 1.0, cost_table: str = costs.DEFAULT_TABLE,
              synthetic: bool = False, simulated: bool = False, imd: bool = False, geo_dir=None,
-             save: bool = True) -> dict:
+             save: bool = True, query=None) -> dict:
     """Evaluate an operation in `areas` (file or GeoDataFrame) comparing `after` with `before` months.
 
     Returns the run dict (also written to the store when save=True). controls: "auto" (matched
@@ -49,7 +49,12 @@ def evaluate(areas, before, after, categories=None, harm: bool = False, buffers=
     dosage: area_id, date, minutes_min, minutes_max rows for the dose-response analysis.
     imd: match controls within the areas' IMD 2019 decile (needs the geo folder).
     simulated: the inputs (e.g. a demonstration plan) are simulated; the report says so.
+    query: an EventQuery (saferhub.query) giving store, force and categories instead of those
+    keywords (its months are not used: `before` and `after` are the periods).
     """
+    if query is not None:
+        store, force = query.store, query.force
+        categories = None if query.categories is None else ", ".join(query.categories)
     if controls != "auto":
         raise SaferhubError("--controls: only 'auto' (matched untreated places) is available")
     gdf = inputs.read_areas(areas)

@@ -12,11 +12,12 @@ from pathlib import Path
 import typer
 
 from saferhub import options
+from saferhub.geo.cellsize import DEFAULT_CELL_SIZE
 
 err = options.console(stderr=True)
 Categories = typer.Option("grip", "--categories",
                           help="Crime categories: names, slugs or groups (grip, violence, ...), comma-separated.")
-CellSize = typer.Option(150, "--cell-size", help="Grid cell size in metres (at least 10).")
+CellSize = typer.Option(DEFAULT_CELL_SIZE, "--cell-size", help="Grid cell size in metres (at least 10).")
 Harm = typer.Option(False, "--harm", help="Forecast harm-weighted crime instead of counts.")
 
 

@@ -33,6 +33,7 @@ class Cube:
     # apart and "other" (every category not forecast): name -> counts, same months as `counts`
     layers: dict[str, np.ndarray] = field(default_factory=dict)
     study_area: str = ""  # where the mask came from, in words (saferhub.geo.study_area)
+    study_area_kind: str = ""  # given | force boundary | drawn force area | hull
 
     @property
     def area(self) -> np.ndarray:

@@ -22,14 +22,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from saferhub.categories import parse_categories
 from saferhub.config import resolve_store
 from saferhub.errors import SaferhubError
 from saferhub.forecast.covariates import cell_covariates, load_lsoa_table, resolve_geo_dir
 from saferhub.forecast.cube import Cube, build_cube, count_layer, modal_labels
 from saferhub.forecast.threads import thread_limit
 from saferhub.fsutil import write_atomic
+from saferhub.geo.cellsize import DEFAULT_CELL_SIZE
 from saferhub.geo.grid import Grid
+from saferhub.query import EventQuery, UnitSpec
 
 log = logging.getLogger("saferhub.forecast")
 LATEST = "backtest-latest.json"
@@ -52,18 +53,22 @@ class Forecast:
         return pd.DataFrame(self.cells[["cell_id", "x", "y", "risk"]])
 
 
-def load_cube(store=None, categories="grip", cell_size: float = 150, force=None, geo_dir=None,
-              harm_weights=None, notes: list | None = None, layers: bool = False) -> Cube:
+def load_cube(store=None, categories="grip", cell_size: float = DEFAULT_CELL_SIZE, force=None, geo_dir=None,
+              harm_weights=None, notes: list | None = None, layers: bool = False, *,
+              query: EventQuery | None = None, area=None) -> Cube:
     """Events of the chosen categories binned monthly on the study area's grid
-    (`saferhub.geo.study_area`: the force boundary when known, else a hull of ALL the force's
-    located events), so the cells are the hotspot analyses' cells and do not move with the
-    categories or months chosen."""
+    (`saferhub.data.area.resolve_area`: the force boundary when known, else a hull of ALL the
+    force's located events), so the cells are the hotspot analyses' cells and do not move with the
+    categories or months chosen. `query` (an EventQuery) replaces store/force/categories/
+    harm_weights; `area` is a StudyArea already resolved for the force (or a polygon)."""
     from saferhub.data import events
-    from saferhub.geo.area import study_area
+    from saferhub.data.area import resolve_area
 
     if cell_size is None or cell_size < 10:
         raise SaferhubError(f"cell size must be at least 10 metres, got {cell_size}")
-    cats = parse_categories(categories)
+    q = query or EventQuery(store=store, force=force, categories=categories, weights=harm_weights)
+    store, force, harm_weights = q.store, q.force, q.weights
+    cats = None if q.categories is None else list(q.categories)
     # Only what the cube, the predictor layers and the LSOA covariates use: the rest (ids, free
     # text) are the expensive columns to read.
     table = events(store, force=force, located_only=True, harm_weights=harm_weights,
@@ -72,8 +77,8 @@ def load_cube(store=None, categories="grip", cell_size: float = 150, force=None,
         raise SaferhubError(f"no located events in the store {resolve_store(store)}; "
                             "ingest police.uk CSVs first (saferhub ingest PATH)")
     x, y = table["x"].to_numpy(), table["y"].to_numpy()
-    forces = [force] if force else sorted(pc.unique(table["force"]).to_pylist())
-    area = study_area(force=forces, store=store, geo_dir=geo_dir, points=(x, y))
+    forces = q.forces or sorted(pc.unique(table["force"]).to_pylist())
+    area = resolve_area(q, UnitSpec(area=area, geo_dir=geo_dir), forces=forces, points=(x, y))
     grid = area.grid(cell_size)
     sel = table if cats is None else table.filter(pc.is_in(table["category"], value_set=pa.array(cats)))
     all_months = table["month"].to_numpy().astype("datetime64[M]")
@@ -83,7 +88,7 @@ def load_cube(store=None, categories="grip", cell_size: float = 150, force=None,
     months = np.arange(all_months.min(), all_months.max() + 1, dtype="datetime64[M]")
     cube = build_cube(sel["x"].to_numpy(), sel["y"].to_numpy(), sel["month"].to_numpy().astype("datetime64[M]"),
                       grid, months=months, harm=sel["harm_weight"].to_numpy(), mask=area.cells(grid))
-    cube.study_area = area.source
+    cube.study_area, cube.study_area_kind = area.source, area.kind
     if layers:  # predictor layers for the learners: each forecast category apart, and all other crime
         cat = table["category"].to_numpy(zero_copy_only=False)
         chosen = cats if cats is not None else []
@@ -140,10 +145,13 @@ def choose_model(cube: Cube, through, target: str = "count", store=None, categor
     return latest["best"], latest
 
 
-def forecast(through, model: str = "best", cell_size: float = 150, categories="grip", force=None,
-             harm: bool = False, store=None, geo_dir=None, say=log.info, progress=None) -> Forecast:
+def forecast(through, model: str = "best", cell_size: float = DEFAULT_CELL_SIZE, categories="grip", force=None,
+             harm: bool = False, store=None, geo_dir=None, say=log.info, progress=None, *,
+             query: EventQuery | None = None, area=None) -> Forecast:
     """Risk per study-area cell for the month after `through`. Every option is checked before the
-    (slower) store read; thread pools are sized to the CPUs this process may use."""
+    (slower) store read; thread pools are sized to the CPUs this process may use. `query` (an
+    EventQuery: store, force, categories, weights) replaces those keyword arguments; `area` is
+    the force's StudyArea when the caller resolved it already."""
     from saferhub.forecast.registry import make_model
     from saferhub.months import parse_month
 
@@ -152,14 +160,23 @@ def forecast(through, model: str = "best", cell_size: float = 150, categories="g
     name = model.strip().lower()
     if name != "best":
         make_model(name, target=target)  # an unknown name is an error before the store is read
-    parse_categories(categories)
+    q = query or EventQuery(store=store, force=force, categories=categories)
+    if query is not None:
+        store, force, categories = q.store, q.force, q.categories_text
     if cell_size is None or cell_size < 10:
         raise SaferhubError(f"--cell-size must be at least 10 metres, got {cell_size}")
     resolve_geo_dir(geo_dir)
     notes: list[str] = []
-    cube = load_cube(store, categories, cell_size, force=force, geo_dir=geo_dir, notes=notes)
+    cube = load_cube(cell_size=cell_size, geo_dir=geo_dir, notes=notes, query=q, area=area)
     if cube.index_of(month) >= len(cube.months):
         raise SaferhubError(f"--through {month} is after the last month in the store ({cube.months[-1]})")
+    from saferhub.data.store import missing_months
+
+    window = (str(month - 11), str(month))  # the twelve months the forecast and its context lean on
+    missing, warning = missing_months(window, store, force)
+    if warning:
+        say(warning)
+        notes.append(warning)
     with thread_limit():
         chosen = {"chosen_by": "asked"}
         if name == "best":
@@ -172,14 +189,15 @@ def forecast(through, model: str = "best", cell_size: float = 150, categories="g
     i = cube.index_of(month)
     last12 = cube.counts[max(0, i - 11): i + 1].sum(axis=0)
     cells = cube.grid.to_geodataframe({"risk": np.asarray(risk, dtype="float64"), "count": last12}, mask=cube.area)
-    cells = _with_places(cells, cube, month, categories, force, store, geo_dir)
+    cells = _with_places(cells, cube, month, q, geo_dir)
     params = {"model": name, **chosen, "through": str(month), "forecast_month": str(month + 1),
               "cell_size": cube.grid.cell_size, "categories": categories, "target": target,
-              "force": force or "all", "study_area": cube.study_area, "cells": len(cells), "notes": notes}
+              "force": force or "all", "study_area": cube.study_area, "study_area_kind": cube.study_area_kind,
+              "cells": len(cells), "months_missing": missing, "notes": notes}
     return Forecast(cells, cube.grid, params)
 
 
-def _with_places(cells, cube: Cube, month, categories, force, store, geo_dir):
+def _with_places(cells, cube: Cube, month, q: EventQuery, geo_dir):
     """Place context for the forecast cells (saferhub.geo.places), from the chosen categories'
     crimes of the 12 months up to `month`; `count` and `share_of_crime` are of those months."""
     from saferhub.config import settings
@@ -187,7 +205,7 @@ def _with_places(cells, cube: Cube, month, categories, force, store, geo_dir):
     from saferhub.geo.places import add_context
     from saferhub.geo.units import grid_units
 
-    ev = events(store, force=force, months=(str(month - 11), str(month)), categories=categories, located_only=True,
+    ev = events(q.store, force=q.force, months=(str(month - 11), str(month)), categories=q.categories, located_only=True,
                 columns=["x", "y", "location", "lsoa", "lsoa_name"]).to_pandas()
     return add_context(cells, grid_units(cube.grid, mask=cube.area), ev, settings(geo_dir=geo_dir).geo_dir)
 

@@ -4,7 +4,9 @@
 1. the polygon the user gives (`area`: a shapely geometry or a GeoJSON/GeoPackage file);
 2. the force's real boundary (`saferhub.geo.boundary.force_boundary`) when the data come from one
    force and a boundary for it is known (the store's cache or the geo folder);
-3. otherwise a concave hull (shapely, ratio 0.1) of ALL the force's located events, stray points
+3. else, for an English force, an approximate force area drawn offline from the geo folder's LSOA
+   centroids and LSOA -> force lookup (`saferhub.geo.forcearea`), kind "drawn force area";
+4. otherwise a concave hull (shapely, ratio 0.1) of ALL the force's located events, stray points
    left out, buffered by 50 m — so the area does not move with the categories or months chosen.
    On Merseyside 2018-2020 ratio 0.1 gives 659 km² against the force's 645 km² (0.2 gives
    799 km² and takes in West Lancashire fields); the 50 m keeps edge snap points inside.
@@ -32,7 +34,7 @@ HULL_BUFFER_M = 50.0
 class StudyArea:
     geometry: object  # shapely (Multi)Polygon, EPSG:27700
     source: str  # plain words for reports: "the merseyside force boundary (file ...)"
-    kind: str  # "given" | "force boundary" | "hull"
+    kind: str  # "given" | "force boundary" | "drawn force area" | "hull"
 
     def grid(self, cell_size: float) -> Grid:
         """The BNG-aligned grid covering the area (cell ids do not depend on the extent)."""
@@ -48,10 +50,13 @@ class StudyArea:
 
 
 def study_area(*, area=None, force=None, store=None, geo_dir=None, points=None,
-               hull: str = "concave") -> StudyArea:
+               hull: str = "concave", lsoa_counts=None) -> StudyArea:
     """The study area by the rule in the module doc. `force`: the force the data come from (a
     list of several forces has no single boundary); `points`: (x, y) of all the force's located
-    events, or a function returning them (only called when a hull is needed)."""
+    events, or a function returning them (only called when a hull is needed); `lsoa_counts`:
+    the force's events per 2011 LSOA, or a function returning them (for a drawn area)."""
+    if isinstance(area, StudyArea):  # resolved once already (saferhub.data.area.resolve_area)
+        return area
     if area is not None:
         if isinstance(area, shapely.Geometry):
             return StudyArea(area, "the polygon given", "given")
@@ -64,6 +69,16 @@ def study_area(*, area=None, force=None, store=None, geo_dir=None, points=None,
         if poly is not None:
             name = boundary_files(forces[0], store=store, geo_dir=geo_dir)[0].name
             return StudyArea(poly, f"the {forces[0]} force boundary ({name})", "force boundary")
+        from saferhub.config import settings
+        from saferhub.geo.forcearea import available, drawn_force_area
+
+        folder = settings(store=store, geo_dir=geo_dir).geo_dir
+        if available(folder):
+            counts = lsoa_counts() if callable(lsoa_counts) else lsoa_counts
+            poly = drawn_force_area(forces[0], folder, counts)
+            if poly is not None:
+                return StudyArea(poly, f"an approximate {forces[0]} force area drawn from the 2011 LSOA centroids "
+                                       "and the LSOA-to-force lookup (no boundary file for it)", "drawn force area")
     if points is None:
         raise SaferhubError("no study area: give an area polygon, or events to draw a hull round")
     x, y = points() if callable(points) else points

@@ -14,6 +14,10 @@ from saferhub.errors import SaferhubError
 NICE = (10, 20, 25, 50, 75, 100, 125, 150, 200, 250, 300, 400, 500, 600, 750, 1000, 1500, 2000,
         2500, 5000)
 CELLS_ON_SHORT_SIDE = 50
+# The one default where a fixed size is wanted (forecasts, published layers, the main job): 150 m
+# is street-block scale, the size the backtests and RESULTS.md figures use. The hotspot verbs
+# choose theirs from the area (below) unless given.
+DEFAULT_CELL_SIZE = 150
 
 
 def default_cell_size(minx: float, miny: float, maxx: float, maxy: float) -> tuple[int, str]:

@@ -102,9 +102,7 @@ class Grid:
 
     def cell_ids(self) -> np.ndarray:
         """(ny, nx) array of stable cell ids "E<x>N<y>" from the lower-left corner."""
-        X, Y = self.lower_left()
-        return np.char.add(np.char.add("E", X.astype(np.int64).astype(str)),
-                           np.char.add("N", Y.astype(np.int64).astype(str)))
+        return cell_id(*self.lower_left())
 
     def to_geodataframe(self, columns: dict[str, np.ndarray] | None = None, mask=None):
         """GeoDataFrame (EPSG:27700) of square cells with cell_id, x, y (lower-left) and the given
@@ -122,6 +120,14 @@ class Grid:
         for name, arr in (columns or {}).items():
             data[name] = np.asarray(arr)[keep]
         return gpd.GeoDataFrame(data, geometry=geom, crs="EPSG:27700")
+
+
+def cell_id(x_lower_left, y_lower_left) -> np.ndarray:
+    """THE cell-id rule, for every grid and cube: "E<x>N<y>" of the cell's lower-left corner in
+    whole BNG metres (the same cell has the same id whatever extent or module made it)."""
+    X = np.asarray(x_lower_left).astype(np.int64).astype(str)
+    Y = np.asarray(y_lower_left).astype(np.int64).astype(str)
+    return np.char.add(np.char.add("E", X), np.char.add("N", Y))
 
 
 def cells_in(grid: Grid, area) -> np.ndarray:

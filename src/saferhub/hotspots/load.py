@@ -31,23 +31,19 @@ def store_coverage(store=None) -> str:
 
 
 def load_events(store=None, force=None, months=None, categories=None, weights: str | None = None,
-                columns=COLUMNS) -> pd.DataFrame:
-    """Located events of the store matching the filters (see the module doc); a clear error,
-    stating the store's coverage, when none match."""
+                columns=COLUMNS, *, query=None) -> pd.DataFrame:
+    """Located events of the store matching the filters, or `query` (an EventQuery, which
+    replaces them); a clear error, stating the store's coverage, when none match."""
     from saferhub.data import events
+    from saferhub.query import EventQuery
 
-    table = events(store=store, force=force, months=months, categories=categories, located_only=True,
-                   harm_weights=weights, columns=[*columns, "harm_weight"])
+    q = query or EventQuery(store, force, months, categories, weights)
+    table = events(store=q.store, force=q.force, months=q.month_list, categories=q.categories, located_only=True,
+                   harm_weights=q.weights, columns=[*columns, "harm_weight"])
     if table.num_rows == 0:
-        raise SaferhubError(f"no located events match force {force or 'any'}, months {_text(months)} "
-                            f"and categories {_text(categories)}: {store_coverage(store)}")
+        raise SaferhubError(f"no located events match force {', '.join(q.forces) or 'any'}, months {q.months_text} "
+                            f"and categories {q.categories_text}: {store_coverage(q.store)}")
     return as_frame(table)
-
-
-def _text(v) -> str:
-    if v is None:
-        return "all"
-    return v if isinstance(v, str) else ", ".join(map(str, v))
 
 
 def as_frame(events, weights: str | None = None) -> pd.DataFrame:

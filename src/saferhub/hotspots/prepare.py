@@ -11,9 +11,9 @@ import pandas as pd
 
 from saferhub.errors import SaferhubError
 from saferhub.hotspots.load import as_frame, load_events, select
+from saferhub.query import EventQuery, UnitSpec
 
 log = logging.getLogger("saferhub.hotspots")
-UNIT_KINDS = ("grid", "hex", "lsoa", "segments")
 
 
 @dataclass
@@ -45,48 +45,43 @@ def say(notes: list, message: str) -> None:
     notes.append(message)
 
 
-def read(events=None, *, store=None, force=None, months=None, categories=None, weights=None) -> pd.DataFrame:
-    """The events as a frame: the given ones (filtered by months/categories when those are given),
-    or the store's located events matching the filters."""
+def read(events=None, query: EventQuery | None = None) -> pd.DataFrame:
+    """The events as a frame: the given ones (filtered by the query's months, categories and
+    force when those are given), or the store's located events matching the query."""
+    q = query or EventQuery()
     if events is None:
-        return load_events(store, force, months, categories, weights)
-    df = select(as_frame(events, weights), months, categories)
-    if force is not None and "force" in df:
-        from saferhub.data.forces import force_id
-
-        df = df[df["force"] == force_id(force)].reset_index(drop=True)
+        return load_events(query=q)
+    df = select(as_frame(events, q.weights), q.month_list, q.categories)
+    if q.force is not None and "force" in df:
+        df = df[df["force"].isin(q.forces)].reset_index(drop=True)
     if len(df) == 0:
         raise SaferhubError("none of the events given matches those months, categories and force")
     return df
 
 
-def prepare(df: pd.DataFrame, *, store=None, force=None, units: str = "grid", cell_size=None, area=None,
-            hull: str = "concave", drop_strays: bool = False, boundaries=None, network=None,
-            snap: float = 30.0, id_column=None, geo_dir=None, points=None, notes=None) -> Prepared:
+def prepare(df: pd.DataFrame, query: EventQuery, spec: UnitSpec, *, points=None, notes=None,
+            from_store: bool = False) -> Prepared:
     """Study area, strays and units for the events `df`; `points` (x, y) of other events to
-    analyse with them (hexagons holding any are kept)."""
-    from saferhub.geo.area import study_area
+    analyse with them (hexagons holding any are kept). `from_store`: the events were read from
+    the store, so months asked that it does not hold are warned about."""
+    from saferhub.data.area import resolve_area
     from saferhub.geo.cellsize import default_cell_size
     from saferhub.geo.strays import check_strays, find_strays
     from saferhub.hotspots.load import event_labels
 
     notes = [] if notes is None else notes
-    if units not in UNIT_KINDS:
-        raise SaferhubError(f"unknown units {units!r} (use {', '.join(UNIT_KINDS)})")
-    forces = [force] if force else (sorted(df["force"].dropna().unique()) if "force" in df else [])
+    missing = []
+    if from_store and query.months is not None:
+        from saferhub.data.store import missing_months
 
-    def force_points():  # the hull is drawn round ALL the force's located events, any month
-        from saferhub.data import events
-
-        t = events(store=store, force=forces or None, located_only=True, columns=["x", "y"])
-        if t.num_rows == 0:  # events given with no store behind them: their own hull
-            return df["x"].to_numpy(), df["y"].to_numpy()
-        return t["x"].to_numpy(), t["y"].to_numpy()
-
-    sa = study_area(area=area, force=forces, store=store, geo_dir=geo_dir, points=force_points, hull=hull)
+        missing, warning = missing_months(query.month_list, query.store, query.force)
+        if warning:
+            say(notes, warning)
+    forces = query.forces or (sorted(df["force"].dropna().unique()) if "force" in df else [])
+    sa = resolve_area(query, spec, forces=forces, fallback=(df["x"].to_numpy(), df["y"].to_numpy()))
     # strays stop a hull analysis unless dropped; a given or known boundary leaves them out, loudly
     x, y = df["x"].to_numpy(), df["y"].to_numpy()
-    keep = check_strays(x, y, event_labels(df, find_strays(x, y)), drop=drop_strays or sa.kind != "hull",
+    keep = check_strays(x, y, event_labels(df, find_strays(x, y)), drop=spec.drop_strays or sa.kind != "hull",
                         warn=lambda m: say(notes, m))
     df = df[keep]
     say(notes, f"study area: {sa.source}")
@@ -97,16 +92,18 @@ def prepare(df: pd.DataFrame, *, store=None, force=None, units: str = "grid", ce
         say(notes, f"{n_out:,} events outside the study area left out")
     if len(df) == 0:
         raise SaferhubError(f"none of the events lies in the study area ({sa.source})")
-    if cell_size is None and units in ("grid", "hex"):
+    cell_size = spec.cell_size
+    if cell_size is None and spec.units in ("grid", "hex"):
         cell_size, why = default_cell_size(*sa.geometry.bounds)
         say(notes, why)
-    U = build_units(units, sa, cell_size, boundaries, network, snap, id_column,
+    U = build_units(spec.units, sa, cell_size, spec.boundaries, spec.network, spec.snap, spec.id_column,
                     points if points is not None else (df["x"].to_numpy(), df["y"].to_numpy()))
     from saferhub.data.forces import force_name
 
-    params = {"force": ", ".join(map(force_name, forces)) if forces else "all", "units": units, "n_units": U.n,
-              "cell_size": int(cell_size) if units in ("grid", "hex") else None,
-              "study_area": sa.source, "events_outside_area": n_out, "hull": hull if sa.kind == "hull" else None}
+    params = {"force": ", ".join(map(force_name, forces)) if forces else "all", "units": spec.units, "n_units": U.n,
+              "cell_size": int(cell_size) if spec.units in ("grid", "hex") else None,
+              "study_area": sa.source, "study_area_kind": sa.kind, "events_outside_area": n_out,
+              "hull": spec.hull if sa.kind == "hull" else None, "months_missing": missing}
     return Prepared(df, U, sa, n_out, cell_size, params, notes)
 
 

@@ -6,10 +6,13 @@
 
 Each verb takes events (a pyarrow Table / DataFrame / GeoDataFrame with x, y, month, category and
 optionally harm_weight, location, lsoa, lsoa_name, as `saferhub.data.events` returns) or, with
-`events=None`, a store query (`store=`, `force=`, `months=`, `categories=`), plus the options of
-`prepare()`: `units="grid"|"hex"|"lsoa"|"segments"`, `cell_size=None`, `area=None`, `hull`,
-`drop_strays`, `boundaries`, `network`, `snap`, `id_column`, `weights` (harm table), `geo_dir`.
-Defaults are chosen from the data and said (logged, and listed in params["notes"]).
+`events=None`, a store query: `query=EventQuery(store, force, months, categories, weights)`, and
+the units to count into: `spec=UnitSpec(units="grid"|"hex"|"lsoa"|"segments", cell_size=None,
+area=None (a file, a polygon or a resolved StudyArea), hull, drop_strays, boundaries, network,
+snap, id_column, geo_dir)` (saferhub.query). The same fields as keyword arguments are a
+convenience that builds them (`gistar(months="2020-01:2020-12", cell_size=150)`); keywords given
+beside a query or spec override its fields. Defaults are chosen from the data and said (logged,
+and listed in params["notes"]).
 
 Each returns a GeoDataFrame in EPSG:27700, one row per unit: `unit_id`, `geometry`, `count`,
 `harm` (when harm-weighted), the verb's own columns, and place context (`street`, `lsoa`,
@@ -25,35 +28,31 @@ from saferhub.errors import SaferhubError
 from saferhub.hotspots import analyse
 from saferhub.hotspots.prepare import month_span, months_text, prepare, read, say
 from saferhub.hotspots.words import HOT_LABELS
+from saferhub.query import EventQuery, UnitSpec, split_options
 
-READ_KEYS = ("store", "force", "months", "categories", "weights")
-
-
-def _start(events, where: dict, other=None, what: str = ""):
+def _start(events, query: EventQuery, spec: UnitSpec, other=None, what: str = ""):
     """Read the events and prepare the study area and units. `other` is a second set of events
     (what = "before" or "versus"): events, or a spec read from the store — a months spec for
     "before" (same categories), a categories spec for "versus" (same months). Returns
     (Prepared, the other events inside the study area or None)."""
-    rd = {k: where.get(k) for k in READ_KEYS}
-    df = read(events, **rd)
+    df = read(events, query)
     dfo = None
     if other is not None:
         if not isinstance(other, str):
-            dfo = read(other, weights=rd["weights"])
+            dfo = read(other, EventQuery(weights=query.weights))
         else:
             if what == "before":
-                rd.update(months=other, categories=rd["categories"] or sorted(df["category"].unique()))
+                oq = query.replace(months=other, categories=query.categories or sorted(df["category"].unique()))
             else:
                 months = np.unique(df["month"].to_numpy()).astype("datetime64[M]").astype(str).tolist()
-                rd.update(categories=other, months=rd["months"] or months)
+                oq = query.replace(categories=other, months=query.month_list or months)
             try:
-                dfo = read(None, **rd)
+                dfo = read(None, oq)
             except SaferhubError as exc:
                 raise SaferhubError(f"the {what} events: {exc}") from None
     pts = None if dfo is None else (np.r_[df["x"].to_numpy(), dfo["x"].to_numpy()],
                                      np.r_[df["y"].to_numpy(), dfo["y"].to_numpy()])
-    opts = {k: v for k, v in where.items() if k not in READ_KEYS or k in ("store", "force")}
-    prep = prepare(df, points=pts, **opts)
+    prep = prepare(df, query, spec, points=pts, from_store=events is None)
     if dfo is not None:
         dfo = prep.inside(dfo)
         if len(dfo) == 0:
@@ -98,27 +97,31 @@ def _asked(categories):
     return "all" if cats is None else ", ".join(cats)
 
 
-def counts(events=None, *, harm: bool = False, population=None, **where):
+def counts(events=None, *, harm: bool = False, population=None,
+        query: EventQuery | None = None, spec: UnitSpec | None = None, **where):
     """Crime and harm per unit (harm=True makes harm the measure mapped and ranked);
     `population` (unit_id -> residents, or a CSV of LSOA residents) adds `rate_per_1000`."""
-    prep, _ = _start(events, where)
+    q, u = split_options(where, query, spec, "counts")
+    prep, _ = _start(events, q, u)
     pop = read_population(population) if isinstance(population, (str, bytes)) or hasattr(population, "suffix") \
         else population
     gdf = analyse.counts_frame(prep.units, prep.x, prep.y, harm=prep.df["harm"].to_numpy(), population=pop)
-    return _finish(gdf, prep, "count", "harm" if harm else "count", _keep(where), where.get("geo_dir"))
+    return _finish(gdf, prep, "count", "harm" if harm else "count", _keep(q, u), u.geo_dir)
 
 
 def kde(events=None, *, bandwidth: float | None = None, kernel: str = "quartic", adaptive_k: int | None = None,
-        harm: bool = False, before=None, versus=None, **where):
+        harm: bool = False, before=None, versus=None,
+        query: EventQuery | None = None, spec: UnitSpec | None = None, **where):
     """Kernel density (per km²) on grid cells; `before` (a months spec or events) or `versus`
     (categories or events, same months) gives a dual KDE: density_a/b_km2, difference, ratio."""
+    q, u = split_options(where, query, spec, "kde")
     if before is not None and versus is not None:
         raise SaferhubError("a dual KDE compares with --before OR --versus, not both")
     if (before is not None or versus is not None) and (adaptive_k or harm):
         raise SaferhubError("a dual KDE (--before/--versus) uses a fixed bandwidth and counts; drop --adaptive-k/--harm")
-    if where.get("units", "grid") != "grid":
+    if u.units != "grid":
         raise SaferhubError("KDE is computed on a square grid (--units grid)")
-    prep, other = _start(events, where, *((before, "before") if before is not None else (versus, "versus")))
+    prep, other = _start(events, q, u, *((before, "before") if before is not None else (versus, "versus")))
     bw = float(bandwidth or 3 * prep.cell_size)
     if bandwidth is None and not adaptive_k:
         say(prep.notes, f"default bandwidth {bw:g} m: three cells (override with --bandwidth)")
@@ -126,7 +129,7 @@ def kde(events=None, *, bandwidth: float | None = None, kernel: str = "quartic",
     if other is None:
         w = prep.df["harm"].to_numpy() if harm else None
         gdf = analyse.kde_frame(prep.units, prep.x, prep.y, bw, kernel, adaptive_k, w)
-        return _finish(gdf, prep, "kde", "harm" if harm else "count", {**_keep(where), **extra}, where.get("geo_dir"))
+        return _finish(gdf, prep, "kde", "harm" if harm else "count", {**_keep(q, u), **extra}, u.geo_dir)
     scale = 1.0
     if before is not None:
         n_a, n_b = month_span(prep.df)[1], month_span(other)[1]
@@ -136,15 +139,17 @@ def kde(events=None, *, bandwidth: float | None = None, kernel: str = "quartic",
         extra["versus"] = ", ".join(sorted(other["category"].unique()))
     gdf = analyse.dual_kde_frame(prep.units, prep.x, prep.y, other["x"].to_numpy(), other["y"].to_numpy(),
                                  bw, kernel, scale_b=scale)
-    return _finish(gdf, prep, "kde", "count", {**_keep(where), **extra}, where.get("geo_dir"))
+    return _finish(gdf, prep, "kde", "count", {**_keep(q, u), **extra}, u.geo_dir)
 
 
 def gistar(events=None, *, harm: bool = False, distance: float | None = None, rings: int = 1,
-           correction: str = "fdr", permutations: int = 0, seed: int | None = None, **where):
+           correction: str = "fdr", permutations: int = 0, seed: int | None = None,
+        query: EventQuery | None = None, spec: UnitSpec | None = None, **where):
     """Getis-Ord Gi* per unit: `z`, `p`, `p_adj` (corrected), `gi_bin` (-3..3, ArcGIS 99/95/90%),
     `hot_class` in plain words, and `n_neighbours`. Hot cells that hold no crime themselves
     (significant because of their neighbours) are named so in `hot_class`."""
-    prep, _ = _start(events, where)
+    q, u = split_options(where, query, spec, "gistar")
+    prep, _ = _start(events, q, u)
     w = prep.df["harm"].to_numpy() if harm else None
     vals = analyse.unit_values(prep.units, prep.x, prep.y, w)
     g = analyse.gistar_units(prep.units, vals, distance=distance, rings=rings, correction=correction,
@@ -160,7 +165,7 @@ def gistar(events=None, *, harm: bool = False, distance: float | None = None, ri
     gdf["hot_class"] = hot_words(g.cls, gdf["count"].to_numpy())
     extra = {"neighbours": analyse.neighbours_description(prep.units, distance, rings), "correction": correction,
              "permutations": permutations or None, "seed": seed}
-    return _finish(gdf, prep, "gistar", "harm" if harm else "count", {**_keep(where), **extra}, where.get("geo_dir"))
+    return _finish(gdf, prep, "gistar", "harm" if harm else "count", {**_keep(q, u), **extra}, u.geo_dir)
 
 
 def hot_words(gi_bin, count) -> np.ndarray:
@@ -172,12 +177,14 @@ def hot_words(gi_bin, count) -> np.ndarray:
 
 
 def emerging(events=None, *, harm: bool = False, time_lags: int = 1, distance: float | None = None,
-             rings: int = 1, correction: str = "fdr", alpha: float = 0.05, **where):
+             rings: int = 1, correction: str = "fdr", alpha: float = 0.05,
+        query: EventQuery | None = None, spec: UnitSpec | None = None, **where):
     """Emerging hot spots over monthly slices (ArcGIS categories, simple classes, Mann-Kendall
     trend). With harm=True the space-time cube holds harm, not counts."""
+    q, u = split_options(where, query, spec, "emerging")
     if time_lags < 0:
         raise SaferhubError("--time-lags must be 0 or more")
-    prep, _ = _start(events, where)
+    prep, _ = _start(events, q, u)
     first, n_t = month_span(prep.df)
     if n_t < 3:
         raise SaferhubError("emerging hot spots need at least 3 months (--months)")
@@ -193,16 +200,18 @@ def emerging(events=None, *, harm: bool = False, time_lags: int = 1, distance: f
     extra = {"neighbours": analyse.neighbours_description(prep.units, distance, rings), "correction": correction,
              "time_lags": time_lags, "first_month": str(np.datetime64(first, "M")),
              "trends": {k: np.asarray(v).tolist() for k, v in trends.items()}}
-    return _finish(gdf, prep, "emerging", "harm" if harm else "count", {**_keep(where), **extra}, where.get("geo_dir"))
+    return _finish(gdf, prep, "emerging", "harm" if harm else "count", {**_keep(q, u), **extra}, u.geo_dir)
 
 
-def change(events=None, *, before, harm: bool = False, correction: str = "fdr", alpha: float = 0.05, **where):
+def change(events=None, *, before, harm: bool = False, correction: str = "fdr", alpha: float = 0.05,
+        query: EventQuery | None = None, spec: UnitSpec | None = None, **where):
     """Change per unit from `before` (a months spec, or events) to the events' period: before,
     after, difference, ratio, z, p, p_adj, direction (+1 rise / -1 fall / 0). Counts use the exact
     conditional Poisson test; harm the compound-Poisson normal test (variance = sum of squared weights)."""
+    q, u = split_options(where, query, spec, "change")
     if before is None:
         raise SaferhubError("--method change needs --before PERIOD (and --months for the after period)")
-    prep, dfb = _start(events, where, before, "before")
+    prep, dfb = _start(events, q, u, before, "before")
     n_after, n_before = month_span(prep.df)[1], month_span(dfb)[1]
     wa = prep.df["harm"].to_numpy() if harm else None
     wb = dfb["harm"].to_numpy() if harm else None
@@ -213,20 +222,22 @@ def change(events=None, *, before, harm: bool = False, correction: str = "fdr", 
         gdf["harm"] = gdf["after"]
     extra = {"before": months_text(dfb), "before_events": len(dfb), "correction": correction,
              "length_ratio": f"{n_after}/{n_before} months"}
-    return _finish(gdf, prep, "change", "harm" if harm else "count", {**_keep(where), **extra}, where.get("geo_dir"))
+    return _finish(gdf, prep, "change", "harm" if harm else "count", {**_keep(q, u), **extra}, u.geo_dir)
 
 
-def concentration(events=None, **where):
+def concentration(events=None,
+        query: EventQuery | None = None, spec: UnitSpec | None = None, **where):
     """Crime and harm per unit, with the concentration measures (Gini, generalized Gini, units
     holding 25% / 50%) in attrs["summary"] and the Lorenz curves in attrs["lorenz"]."""
+    q, u = split_options(where, query, spec, "concentration")
     from saferhub.hotspots.concentration import lorenz, summarise
 
-    prep, _ = _start(events, where)
+    prep, _ = _start(events, q, u)
     gdf = analyse.counts_frame(prep.units, prep.x, prep.y, harm=prep.df["harm"].to_numpy())
     c, h = gdf["count"].to_numpy(), gdf["harm"].to_numpy()
     summary = summarise(c, counts=True).as_frame("crime").merge(
         summarise(h, counts=False).as_frame("harm"), on="measure")
-    gdf = _finish(gdf, prep, "concentration", "harm", _keep(where), where.get("geo_dir"))
+    gdf = _finish(gdf, prep, "concentration", "harm", _keep(q, u), u.geo_dir)
     gdf.attrs["summary"] = summary
     gdf.attrs["lorenz"] = {"crime": [a.tolist() for a in lorenz(c)],
                            "harm": [a.tolist() for a in lorenz(h)]}
@@ -234,9 +245,11 @@ def concentration(events=None, **where):
 
 
 def near_repeat(events=None, *, space_bands="0,100,200,300,400", time_bands="0,1,2,3", time_unit: str = "months",
-                permutations: int = 99, seed: int | None = None, drop_strays: bool = False, **where):
+                permutations: int = 99, seed: int | None = None, drop_strays: bool = False,
+        query: EventQuery | None = None, spec: UnitSpec | None = None, **where):
     """Knox test: are events close in space also close in time? Returns the Knox table (space,
     time, observed, expected, knox_ratio, p) with attrs["params"] and attrs["knox"] (the result)."""
+    q, u = split_options(where, query, spec, "near_repeat")
     from saferhub.geo.strays import check_strays, find_strays
     from saferhub.hotspots.load import event_labels
     from saferhub.hotspots.nearrepeat import knox
@@ -245,7 +258,7 @@ def near_repeat(events=None, *, space_bands="0,100,200,300,400", time_bands="0,1
         raise SaferhubError("--time-unit must be months, days or hours")
     if permutations < 1:
         raise SaferhubError("--permutations must be at least 1")
-    df = read(events, **{k: where.get(k) for k in READ_KEYS})
+    df = read(events, q)
     notes: list[str] = []
     x, y = df["x"].to_numpy(), df["y"].to_numpy()
     df = df[check_strays(x, y, event_labels(df, find_strays(x, y)), drop=drop_strays, warn=lambda m: say(notes, m))]
@@ -263,17 +276,17 @@ def near_repeat(events=None, *, space_bands="0,100,200,300,400", time_bands="0,1
     k = knox(df["x"].to_numpy(), df["y"].to_numpy(), np.asarray(t), space_bands, time_bands, permutations, seed,
              time_unit=time_unit)
     table = k.table()
-    table.attrs["params"] = {"method": "near repeat (Knox test)", "categories": _ordered(df["category"].unique(), where.get("categories")),
-                             "categories_asked": _asked(where.get("categories")), "months": months_text(df),
+    table.attrs["params"] = {"method": "near repeat (Knox test)", "categories": _ordered(df["category"].unique(), q.categories),
+                             "categories_asked": _asked(q.categories), "months": months_text(df),
                              "events": k.n_events, "space_bands_m": space_bands, "time_bands": time_bands,
                              "time_unit": time_unit, "permutations": permutations, "seed": seed, "notes": notes}
     table.attrs["knox"] = k
     return table
 
 
-def _keep(where: dict) -> dict:
+def _keep(query: EventQuery, spec: UnitSpec) -> dict:
     """The caller's own options worth recording (months and force are recorded from the data)."""
-    return {k: where[k] for k in ("categories", "weights", "drop_strays") if k in where}
+    return {"categories": query.categories, "weights": query.weights, "drop_strays": spec.drop_strays}
 
 
 def read_population(path) -> dict:

@@ -16,10 +16,14 @@ case) are readable exactly when their case is readable in full. Records that can
 - a plan with no case: the case roles of its lead agency;
 - a location: anyone who reads in full a case placed there; while it is on no case, the case
   roles of the agency that recorded it (so a locked case's address stays with its members);
-- an incident: the case roles of the agency that recorded it, or anyone who reads in full a case
-  it is linked to. Linking a record to a case needs read access to the record first, so a link
+- an incident: anyone who reads in full a case it is linked to; otherwise the case roles of the
+  agency that recorded it, unless it is linked to a locked case (then only that case's readers). Linking a record to a case needs read access to the record first, so a link
   can never be used to read someone else's record.
 
+Report files the jobs wrote (`may_open_report`): a patrol plan's (future patrol times and routes)
+for a police agency's coordinators, caseworkers and analysts; aggregate reports for anyone.
+
+The web pages and the daily briefing ask here too, through the services (they hold no rules).
 The case rules are SQL conditions (`full_clause`, `listed_clause`), so a case list is one query and
 a single case is checked in the same query that fetches it; tests/hub/test_hub_matrix_generated.py
 checks every route of /openapi.json x role x own / other agency / locked / unattached."""
@@ -27,6 +31,7 @@ checks every route of /openapi.json x role x own / other agency / locked / unatt
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 
 from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
@@ -56,6 +61,11 @@ def can_read_cases(user: User) -> bool:
 def require_case_role(user: User, what: str = "case records") -> None:
     if not can_read_cases(user):
         raise Forbidden(f"the {user.role} role has no access to {what}")
+
+
+def reads_unattached_case_reviews(user: User) -> bool:
+    """ASB Case Review applications on no case: the hub coordinator convenes the review."""
+    return user.role == "coordinator"
 
 
 def _probe(stmt):
@@ -119,13 +129,23 @@ def child_of_case(db: Session, user: User, case_id: int, what: str) -> Case:
         raise NotFound(f"no {what}") from None
 
 
+def plan_clause(user: User):
+    """SQL condition over Plan outer-joined to its Case: `user` may read the plan. On a case:
+    whoever reads the case in full; on no case: the case roles of its lead agency."""
+    if user.role not in CASE_ROLES:
+        return false()
+    return or_((Plan.case_id.is_not(None)) & full_clause(user),
+               (Plan.case_id.is_(None)) & (Plan.lead_agency_id == user.agency_id))
+
+
+def plans_query(user: User):
+    """The plans `user` may read (the list page and `plan_for` share this one decision)."""
+    return select(Plan).outerjoin(Case, Case.id == Plan.case_id).where(plan_clause(user))
+
+
 def plan_for(db: Session, user: User, plan_id: int) -> Plan:
-    p = db.get(Plan, plan_id)
-    if p is None or not can_read_cases(user):
-        raise NotFound(f"no plan {plan_id}")
-    if p.case_id is not None:
-        child_of_case(db, user, p.case_id, f"plan {plan_id}")
-    elif p.lead_agency_id != user.agency_id:
+    p = db.scalar(plans_query(user).where(Plan.id == plan_id))
+    if p is None:
         raise NotFound(f"no plan {plan_id}")
     return p
 
@@ -146,13 +166,52 @@ def location_for(db: Session, user: User, location_id: int) -> Location:
     raise NotFound(f"no location {location_id}")
 
 
+def incident_clause(user: User):
+    """SQL condition over Incident: `user` may read it. Those on a case they read in full, and their
+    own agency's, except any linked to a locked case they do not read in full (a locked case's
+    incidents stay with its readers, as its address does)."""
+    if user.role not in CASE_ROLES:
+        return false()
+    links = select(CaseIncident.case_id).join(Case, Case.id == CaseIncident.case_id).where(
+        CaseIncident.incident_id == Incident.id)
+    on_full = links.where(full_clause(user)).exists()
+    on_locked = links.where(Case.locked.is_(True)).exists()
+    return or_((Incident.agency_id == user.agency_id) & ~on_locked, on_full)
+
+
 def readable_incidents(db: Session, user: User, ids: list[int]) -> set[int]:
-    """Which of `ids` the user may read: recorded by their agency, or on a case they read in full."""
+    """Which of `ids` the user may read (`incident_clause`), checked CHUNK ids at a time."""
     if not can_read_cases(user) or not ids:
         return set()
-    own = set(db.scalars(select(Incident.id).where(Incident.id.in_(ids), Incident.agency_id == user.agency_id)))
-    rest = [i for i in ids if i not in own]
-    if rest:
-        own |= set(db.scalars(select(CaseIncident.incident_id).join(Case, Case.id == CaseIncident.case_id)
-                              .where(CaseIncident.incident_id.in_(rest), full_clause(user))))
-    return own
+    ids = list(ids)
+    clause = incident_clause(user)
+    return {i for start in range(0, len(ids), CHUNK)
+            for i in db.scalars(select(Incident.id).where(Incident.id.in_(ids[start:start + CHUNK]), clause))}
+
+
+CHUNK = 5000  # ids per IN list (SQLite and psycopg both take this many parameters)
+
+# Report files (`/web/reports`). A patrol plan's files (schedule, GPX routes, team briefings) say
+# when and where officers will be in the coming days: police operational information, for a
+# police agency's case roles and analysts only. Every other report is an aggregate (hotspots,
+# forecasts, backtests, dosage, evaluations) for any signed-in user.
+PATROL_PLAN_DIR = "patrol-plan"
+PATROL_PLAN_ROLES = ("coordinator", "caseworker", "analyst")
+
+
+def is_patrol_plan(root: Path, name: str) -> bool:
+    """A file of a patrol plan: under a `patrol-plan` folder (as `scripts/main` writes it), named
+    patrol-plan*, or in a folder `patrol plan --out-dir` wrote (it holds schedule.csv or route GPX)."""
+    parts = name.split("/")
+    if PATROL_PLAN_DIR in parts[:-1] or parts[-1].startswith(PATROL_PLAN_DIR) or parts[-1].endswith(".gpx"):
+        return True
+    folder = (root / name).parent
+    return (folder / "schedule.csv").exists() or any(folder.glob("route-*.gpx"))
+
+
+def may_open_report(user: User, root: Path, name: str) -> bool:
+    """May `user` list and open the report file `name` ('/'-separated, relative to `root`)? The one
+    decision for the reports list and for opening a file (a file not allowed is not listed, and 404)."""
+    if is_patrol_plan(root, name):
+        return user.agency is not None and user.agency.kind == "police" and user.role in PATROL_PLAN_ROLES
+    return True

@@ -102,7 +102,7 @@ def seed_demo(
         help="Write the demo users' generated passwords here (mode 0600) instead of printing them.")] = None,
     cases: Annotated[int, typer.Option(min=1, max=100000, help="How many repeat-location cases to open.")] = 40,
 ) -> None:
-    """Load a demo Merseyside partnership: agencies, users per role, cases built from real ASB events."""
+    """Load a demo partnership for the store's force: agencies, users per role, cases built from real ASB events."""
 
     from saferhub.hub import seed
 
@@ -110,7 +110,9 @@ def seed_demo(
     url, engine, s = _session(db, migrate=True)
     frame = seed.load_asb_events(store)
     with s:
-        result = seed.seed_demo(s, frame, n_cases=cases)
+        from saferhub.config import settings
+
+        result = seed.seed_demo(s, frame, n_cases=cases, force=seed.store_force(store), geo_dir=settings().geo_dir)
         s.commit()
     console.print(f"seeded {result['agencies']} agencies, {len(result['users'])} users, {result['cases']} cases, "
                   f"{result['incidents']:,} incidents; rule flags: {result['flags']}")

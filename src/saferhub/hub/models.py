@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -353,6 +354,11 @@ class Plan(Base):
     assessment: Mapped[dict] = mapped_column(JSON, default=dict)
     areas: Mapped[list] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # "You said, we did": a coordinator may publish a plan. Only `public_summary` (title, what was
+    # done, outcome, approved by/at: text a coordinator approved for publication) ever reaches the
+    # public pages, never the plan's own fields (services.plans.public_plans).
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
+    public_summary: Mapped[dict | None] = mapped_column(JSON)
     __mapper_args__ = {"version_id_col": version}
 
 

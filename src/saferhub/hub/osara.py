@@ -11,6 +11,11 @@ a summary, then Scanning, Analysis, Response, Assessment."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from saferhub.hub import osara_content as content_models
 from saferhub.hub.errors import Conflict, Unprocessable
 
 STAGES = ("objective", "scanning", "analysis", "response", "assessment", "closed")
@@ -23,42 +28,47 @@ def _text(d: dict, key: str) -> bool:
 
 
 def validate_stage(stage: str, content) -> object:
-    """Check a stage's content shape (not completeness) and return what to store."""
-    if stage == "scanning":
-        if not isinstance(content, dict):
-            raise Unprocessable("scanning content is an object")
-        base = content.get("baseline")
-        if base is not None:
-            if not isinstance(base, dict) or not isinstance(base.get("count"), int) or base["count"] < 0:
-                raise Unprocessable("scanning.baseline needs a non-negative integer count")
-        return {k: content[k] for k in ("problem", "baseline", "data_sources") if k in content}
-    if stage == "analysis":
-        if not isinstance(content, dict):
-            raise Unprocessable("analysis content is an object")
-        bad = [k for k in content if k not in TRIANGLE + CONTROLLERS + ("hypothesis",)]
-        if bad:
-            raise Unprocessable(f"analysis has unknown parts {bad}; use {TRIANGLE + CONTROLLERS}")
-        return dict(content)
-    if stage == "response":
-        items = content.get("responses") if isinstance(content, dict) else None
-        if not isinstance(items, list):
-            raise Unprocessable("response content is {'responses': [{description, partner_agency_id}, ...]}")
-        for r in items:
-            if not (isinstance(r, dict) and _text(r, "description") and isinstance(r.get("partner_agency_id"), int)):
-                raise Unprocessable("each response needs a description and a partner_agency_id")
-        return items
-    if stage == "assessment":
-        if not isinstance(content, dict):
-            raise Unprocessable("assessment content is an object")
-        for k in ("before", "after"):
-            if k in content and (not isinstance(content[k], (int, float)) or content[k] < 0):
-                raise Unprocessable(f"assessment.{k} is a non-negative number")
-        return dict(content)
-    raise Unprocessable(f"unknown stage {stage!r}")
+    """Check a stage's content against its typed model (`osara_content`; shape and limits, not
+    completeness) and return what to store."""
+    if stage not in content_models.MODELS:
+        raise Unprocessable(f"unknown stage {stage!r}")
+    try:
+        return content_models.parse(stage, content)
+    except ValidationError as exc:
+        raise Unprocessable(f"{stage} content: {content_models.first_error(exc)}") from None
+
+
+@dataclass(frozen=True)
+class View:
+    """A plan's stages as they may be shown: stored content that fits its model (see
+    `osara_content.readable`), and the names of parts left out because they do not."""
+
+    title: str
+    objective: str | None
+    stage: str
+    areas: list
+    scanning: dict
+    analysis: dict
+    responses: list
+    assessment: dict
+    unreadable: list[str]
+
+
+def view(plan) -> View:
+    parts, bad = {}, []
+    for stage, attr, empty in (("scanning", "scanning", {}), ("analysis", "analysis", {}),
+                               ("response", "responses", []), ("assessment", "assessment", {})):
+        stored = getattr(plan, attr)
+        value, dropped = content_models.readable(stage, empty if stored is None else stored)
+        parts[attr] = value
+        bad += dropped
+    areas = [a for a in (plan.areas if isinstance(plan.areas, list) else []) if isinstance(a, str)]
+    return View(title=plan.title, objective=plan.objective, stage=plan.stage, areas=areas, unreadable=bad, **parts)
 
 
 def missing(stage: str, plan) -> list[str]:
     """What the stage still needs before the plan can move on."""
+    plan = plan if isinstance(plan, View) else view(plan)
     if stage == "objective":
         return [] if (plan.objective or "").strip() else ["objective"]
     if stage == "scanning":
@@ -95,15 +105,16 @@ def next_stage(plan) -> str:
 
 def export_markdown(plan, agencies: dict[int, str]) -> str:
     """The award-entry structure (Tilley Award / Goldstein Award): summary, S, A, R, A."""
+    plan = plan if isinstance(plan, View) else view(plan)
     s, a, a2 = plan.scanning or {}, plan.analysis or {}, plan.assessment or {}
     base = s.get("baseline") or {}
     lines = [f"# {plan.title}", "", "## Summary", "",
              f"Objective: {plan.objective}", "",
              f"Stage reached: {plan.stage}. Areas: {', '.join(plan.areas or []) or 'none linked'}.", "",
-             "## Scanning", "", s.get("problem", "(not written)"), ""]
+             "## Scanning", "", s.get("problem") or "(not written)", ""]
     if base:
-        lines += [f"Baseline: {base.get('count')} incidents, {base.get('period', 'period not given')}"
-                  f" ({base.get('source', 'source not given')}).", ""]
+        lines += [f"Baseline: {base.get('count')} incidents, {base.get('period') or 'period not given'}"
+                  f" ({base.get('source') or 'source not given'}).", ""]
     lines += ["## Analysis", "", "Problem analysis triangle:", ""]
     for inner, outer in zip(TRIANGLE, CONTROLLERS):
         lines.append(f"- {inner.title()}: {a.get(inner, '(not written)')}"
@@ -126,4 +137,6 @@ def export_markdown(plan, agencies: dict[int, str]) -> str:
             lines.append(f"{k.replace('_', ' ').title()}: {a2[k]}")
     if not a2:
         lines.append("(not assessed yet)")
+    if plan.unreadable:
+        lines += ["", f"Left out (stored in a form this version cannot show): {', '.join(plan.unreadable)}."]
     return "\n".join(lines) + "\n"

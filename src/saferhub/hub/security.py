@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -111,6 +112,24 @@ def normalise_email(s: str) -> str:
     return "".join(c for c in s if unicodedata.category(c) != "Cc").strip().lower()[:254]
 
 
+# An address as people and mail servers write it: a dot-atom local part (RFC 5322 atext) and a
+# domain of at least two DNS labels (letters, digits, inner hyphens). Quoted local parts, IP
+# literals and comments are valid in RFC 5322 but never needed for staff accounts, so refused.
+_ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_EMAIL = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@{_LABEL}(?:\.{_LABEL})+")
+
+
+def valid_email(s: str) -> str:
+    """The normalised address (`normalise_email`) if it is an e-mail address, else ValueError
+    with a plain reason. The one check for every way a user is made (API, CLI, web)."""
+    email = normalise_email(s)
+    local, _, domain = email.rpartition("@")
+    if len(email) > 254 or len(local) > 64 or not _EMAIL.fullmatch(email) or domain.split(".")[-1].isdigit():
+        raise ValueError("that is not an e-mail address (name@organisation.example)")
+    return email
+
+
 def _networks(trusted_proxies) -> list:
     out = []
     for item in trusted_proxies or ():
@@ -128,19 +147,26 @@ def _ip(text: str):
         return None
 
 
+def _trusted(request, trusted_proxies) -> list | None:
+    """The trusted proxy networks when the TCP peer is one of them (the one trust decision: only
+    then are X-Forwarded-* headers believed), else None."""
+    if trusted_proxies is None:
+        from saferhub.config import settings
+
+        trusted_proxies = settings().trusted_proxies
+    peer_ip = _ip(request.client.host) if request.client else None
+    nets = _networks(trusted_proxies)
+    return nets if peer_ip is not None and any(peer_ip in n for n in nets) else None
+
+
 def client_address(request, trusted_proxies: list[str] | None = None) -> str:
     """The client's IP address. X-Forwarded-For is believed only when the TCP peer is one of the
     configured `trusted_proxies` (settings; default none), and then read right to left, skipping
     further trusted proxies: the first untrusted hop is the client (entries left of it are
     whatever the client chose to send)."""
-    if trusted_proxies is None:
-        from saferhub.config import settings
-
-        trusted_proxies = settings().trusted_proxies
     peer = request.client.host if request.client else "unknown"
-    nets = _networks(trusted_proxies)
-    peer_ip = _ip(peer)
-    if peer_ip is None or not any(peer_ip in n for n in nets):
+    nets = _trusted(request, trusted_proxies)
+    if nets is None:
         return peer
     hops = [h for v in request.headers.getlist("x-forwarded-for") for h in v.split(",")]
     client = peer
@@ -152,6 +178,16 @@ def client_address(request, trusted_proxies: list[str] | None = None) -> str:
         if not any(ip in n for n in nets):
             break
     return client
+
+
+def over_https(request, trusted_proxies: list[str] | None = None) -> bool:
+    """Did the browser reach us over HTTPS: directly, or through a trusted proxy that says so in
+    X-Forwarded-Proto (its own, i.e. the last value; believed under the same rule as
+    X-Forwarded-For). Cookies are marked Secure then."""
+    if request.url.scheme == "https":
+        return True
+    values = [v.strip().lower() for h in request.headers.getlist("x-forwarded-proto") for v in h.split(",")]
+    return bool(values) and values[-1] == "https" and _trusted(request, trusted_proxies) is not None
 
 
 def source_key(address: str) -> str:

@@ -1,6 +1,8 @@
-"""`saferhub hub seed-demo`: a realistic Merseyside partnership built on the real event store.
+"""`saferhub hub seed-demo`: a realistic partnership built on the real event store, for the force
+whose data was ingested (Merseyside's real partnership; for another force, its name, its districts'
+councils where the geo folder's LSOA lookup knows them, generic partner names otherwise).
 
-Agencies are the real partnership's members; users are role accounts with generated passwords
+Agencies are the partnership's members; users are role accounts with generated passwords
 (printed once or written to a 0600 file). Incidents are the store's ASB events (police.uk rows,
 snapped locations, month only); the repeat-location rule picks the snap points with the most ASB,
 and each becomes a repeat-location case led by its district's council (police where the point
@@ -56,6 +58,48 @@ ROLE_ACCOUNTS = [
 COLUMNS = ["event_id", "month", "category", "lon", "lat", "x", "y", "lsoa", "lsoa_name", "location"]
 
 
+def partnership(force: str = "merseyside", geo_dir=None) -> tuple[list, dict, list]:
+    """(agencies, district -> council code, role accounts) for the force whose data was ingested:
+    Merseyside's real partnership; for another force its name, a council for each district the
+    geo folder's LSOA lookup gives it (else one generic council), and generic partner names."""
+    if force == "merseyside":
+        return AGENCIES, DISTRICT_COUNCIL, ROLE_ACCOUNTS
+    from saferhub.data.forces import force_name, slugify
+    from saferhub.geo.forcearea import force_districts
+
+    name = force_name(force)
+    area = name
+    for suffix in (" Constabulary", " Police", " Police Service"):
+        area = area.removesuffix(suffix)
+    area = area.replace("-", " ").title() if area == force else area
+    police = f"{force}-police"
+    districts = force_districts(force, geo_dir)
+    councils = [(f"{slugify(d)}-council", f"{d} Council", "council") for d in districts] or \
+        [(f"{force}-council", f"{area} Council (a demo partner: no district list for this force)", "council")]
+    agencies = [("hub", f"{area} Community Safety Partnership hub", "other"), (police, name, "police"), *councils,
+                (f"{force}-fire", f"{area} Fire and Rescue Service", "fire"),
+                ("youth-justice", f"{area} Youth Justice Service", "youth"),
+                ("early-help", f"{area} Early Help", "early_help"), ("probation", "Probation Service", "probation")]
+    district_council = {d: code for d, (code, _, _) in zip(districts, councils)}
+    roles = [("hub", "admin"), ("hub", "coordinator"), ("hub", "analyst"), (police, "coordinator"),
+             (police, "caseworker"), (police, "analyst")]
+    roles += [(code, "caseworker") for code, _, kind in agencies[2:]]
+    return agencies, district_council, roles
+
+
+def store_force(store=None) -> str:
+    """The force with the most events in the store (the demo partnership is built for it)."""
+    from saferhub.config import resolve_store
+    from saferhub.data.store import Catalog
+
+    rows: dict[str, int] = {}
+    for key, rec in Catalog.load(resolve_store(store)).partitions.items():
+        ds, force, _ = key.split("/")
+        if ds == "events":
+            rows[force] = rows.get(force, 0) + int(rec.get("rows", 1) or 1)
+    return max(sorted(rows), key=rows.get) if rows else "merseyside"
+
+
 def load_asb_events(store=None) -> pd.DataFrame:
     """The store's ASB events as a DataFrame; a clear error when there are none."""
     from saferhub.config import resolve_store
@@ -74,7 +118,11 @@ def _location_key(df: pd.DataFrame) -> pd.Series:
     return df["lon"].round(6).astype(str) + "," + df["lat"].round(6).astype(str)
 
 
-def seed_demo(db: Session, events: pd.DataFrame, n_cases: int = 40) -> dict:
+def seed_demo(db: Session, events: pd.DataFrame, n_cases: int = 40, force: str = "merseyside",
+              geo_dir=None) -> dict:
+    """The demo partnership for `force` (see `partnership`) with cases at its busiest ASB points."""
+    agency_list, district_council, role_accounts = partnership(force, geo_dir)
+    police_code = "merseyside-police" if force == "merseyside" else f"{force}-police"
     missing = set(COLUMNS) - set(events.columns)
     if missing:
         raise SaferhubError(f"events lack columns {sorted(missing)}")
@@ -85,7 +133,7 @@ def seed_demo(db: Session, events: pd.DataFrame, n_cases: int = 40) -> dict:
         raise SaferhubError("the hub database already has cases; seed a fresh database (use --db)")
 
     agencies = {}
-    for code, name, kind in AGENCIES:
+    for code, name, kind in agency_list:
         a = db.scalar(select(Agency).where(Agency.code == code))
         if a is None:
             a = Agency(code=code, name=name, kind=kind, contact_email=f"hub@{code}.demo.invalid")
@@ -93,7 +141,7 @@ def seed_demo(db: Session, events: pd.DataFrame, n_cases: int = 40) -> dict:
             db.flush()
         agencies[code] = a
     users, accounts = {}, []
-    for code, role in ROLE_ACCOUNTS:
+    for code, role in role_accounts:
         email = f"{role}.{code}@demo.saferhub.invalid"
         existing = db.scalar(select(User).where(User.email == email))
         if existing is not None:
@@ -108,7 +156,7 @@ def seed_demo(db: Session, events: pd.DataFrame, n_cases: int = 40) -> dict:
     ev = events.copy()
     ev["location_key"] = _location_key(ev)
     month = pd.to_datetime(ev["month"]).dt.date
-    police = agencies["merseyside-police"].id
+    police = agencies[police_code].id
     recs = pd.DataFrame({
         "event_id": ev["event_id"].astype(str), "source": "street", "month": month, "category": ev["category"],
         "location_key": ev["location_key"], "location_text": ev["location"].astype(str).str.slice(0, 200),
@@ -129,11 +177,11 @@ def seed_demo(db: Session, events: pd.DataFrame, n_cases: int = 40) -> dict:
     peak = (ev[ev["location_key"].isin(per_point.index)].groupby(["location_key", "month"]).size()
             .rename("k").reset_index().sort_values(["location_key", "k", "month"], ascending=[True, False, True])
             .drop_duplicates("location_key").set_index("location_key"))
-    coordinator = users[("merseyside-police", "coordinator")]
+    coordinator = users[(police_code, "coordinator")]
     case_links, opened = [], []  # opened: (location_key, case) in order, busiest first
     for i, (key, row) in enumerate(per_point.iterrows()):  # n_cases rows, not incidents
         district = str(row["lsoa_name"] or "").rsplit(" ", 1)[0]
-        lead_code = DISTRICT_COUNCIL.get(district, "merseyside-police")
+        lead_code = district_council.get(district, police_code)
         owner = users[(lead_code, "caseworker")]
         loc = Location(description=str(row["location"])[:300], lon=float(row["lon"]), lat=float(row["lat"]),
                        created_by_agency_id=agencies[lead_code].id,
@@ -153,10 +201,10 @@ def seed_demo(db: Session, events: pd.DataFrame, n_cases: int = 40) -> dict:
             opened_on=last.date(),
         )
         if locked:
-            case.lead_agency_id, case.owner_id = police, users[("merseyside-police", "caseworker")].id
+            case.lead_agency_id, case.owner_id = police, users[(police_code, "caseworker")].id
         db.add(case)
         db.flush()
-        for code in {lead_code, "merseyside-police"}:
+        for code in {lead_code, police_code}:
             db.add(CaseAgency(case_id=case.id, agency_id=agencies[code].id))
         db.add(CaseMember(case_id=case.id, user_id=case.owner_id))
         if not locked:

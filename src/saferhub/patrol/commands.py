@@ -47,6 +47,9 @@ def areas_cmd(
                            max_extent=max_extent, keep=keep, rank_by=rank_by, level=level, top_k=top_k,
                            previous=previous, geo_dir=geo_dir)
     service.write_areas(r.areas, out)
+    for note in r.params.get("notes", []):
+        if note.startswith("WARNING"):
+            _err().print(note, style="bold yellow", highlight=False)
     if json_out:
         _out().print_json(json.dumps({"coverage": r.coverage, "params": r.params, "file": str(out)}, default=str))
         return

@@ -11,39 +11,46 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from saferhub.config import resolve_store
 from saferhub.errors import SaferhubError
 from saferhub.patrol import areas as A
 from saferhub.patrol.logs import logged_visits
 from saferhub.patrol.teams import default_teams, read_teams
+from saferhub.query import EventQuery, UnitSpec
+
+# Patrol areas are built from cells at most MAX_EXTENT (300 m) across: 100 m cells let an area be
+# one to three cells wide; the 150 m default (geo.cellsize) would allow two at most.
+PATROL_CELL_SIZE = 100
 
 EVENT_COLUMNS = ("event_id", "month", "occurred_at", "category", "x", "y", "location", "lsoa_name", "source")
 
 
-def _events(store, force, months, categories, weights):
+def _events(query: EventQuery):
     from saferhub.hotspots.load import load_events
 
-    return load_events(store=store, force=force, months=months, categories=categories, weights=weights,
-                       columns=EVENT_COLUMNS)
+    return load_events(query=query, columns=EVENT_COLUMNS)
 
 
 def hot_cells(store=None, force=None, months=None, categories=None, *, source: str = "gistar",
-              cell_size: int = 100, measure: str = "harm", level: int = 3, top_k: int = 60,
-              model: str = "blend", weights=None, events=None, geo_dir=None):
+              cell_size: int = PATROL_CELL_SIZE, measure: str = "harm", level: int = 3, top_k: int = 60,
+              model: str = "blend", weights=None, events=None, geo_dir=None,
+              query: EventQuery | None = None, area=None):
     """Hot cells from the hotspot / forecast services, as the CONTRACTS.md hotspot GeoDataFrame
     (EPSG:27700, unit_id "E<x>N<y>", geometry, count, harm, and z/p/p_adj/gi_bin/hot_class for
     Gi*, risk for a forecast), on the one study area (saferhub.geo.study_area).
 
     gistar: cells with gi_bin >= level (3 = hot at 99% confidence, FDR-corrected), measure
     "harm" or "count". forecast: the top_k cells by the model's risk for the month after the
-    last month of the events."""
+    last month of the events. `query` (an EventQuery) replaces store/force/months/categories/
+    weights; `area` is the force's StudyArea when resolved already."""
+    q = query or EventQuery(store, force, months, categories, weights)
     if source == "forecast":
         from saferhub.forecast.service import forecast
 
-        df = events if events is not None else _events(store, force, months, categories, weights)
+        df = events if events is not None else _events(q)
         through = str(np.datetime64(df["month"].max(), "M"))
-        fc = forecast(through, model=model, cell_size=cell_size, categories=categories or "grip", force=force,
-                      harm=measure == "harm", store=store, geo_dir=geo_dir)
+        fq = q if q.categories is not None else q.replace(categories="grip")
+        fc = forecast(through, model=model, cell_size=cell_size, harm=measure == "harm", geo_dir=geo_dir,
+                      query=fq, area=area)
         cells = fc.cells.sort_values(["risk", "cell_id"], ascending=[False, True]).head(top_k)
         gdf = cells.rename(columns={"cell_id": "unit_id"})[["unit_id", "geometry", "risk"]].copy()
         gdf["count"], gdf["harm"] = 0.0, 0.0  # counted per area afterwards (areas.describe)
@@ -53,24 +60,19 @@ def hot_cells(store=None, force=None, months=None, categories=None, *, source: s
         raise SaferhubError(f"unknown hot-cell source {source!r} (use gistar, forecast or a polygon file)")
     from saferhub.hotspots import gistar
 
-    gdf = gistar(events, harm=measure == "harm", store=store, force=force, months=months, categories=categories,
-                 weights=weights, cell_size=cell_size, geo_dir=geo_dir, drop_strays=True)
+    gdf = gistar(events, harm=measure == "harm", query=q,
+                 spec=UnitSpec(cell_size=cell_size, geo_dir=geo_dir, drop_strays=True, area=area))
     params = dict(gdf.attrs.get("params", {}), level=level)
     gdf = gdf[gdf["gi_bin"] >= level].reset_index(drop=True)
     gdf.attrs["params"] = params
     return gdf
 
 
-def force_area_m2(force, store=None, geo_dir=None, x=None, y=None) -> tuple[float, str]:
-    """The force area (its boundary), else a concave hull of the events; and what it was."""
-    from saferhub.geo.boundary import force_boundary
-
-    b = force_boundary(force, store=store, geo_dir=geo_dir) if force else None
-    if b is not None:
-        return float(b.area), f"the {force.title()} police force area"
-    from saferhub.geo.area import data_hull
-
-    return float(data_hull(x, y, kind="concave", ratio=0.1).area), "a hull round the events"
+def region_of(area, force=None) -> tuple[float, str]:
+    """The study area's size in m² and what it is, for the coverage sentence."""
+    if area.kind == "force boundary" and isinstance(force, str):
+        return float(area.geometry.area), f"the {force.replace('-', ' ').title()} police force area"
+    return float(area.geometry.area), area.source
 
 
 @dataclass
@@ -81,12 +83,21 @@ class AreasResult:
 
 
 def make_areas(store=None, force=None, months=None, categories=None, *, source: str = "gistar",
-               cell_size: int = 100, max_extent: float = A.MAX_EXTENT, keep: int | None = 20,
+               cell_size: int = PATROL_CELL_SIZE, max_extent: float = A.MAX_EXTENT, keep: int | None = 20,
                rank_by: str | None = None, level: int = 3, measure: str = "harm", top_k: int = 60,
-               model: str = "blend", previous=None, weights=None, geo_dir=None) -> AreasResult:
+               model: str = "blend", previous=None, weights=None, geo_dir=None,
+               query: EventQuery | None = None, area=None) -> AreasResult:
     """`saferhub patrol areas`: hot cells (Gi*, forecast) or a polygon file -> ranked, named
-    areas with stable ids, and the share of area, crime and harm they hold."""
-    df = _events(store, force, months, categories, weights)
+    areas with stable ids, and the share of area, crime and harm they hold. `query` (an
+    EventQuery) replaces store/force/months/categories/weights; `area` is the force's StudyArea
+    (resolved here once otherwise, and used for the hot cells and the share of area alike)."""
+    from saferhub.data.area import resolve_area
+
+    q = query or EventQuery(store, force, months, categories, weights)
+    force, months = q.force, (q.months_text if q.months else None)
+    categories = None if q.categories is None else q.categories_text
+    df = _events(q)
+    area = resolve_area(q, UnitSpec(area=area, geo_dir=geo_dir))
     path = Path(source)
     if source not in ("gistar", "forecast"):
         if not path.exists():
@@ -99,9 +110,8 @@ def make_areas(store=None, force=None, months=None, categories=None, *, source: 
             previous = given
         params = {"method": "polygon file", "file": str(path)}
     else:
-        cells = hot_cells(store, force, months, categories, source=source, cell_size=cell_size,
-                          measure=measure, level=level, top_k=top_k, model=model, weights=weights, events=df,
-                          geo_dir=geo_dir)
+        cells = hot_cells(source=source, cell_size=cell_size, measure=measure, level=level, top_k=top_k,
+                          model=model, events=df, geo_dir=geo_dir, query=q, area=area)
         raw = A.cell_areas(cells, max_extent, "risk" if source == "forecast" else measure)
         params = dict(cells.attrs.get("params", {}))
     x, y = df["x"].to_numpy(), df["y"].to_numpy()
@@ -115,13 +125,19 @@ def make_areas(store=None, force=None, months=None, categories=None, *, source: 
     areas = A.rank_areas(areas, by, keep)
     months_text = f"months {months}" if months else "all months in the store"
     areas["reason"] = A.reasons(areas, months_text, by)
-    region, region_desc = force_area_m2(force, store, geo_dir, x, y)
+    region, region_desc = region_of(area, force)
     cov = A.coverage(areas, x, y, df["harm"].to_numpy(), region)
     cov["region"] = region_desc
     cov["sentence"] = A.coverage_sentence(cov)
     if prev is not None:
         cov["ids_kept"] = int(areas["area_id"].isin(set(prev["area_id"].astype(str))).sum())
-    params.update({"source": source if source in ("gistar", "forecast") else "polygons",
+    if q.months is not None:  # the events were read here, so the hot cells cannot tell
+        from saferhub.data.store import missing_months
+
+        missing, warning = missing_months(q.month_list, q.store, q.force)
+        params.update(months_missing=missing, notes=([warning] if warning else []) + list(params.get("notes", [])))
+    params.update({"study_area": area.source, "study_area_kind": area.kind,
+                   "source": source if source in ("gistar", "forecast") else "polygons",
                    "force": force, "months": months, "categories": categories, "max_extent_m": max_extent,
                    "ranked_by": by, "keep": keep})
     cols = ["area_id", "name", "rank", "harm", "count", "risk", "top_categories", "anchor", "cells",
@@ -130,42 +146,23 @@ def make_areas(store=None, force=None, months=None, categories=None, *, source: 
 
 
 def _read_previous(previous):
-    import geopandas as gpd
-
-    if previous is None or isinstance(previous, gpd.GeoDataFrame):
+    if previous is None or hasattr(previous, "geometry"):
         return previous
-
-    try:
-        prev = gpd.read_file(previous)
-    except Exception as exc:   # pyogrio raises its own error types for unreadable files
-        raise SaferhubError(f"{previous}: cannot read the previous areas file ({exc})") from None
-    if "area_id" not in prev.columns:
-        raise SaferhubError(f"{previous}: the previous areas file has no area_id column")
-    return prev.to_crs("EPSG:27700")
+    return read_areas(previous)
 
 
 def write_areas(areas, path) -> Path:
-    """Areas as GPKG or GeoJSON (GeoJSON in WGS84 per RFC 7946), written atomically."""
-    from saferhub.hotspots.output import write_units
+    """Areas as GPKG or GeoJSON (saferhub.geo.areas, the one areas writer)."""
+    from saferhub.geo.areas import write_areas as write
 
-    path = Path(path)
-    if path.suffix.lower() not in (".gpkg", ".geojson", ".json"):
-        raise SaferhubError(f"{path}: write areas as .gpkg or .geojson")
-    return write_units(areas, path, layer="patrol_areas")
+    return write(areas, path)
 
 
 def read_areas(path):
-    import geopandas as gpd
+    """A patrol areas file (saferhub.geo.areas, the one areas reader), sorted by rank."""
+    from saferhub.geo.areas import read_areas as read
 
-    try:
-        gdf = gpd.read_file(path)
-    except Exception as exc:   # pyogrio raises its own error types for unreadable files
-        raise SaferhubError(f"{path}: cannot read the areas file ({exc})") from None
-    missing = {"area_id", "name", "rank", "harm", "count"} - set(gdf.columns)
-    if missing:
-        raise SaferhubError(f"{path}: not a patrol areas file (missing {', '.join(sorted(missing))}); "
-                            "make one with `saferhub patrol areas`")
-    return gdf.to_crs("EPSG:27700").sort_values("rank").reset_index(drop=True)
+    return read(path, patrol=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,7 +170,9 @@ def read_areas(path):
 
 
 def plans_dir(store=None) -> Path:
-    return resolve_store(store) / "patrol" / "plans"
+    from saferhub.data.products import plans_dir as where
+
+    return where(store)
 
 
 def hot_profile(areas, store=None, force=None):

@@ -1,7 +1,13 @@
 """Server-rendered pages (map, briefing, cases, referrals, plans, reports, administration).
 
-Thin shells: each page calls the same hub services as the JSON API (same access rules, same
-purpose logging) or reads products the jobs published. `router` carries them all plus the
+Pages are shells. A page: signs the user in (`common.page_user`), gets the session's purpose
+(`common.with_purpose` / `session_purpose`), calls ONE `saferhub.hub.services` function, commits,
+renders. It holds no SQL, no role or access checks and no audit calls: the service decides access
+through `saferhub.hub.access` and logs the read with the purpose, exactly as for the JSON API, and
+raises a HubError (404/403/...) the page shows as a message. A new page that needs data no service
+gives yet gets a new service function first. Form text is checked with `common.text_errors` (the
+JSON bodies' rule). tests/web/test_pages_are_shells.py scans this folder and `saferhub.briefing`
+for queries, access rules, role checks and audit calls. `router` carries every page plus the
 vendored static files, so the app includes it with one line."""
 
 from __future__ import annotations
@@ -46,3 +52,6 @@ def purpose_form(request: Request, db: DB, purpose: Annotated[str, Form(max_leng
 
 for _pages in (map_page, briefing, cases, admin):
     router.include_router(_pages.router)
+from saferhub.api.pages import public  # noqa: E402  (the public neighbourhood pages: no sign-in)
+
+router.include_router(public.router)

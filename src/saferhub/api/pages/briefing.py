@@ -1,4 +1,6 @@
-"""The daily briefing page and its PDF (the morning meeting pack)."""
+"""The daily briefing page and its PDF (the morning meeting pack). The briefing's reads are hub
+service calls (`saferhub.hub.services.briefing`, via `saferhub.briefing.assemble`): this page only
+asks for the purpose when the briefing needs one and renders what comes back."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from fastapi.responses import Response
 from saferhub.api.deps import DB
 from saferhub.api.pages.common import ask_purpose, page_user, render, session_purpose
 from saferhub.briefing import assemble, render as brender
-from saferhub.hub.access import can_read_cases
+from saferhub.hub import audit
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 
@@ -17,10 +19,11 @@ def _briefing(request: Request, db: DB):
     from saferhub.config import settings
 
     user = page_user(request, db)
-    purpose = session_purpose(request)
-    if purpose is None and can_read_cases(user):
+    try:
+        b = assemble.assemble(db, user, session_purpose(request), store=settings().store_path)
+    except audit.MissingPurpose:
+        db.rollback()
         return user, None
-    b = assemble.assemble(db, user, purpose, store=settings().store_path)
     db.commit()  # the reads' audit rows
     return user, b
 

@@ -8,13 +8,12 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from sqlalchemy import select
 
-from saferhub.api.deps import DB
-from saferhub.api.pages.common import check_csrf, page_user, redirect, render, with_purpose
-from saferhub.hub import audit, services
+from saferhub.api.deps import DB, FormIdText, Id
+from saferhub.api.pages.common import check_csrf, page_user, redirect, render, shown, text_errors, with_purpose
+from saferhub.hub import services
 from saferhub.hub.errors import HubError
-from saferhub.hub.models import CASE_KINDS, REFERRAL_KINDS, RISK_LEVELS, Referral
+from saferhub.hub.models import CASE_KINDS, REFERRAL_KINDS, RISK_LEVELS
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 Text = Annotated[str, Form(max_length=4000)]
@@ -30,8 +29,7 @@ def _case_page(request: Request, db, user, purpose: str, case_id: int, *, status
             return render(request, "case_locked.html", user=user, case=case, title=f"Case {case['ref']}")
         actions = services.list_actions(db, user, case_id, purpose)
         incidents = services.case_incidents(db, user, case_id, purpose, limit=500)
-        refs = db.scalars(select(Referral).where(Referral.case_id == case_id).order_by(Referral.id)).all()
-        audit.disclose(db, user, purpose, "referral", [r.id for r in refs], {"case_id": case_id})
+        refs = services.case_referrals(db, user, case_id, purpose)
     except HubError as exc:
         db.rollback()
         message = (f"There is no case {case_id} you can open. If you expected one, ask its owner to share it "
@@ -40,7 +38,7 @@ def _case_page(request: Request, db, user, purpose: str, case_id: int, *, status
                       status=exc.status)
     db.commit()
     agencies = {a["id"]: a["name"] for a in services.list_agencies(db)}
-    timeline = _timeline(case, actions, incidents, [services.referral_dict(r) for r in refs], agencies)
+    timeline = _timeline(case, actions, incidents, refs, agencies)
     return render(request, "case.html", user=user, case=case, actions=actions, timeline=timeline,
                   incident_count=len(incidents), agencies=agencies,
                   working=[agencies.get(a, "?") for a in case.get("agencies", [])], referral_kinds=REFERRAL_KINDS,
@@ -103,16 +101,17 @@ def case_create(request: Request, db: DB, kind: Text = "", title: Text = "", sum
     check_csrf(request, csrf_token)
     user = page_user(request, db)
     typed = {"kind": kind, "title": title, "summary": summary, "risk": risk, "review_on": review_on}
-    errors = {}
+    errors = text_errors(typed, multiline=("summary",))
+    typed = {k: shown(v) for k, v in typed.items()}
     if kind not in CASE_KINDS:
-        errors["kind"] = "Choose what kind of case this is."
+        errors.setdefault("kind", "Choose what kind of case this is.")
     if not title.strip():
-        errors["title"] = "Give the case a short title (for example the place and the problem)."
+        errors.setdefault("title", "Give the case a short title (for example the place and the problem).")
     elif len(title) > 200:
-        errors["title"] = "The title is longer than 200 characters."
+        errors.setdefault("title", "The title is longer than 200 characters.")
     if risk not in RISK_LEVELS:
-        errors["risk"] = "Choose standard, medium or high."
-    review = _date(review_on, "review_on", errors)
+        errors.setdefault("risk", "Choose standard, medium or high.")
+    review = None if "review_on" in errors else _date(review_on, "review_on", errors)
     if not errors:
         try:
             c = services.create_case(db, user, kind=kind, title=title.strip(), summary=summary.strip() or None,
@@ -137,7 +136,7 @@ def _date(text: str, name: str, errors: dict) -> dt.date | None:
 
 
 @router.get("/cases/{case_id}")
-def case_page(case_id: int, request: Request, db: DB):
+def case_page(case_id: Id, request: Request, db: DB):
     user, purpose, ask = with_purpose(request, db)
     if ask:
         return ask
@@ -145,22 +144,24 @@ def case_page(case_id: int, request: Request, db: DB):
 
 
 @router.post("/cases/{case_id}/referrals")
-def referral_create(case_id: int, request: Request, db: DB, to_agency_id: Text = "", kind: Text = "",
+def referral_create(case_id: Id, request: Request, db: DB, to_agency_id: FormIdText = "", kind: Text = "",
                     reason: Text = "", legal_gateway: Text = "", csrf_token: Text = ""):
     check_csrf(request, csrf_token)
     user, purpose, ask = with_purpose(request, db, next=f"/web/cases/{case_id}")
     if ask:
         return ask
     typed = {"to_agency_id": to_agency_id, "kind": kind, "reason": reason, "legal_gateway": legal_gateway}
-    errors = {}
+    errors = text_errors(typed, multiline=("reason",))
+    typed = {k: shown(v) for k, v in typed.items()}
     if not to_agency_id.isdigit():
-        errors["to_agency_id"] = "Choose the agency to refer to."
+        errors.setdefault("to_agency_id", "Choose the agency to refer to.")
     if kind not in REFERRAL_KINDS:
-        errors["kind"] = "Choose the kind of referral."
+        errors.setdefault("kind", "Choose the kind of referral.")
     if len(reason.strip()) < 5:
-        errors["reason"] = "Say in a sentence why you are referring (at least 5 characters)."
+        errors.setdefault("reason", "Say in a sentence why you are referring (at least 5 characters).")
     if len(legal_gateway.strip()) < 3:
-        errors["legal_gateway"] = "Name the legal gateway for sharing (for example Crime and Disorder Act 1998 s115)."
+        errors.setdefault("legal_gateway",
+                          "Name the legal gateway for sharing (for example Crime and Disorder Act 1998 s115).")
     if not errors:
         try:
             r = services.create_referral(db, user, case_id, to_agency_id=int(to_agency_id), kind=kind,
@@ -174,16 +175,16 @@ def referral_create(case_id: int, request: Request, db: DB, to_agency_id: Text =
 
 
 @router.post("/cases/{case_id}/actions")
-def action_create(case_id: int, request: Request, db: DB, title: Text = "", due_on: Text = "",
+def action_create(case_id: Id, request: Request, db: DB, title: Text = "", due_on: Text = "",
                   csrf_token: Text = ""):
     check_csrf(request, csrf_token)
     user, purpose, ask = with_purpose(request, db, next=f"/web/cases/{case_id}")
     if ask:
         return ask
-    errors: dict = {}
-    due = _date(due_on, "due_on", errors)
+    errors = text_errors({"title": title, "due_on": due_on})
+    due = None if "due_on" in errors else _date(due_on, "due_on", errors)
     if not title.strip():
-        errors["title"] = "Say what needs doing."
+        errors.setdefault("title", "Say what needs doing.")
     if not errors:
         try:
             services.create_action(db, user, case_id, title=title.strip()[:300], due_on=due)
@@ -193,7 +194,7 @@ def action_create(case_id: int, request: Request, db: DB, title: Text = "", due_
             db.rollback()
             errors["form"] = str(exc)
     return _case_page(request, db, user, purpose, case_id, status=400, errors=errors,
-                      typed={"title": title, "due_on": due_on})
+                      typed={"title": shown(title), "due_on": shown(due_on)})
 
 
 @router.get("/referrals")
@@ -214,17 +215,17 @@ def referrals_page(request: Request, db: DB, flash: str = ""):
 
 
 @router.post("/referrals/{referral_id}")
-def referral_respond(referral_id: int, request: Request, db: DB, decision: Text = "", reason: Text = "",
+def referral_respond(referral_id: Id, request: Request, db: DB, decision: Text = "", reason: Text = "",
                      csrf_token: Text = ""):
     check_csrf(request, csrf_token)
     user, purpose, ask = with_purpose(request, db, next="/web/referrals")
     if ask:
         return ask
-    error = None
+    error = text_errors({"reason": reason}, multiline=("reason",)).get("reason")
     if decision not in ("accept", "decline"):
-        error = "Choose accept or decline."
+        error = error or "Choose accept or decline."
     elif decision == "decline" and not reason.strip():
-        error = "Give a reason for declining, so the referring agency knows what to do next."
+        error = error or "Give a reason for declining, so the referring agency knows what to do next."
     if error is None:
         try:
             services.respond_referral(db, user, referral_id, decision == "accept", reason.strip() or None)
@@ -238,4 +239,4 @@ def referral_respond(referral_id: int, request: Request, db: DB, decision: Text 
     db.commit()
     agencies = {a["id"]: a["name"] for a in services.list_agencies(db)}
     return render(request, "referrals.html", user=user, inbox=inbox, sent=sent, agencies=agencies, error=error,
-                  typed={"id": referral_id, "reason": reason, "decision": decision}, title=f"Referrals: {user.agency.name}", status=400)
+                  typed={"id": referral_id, "reason": shown(reason), "decision": shown(decision)}, title=f"Referrals: {user.agency.name}", status=400)

@@ -8,13 +8,15 @@ which log it with that purpose."""
 
 from __future__ import annotations
 
-import hashlib
+import unicodedata
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from saferhub.api.web import CSRF_COOKIE, SESSION_COOKIE, _csrf, check_csrf  # noqa: F401 (re-exported)
+from saferhub.api.schemas import plain
+from saferhub.api.web import (  # noqa: F401 (check_csrf re-exported)
+    CSRF_COOKIE, SESSION_COOKIE, _csrf, check_csrf, session_tag, set_cookie)
 from saferhub.hub import security
 from saferhub.web import HERE as WEB
 from saferhub.web import env
@@ -35,10 +37,6 @@ def _purpose_serializer(request: Request) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(request.app.state.secret, salt="saferhub-purpose")
 
 
-def _session_tag(request: Request) -> str:
-    return hashlib.sha256((request.cookies.get(SESSION_COOKIE) or "").encode()).hexdigest()[:16]
-
-
 def session_purpose(request: Request) -> str | None:
     """The purpose this session stated, or None (then the page asks for it)."""
     raw = request.cookies.get(PURPOSE_COOKIE)
@@ -48,20 +46,19 @@ def session_purpose(request: Request) -> str | None:
         tag, purpose = _purpose_serializer(request).loads(raw, max_age=PURPOSE_HOURS * 3600)
     except (BadSignature, ValueError):
         return None
-    return purpose if tag == _session_tag(request) else None
+    return purpose if tag == session_tag(request) else None
 
 
 def set_purpose(request: Request, resp, purpose: str) -> None:
-    value = _purpose_serializer(request).dumps([_session_tag(request), purpose])
-    resp.set_cookie(PURPOSE_COOKIE, value, httponly=True, samesite="strict", secure=request.url.scheme == "https",
-                    max_age=PURPOSE_HOURS * 3600)
+    value = _purpose_serializer(request).dumps([session_tag(request), purpose])
+    set_cookie(request, resp, PURPOSE_COOKIE, value, max_age=PURPOSE_HOURS * 3600)
 
 
 def render(request: Request, template: str, *, user=None, status: int = 200, **ctx) -> HTMLResponse:
     raw, signed = _csrf(request)
     html = env.get_template(template).render(request=request, user=user, csrf=signed, path=request.url.path, **ctx)
     resp = HTMLResponse(html, status_code=status)
-    resp.set_cookie(CSRF_COOKIE, raw, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    set_cookie(request, resp, CSRF_COOKIE, raw)
     request.cookies[CSRF_COOKIE] = raw  # a second render in the same request keeps the same value
     return resp
 
@@ -88,3 +85,20 @@ def redirect(url: str) -> RedirectResponse:
 def safe_next(url: str) -> str:
     """Only local paths under /web/ (no open redirect to another site)."""
     return url if url.startswith("/web/") and not url.startswith("//") and "\\" not in url else "/web/briefing"
+
+
+def text_errors(fields: dict[str, str], multiline: tuple[str, ...] = ()) -> dict[str, str]:
+    """Per form field, why its text is refused (NUL, control characters, broken Unicode): the same
+    rule as the JSON bodies (`api.schemas.plain`). Pages re-show the form with these and store
+    nothing; `shown` gives the typed value back without the offending characters."""
+    out = {}
+    for name, value in fields.items():
+        reason = plain.problem(value, multiline=name in multiline)
+        if reason:
+            out[name] = reason[0].upper() + reason[1:] + "."
+    return out
+
+
+def shown(value: str) -> str:
+    """A refused value as the form shows it again: without control characters or lone surrogates."""
+    return "".join(ch for ch in value if ch in "\n\r\t" or unicodedata.category(ch) not in ("Cc", "Cs"))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
+from saferhub.api.schemas import plain
+from saferhub.hub import osara_content
+from saferhub.hub.security import valid_email
 from saferhub.hub.models import (
     AGENCY_KINDS,
     CASE_KINDS,
@@ -17,9 +20,9 @@ from saferhub.hub.models import (
 
 
 def _no_nul(v: str) -> str:
-    if "\x00" in v:
-        raise ValueError("text must not contain NUL characters")
-    return v
+    """NUL, control characters other than line breaks and tabs, broken Unicode: `plain.check`, the
+    rule the web forms use too."""
+    return plain.check(v, multiline=True)
 
 
 def _sane_date(v):
@@ -32,8 +35,11 @@ def _sane_date(v):
 
 
 def Text(max_length: int, min_length: int = 1):  # noqa: N802 - a type factory
+    # the pattern documents `plain`'s rule in /openapi.json (so clients and fuzzers know it); the
+    # validator enforces it with a plain-words message
     return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-                     AfterValidator(_no_nul)]
+                     AfterValidator(_no_nul), WithJsonSchema({"type": "string", "minLength": min_length,
+                                                              "maxLength": max_length, "pattern": plain.PATTERN})]
 
 
 Date = Annotated[dt.date, AfterValidator(_sane_date)]
@@ -61,7 +67,7 @@ class AgencyIn(Strict):
 
 
 class UserIn(Strict):
-    email: Text(200)
+    email: Annotated[Text(200), AfterValidator(valid_email)]  # the same check as services.add_user
     name: Text(200)
     agency_id: Id
     role: Literal[ROLES]  # type: ignore[valid-type]
@@ -233,9 +239,41 @@ class PlanEvaluation(Strict):
     run_id: Annotated[str, Field(pattern=r"^EV-[0-9A-Za-z]{4,64}$")]
 
 
-class PlanStage(Strict):
-    """Content for one OSARA stage (only the fields of that stage are read)."""
+class _Stage(Strict):
+    version: Annotated[int, Field(ge=1, le=2_147_483_647)]
+
+
+class ScanningStage(_Stage):
+    stage: Literal["scanning"]
+    content: osara_content.Scanning
+
+
+class AnalysisStage(_Stage):
+    stage: Literal["analysis"]
+    content: osara_content.Analysis
+
+
+class ResponseStage(_Stage):
+    stage: Literal["response"]
+    content: osara_content.Response
+
+
+class AssessmentStage(_Stage):
+    stage: Literal["assessment"]
+    content: osara_content.Assessment
+
+
+# Content for one OSARA stage, typed per stage (saferhub.hub.osara_content: bounded text and lists).
+PlanStage = Annotated[Union[ScanningStage, AnalysisStage, ResponseStage, AssessmentStage],
+                      Field(discriminator="stage")]
+
+
+class PlanPublic(Strict):
+    """Publish a plan as "you said, we did" (coordinators only): the approved public wording.
+    `public: false` withdraws it (the texts may then be empty)."""
 
     version: Annotated[int, Field(ge=1, le=2_147_483_647)]
-    stage: Literal["scanning", "analysis", "response", "assessment"]
-    content: dict
+    public: bool
+    title: Text(200, 0) = ""
+    done: Text(1000, 0) = ""
+    outcome: Text(1000, 0) = ""

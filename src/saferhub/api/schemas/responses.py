@@ -303,6 +303,8 @@ class PlanOut(Out):
     areas: list[str]
     version: int
     missing_for_next_stage: list[str]
+    unreadable: list[str] = Field(default=[], description="stage content stored by an older version in a form that "
+                                                          "cannot be shown (left out of the fields above)")
 
 
 class AuditCheck(Out):
@@ -332,3 +334,17 @@ ERRORS = {code: {"model": Problem, "description": text} for code, text in _REFUS
 # The same for routes whose success is not JSON (FastAPI would file the errors under that type).
 ERRORS_AS_JSON = {code: {"description": text, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/Problem"}}}} for code, text in _REFUSALS}
+
+
+class PublicPlanOut(Out):
+    """A plan's public "you said, we did" summary: only the approved wording, never the plan."""
+
+    id: int
+    public: bool
+    version: int
+    title: str | None
+    done: str | None
+    outcome: str | None
+    areas: list[str]
+    stage: str
+    approved_at: str | None

@@ -60,6 +60,9 @@ from saferhub.hub.services.plans import (
     export_plan,
     get_plan,
     plan_dict,
+    public_plan_dict,
+    public_plans,
+    set_plan_public,
     set_plan_stage,
 )
 from saferhub.hub.services.powers import (
@@ -85,4 +88,13 @@ __all__ = [
     "questionnaires", "record_incidents", "referral_dict", "require_role", "respond_referral", "review_dict",
     "run_rules", "set_plan_stage", "stub", "update_action", "update_case", "update_user", "use_power",
     "user_dict", "write_log",
+    "public_plan_dict", "public_plans", "set_plan_public",
 ]
+
+# Read models of the web pages and the briefing (pages are shells over these; see api/pages).
+from saferhub.hub.services import briefing, maps, reports, trail  # noqa: E402
+from saferhub.hub.services.directory import active_user  # noqa: E402
+from saferhub.hub.services.plans import list_plans  # noqa: E402
+from saferhub.hub.services.referrals import case_referrals  # noqa: E402
+
+__all__ += ["active_user", "briefing", "case_referrals", "list_plans", "maps", "reports", "trail"]

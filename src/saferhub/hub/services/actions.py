@@ -18,6 +18,7 @@ def action_dict(a: Action, today: dt.date | None = None) -> dict:
     today = today or utcnow().date()
     return {"id": a.id, "case_id": a.case_id, "title": a.title, "assignee_id": a.assignee_id,
             "due_on": a.due_on, "status": a.status, "outcome": a.outcome, "version": a.version,
+            "completed_at": a.completed_at,
             "overdue": a.status == "open" and a.due_on is not None and a.due_on < today}
 
 

@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 
 from saferhub.hub import audit
 from saferhub.hub.access import require_role
-from saferhub.hub.errors import Conflict, HubError, NotFound
+from saferhub.hub.errors import Conflict, HubError, NotFound, Unprocessable
 from saferhub.hub.models import Agency, ApiToken, User
-from saferhub.hub.security import check_password_strength, hash_password, normalise_email
+from saferhub.hub.security import check_password_strength, hash_password, normalise_email, valid_email
 from saferhub.hub.services.common import created, write_log
 
 
@@ -43,7 +43,10 @@ def add_user(db: Session, email: str, name: str, agency_id: int, role: str, pass
         raise HubError(problem)
     if db.get(Agency, agency_id) is None:
         raise NotFound(f"no agency {agency_id}")
-    email = normalise_email(email)  # the one form sign-in looks up (security.normalise_email)
+    try:  # an address, in the one form sign-in looks up (security.normalise_email)
+        email = valid_email(email)
+    except ValueError as exc:
+        raise Unprocessable(str(exc)) from None
     if db.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise Conflict(f"a user with e-mail {email} exists")
     u = User(email=email, name=name, agency_id=agency_id, role=role, password_hash=hash_password(password))
@@ -103,3 +106,9 @@ def list_users(db: Session, actor: User) -> list[dict]:
     audit.append(db, user=actor, action="read", entity="user", entity_ids=[u.id for u in users],
                  purpose="user administration")
     return [user_dict(u) for u in users]
+
+
+def active_user(db: Session, email: str) -> User | None:
+    """The active account with this e-mail (normalised as at sign-in), for commands acting as a user
+    (`saferhub briefing pdf --email`); None when there is none."""
+    return db.scalar(select(User).where(func.lower(User.email) == normalise_email(email), User.active.is_(True)))

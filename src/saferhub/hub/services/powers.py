@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from saferhub.errors import SaferhubError
 from saferhub.hub import asb, audit, risk
 from saferhub.hub import rules as rules_mod
-from saferhub.hub.access import case_for, child_of_case, full_clause, require_case_role, require_role
+from saferhub.hub.access import (
+    case_for, child_of_case, full_clause, readable_incidents, require_case_role, require_role)
 from saferhub.hub.errors import Conflict, NotFound, Unprocessable
 from saferhub.hub.models import AsbPower, Case, CaseReviewApplication, Incident, RiskAssessment, User, utcnow
 from saferhub.hub.services.common import aware, case_ref, created, write_log
@@ -93,24 +94,39 @@ def asb_alerts(db: Session, user: User, purpose: str | None, horizon_hours: floa
     return sorted(out, key=lambda a: a["expires_at"])
 
 
-def review_dict(a: CaseReviewApplication) -> dict:
-    return {"id": a.id, "case_id": a.case_id, "received_on": a.received_on, "reports_in_window": a.reports_in_window,
+def review_dict(a: CaseReviewApplication, readable_reports: int | None = None) -> dict:
+    """`reports_in_window` in an API answer is the number of the applicant's reports the caller may
+    read (see `_review_counts`); the stored row keeps the count across every agency (given when
+    `readable_reports` is None)."""
+    count = a.reports_in_window if readable_reports is None else readable_reports
+    return {"id": a.id, "case_id": a.case_id, "received_on": a.received_on, "reports_in_window": count,
             "threshold_met": a.threshold_met, "threshold_rule": a.threshold_rule, "decision": a.decision,
             "recommendations": a.recommendations, "decided_on": a.decided_on}
 
 
+CASE_REVIEW_RULE = next(r for r in rules_mod.DEFAULT_RULES if r.name == "asb_case_review_threshold")
+
+
+def _review_counts(db: Session, user: User, applicant_ref: str, on: dt.date) -> tuple[int, int]:
+    """(the applicant's reports in the rule's window across every agency, those `user` may read).
+    The statutory threshold counts reports to any relevant body (ASB, Crime and Policing Act 2014
+    s104), so the decision uses the first; a caller is only told the second, so a pseudonymous
+    victim reference cannot be used to learn how often other agencies heard from that person."""
+    df = incidents_frame(db, Incident.victim_ref == applicant_ref)
+    everywhere = rules_mod.reports_in_window(df, applicant_ref, on, CASE_REVIEW_RULE)
+    mine = readable_incidents(db, user, [int(i) for i in df["id"]]) if everywhere else set()
+    readable = rules_mod.reports_in_window(df[df["id"].isin(mine)], applicant_ref, on, CASE_REVIEW_RULE) if mine else 0
+    return everywhere, readable
+
+
 def apply_case_review(db: Session, user: User, *, applicant_ref: str, received_on: dt.date,
-                      case_id: int | None = None, threshold: int | None = None,
-                      window_months: int | None = None) -> dict:
+                      case_id: int | None = None) -> dict:
     """Record an ASB Case Review application and decide the threshold from the incidents."""
     require_role(user, "coordinator", "caseworker")
     if case_id is not None:
         case_for(db, user, case_id)
-    rule = next(r for r in rules_mod.DEFAULT_RULES if r.name == "asb_case_review_threshold")
-    changes = {k: v for k, v in (("threshold", threshold), ("window", window_months)) if v is not None}
-    rule = rules_mod.rule_with(rule, **changes) if changes else rule
-    df = incidents_frame(db, Incident.victim_ref == applicant_ref)
-    n = rules_mod.reports_in_window(df, applicant_ref, received_on, rule)
+    rule = CASE_REVIEW_RULE
+    n, readable = _review_counts(db, user, applicant_ref, received_on)
     met = n >= rule.threshold
     app_ = CaseReviewApplication(case_id=case_id, applicant_ref=applicant_ref, received_on=received_on,
                                  reports_in_window=n, threshold_met=met,
@@ -118,7 +134,7 @@ def apply_case_review(db: Session, user: User, *, applicant_ref: str, received_o
                                                 f"{rule.unit}s",
                                  decision="pending" if met else "threshold_not_met")
     created(db, user, app_, "case_review", {"threshold_met": met})
-    return review_dict(app_)
+    return review_dict(app_, readable)
 
 
 def decide_case_review(db: Session, user: User, app_id: int, *, recommendations: str | None,
@@ -136,7 +152,7 @@ def decide_case_review(db: Session, user: User, app_id: int, *, recommendations:
     a.decision, a.recommendations, a.decided_on = "review_held", recommendations, on or utcnow().date()
     db.flush()
     write_log(db, user, "update", "case_review", [a.id], None, {"decision": a.decision})
-    return review_dict(a)
+    return review_dict(a, _review_counts(db, user, a.applicant_ref, a.received_on)[1])
 
 
 def case_review_publication(db: Session, user: User, year: int) -> dict:

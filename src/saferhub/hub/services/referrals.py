@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from saferhub.hub import audit
-from saferhub.hub.access import case_for, full_clause, require_role
+from saferhub.hub.access import case_for, child_of_case, full_clause, require_role
 from saferhub.hub.errors import Conflict, HubError, NotFound
 from saferhub.hub.models import Agency, Case, CaseAgency, Referral, User, utcnow
 from saferhub.hub.services.common import aware, case_ref, write_log
@@ -53,6 +53,15 @@ def list_referrals(db: Session, user: User, purpose: str | None, box: str = "in"
              .where(Referral.from_agency_id == user.agency_id, full_clause(user)))
     rows = db.scalars(q.order_by(Referral.id.desc()).limit(200)).all()
     audit.disclose(db, user, purpose, "referral", [r.id for r in rows], {"box": box})
+    return [referral_dict(r) for r in rows]
+
+
+def case_referrals(db: Session, user: User, case_id: int, purpose: str | None) -> list[dict]:
+    """Every referral made on a case (its timeline), for whoever reads the case in full."""
+    purpose = audit.check_purpose(purpose)
+    case = child_of_case(db, user, case_id, f"case {case_id}")
+    rows = db.scalars(select(Referral).where(Referral.case_id == case.id).order_by(Referral.id)).all()
+    audit.disclose(db, user, purpose, "referral", [r.id for r in rows], {"case_id": case.id})
     return [referral_dict(r) for r in rows]
 
 

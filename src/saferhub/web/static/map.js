@@ -30,6 +30,14 @@
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
   }
+  // The Content-Security-Policy refuses style attributes in markup; sizes and colours are set through
+  // element.style instead (allowed), from data-h (height in px) and data-bg (a colour).
+  function styled(root) {
+    Array.prototype.forEach.call(root.querySelectorAll("[data-h]"), function (e) { e.style.height = e.getAttribute("data-h") + "px"; });
+    Array.prototype.forEach.call(root.querySelectorAll("[data-bg]"), function (e) { e.style.background = e.getAttribute("data-bg"); });
+    return root;
+  }
+  function node(html) { var d = document.createElement("div"); d.innerHTML = html; return styled(d); }
   function fmt(v, d) { return v === null || v === undefined ? "" : Number(v).toLocaleString("en-GB", { maximumFractionDigits: d }); }
 
   function hotspotEntries() { return catalogue.filter(function (l) { return l.group === "hotspots" || l.group === "forecast"; }); }
@@ -70,7 +78,7 @@
     if (!trend) { return ""; }
     var max = Math.max.apply(null, trend.concat([1]));
     return '<div class="spark" aria-hidden="true">' + trend.map(function (v, i) {
-      return '<span title="' + esc(months[i]) + ": " + v + '" style="height:' + Math.max(1, 40 * v / max) + 'px"></span>';
+      return '<span title="' + esc(months[i]) + ": " + v + '" data-h="' + Math.max(1, 40 * v / max) + '"></span>';
     }).join("") + "</div>" + '<p class="muted">Monthly count, ' + esc(months[0]) + " to " + esc(months[months.length - 1]) + "</p>";
   }
   function popup(p, entry, range) {
@@ -86,8 +94,8 @@
     }
     if (p.density_km2 !== undefined) { rows.push(["Density per km²", fmt(p.density_km2, 0)], ["Band (1–5)", esc(p.band)]); }
     if (p.risk !== undefined) { rows.push(["Forecast share of risk", fmt(p.risk_share_pct, 3) + "%"], ["Risk rank", fmt(p.rank, 0)]); }
-    return '<div class="popup"><table>' + rows.map(function (r) { return "<tr><th>" + r[0] + "</th><td>" + r[1] + "</td></tr>"; }).join("") +
-      "</table>" + sparkline(p.trend, (entry && entry.months) || []) + "</div>";
+    return node('<div class="popup"><table>' + rows.map(function (r) { return "<tr><th>" + r[0] + "</th><td>" + r[1] + "</td></tr>"; }).join("") +
+      "</table>" + sparkline(p.trend, (entry && entry.months) || []) + "</div>");
   }
   function style(method) {
     return function (f) {
@@ -104,12 +112,13 @@
     if (method === "gistar") {
       html = "<strong>Getis-Ord Gi*</strong><br>" + [[3, "Hot spot 99%"], [2, "Hot spot 95%"], [1, "Hot spot 90%"],
         [-1, "Cold spot 90%"], [-2, "Cold spot 95%"], [-3, "Cold spot 99%"]].map(function (x) {
-        return '<span style="background:' + GI[x[0]] + '"></span>' + x[1]; }).join("<br>");
+        return '<span data-bg="' + GI[x[0]] + '"></span>' + x[1]; }).join("<br>");
     } else if (method === "kde" || method === "forecast") {
       html = "<strong>" + (method === "kde" ? "Kernel density, densest 5% of cells" : "Forecast " + esc(entry.target_month || "") + ", riskiest 5% of cells") +
-        "</strong><br>" + BANDS.map(function (c, i) { return '<span style="background:' + c + '"></span>' + (i === 0 ? "lower" : i === 4 ? "highest" : ""); }).join("<br>");
+        "</strong><br>" + BANDS.map(function (c, i) { return '<span data-bg="' + c + '"></span>' + (i === 0 ? "lower" : i === 4 ? "highest" : ""); }).join("<br>");
     }
     $("legend").innerHTML = html + (entry ? "<p>" + fmt(shown, 0) + " cells shown, " + esc(entry.cell_size) + " m</p>" : "");
+    styled($("legend"));
   }
   function drawHotspots() {
     var method = $("method").value;
@@ -184,6 +193,28 @@
         } }).addTo(map);
     });
   }
+  var places = null;
+  function drawPlaces(on) {   /* saferhub places rank: each place against its own class */
+    if (places) { map.removeLayer(places); places = null; }
+    if (!on) { document.body.removeAttribute("data-places-drawn"); return; }
+    fetchJSON("/web/layers/places-problem-premises.geojson").then(function (gj) {
+      var top = Math.max.apply(null, gj.features.map(function (f) { return f.properties.events || 0; }).concat([1]));
+      places = L.geoJSON(gj, {
+        pointToLayer: function (f, ll) {
+          var p = f.properties;
+          return L.circleMarker(ll, { radius: 3 + 9 * Math.sqrt((p.events || 0) / top), weight: 1, color: "#222",
+            fillColor: p.flagged ? "#d62f27" : "#9e9e9e", fillOpacity: p.flagged ? 0.9 : 0.5 });
+        },
+        onEachFeature: function (f, l) {
+          var p = f.properties;
+          l.bindPopup("<div class='popup'><strong>" + esc(p.rank) + ". " + esc(p.name) + "</strong>" +
+            (p.simulated ? " <span class='sim'>simulated</span>" : "") + "<p>" + esc(p.words) + "</p><p class='muted'>" +
+            esc(p.label) + "</p></div>");
+        } }).addTo(map);
+      document.body.setAttribute("data-places-drawn", String(gj.features.length));
+    }).catch(function (e) { $("places-note").textContent = "Could not load the places layer: " + e.message; });
+  }
+  if ($("show-places")) { $("show-places").addEventListener("change", function () { drawPlaces(this.checked); }); }
   $("method").addEventListener("change", function () { fillCategories(); drawHotspots(); });
   $("categories").addEventListener("change", drawHotspots);
   $("month-from").addEventListener("change", drawHotspots);

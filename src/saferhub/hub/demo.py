@@ -9,19 +9,19 @@ has nothing "in the last 24 hours". This generator adds, on top of a seeded demo
 - referrals between agencies (one new, one waiting 7 days), actions (some overdue), review dates
   on the three busiest unlocked cases (made high risk), and a dispersal direction that expires within hours.
 Everything it writes says "simulated" where a person sees it. Deterministic for a given seed and
-`now`; a second run does nothing."""
+`now`; a second run does nothing. Reports at a demo case's place are linked to that case."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from saferhub.errors import SaferhubError
 from saferhub.hub import services
-from saferhub.hub.models import Agency, Case, Incident, Referral, User
+from saferhub.hub.models import Agency, Case, CaseIncident, Incident, Referral, User
 from saferhub.hub.seed import DISTRICT_COUNCIL
 
 ASB = "Anti-social behaviour"
@@ -88,7 +88,22 @@ def simulate(db: Session, *, now: dt.datetime | None = None, n_incidents: int = 
                              victim_ref=VICTIM, agency_id=agencies[_reporter(lsoa, "council", lsoa_names or {})].id))
     db.add_all(rows)
     db.flush()
-    return {"incidents": len(rows)} | _casework(db, now, agencies)
+    linked = _link_to_cases(db, rows)
+    return {"incidents": len(rows), "linked": linked} | _casework(db, now, agencies)
+
+
+def _link_to_cases(db: Session, rows: list[Incident]) -> int:
+    """A repeat-location case collects the new reports at its place, as it did the police.uk ones
+    (`hub seed-demo` links those): whoever reads the case reads them; a locked case's stay hidden."""
+    case_at = dict(db.execute(
+        select(Incident.location_key, func.min(CaseIncident.case_id))
+        .join(CaseIncident, CaseIncident.incident_id == Incident.id)
+        .where(Incident.source == "street", Incident.location_key.in_({r.location_key for r in rows}))
+        .group_by(Incident.location_key)).all())
+    links = [{"case_id": case_at[r.location_key], "incident_id": r.id} for r in rows if r.location_key in case_at]
+    if links:
+        db.execute(insert(CaseIncident), links)
+    return len(links)
 
 
 def _casework(db: Session, now: dt.datetime, agencies: dict) -> dict:
