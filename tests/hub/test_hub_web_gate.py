@@ -144,7 +144,7 @@ def test_report_files_follow_one_access_decision_and_every_open_is_logged(hub, p
         r = b.c.get(f"/web/reports/{name}")
         assert r.status_code == (200 if name in allowed else 404), name
         if name not in allowed:
-            assert "CANARY" not in r.text and r.json() == {"detail": "no such report"}
+            assert "CANARY" not in r.text and "no such report" in r.text  # the app's HTML error page
     # what is never a report answers the same 404
     for other in ("out/.hidden.html", "elsewhere/x.html", "out/patrol-plan/route-team-1.gpx",
                   "out/week-49/schedule.csv"):
