@@ -15,7 +15,16 @@ import re
 import pytest
 from sqlalchemy import insert, select
 
-from saferhub.hub.models import Action, Case, CaseIncident, CaseReviewApplication, Incident, Plan
+from saferhub.hub.models import (
+    Action,
+    Case,
+    CaseIncident,
+    CaseReviewApplication,
+    Incident,
+    MissingEpisode,
+    MissingProfile,
+    Plan,
+)
 
 from .conftest import PASSWORD
 
@@ -64,7 +73,43 @@ def may_read(v, t, table):
 
 
 def readable(v):
-    return {f"CANARY-{t}-{tb}" for t in TARGETS for tb in CASE_TABLES if may_read(v, t, tb)}
+    return ({f"CANARY-{t}-{tb}" for t in TARGETS for tb in CASE_TABLES if may_read(v, t, tb)}
+            | {c for c, rule in MISSING_CANARIES.items() if rule(v)})
+
+
+# Missing episodes (issue 25). The fire service stands in for a care provider: it runs the "own"
+# home and caseworker.fire is that home's named staff. The "own" child's council is the council;
+# the "other" child and home belong to no partner council. Written from the brief: police and the
+# child's council see the child's episodes; a home's staff only their home's; where found is
+# police-only; a Philomena profile only its holders (own: the council; other: the police).
+def _police(v):
+    return role(v) in CASE_ROLES and agency(v) == "police"
+
+
+def _council(v):
+    return role(v) in CASE_ROLES and agency(v) == "council"
+
+
+def _staff(v):
+    return v == "caseworker.fire"
+
+
+MISSING_SIGHT = {  # (target, record) -> who sees it
+    ("own", "child"): lambda v: _police(v) or _council(v) or _staff(v),
+    ("other", "child"): _police,
+    ("own", "episode"): lambda v: _police(v) or _council(v) or _staff(v),
+    ("own", "episodeb"): lambda v: _police(v) or _council(v),  # the own child, from the other home
+    ("other", "episode"): _police,
+    ("own", "found"): _police,
+    ("other", "found"): _police,
+    ("own", "home"): lambda v: _police(v) or _council(v) or _staff(v),
+    ("other", "home"): _police,  # the home's record and pattern; its name also shows in the own child's episode:
+    ("other", "homename"): lambda v: _police(v) or _council(v),
+    ("own", "profile"): _council,
+    ("other", "profile"): _police,
+}
+MISSING_CANARIES = {f"CANARY-{t}-{rec}": rule for (t, rec), rule in MISSING_SIGHT.items() if rec != "home" or t == "own"}
+MISSING_CANARIES["CANARY-other-home"] = MISSING_CANARIES.pop("CANARY-other-homename")
 
 
 # ---------------------------------------------------------------- the world
@@ -110,6 +155,7 @@ def _make_world(hub, partnership):
                                 headers=h).json()["id"]
     u["location"] = hub.client.post("/locations", json={"description": "CANARY-unattached-location"},
                                     headers=h).json()["id"]
+    _missing_world(hub, world, partnership)
     with hub.sessions() as s:
         for t in ("own", "other", "locked", "unattached"):
             iid = s.execute(insert(Incident).returning(Incident.id), [{
@@ -125,6 +171,45 @@ def _make_world(hub, partnership):
             ).scalar_one()
         s.commit()
     return world
+
+
+def _missing_world(hub, world, partnership):
+    c, police = hub.client, hub.headers(_email("caseworker.police"))
+    world["users"]["staff.council"] = hub.user("staff.council@test.invalid", partnership["council"], "caseworker")
+    world["users"]["coordinator.fire"] = partnership["users"]["coordinator.fire"]
+    homes = {
+        "own": {"kind": "care_home", "operator_agency_id": partnership["fire"], "council_agency_id": partnership["council"]},
+        "other": {"kind": "care_home", "operator_agency_id": partnership["council"]},
+    }
+    ids = {}
+    for t, body in homes.items():
+        home = c.post("/missing/homes", json=body | {"name": f"CANARY-{t}-home", "places": 3}, headers=police).json()
+        ids[t] = {"home": home["id"]}
+    assert c.post(f"/missing/homes/{ids['own']['home']}/staff", json={"user_id": partnership["users"]["caseworker.fire"]},
+                  headers=hub.headers(_email("coordinator.fire"))).status_code == 201
+    for t, council in (("own", partnership["council"]), ("other", None)):
+        ids[t]["mp"] = c.post("/missing/people", json={
+            "given_name": f"CANARY-{t}-child", "family_name": "X", "date_of_birth": "2010-01-01",
+            "council_agency_id": council, "home_id": ids[t]["home"], "in_care": True}, headers=police).json()["id"]
+    for key, t, home in (("episode", "own", "own"), ("episodeb", "own", "other"), ("episode", "other", "other")):
+        found = {"description": f"CANARY-{t}-found"} if key == "episode" else None
+        ep = c.post(f"/missing/people/{ids[t]['mp']}/episodes", json={
+            "home_id": ids[home]["home"], "reported_at": "2024-01-10T20:00:00+00:00", "risk": "medium",
+            "interview_by": f"CANARY-{t}-{key}", "found": found}, headers=police).json()
+        ids[t][key] = ep["id"]
+    for t, holder in (("own", "caseworker.council"), ("other", "caseworker.police")):
+        assert c.put(f"/missing/people/{ids[t]['mp']}/profile", json={"description": f"CANARY-{t}-profile"},
+                     headers=hub.headers(_email(holder))).status_code == 200
+    world["missing"] = ids
+
+
+def _mis(w, t):
+    return w["missing"][t]
+
+
+def _missing_target(rule):
+    """Missing records exist for the own and other targets only."""
+    return lambda v, t: MISSING_SIGHT[(t, rule)](v) if t in ("own", "other") else None
 
 
 def _version(hub, model, id_):
@@ -243,10 +328,42 @@ ROUTES = {
                                       lambda hub, w, v, t: (f"/plans/{_ids(w, t)['plan']}/advance", None)),
     "GET /plans/{plan_id}/export": (lambda v, t: may_read(v, t, "plan"),
                                     lambda hub, w, v, t: (f"/plans/{_ids(w, t)['plan']}/export", None)),
+    "POST /missing/homes": (lambda v, t: _police(v) or _council(v), lambda hub, w, v, t: (
+        "/missing/homes", {"kind": "foster_home", "name": "matrix home"})),
+    "GET /missing/homes": (CASE_ROLE, lambda hub, w, v, t: ("/missing/homes", None)),
+    "POST /missing/homes/{home_id}/staff": (  # the operator's coordinator: the council runs the other home
+        lambda v, t: (v == "coordinator.council" and t == "other") if t in ("own", "other") else None,
+        lambda hub, w, v, t: (f"/missing/homes/{_mis(w, t)['home']}/staff", {"user_id": w["users"]["staff.council"]})),
+    "GET /missing/homes/{home_id}/pattern": (_missing_target("home"), lambda hub, w, v, t: (
+        f"/missing/homes/{_mis(w, t)['home']}/pattern", None)),
+    "POST /missing/people": (lambda v, t: _police(v) or _council(v), lambda hub, w, v, t: (
+        "/missing/people", {"given_name": "Matrix", "family_name": "Child"})),
+    "GET /missing/people": (CASE_ROLE, lambda hub, w, v, t: ("/missing/people", None)),
+    "GET /missing/people/{missing_person_id}": (_missing_target("child"), lambda hub, w, v, t: (
+        f"/missing/people/{_mis(w, t)['mp']}", None)),
+    "POST /missing/people/{missing_person_id}/episodes": (_missing_target("home"), lambda hub, w, v, t: (
+        f"/missing/people/{_mis(w, t)['mp']}/episodes", {"home_id": _mis(w, t)["home"],
+                                                        "reported_at": "2023-06-01T21:00:00+00:00"})),
+    "PATCH /missing/episodes/{episode_id}": (_missing_target("episode"), lambda hub, w, v, t: (
+        f"/missing/episodes/{_mis(w, t)['episode']}",
+        {"version": _version(hub, MissingEpisode, _mis(w, t)["episode"]), "interview_declined": False})),
+    "PUT /missing/people/{missing_person_id}/profile": (_missing_target("profile"), lambda hub, w, v, t: (
+        f"/missing/people/{_mis(w, t)['mp']}/profile",
+        {"version": _profile_version(hub, _mis(w, t)["mp"]), "health": "checked"})),
+    "GET /missing/people/{missing_person_id}/profile": (_missing_target("profile"), lambda hub, w, v, t: (
+        f"/missing/people/{_mis(w, t)['mp']}/profile", None)),
+    "GET /missing/shares": (_roles("coordinator", "analyst"), lambda hub, w, v, t: ("/missing/shares", None)),
+    "POST /missing/rules/run": (_roles("coordinator"), lambda hub, w, v, t: ("/missing/rules/run", None)),
+    "GET /missing/alerts": (CASE_ROLE, lambda hub, w, v, t: ("/missing/alerts", None)),
     "GET /audit/verify": (_roles("admin"), lambda hub, w, v, t: ("/audit/verify", None)),
     "GET /audit/export": (_roles("admin"), lambda hub, w, v, t: ("/audit/export?format=json", None)),
 }
 OWNER = {"own": "caseworker.police", "other": "caseworker.council", "locked": "caseworker2.police"}
+
+
+def _profile_version(hub, mp_id):
+    with hub.sessions() as s:
+        return s.scalar(select(MissingProfile.version).where(MissingProfile.missing_person_id == mp_id))
 
 
 def w_owner(v, t):
