@@ -46,3 +46,5 @@ def purpose_form(request: Request, db: DB, purpose: Annotated[str, Form(max_leng
 
 for _pages in (map_page, briefing, cases, admin):
     router.include_router(_pages.router)
+from saferhub.api.pages import missing as missing_pages  # noqa: E402 (issue 25)
+router.include_router(missing_pages.router)
