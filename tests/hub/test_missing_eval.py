@@ -12,7 +12,7 @@ import pytest
 from saferhub.evaluate.missing import plan_effect
 from saferhub.hub.db import make_engine, session_factory
 from saferhub.hub.models import Agency, Plan, User
-from saferhub.hub.services import missing
+from saferhub.hub.services import missing, missing_figures
 
 START = dt.date(2024, 7, 1)
 
@@ -36,7 +36,7 @@ def _world(s, effect: float, seed: int):
         planned = i < 8
         base = rng.gamma(4, 0.5)  # 2 a month on average, varying between children
         for m in range(12):
-            month = missing._add_months(START, m - 6)
+            month = missing_figures.add_months(START, m - 6)
             rate = base * (effect if planned and m >= 6 else 1.0)
             for _ in range(rng.poisson(rate)):
                 at = dt.datetime(month.year, month.month, int(rng.integers(1, 28)), 21, tzinfo=dt.timezone.utc)

@@ -15,7 +15,7 @@ from saferhub.hub import seed
 from saferhub.hub.db import make_engine, session_factory
 from saferhub.hub.missing_simulate import simulate_missing
 from saferhub.hub.models import Agency, MissingAlert, MissingEpisode, MissingHome, MissingPerson, Person, User
-from saferhub.hub.services import missing
+from saferhub.hub.services import missing_figures
 
 NOW = dt.datetime(2024, 6, 30, 9, 0, tzinfo=dt.timezone.utc)
 
@@ -65,7 +65,7 @@ def test_generator_is_labelled_realistic_and_feeds_the_rules(demo):
     # the shares come out near the seed's (73% under 18, about half from care)
     analyst = s.scalar(select(User).join(Agency, Agency.id == User.agency_id)
                        .where(User.role == "analyst", Agency.code == "merseyside-police"))
-    shares = missing.partnership_shares(s, analyst, until=NOW)
+    shares = missing_figures.partnership_shares(s, analyst, until=NOW)
     assert 55 <= shares["under_18"]["percent"] <= 90, shares
     assert 30 <= shares["from_care"]["percent"] <= 70, shares
     assert shares["includes_simulated"] is True

@@ -2,7 +2,7 @@
 Early Help plan — episodes before and after the plan's start against matched children (homes)
 without one: difference-in-differences with the evaluation package's matching and Poisson GLM.
 
-The counts come from the hub through `services.missing.monthly_counts` (need-to-know and purpose
+The counts come from the hub through `services.missing_figures.monthly_counts` (need-to-know and purpose
 logging there); the hub never imports this package. Controls are matched on the pre-period's
 level and trend (`did.match_pools`), within the same kind of home where there are enough, so a
 child in a care home is compared with children in care homes. The estimate is the rate ratio of
@@ -17,15 +17,15 @@ import numpy as np
 
 from saferhub.errors import SaferhubError
 from saferhub.evaluate import did
-from saferhub.hub.services import missing
+from saferhub.hub.services import missing_figures as figures
 
 
 def plan_effect(db, user, purpose: str | None, *, start: dt.date, unit: str = "person", treated: list[int] | None = None,
                 before: int = 6, after: int = 6, per_treated: int = 3) -> dict:
     """`treated`: ids with a plan starting in `start`'s month (default: the people whose hub case
     has a plan). `before` / `after`: whole months either side (the start month counts as after)."""
-    first = missing._add_months(start.replace(day=1), -before)
-    data = missing.monthly_counts(db, user, purpose, unit=unit, first=first, months=before + after)
+    first = figures.add_months(start.replace(day=1), -before)
+    data = figures.monthly_counts(db, user, purpose, unit=unit, first=first, months=before + after)
     ids = np.array(data["ids"], dtype=int)
     counts = np.array(data["counts"], dtype=float).reshape(len(ids), before + after)
     is_treated = np.isin(ids, treated) if treated is not None else np.array(data["planned"], dtype=bool)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 
 from saferhub.api import schemas as S
 from saferhub.api.deps import DB, CurrentUser, Id, Purpose, done
-from saferhub.hub.services import missing, missing_alerts
+from saferhub.hub.services import missing, missing_alerts, missing_figures
 
 router = APIRouter(tags=["missing"])
 
@@ -83,7 +83,7 @@ def get_profile(missing_person_id: Id, db: DB, user: CurrentUser, purpose: Purpo
 @router.get("/missing/shares", response_model=S.SharesOut)
 def shares(db: DB, user: CurrentUser) -> dict:
     """Under-18s and from-care shares over the last 12 months, Wilson intervals (aggregates)."""
-    return done(db, missing.partnership_shares(db, user))
+    return done(db, missing_figures.partnership_shares(db, user))
 
 
 @router.post("/missing/rules/run", response_model=S.MissingRulesRunOut)

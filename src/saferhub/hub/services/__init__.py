@@ -73,7 +73,7 @@ from saferhub.hub.services.powers import (
     use_power,
 )
 from saferhub.hub.services.referrals import create_referral, list_referrals, referral_dict, respond_referral
-from saferhub.hub.services import missing, missing_alerts  # noqa: E402 (children missing from home or care)
+from saferhub.hub.services import missing, missing_alerts, missing_figures  # noqa: E402 (issue 25)
 
 __all__ = [
     "UPDATABLE", "action_dict", "add_case_agency", "add_case_member", "add_note", "add_person_to_case",
@@ -85,5 +85,5 @@ __all__ = [
     "list_referrals", "list_users", "location_dict", "overdue_actions", "plan_dict", "plan_for",
     "questionnaires", "record_incidents", "referral_dict", "require_role", "respond_referral", "review_dict",
     "run_rules", "set_plan_stage", "stub", "update_action", "update_case", "update_user", "use_power",
-    "user_dict", "write_log", "missing", "missing_alerts",
+    "user_dict", "write_log", "missing", "missing_alerts", "missing_figures",
 ]
