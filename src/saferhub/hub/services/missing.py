@@ -206,12 +206,14 @@ def list_missing_people(db: Session, user: User, purpose: str | None, limit: int
                       .join(Person, Person.id == MissingPerson.person_id)
                       .outerjoin(MissingHome, MissingHome.id == MissingPerson.home_id)
                       .where(missing_people_clause(db, user)).order_by(MissingPerson.id).limit(limit)).all()
-    audit.disclose(db, user, purpose, "missing_person", [mp.id for mp, _, _ in rows], {"list": True})
     # a home's staff who are not also the person's council see the current home only when it is theirs
     mine = None if is_police(user) else staff_home_ids(db, user)
-    return [_person_dict(mp, p, h if (mine is None or h is None or h.id in mine
-                                      or mp.council_agency_id == user.agency_id) else None)
-            for mp, p, h in rows]
+    out = [_person_dict(mp, p, h if (mine is None or h is None or h.id in mine
+                                     or mp.council_agency_id == user.agency_id) else None)
+           for mp, p, h in rows]
+    audit.disclose(db, user, purpose, "missing_person", [d["id"] for d in out],
+                   {"list": True, "homes": sorted({d["home"]["id"] for d in out if d["home"]})})
+    return out
 
 
 def episode_dict(ep: MissingEpisode, home: MissingHome, found: MissingFound | None, show_found: bool) -> dict:
@@ -254,7 +256,9 @@ def get_missing_person(db: Session, user: User, mp_id: int, purpose: str | None,
     d["episodes"] = [episode_dict(ep, h, f, sight.found) for ep, h, f in rows]
     d["pattern"] = patterns.person_pattern([(ep.reported_at, ep.returned_at) for ep, _, _ in rows], now or utcnow())
     d["seen_as"] = "all episodes" if sight.all_episodes else "episodes from your home only"
-    audit.disclose(db, user, purpose, "missing_person", [mp.id], {"episodes": [ep.id for ep, _, _ in rows]})
+    audit.disclose(db, user, purpose, "missing_person", [mp.id], {
+        "episodes": [ep.id for ep, _, _ in rows],
+        "homes": sorted({h.id for _, h, _ in rows} | ({home.id} if home is not None else set()))})
     found = [ep.id for ep, _, f in rows if f is not None]
     if sight.found and found:
         audit.disclose(db, user, purpose, "missing_found", found)
