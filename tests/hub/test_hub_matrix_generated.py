@@ -352,6 +352,7 @@ ROUTES = {
         {"version": _profile_version(hub, _mis(w, t)["mp"]), "health": "checked"})),
     "GET /missing/people/{missing_person_id}/profile": (_missing_target("profile"), lambda hub, w, v, t: (
         f"/missing/people/{_mis(w, t)['mp']}/profile", None)),
+    "GET /missing/found-places": (lambda v, t: _police(v), lambda hub, w, v, t: ("/missing/found-places", None)),
     "GET /missing/shares": (_roles("coordinator", "analyst"), lambda hub, w, v, t: ("/missing/shares", None)),
     "POST /missing/rules/run": (_roles("coordinator"), lambda hub, w, v, t: ("/missing/rules/run", None)),
     "GET /missing/alerts": (CASE_ROLE, lambda hub, w, v, t: ("/missing/alerts", None)),

@@ -85,7 +85,7 @@ SEES = {
 
 def _reads(hub, w, who):
     c, h = hub.client, hub.headers(E(who), "missing persons check")
-    urls = ["/missing/people", "/missing/homes", "/missing/alerts", "/missing/shares"]
+    urls = ["/missing/people", "/missing/homes", "/missing/alerts", "/missing/shares", "/missing/found-places"]
     urls += [f"/missing/people/{k}" for k in w["kids"].values()]
     urls += [f"/missing/people/{k}/profile" for k in w["kids"].values()]
     urls += [f"/missing/homes/{h_}/pattern" for h_ in w["homes"].values()]
@@ -229,3 +229,13 @@ def test_home_pattern_and_shares_from_the_records(hub, world):
     assert hub.client.get("/missing/shares", headers=police).status_code == 403
     shares = hub.client.get("/missing/shares", headers=hub.headers(E("analyst"))).json()
     assert shares["people"] == 2 and shares["under_18"]["count"] == 2 and shares["from_care"]["percent"] == 100.0
+
+
+def test_found_places_by_place_for_the_police_only(hub, world):
+    c = hub.client
+    got = c.get("/missing/found-places", headers=hub.headers(E("police"))).json()
+    # the three episodes were found at one point (-2.98, 53.40): one place, two people
+    assert [(p["episodes"], p["people"], p["place_key"]) for p in got] == [(3, 2, "pt:-2.9800,53.4000")]
+    for who in ("liverpool", "staffa", "analyst", "early"):
+        r = c.get("/missing/found-places", headers=hub.headers(E(who)))
+        assert r.status_code == 403 and "CANARY" not in r.text

@@ -86,6 +86,13 @@ def shares(db: DB, user: CurrentUser) -> dict:
     return done(db, missing_figures.partnership_shares(db, user))
 
 
+@router.get("/missing/found-places", response_model=list[S.FoundPlaceOut])
+def found_places(db: DB, user: CurrentUser, purpose: Purpose = None,
+                 days: Annotated[int, Query(ge=1, le=3650)] = 365) -> list[dict]:
+    """Where missing people were found away from home, by place (police only)."""
+    return done(db, missing_figures.found_places(db, user, purpose, days=days))
+
+
 @router.post("/missing/rules/run", response_model=S.MissingRulesRunOut)
 def run_rules(db: DB, user: CurrentUser) -> dict:
     """Evaluate the missing-episode rules; new hits raise referrals (coordinators)."""

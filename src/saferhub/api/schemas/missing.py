@@ -264,3 +264,13 @@ class MissingAlertOut(Out):
     direction: Literal["received", "sent"]
     referral_id: int | None
     referral_status: str | None
+
+
+class FoundPlaceOut(Out):
+    place_key: str
+    description: str | None
+    lon: float | None
+    lat: float | None
+    episodes: int
+    people: int
+    last_found: dt.datetime | None

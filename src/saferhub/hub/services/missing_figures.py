@@ -105,3 +105,31 @@ def monthly_counts(db: Session, user: User, purpose: str | None, *, unit: str, f
                    {"aggregate": "episodes per month", "first": first.isoformat(), "months": months})
     return {"unit": unit, "ids": ids, "months": [d.isoformat()[:7] for d in labels], "counts": counts,
             "home_kinds": kinds, "planned": planned}
+
+
+def found_places(db: Session, user: User, purpose: str | None, *, days: int = 365,
+                 now: dt.datetime | None = None) -> list[dict]:
+    """Where missing people were found away from home, by place, for the police's map of
+    exploitation and county-lines risk: episodes, distinct people, last found. Police only."""
+    from saferhub.hub.models import MissingFound
+
+    purpose = audit.check_purpose(purpose)
+    if not is_police(user):
+        raise Forbidden("where missing people were found is for the police only")
+    now = now or utcnow()
+    rows = db.execute(select(MissingFound.place_key, MissingFound.description, MissingFound.lon, MissingFound.lat,
+                             MissingEpisode.id, MissingEpisode.missing_person_id, MissingEpisode.reported_at)
+                      .join(MissingEpisode, MissingEpisode.id == MissingFound.episode_id)
+                      .where(MissingFound.at_home.is_(False), MissingFound.place_key.is_not(None),
+                             MissingEpisode.reported_at > now - dt.timedelta(days=days))).all()
+    places: dict[str, dict] = {}
+    for key, desc, lon, lat, ep_id, person, at in rows:
+        p = places.setdefault(key, {"place_key": key, "description": desc, "lon": lon, "lat": lat, "episodes": 0,
+                                    "people": set(), "last_found": None, "ids": []})
+        p["episodes"] += 1
+        p["people"].add(person)
+        p["ids"].append(ep_id)
+        p["last_found"] = max(filter(None, [p["last_found"], aware(at)]))
+    out = sorted(places.values(), key=lambda p: (-p["episodes"], p["place_key"]))
+    audit.disclose(db, user, purpose, "missing_found", sorted(i for p in out for i in p["ids"]), {"by_place": True})
+    return [{k: v for k, v in p.items() if k != "ids"} | {"people": len(p["people"])} for p in out]
