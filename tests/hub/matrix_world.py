@@ -75,7 +75,43 @@ def may_read(v, t, table):
 
 
 def readable(v):
-    return {f"CANARY-{t}-{tb}" for t in TARGETS for tb in CASE_TABLES if may_read(v, t, tb)}
+    return ({f"CANARY-{t}-{tb}" for t in TARGETS for tb in CASE_TABLES if may_read(v, t, tb)}
+            | {c for c, rule in MISSING_CANARIES.items() if rule(v)})
+
+
+# Missing episodes (issue 25). The fire service stands in for a care provider: it runs the "own"
+# home and caseworker.fire is that home's named staff. The "own" child's council is the council;
+# the "other" child and home belong to no partner council. Written from the brief: police and the
+# child's council see the child's episodes; a home's staff only their home's; where found is
+# police-only; a Philomena profile only its holders (own: the council; other: the police).
+def police(v):
+    return role(v) in CASE_ROLES and agency(v) == "police"
+
+
+def council(v):
+    return role(v) in CASE_ROLES and agency(v) == "council"
+
+
+def _staff(v):
+    return v == "caseworker.fire"
+
+
+MISSING_SIGHT = {  # (target, record) -> who sees it
+    ("own", "child"): lambda v: police(v) or council(v) or _staff(v),
+    ("other", "child"): police,
+    ("own", "episode"): lambda v: police(v) or council(v) or _staff(v),
+    ("own", "episodeb"): lambda v: police(v) or council(v),  # the own child, from the other home
+    ("other", "episode"): police,
+    ("own", "found"): police,
+    ("other", "found"): police,
+    ("own", "home"): lambda v: police(v) or council(v) or _staff(v),
+    ("other", "home"): police,  # the home's record and pattern; its name also shows in the own child's episode:
+    ("other", "homename"): lambda v: police(v) or council(v),
+    ("own", "profile"): council,
+    ("other", "profile"): police,
+}
+MISSING_CANARIES = {f"CANARY-{t}-{rec}": rule for (t, rec), rule in MISSING_SIGHT.items() if rec != "home" or t == "own"}
+MISSING_CANARIES["CANARY-other-home"] = MISSING_CANARIES.pop("CANARY-other-homename")
 
 
 def email(v):
@@ -127,6 +163,7 @@ def make_world(hub, partnership):
                                 headers=h).json()["id"]
     u["location"] = hub.client.post("/locations", json={"description": "CANARY-unattached-location"},
                                     headers=h).json()["id"]
+    _missing_world(hub, world, partnership)
     an_hour_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
     with hub.sessions() as s:
         for t in TARGETS:
@@ -147,6 +184,36 @@ def make_world(hub, partnership):
             "subject_key": "CANARY-unattached-flag", "first_triggered": dt.date(2020, 1, 1), "count": 5, "params": {}}])
         s.commit()
     return world
+
+
+def _missing_world(hub, world, partnership):
+    c, h = hub.client, hub.headers(email("caseworker.police"))
+    world["users"]["staff.council"] = hub.user("staff.council@test.invalid", partnership["council"], "caseworker")
+    world["users"]["coordinator.fire"] = partnership["users"]["coordinator.fire"]
+    homes = {
+        "own": {"kind": "care_home", "operator_agency_id": partnership["fire"], "council_agency_id": partnership["council"]},
+        "other": {"kind": "care_home", "operator_agency_id": partnership["council"]},
+    }
+    ids = {}
+    for t, body in homes.items():
+        home = c.post("/missing/homes", json=body | {"name": f"CANARY-{t}-home", "places": 3}, headers=h).json()
+        ids[t] = {"home": home["id"]}
+    assert c.post(f"/missing/homes/{ids['own']['home']}/staff", json={"user_id": partnership["users"]["caseworker.fire"]},
+                  headers=hub.headers(email("coordinator.fire"))).status_code == 201
+    for t, council_id in (("own", partnership["council"]), ("other", None)):
+        ids[t]["mp"] = c.post("/missing/people", json={
+            "given_name": f"CANARY-{t}-child", "family_name": "X", "date_of_birth": "2010-01-01",
+            "council_agency_id": council_id, "home_id": ids[t]["home"], "in_care": True}, headers=h).json()["id"]
+    for key, t, home in (("episode", "own", "own"), ("episodeb", "own", "other"), ("episode", "other", "other")):
+        found = {"description": f"CANARY-{t}-found"} if key == "episode" else None
+        ep = c.post(f"/missing/people/{ids[t]['mp']}/episodes", json={
+            "home_id": ids[home]["home"], "reported_at": "2024-01-10T20:00:00+00:00", "risk": "medium",
+            "interview_by": f"CANARY-{t}-{key}", "found": found}, headers=h).json()
+        ids[t][key] = ep["id"]
+    for t, holder in (("own", "caseworker.council"), ("other", "caseworker.police")):
+        assert c.put(f"/missing/people/{ids[t]['mp']}/profile", json={"description": f"CANARY-{t}-profile"},
+                     headers=hub.headers(email(holder))).status_code == 200
+    world["missing"] = ids
 
 
 def version(hub, model, id_):

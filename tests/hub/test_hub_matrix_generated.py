@@ -13,10 +13,13 @@ import datetime as dt
 
 import pytest
 
-from saferhub.hub.models import Action, Case, CaseIncident, Plan
+from sqlalchemy import select
+
+from saferhub.hub.models import Action, Case, CaseIncident, MissingEpisode, MissingProfile, Plan
 
 from .matrix_world import (CANARY, CASE_ROLES, LEAD, LEVEL, PASSWORD, TARGETS, VIEWERS, agency, full, may_read,
                            readable, role, w_owner)
+from .matrix_world import MISSING_SIGHT, council, police
 from .matrix_world import email as _email
 from .matrix_world import make_world as _make_world
 from .matrix_world import version as _version
@@ -44,6 +47,20 @@ def _scratch(w, v):
 
 
 ANY = lambda v, t: True  # noqa: E731
+def _mis(w, t):
+    return w["missing"][t]
+
+
+def _missing_target(rule):
+    """Missing records exist for the own and other targets only."""
+    return lambda v, t: MISSING_SIGHT[(t, rule)](v) if t in ("own", "other") else None
+
+
+def _profile_version(hub, mp_id):
+    with hub.sessions() as s:
+        return s.scalar(select(MissingProfile.version).where(MissingProfile.missing_person_id == mp_id))
+
+
 CASE_ROLE = _roles(*CASE_ROLES)
 ROUTES = {
     "POST /auth/login": (ANY, lambda hub, w, v, t: ("/auth/login", {"email": _email(v), "password": PASSWORD})),
@@ -136,6 +153,34 @@ ROUTES = {
     "PUT /plans/{plan_id}/public": (lambda v, t: role(v) == "coordinator" and may_read(v, t, "plan"), lambda hub, w, v, t: (
         f"/plans/{_ids(w, t)['plan']}/public", {"version": _version(hub, Plan, _ids(w, t)["plan"]), "public": True,
                                                 "title": "Street drinking", "done": "Patrols", "outcome": "Fewer calls"})),
+    "POST /missing/homes": (lambda v, t: police(v) or council(v), lambda hub, w, v, t: (
+        "/missing/homes", {"kind": "foster_home", "name": "matrix home"})),
+    "GET /missing/homes": (CASE_ROLE, lambda hub, w, v, t: ("/missing/homes", None)),
+    "POST /missing/homes/{home_id}/staff": (  # the operator's coordinator: the council runs the other home
+        lambda v, t: (v == "coordinator.council" and t == "other") if t in ("own", "other") else None,
+        lambda hub, w, v, t: (f"/missing/homes/{_mis(w, t)['home']}/staff", {"user_id": w["users"]["staff.council"]})),
+    "GET /missing/homes/{home_id}/pattern": (_missing_target("home"), lambda hub, w, v, t: (
+        f"/missing/homes/{_mis(w, t)['home']}/pattern", None)),
+    "POST /missing/people": (lambda v, t: police(v) or council(v), lambda hub, w, v, t: (
+        "/missing/people", {"given_name": "Matrix", "family_name": "Child"})),
+    "GET /missing/people": (CASE_ROLE, lambda hub, w, v, t: ("/missing/people", None)),
+    "GET /missing/people/{missing_person_id}": (_missing_target("child"), lambda hub, w, v, t: (
+        f"/missing/people/{_mis(w, t)['mp']}", None)),
+    "POST /missing/people/{missing_person_id}/episodes": (_missing_target("home"), lambda hub, w, v, t: (
+        f"/missing/people/{_mis(w, t)['mp']}/episodes", {"home_id": _mis(w, t)["home"],
+                                                        "reported_at": "2023-06-01T21:00:00+00:00"})),
+    "PATCH /missing/episodes/{episode_id}": (_missing_target("episode"), lambda hub, w, v, t: (
+        f"/missing/episodes/{_mis(w, t)['episode']}",
+        {"version": _version(hub, MissingEpisode, _mis(w, t)["episode"]), "interview_declined": False})),
+    "PUT /missing/people/{missing_person_id}/profile": (_missing_target("profile"), lambda hub, w, v, t: (
+        f"/missing/people/{_mis(w, t)['mp']}/profile",
+        {"version": _profile_version(hub, _mis(w, t)["mp"]), "health": "checked"})),
+    "GET /missing/people/{missing_person_id}/profile": (_missing_target("profile"), lambda hub, w, v, t: (
+        f"/missing/people/{_mis(w, t)['mp']}/profile", None)),
+    "GET /missing/found-places": (lambda v, t: police(v), lambda hub, w, v, t: ("/missing/found-places", None)),
+    "GET /missing/shares": (_roles("coordinator", "analyst"), lambda hub, w, v, t: ("/missing/shares", None)),
+    "POST /missing/rules/run": (_roles("coordinator"), lambda hub, w, v, t: ("/missing/rules/run", None)),
+    "GET /missing/alerts": (CASE_ROLE, lambda hub, w, v, t: ("/missing/alerts", None)),
     "GET /audit/verify": (_roles("admin"), lambda hub, w, v, t: ("/audit/verify", None)),
     "GET /audit/export": (_roles("admin"), lambda hub, w, v, t: ("/audit/export?format=json", None)),
 }

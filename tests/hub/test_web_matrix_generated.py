@@ -33,6 +33,7 @@ from fastapi.routing import iter_route_contexts
 
 from saferhub.web import HERE as WEB_DIR
 
+from .matrix_world import MISSING_SIGHT
 from .matrix_world import (CANARY, CASE_ROLES, LEVEL, OWNER, PASSWORD, TARGETS, VIEWERS, agency, audit_head,
                            audit_rows, email, full, make_world, may_read, module_hub, readable, role, snapshot)
 
@@ -158,6 +159,11 @@ WEB_ROUTES = {
     "GET /web/plans/{plan_id}": Route(lambda v, t: may_read(v, t, "plan"),
                                       lambda ctx, v, t: ("GET", f"/web/plans/{_ids(ctx, t)['plan']}", None),
                                       targets=TARGETS),
+    "GET /web/missing": Route(lambda v, t: role(v) in CASE_ROLES, lambda ctx, v, t: ("GET", "/web/missing", None)),
+    "GET /web/missing/people/{mp_id}": Route(lambda v, t: MISSING_SIGHT[(t, "child")](v), lambda ctx, v, t: (
+        "GET", f"/web/missing/people/{ctx.w['missing'][t]['mp']}", None), targets=("own", "other")),
+    "GET /web/missing/homes/{home_id}": Route(lambda v, t: MISSING_SIGHT[(t, "home")](v), lambda ctx, v, t: (
+        "GET", f"/web/missing/homes/{ctx.w['missing'][t]['home']}", None), targets=("own", "other")),
     "GET /web/reports": Route(SIGNED, lambda ctx, v, t: ("GET", "/web/reports", None)),
     "GET /web/reports/{base}/{name:path}": Route(lambda v, t: may_open_report(v, t), _report_files,
                                                  targets=REPORT_CLASSES),

@@ -215,3 +215,129 @@ def may_open_report(user: User, root: Path, name: str) -> bool:
     if is_patrol_plan(root, name):
         return user.agency is not None and user.agency.kind == "police" and user.role in PATROL_PLAN_ROLES
     return True
+
+
+# ---------------------------------------------------------------- missing episodes (issue 25)
+# Children missing from home or care. The statutory guidance shares episodes between the police,
+# the child's council and the home; the Philomena profile stays with the agencies that hold it;
+# where a child was found is police-only (exploitation and county-lines intelligence).
+# - a missing person and their episodes: case roles of a police agency; case roles of the person's
+#   council; the agencies working the person's hub case and its named members (e.g. Early Help
+#   after accepting a referral the rules raised). That case is locked, so coordinators elsewhere
+#   see only its stub;
+# - a home's named staff: the person while placed in their home, and only the episodes from
+#   their own home (never another home's, even for the same child);
+# - where found: case roles of a police agency only;
+# - a home (name, address, pattern): police, the home's council, its named staff;
+# - a Philomena profile: case roles of the agencies that hold it, nobody else (police included).
+
+
+def is_police(user: User) -> bool:
+    return user.role in CASE_ROLES and user.agency is not None and user.agency.kind == "police"
+
+
+def staff_home_ids(db: Session, user: User) -> set[int]:
+    from saferhub.hub.models import MissingHomeStaff
+
+    if user.role not in CASE_ROLES:
+        return set()
+    return set(db.scalars(select(MissingHomeStaff.home_id).where(MissingHomeStaff.user_id == user.id)))
+
+
+class MissingSight:
+    """What `user` sees of one missing person: every episode (`all_episodes`), or only those from
+    `homes` (a home's staff); `found`: where they were found (police)."""
+
+    def __init__(self, person, all_episodes: bool, homes: set[int], found: bool):
+        self.person, self.all_episodes, self.homes, self.found = person, all_episodes, frozenset(homes), found
+
+    def sees_episode(self, home_id: int) -> bool:
+        return self.all_episodes or home_id in self.homes
+
+
+def _works_case(db: Session, user: User, case_id: int | None) -> bool:
+    """The person's hub case (locked, so a coordinator's partnership-wide view does not reach it):
+    its agencies (police, the council, an agency that accepted a referral) and named members."""
+    if case_id is None:
+        return False
+    return (db.get(CaseAgency, (case_id, user.agency_id)) is not None
+            or db.get(CaseMember, (case_id, user.id)) is not None)
+
+
+def missing_sight(db: Session, user: User, missing_person_id: int) -> MissingSight:
+    """The person if `user` may see them (404 otherwise, so existence does not leak)."""
+    from saferhub.hub.models import MissingEpisode, MissingPerson
+
+    mp = db.get(MissingPerson, missing_person_id) if user.role in CASE_ROLES else None
+    if mp is None:
+        raise NotFound(f"no missing person {missing_person_id}")
+    police = is_police(user)
+    if police or (mp.council_agency_id is not None and mp.council_agency_id == user.agency_id) \
+            or _works_case(db, user, mp.case_id):
+        return MissingSight(mp, True, set(), police)
+    homes = staff_home_ids(db, user)
+    if homes and (mp.home_id in homes or db.scalar(select(MissingEpisode.id).where(
+            MissingEpisode.missing_person_id == mp.id, MissingEpisode.home_id.in_(homes)).limit(1)) is not None):
+        return MissingSight(mp, False, homes, False)
+    raise NotFound(f"no missing person {missing_person_id}")
+
+
+def missing_people_clause(db: Session, user: User):
+    """SQL condition on MissingPerson: the people `user` may list (same rules as `missing_sight`)."""
+    from saferhub.hub.models import MissingEpisode, MissingPerson
+
+    if user.role not in CASE_ROLES:
+        return false()
+    if is_police(user):
+        return true()
+    homes = staff_home_ids(db, user)
+    conds = [MissingPerson.council_agency_id == user.agency_id,
+             MissingPerson.case_id.in_(select(CaseAgency.case_id).where(CaseAgency.agency_id == user.agency_id)),
+             MissingPerson.case_id.in_(select(CaseMember.case_id).where(CaseMember.user_id == user.id))]
+    if homes:
+        conds += [MissingPerson.home_id.in_(homes),
+                  MissingPerson.id.in_(select(MissingEpisode.missing_person_id).where(MissingEpisode.home_id.in_(homes)))]
+    return or_(*conds)
+
+
+def missing_episode_for(db: Session, user: User, episode_id: int):
+    from saferhub.hub.models import MissingEpisode
+
+    ep = db.get(MissingEpisode, episode_id) if user.role in CASE_ROLES else None
+    if ep is None:
+        raise NotFound(f"no missing episode {episode_id}")
+    try:
+        sight = missing_sight(db, user, ep.missing_person_id)
+    except NotFound:
+        raise NotFound(f"no missing episode {episode_id}") from None
+    if not sight.sees_episode(ep.home_id):
+        raise NotFound(f"no missing episode {episode_id}")
+    return ep, sight
+
+
+def missing_home_for(db: Session, user: User, home_id: int):
+    """A home: police, the council it lies in, its named staff."""
+    from saferhub.hub.models import MissingHome
+
+    home = db.get(MissingHome, home_id) if user.role in CASE_ROLES else None
+    if home is None or not (is_police(user) or home.council_agency_id == user.agency_id
+                            or home_id in staff_home_ids(db, user)):
+        raise NotFound(f"no home {home_id}")
+    return home
+
+
+def require_missing_registrar(user: User) -> None:
+    """Homes and missing people are registered by the police and councils (case roles)."""
+    if user.role not in CASE_ROLES or user.agency is None or user.agency.kind not in ("police", "council"):
+        raise Forbidden("homes and missing people are registered by police or council caseworkers and coordinators")
+
+
+def missing_profile_for(db: Session, user: User, missing_person_id: int):
+    """A Philomena profile: only the holding agencies' case roles (anyone else: 404)."""
+    from saferhub.hub.models import MissingProfile, MissingProfileHolder
+
+    prof = db.scalar(select(MissingProfile).where(MissingProfile.missing_person_id == missing_person_id)) \
+        if user.role in CASE_ROLES else None
+    if prof is None or db.get(MissingProfileHolder, (prof.id, user.agency_id)) is None:
+        raise NotFound(f"no profile for missing person {missing_person_id}")
+    return prof

@@ -1,5 +1,5 @@
 """CLI: `saferhub serve` and `saferhub hub init | seed-demo | audit-verify | audit-export |
-audit-checkpoint | audit-rotate-key | rules`."""
+audit-checkpoint | audit-rotate-key | rules | simulate-missing`."""
 
 from __future__ import annotations
 
@@ -286,6 +286,46 @@ def rules_cmd(
     console.print(f"{result['incidents']:,} incidents in {time.perf_counter() - t0:.1f} s")
     for name, n in sorted(result["flags"].items()):
         console.print(f"  {name}: {n:,} flagged")
+
+
+@hub_app.command("simulate-missing")
+def simulate_missing(
+    db: DbOpt = None,
+    days: Annotated[int, typer.Option(min=1, max=730, help="How many days of episodes, up to now.")] = 30,
+    seed: Annotated[int, typer.Option(help="Random seed (the same seed and day give the same episodes).")] = 25,
+    passwords_file: Annotated[Optional[Path], typer.Option(
+        help="Append the simulated care provider's demo sign-ins here (mode 0600) instead of printing them.")] = None,
+) -> None:
+    """Add SIMULATED missing episodes (homes, children, episodes, return interviews) to a seeded demo
+    hub, then run the missing-episode rules. Labelled simulated everywhere; a second run adds nothing."""
+    from saferhub.hub.missing_simulate import simulate_missing as simulate
+
+    console = options.console()
+    _, engine, s = _session(db, migrate=True)
+    with s:
+        _require_schema(s)
+        result = simulate(s, days=days, seed=seed)
+        s.commit()
+    engine.dispose()
+    if result.get("note"):
+        console.print(f"missing episodes: {result['note']}; nothing added")
+        return
+    console.print(f"SIMULATED missing episodes: {result['homes']} homes, {result['people']} people, "
+                  f"{result['episodes']} episodes over {days} days; rules raised {result['alerts']} alerts and "
+                  f"{result['referrals']} referrals")
+    lines = [f"{u['email']}\t{u['role']}\t{u['agency']}\t{u['password']}" for u in result["users"]]
+    if lines and passwords_file:
+        import os
+
+        fd = os.open(passwords_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a") as f:
+            f.write("\n".join(lines) + "\n")
+        os.chmod(passwords_file, 0o600)
+        console.print(f"the simulated care provider's sign-ins were added to {passwords_file}")
+    elif lines:
+        console.print("the simulated care provider's demo users (passwords shown once):")
+        for line in lines:
+            console.print(line, highlight=False)
 
 
 def serve(

@@ -55,3 +55,5 @@ for _pages in (map_page, briefing, cases, admin):
 from saferhub.api.pages import public  # noqa: E402  (the public neighbourhood pages: no sign-in)
 
 router.include_router(public.router)
+from saferhub.api.pages import missing as missing_pages  # noqa: E402 (issue 25)
+router.include_router(missing_pages.router)

@@ -7,8 +7,10 @@ from fastapi import APIRouter
 
 from saferhub.api.routes import (
     actions, auth, cases, directory, people, places, plans, powers, referrals, rules, service)
+from saferhub.api.routes import missing  # noqa: E402
 from saferhub.api.schemas import ERRORS
 
 router = APIRouter(responses=ERRORS)
 for module in (auth, directory, cases, places, people, referrals, actions, powers, rules, plans, service):
     router.include_router(module.router)
+router.include_router(missing.router)  # children missing from home or care (issue 25)

@@ -76,6 +76,7 @@ from saferhub.hub.services.powers import (
     use_power,
 )
 from saferhub.hub.services.referrals import create_referral, list_referrals, referral_dict, respond_referral
+from saferhub.hub.services import missing, missing_alerts, missing_figures  # noqa: E402 (issue 25)
 
 __all__ = [
     "UPDATABLE", "action_dict", "add_case_agency", "add_case_member", "add_note", "add_person_to_case",
@@ -89,6 +90,7 @@ __all__ = [
     "run_rules", "set_plan_stage", "stub", "update_action", "update_case", "update_user", "use_power",
     "user_dict", "write_log",
     "public_plan_dict", "public_plans", "set_plan_public",
+    "missing", "missing_alerts", "missing_figures",
 ]
 
 # Read models of the web pages and the briefing (pages are shells over these; see api/pages).

@@ -82,3 +82,23 @@ def respond_referral(db: Session, user: User, referral_id: int, accept: bool, re
     db.flush()
     write_log(db, user, "update", "referral", [r.id], None, {"status": r.status})
     return referral_dict(r)
+
+
+def rule_referral(db: Session, case_id: int, *, from_agency_id: int, to_agency_id: int, kind: str, reason: str,
+                  legal_gateway: str, rule: str) -> dict:
+    """A referral a versioned rule raises (no user: the rule is the reason). It is sent from an
+    agency working the case, recorded as created by the case's owner (who answers for it), and the
+    write is logged under the rule's name."""
+    case = db.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    if from_agency_id == to_agency_id:
+        raise HubError("a referral goes to another agency")
+    r = Referral(case_id=case.id, from_agency_id=from_agency_id, to_agency_id=to_agency_id, kind=kind,
+                 reason=reason, legal_gateway=legal_gateway, created_by=case.owner_id)
+    db.add(r)
+    db.flush()
+    audit.append(db, user=None, action="disclose", entity="referral", entity_ids=[r.id],
+                 purpose=f"rule {rule}: referral under {legal_gateway}"[:300],
+                 detail={"case_id": case.id, "to_agency_id": to_agency_id, "rule": rule})
+    return referral_dict(r)

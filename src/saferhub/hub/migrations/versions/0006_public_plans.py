@@ -1,7 +1,7 @@
 """plans.public and plans.public_summary: "you said, we did" on the public neighbourhood pages.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 import sqlalchemy as sa
 from alembic import op
