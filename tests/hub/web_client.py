@@ -6,7 +6,6 @@ the briefing PDF, so it can be scanned for canaries like any page."""
 from __future__ import annotations
 
 import re
-import zlib
 
 from fastapi.testclient import TestClient
 
@@ -57,57 +56,14 @@ def _multi(fields):
 
 
 def pdf_text(data: bytes) -> str:
-    """The text of a PDF as WeasyPrint writes it: content streams (Flate) whose glyph codes map to
-    Unicode through each font's ToUnicode CMap; fonts and resources may sit in object streams."""
-    objs: dict[int, tuple[bytes, bytes]] = {}
-    for m in re.finditer(rb"(\d+) 0 obj(.*?)endobj", data, re.S):
-        body = m.group(2)
-        s = re.search(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S)
-        head, raw = (body[:s.start()], s.group(1)) if s else (body, b"")
-        if s and b"/FlateDecode" in head:
-            try:
-                raw = zlib.decompress(raw)
-            except zlib.error:
-                raw = b""
-        objs[int(m.group(1))] = (head, raw)
-        if b"/ObjStm" in head:  # "num offset num offset ..." then the packed objects
-            first = int(re.search(rb"/First\s+(\d+)", head).group(1))
-            nums = [int(x) for x in raw[:first].split()]
-            offs = list(zip(nums[::2], nums[1::2]))
-            for k, (num, off) in enumerate(offs):
-                end = offs[k + 1][1] if k + 1 < len(offs) else len(raw) - first
-                objs[num] = (raw[first + off:first + end], b"")
-    fonts = {num: _cmap(objs[int(m.group(1))][1]) for num, (d, _) in objs.items()
-             if (m := re.search(rb"/ToUnicode\s+(\d+) 0 R", d)) and int(m.group(1)) in objs}
-    names = {n: fonts[int(num)] for d, _ in objs.values()
-             for n, num in re.findall(rb"/([^\s/<>\[\]()]+)\s+(\d+) 0 R", d) if int(num) in fonts}
-    text = []
-    ops = re.compile(rb"/([^\s/<>\[\]()]+)\s+[-\d.]+\s+Tf|\[((?:[^\]\\]|\\.)*)\]\s*TJ|<([0-9A-Fa-f]*)>\s*Tj", re.S)
-    for _, raw in objs.values():
-        if b" Tf" not in raw:
-            continue
-        cur: dict = {}
-        for m in ops.finditer(raw):
-            if m.group(1):
-                cur = names.get(m.group(1), {})
-                continue
-            hexes = re.findall(rb"<([0-9A-Fa-f]*)>", m.group(2)) if m.group(2) is not None else [m.group(3)]
-            w = len(next(iter(cur), b"0000"))
-            text.append("".join(cur.get(h[i:i + w].upper(), "\ufffd") for h in hexes for i in range(0, len(h), w)))
-    # a line may break after a hyphen ("CANARY-unattached-" / "incident"): such pieces are one word
-    return "".join(t if i == 0 or text[i - 1].endswith("-") else " " + t for i, t in enumerate(text))
+    """The text of a PDF (pypdf), every page. A line may break after a hyphen ("CANARY-unattached-"
+    / "incident"): such pieces are joined, so a canary split over two lines is still one word."""
+    import io
 
+    from pypdf import PdfReader
 
-def _cmap(raw: bytes) -> dict:
-    out = {}
-    for blk in re.findall(rb"beginbfchar(.*?)endbfchar", raw, re.S):
-        for a, b in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", blk):
-            out[a.upper()] = bytes.fromhex(b.decode()).decode("utf-16-be", "replace")
-    for blk in re.findall(rb"beginbfrange(.*?)endbfrange", raw, re.S):
-        for a, b, c in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", blk):
-            for i, code in enumerate(range(int(a, 16), int(b, 16) + 1)):
-                out[b"%0*X" % (len(a), code)] = chr(int(c, 16) + i)
-    return out
+    text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+    return re.sub(r"-\s*\n\s*", "-", text)
 
 
 def body_text(r) -> str:

@@ -7,7 +7,8 @@ Sections:
 - new and overdue referrals to the user's agency; new and overdue actions on cases they see;
 - high-risk cases due for review in the next 7 days;
 - ASB Case Review applications whose threshold was met and await a review;
-- ASB powers and orders that expired in the last 24 hours or expire in the next 7 days.
+- ASB powers and orders that expired in the last 24 hours or expire in the next 7 days;
+- children missing from care: the rule hits of the last 7 days whose referral the agency sent or received.
 
 Every hub read is a service call (`saferhub.hub.services.briefing`): it decides access and logs
 with the stated purpose. This module only groups, sorts and reads the published product files."""
@@ -49,6 +50,7 @@ class Briefing:
     reviews_due: list[dict] = field(default_factory=list)
     case_reviews: list[dict] = field(default_factory=list)
     powers: list[dict] = field(default_factory=list)
+    missing_alerts: list[dict] = field(default_factory=list)  # children missing from care: rule hits, 7 days
     sees_cases: bool = False
 
 

@@ -27,6 +27,7 @@ from saferhub.hub.models import Action, Agency, AsbPower, Case, CaseReviewApplic
 from saferhub.hub.services.actions import action_dict
 from saferhub.hub.services.cases import case_dict
 from saferhub.hub.services.common import aware, case_ref
+from saferhub.hub.services.missing_alerts import missing_alerts
 from saferhub.hub.services.powers import review_dict
 from saferhub.hub.services.referrals import list_referrals
 
@@ -167,4 +168,5 @@ def casework(db: Session, user: User, purpose: str | None, now: dt.datetime) -> 
     out["reviews_due"] = reviews_due(db, user, purpose, today)
     out["case_reviews"] = case_reviews_pending(db, user, purpose)
     out["powers"] = powers_expiring(db, user, purpose, now)
+    out["missing_alerts"] = missing_alerts(db, user, purpose, now, days=7)  # the agency's own rule hits
     return out
