@@ -1,0 +1,113 @@
+"""read = stored + quarantined for outcomes and stop-and-search files, by test, not by construction:
+crafted files holding rows the CSV reader cannot split (wrong column count), rows of commas, blank
+lines and rows that fail a check. `read` is compared with the physical rows counted here, line by
+line (a blank line is not a row), `stored` with what the store gives back and `quarantined` with the
+quarantine table, each reason at its line."""
+
+from __future__ import annotations
+
+from ingest_helpers import write
+
+from saferhub.data.ingest import ingest_paths
+from saferhub.data.policeuk import OUTCOMES, STOP_SEARCH
+from saferhub.data.store import outcomes, quarantine, stop_searches
+
+
+def _physical_rows(path) -> int:
+    """Records after the header: non-blank lines (these files have no quoted line breaks)."""
+    lines = path.read_text(encoding="utf-8").split("\n")[1:]
+    return sum(1 for line in lines if line.strip() != "")
+
+
+def _outcome(crime_id="abc1", month="2018-01", lon="-2.98", lat="53.40", outcome="Investigation complete; no suspect identified"):
+    return (f"{crime_id},{month},Merseyside Police,Merseyside Police,{lon},{lat},On or near Bold Street,"
+            f"E01006512,Liverpool 060A,{outcome}")
+
+
+def _search(date="2018-01-05T10:00:00+00:00", stype="Person search", lon="-2.98", lat="53.40"):
+    return (f"{stype},{date},False,,{lat},{lon},Male,18-24,White - English/Welsh/Scottish/Northern Irish"
+            f"/British,White,Misuse of Drugs Act 1971 (section 23),Controlled drugs,A no further action disposal,"
+            f"False,False")
+
+
+def _by_line(store, path):
+    q = quarantine(store).to_pandas()
+    q = q[q["file"] == str(path)]
+    return dict(zip(q["line"].astype(int), q["reason"]))
+
+
+def test_outcomes_file_counts_every_physical_row(tmp_path):
+    lines = [
+        _outcome("a1"),                                         # 2: good
+        "a2,2018-01,Merseyside Police",                         # 3: wrong column count
+        _outcome("a3", lon="abc"),                              # 4: unparseable coordinates
+        "",                                                     # 5: blank line, not a row
+        _outcome("", ),                                         # 6: missing Crime ID
+        _outcome("a5", outcome=""),                             # 7: missing outcome type
+        "," * (len(OUTCOMES) - 1),                              # 8: a row of commas
+        _outcome("a7", month="2018-13"),                        # 9: unparseable month
+        _outcome("a8") + ",one too many",                       # 10: wrong column count
+        _outcome("a9", lon="", lat=""),                         # 11: unlocated, kept
+        *[_outcome(f"b{i}", lon=f"-2.9{i}") for i in range(4)],  # 12-15: good
+    ]
+    path = write(tmp_path / "2018-01-merseyside-outcomes.csv", lines, header=",".join(OUTCOMES))
+    store = tmp_path / "s"
+    f = ingest_paths([path], store=store).files[0]
+    assert f.kind == "outcomes"
+    assert _physical_rows(path) == 13
+    assert f.read == 13
+    assert f.stored == outcomes(store, months="2018-01").num_rows == 6
+    got = _by_line(store, path)
+    assert f.quarantined == len(got) == 7
+    assert f.read == f.stored + f.quarantined
+    assert sorted(got) == [3, 4, 6, 7, 8, 9, 10]
+    assert got[3].startswith("wrong column count (got 3, expected 10)")
+    assert got[10].startswith("wrong column count (got 11, expected 10)")
+    assert got[4].startswith("unparseable coordinates")
+    assert got[6] == "missing Crime ID" and got[7] == "missing outcome type"
+    assert got[8] == "no values (the row holds only commas)"
+    assert got[9] == "unparseable month '2018-13'"
+    assert f.unlocated == 1
+
+
+def test_stop_and_search_file_counts_every_physical_row(tmp_path):
+    lines = [
+        _search(),                                              # 2: good
+        "Person search,2018-01-05T10:00:00+00:00,False",        # 3: wrong column count
+        _search(date="yesterday"),                              # 4: unparseable date
+        "",                                                     # 5: blank line
+        _search(stype=""),                                      # 6: missing search type
+        _search(lon="abc"),                                     # 7: unparseable coordinates
+        "," * (len(STOP_SEARCH) - 1),                           # 8: a row of commas
+        _search() + ",extra",                                   # 9: wrong column count
+        _search(lon="", lat=""),                                # 10: unlocated, kept
+        *[_search(date=f"2018-01-1{i}T09:00:00+00:00") for i in range(3)],  # 11-13: good
+    ]
+    path = write(tmp_path / "2018-01-merseyside-stop-and-search.csv", lines, header=",".join(STOP_SEARCH))
+    store = tmp_path / "s"
+    f = ingest_paths([path], store=store).files[0]
+    assert f.kind == "stop-and-search"
+    assert _physical_rows(path) == 11
+    assert f.read == 11
+    assert f.stored == stop_searches(store, months="2018-01").num_rows == 5
+    got = _by_line(store, path)
+    assert f.quarantined == len(got) == 6
+    assert f.read == f.stored + f.quarantined
+    assert sorted(got) == [3, 4, 6, 7, 8, 9]
+    assert got[3].startswith("wrong column count (got 3, expected 15)")
+    assert got[9].startswith("wrong column count (got 16, expected 15)")
+    assert got[4] == "unparseable date 'yesterday'"
+    assert got[6] == "missing search type"
+    assert got[7].startswith("unparseable coordinates")
+    assert got[8] == "no values (the row holds only commas)"
+    assert f.unlocated == 1
+
+
+def test_a_file_of_unsplittable_rows_only_is_read_and_all_quarantined(tmp_path):
+    # no row the CSV reader can split: every read row must come from the bad-row count
+    lines = ["a1,2018-01,Merseyside Police", "a2,2018-01", "a3"]
+    path = write(tmp_path / "2018-01-merseyside-outcomes.csv", lines, header=",".join(OUTCOMES))
+    store = tmp_path / "s"
+    f = ingest_paths([path], store=store).files[0]
+    assert (f.read, f.stored, f.quarantined) == (3, 0, 3)
+    assert sorted(_by_line(store, path)) == [2, 3, 4]
