@@ -1,0 +1,130 @@
+"""People reads and ASB Case Review decisions, pinned against the database (issue 26).
+
+- reading a person needs a purpose: without one the read is refused, no personal data is sent and
+  nothing is logged; with one, exactly one audit row records who read whom and why (the audit
+  table itself is the oracle, not the response);
+- a Case Review decision's recommendations survive saving: read back from the table in a fresh
+  session and through the yearly publication figures, which count reviews with recommendations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from saferhub.hub import audit, services
+from saferhub.hub.models import AuditEvent, CaseReviewApplication, User
+
+CW = "caseworker.police@test.invalid"
+COORD = "coordinator.police@test.invalid"
+
+
+def _audit_rows(hub) -> list[AuditEvent]:
+    with hub.sessions() as s:
+        return list(s.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+
+
+def _person_on_a_case(hub) -> tuple[int, int]:
+    h = hub.headers(CW)
+    case = hub.client.post("/cases", json={"kind": "asb", "title": "Noise on Bold Street"}, headers=h).json()
+    pid = hub.client.post(f"/cases/{case['id']}/people", headers=h, json={
+        "role": "victim", "given_name": "Ann", "family_name": "Lee-Hartley"}).json()["person_id"]
+    r = hub.client.post(f"/cases/{case['id']}/notes", headers=h, json={
+        "person_id": pid, "kind": "fact", "text": "Reported 4 incidents since March"})
+    assert r.status_code == 201
+    return case["id"], pid
+
+
+@pytest.mark.parametrize("purpose", [None, "", "    ", "abc", "two\x07bells"])
+def test_a_person_read_without_a_purpose_is_refused_and_logs_nothing(hub, partnership, purpose):
+    _, pid = _person_on_a_case(hub)
+    before = _audit_rows(hub)
+    h = hub.headers(CW, purpose=None)
+    if purpose is not None:
+        h["X-Purpose"] = purpose
+    r = hub.client.get(f"/people/{pid}", headers=h)
+    assert 400 <= r.status_code < 500, r.text
+    assert "Lee-Hartley" not in r.text and "Reported 4 incidents" not in r.text
+    assert "purpose" in r.text.lower()
+    after = _audit_rows(hub)
+    assert [e.seq for e in after] == [e.seq for e in before]   # not one row more
+    # and the service function refuses it the same way
+    with hub.sessions() as s:
+        user = s.scalar(select(User).where(User.email == CW))
+        with pytest.raises(audit.MissingPurpose):
+            services.get_person(s, user, pid, purpose)
+
+
+def test_a_person_read_writes_exactly_one_audit_row_with_its_purpose(hub, partnership):
+    case_id, pid = _person_on_a_case(hub)
+    cw_id = partnership["users"]["caseworker.police"]
+    for purpose in ("Safeguarding visit on 12 May", "Preparing the case review"):
+        before = _audit_rows(hub)
+        r = hub.client.get(f"/people/{pid}", headers=hub.headers(CW, purpose=purpose))
+        assert r.status_code == 200 and r.json()["family_name"] == "Lee-Hartley"
+        new = _audit_rows(hub)[len(before):]
+        assert len(new) == 1, [(e.action, e.entity) for e in new]
+        row = new[0]
+        assert (row.action, row.entity, row.purpose, row.user_id) == ("read", "person", purpose, cw_id)
+        assert row.agency_id == partnership["police"]
+        assert row.entity_ids == str(pid)   # comma-separated ids
+        assert json.loads(row.detail) == {"via_cases": [case_id]}
+    with hub.sessions() as s:
+        assert audit.verify(s).ok
+        reads = s.scalar(select(func.count()).select_from(AuditEvent)
+                         .where(AuditEvent.entity == "person", AuditEvent.action == "read"))
+    assert reads == 2
+
+
+def test_a_person_out_of_sight_is_not_found_and_not_logged(hub, partnership):
+    _, pid = _person_on_a_case(hub)
+    fire = hub.headers("caseworker.fire@test.invalid")   # logs in (an audit row of its own) first
+    before = _audit_rows(hub)
+    r = hub.client.get(f"/people/{pid}", headers=fire)
+    assert r.status_code == 404 and "Lee-Hartley" not in r.text
+    new = _audit_rows(hub)[len(before):]
+    assert not [e for e in new if e.entity == "person" and e.action == "read"], [(e.action, e.entity) for e in new]
+
+
+def _application(hub, ref: str, received_on: str) -> dict:
+    """An application whose applicant reported 3 ASB incidents in the 6 months before: threshold met."""
+    h = hub.headers(CW)
+    incidents = [{"month": m, "category": "Anti-social behaviour", "victim_ref": ref}
+                 for m in ("2024-01-01", "2024-02-01", "2024-03-01")]
+    assert hub.client.post("/incidents", json={"incidents": incidents}, headers=h).status_code == 201
+    r = hub.client.post("/asb/case-reviews", json={"applicant_ref": ref, "received_on": received_on}, headers=h)
+    assert r.status_code == 201, r.text
+    app = r.json()
+    assert app["threshold_met"] is True and app["decision"] == "pending"
+    return app
+
+
+def test_case_review_recommendations_survive_saving(hub, partnership):
+    recs = "Mediation with the neighbour at No 4; a Community Protection Warning if it continues."
+    with_recs = _application(hub, "victim-a", "2024-05-01")
+    without = _application(hub, "victim-b", "2024-06-01")
+    coord = hub.headers(COORD)
+    r = hub.client.post(f"/asb/case-reviews/{with_recs['id']}/decision", headers=coord,
+                        json={"recommendations": recs, "decided_on": "2024-05-20"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["decision"], r.json()["recommendations"]) == ("review_held", recs)
+    r = hub.client.post(f"/asb/case-reviews/{without['id']}/decision", headers=coord, json={})
+    assert r.status_code == 200 and r.json()["recommendations"] is None
+    # a second decision is refused and changes nothing
+    again = hub.client.post(f"/asb/case-reviews/{with_recs['id']}/decision", headers=coord,
+                            json={"recommendations": "something else"})
+    assert again.status_code == 409
+    # read back from the table in a fresh session: what was saved, not what was returned
+    with hub.sessions() as s:
+        saved = {a.id: a for a in s.scalars(select(CaseReviewApplication))}
+        assert saved[with_recs["id"]].recommendations == recs
+        assert saved[with_recs["id"]].decision == "review_held"
+        assert saved[with_recs["id"]].decided_on == dt.date(2024, 5, 20)
+        assert saved[without["id"]].recommendations is None
+        assert saved[without["id"]].decision == "review_held"
+    # and through the API's published figures: two reviews held, one with recommendations
+    fig = hub.client.get("/asb/case-reviews/publication?year=2024", headers=coord).json()
+    assert (fig["applications"], fig["threshold_not_met"], fig["reviews_carried_out"],
+            fig["reviews_with_recommendations"]) == (2, 0, 2, 1)
