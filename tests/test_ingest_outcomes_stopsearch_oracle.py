@@ -6,6 +6,7 @@ quarantine table, each reason at its line."""
 
 from __future__ import annotations
 
+import pytest
 from ingest_helpers import write
 
 from saferhub.data.ingest import ingest_paths
@@ -111,3 +112,66 @@ def test_a_file_of_unsplittable_rows_only_is_read_and_all_quarantined(tmp_path):
     f = ingest_paths([path], store=store).files[0]
     assert (f.read, f.stored, f.quarantined) == (3, 0, 3)
     assert sorted(_by_line(store, path)) == [2, 3, 4]
+
+
+def _bng(lon, lat):
+    from pyproj import Transformer
+
+    return Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True).transform(lon, lat)
+
+
+def test_stored_outcome_fields_are_the_files_values(tmp_path):
+    lines = [_outcome("id-1", lon="-2.9801", lat="53.4012", outcome="Offender given a caution"),
+             _outcome("  id-2 ", lon="", lat="", outcome="  Under investigation  ").replace("On or near Bold Street", "")]
+    path = write(tmp_path / "2018-01-merseyside-outcomes.csv", lines, header=",".join(OUTCOMES))
+    store = tmp_path / "s"
+    ingest_paths([path], store=store)
+    rows = {r["crime_id"]: r for r in outcomes(store, months="2018-01").to_pylist()}
+    assert sorted(rows) == ["id-1", "id-2"]           # Crime IDs trimmed
+    a, b = rows["id-1"], rows["id-2"]
+    assert (a["force"], str(a["month"]), a["outcome_type"]) == ("merseyside", "2018-01-01", "Offender given a caution")
+    assert (a["location"], a["lsoa"], a["lsoa_name"]) == ("On or near Bold Street", "E01006512", "Liverpool 060A")
+    assert (a["lon"], a["lat"]) == (-2.9801, 53.4012)
+    x, y = _bng(-2.9801, 53.4012)
+    assert a["x"] == pytest.approx(x, abs=0.01) and a["y"] == pytest.approx(y, abs=0.01)
+    assert b["outcome_type"] == "Under investigation"
+    assert b["location"] is None and b["lon"] is None and b["x"] is None   # empty -> null, unlocated
+
+
+def test_stored_stop_and_search_fields_are_the_files_values(tmp_path):
+    header = ",".join(STOP_SEARCH)
+    full = ("Vehicle search,2018-01-05T23:30:00+00:00,True,Operation Alpha,53.4012,-2.9801,Female,over 34,"
+            "Asian/Asian British - Indian,Asian,Police and Criminal Evidence Act 1984 (section 1),Stolen goods,"
+            "Arrest,True,False")
+    sparse = "Person search,2018-01-06T08:00:00+00:00,,,,,,,,,,,,,"
+    path = write(tmp_path / "2018-01-merseyside-stop-and-search.csv", [full, sparse], header=header)
+    store = tmp_path / "s"
+    ingest_paths([path], store=store)
+    rows = sorted(stop_searches(store, months="2018-01").to_pylist(), key=lambda r: r["occurred_at"])
+    a, b = rows
+    assert (a["force"], str(a["month"]), a["type"]) == ("merseyside", "2018-01-01", "Vehicle search")
+    assert a["occurred_at"].isoformat() == "2018-01-05T23:30:00+00:00"
+    assert (a["part_of_operation"], a["operation"]) == ("True", "Operation Alpha")
+    assert (a["gender"], a["age_range"]) == ("Female", "over 34")
+    assert (a["self_defined_ethnicity"], a["officer_defined_ethnicity"]) == ("Asian/Asian British - Indian", "Asian")
+    assert a["legislation"] == "Police and Criminal Evidence Act 1984 (section 1)"
+    assert (a["object_of_search"], a["outcome"]) == ("Stolen goods", "Arrest")
+    assert (a["outcome_linked_to_object"], a["removal_of_outer_clothing"]) == ("True", "False")
+    assert (a["lon"], a["lat"]) == (-2.9801, 53.4012)
+    x, y = _bng(-2.9801, 53.4012)
+    assert a["x"] == pytest.approx(x, abs=0.01) and a["y"] == pytest.approx(y, abs=0.01)
+    assert b["type"] == "Person search" and b["x"] is None
+    for col in ("part_of_operation", "operation", "gender", "age_range", "self_defined_ethnicity",
+                "officer_defined_ethnicity", "legislation", "object_of_search", "outcome",
+                "outcome_linked_to_object", "removal_of_outer_clothing"):
+        assert b[col] is None, col
+
+
+def test_a_search_file_whose_name_gives_no_force_is_refused_and_nothing_is_stored(tmp_path):
+    from saferhub.data.ingest import IngestError
+
+    path = write(tmp_path / "merseyside-stop-and-search.csv", [_search()], header=",".join(STOP_SEARCH))
+    with pytest.raises(IngestError, match="cannot tell which force this file is for: name it like "
+                                          "YYYY-MM-<force>-stop-and-search.csv"):
+        ingest_paths([path], store=tmp_path / "s")
+    assert not (tmp_path / "s").exists() or not any((tmp_path / "s").rglob("*.parquet"))
