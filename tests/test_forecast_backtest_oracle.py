@@ -117,10 +117,10 @@ def test_rows_stability_and_timings_by_loops(fake_clock):
 def test_summary_means_ratios_and_wins_by_loops(fake_clock):
     cube = _cube()
     months = list(cube.months[-5:])
-    res = run_backtest(cube=cube, models={"w1": _Window(1), "w12": _Window(12), "w3": _Window(3)},
+    res = run_backtest(cube=cube, models={"w3": _Window(3), "w12": _Window(12), "w1": _Window(1)},
                        months=months, coverages=COVERAGES)
     s = summarise(res, baseline="w12")
-    assert list(s["model"]) == ["w1", "w1", "w12", "w12", "w3", "w3"]   # the models' own order
+    assert list(s["model"]) == ["w3", "w3", "w12", "w12", "w1", "w1"]   # the models' own order, not sorted
     mo = res.monthly
     for _, row in s.iterrows():
         mine = mo[(mo.model == row["model"]) & np.isclose(mo.coverage, row["coverage"])].set_index("month")
@@ -147,6 +147,8 @@ def test_summary_means_ratios_and_wins_by_loops(fake_clock):
     assert best_model(s) == max(by_model, key=by_model.get)
     w = winners_by_coverage(s)
     assert list(w.index) == [0, 1] and list(w["coverage"]) == list(COVERAGES)
+    assert list(w.columns) == ["coverage", "model", "pai", "pai_sd", "pai_gain_pct", "pai_vs_baseline_sd",
+                               "months_beating_baseline", "months"]
     for _, row in w.iterrows():
         at = s[np.isclose(s.coverage, row["coverage"])]
         assert row["model"] == at.loc[at["pai"].idxmax(), "model"]
@@ -203,3 +205,13 @@ def test_a_month_without_a_month_before_it_or_past_the_data_is_a_clear_error(whi
         run_backtest(cube=cube, models={"w1": Counts(window=1)}, months=[month], coverages=COVERAGES)
     assert str(exc.value) == (f"cannot backtest {month}: the data cover 2024-01..2024-06 and a forecast "
                               "month needs at least one month before it")
+
+
+def test_a_cube_without_harm_and_months_given_as_text(fake_clock):
+    cube = _cube()
+    cube.harm = None
+    months = [str(m) for m in cube.months[-2:]]          # "2025-03", as a user types them
+    res = run_backtest(cube=cube, models={"w1": _Window(1)}, months=months, coverages=COVERAGES)
+    assert list(res.scores["month"]) == months
+    assert "harm_hit_rate" not in res.monthly and "harm_hit_rate" not in summarise(res, baseline="w1")
+    assert np.isfinite(res.monthly["pai"]).all()
