@@ -175,3 +175,34 @@ def test_a_search_file_whose_name_gives_no_force_is_refused_and_nothing_is_store
                                           "YYYY-MM-<force>-stop-and-search.csv"):
         ingest_paths([path], store=tmp_path / "s")
     assert not (tmp_path / "s").exists() or not any((tmp_path / "s").rglob("*.parquet"))
+
+
+def test_outcome_rows_of_another_month_or_far_outside_the_force_are_quarantined(tmp_path):
+    lines = [_outcome("a1"),                                              # 2: good
+             _outcome("a2", month="2018-02"),                             # 3: another month
+             _outcome("a3", lon="-0.1276", lat="51.5072"),                # 4: London
+             _outcome("a4", lon="-2.97", lat="53.41"),                    # 5: good
+             *[_outcome(f"b{i}", lon=f"-2.9{i}") for i in range(8)]]     # 6-13: the bulk, in Liverpool
+    path = write(tmp_path / "2018-01-merseyside-outcomes.csv", lines, header=",".join(OUTCOMES))
+    store = tmp_path / "s"
+    f = ingest_paths([path], store=store).files[0]
+    assert (f.read, f.stored, f.quarantined) == (12, 10, 2)
+    got = _by_line(store, path)
+    assert got[3] == "month 2018-02 in a file for 2018-01"
+    assert "outside the force area" in got[4]
+    assert {"a2", "a3"}.isdisjoint(r["crime_id"] for r in outcomes(store, months="2018-01").to_pylist())
+
+
+def test_search_times_with_any_offset_are_stored_in_utc_and_far_searches_quarantined(tmp_path):
+    lines = [_search(date="2018-01-05T10:00:00+00:00"),                   # 2
+             _search(date="2018-01-06T10:00:00+01:00"),                   # 3: 09:00 UTC
+             _search(date="2018-01-07T10:00:00"),                         # 4: no offset: UTC
+             _search(lon="-0.1276", lat="51.5072"),                       # 5: London
+             *[_search(date="2018-01-20T12:00:00+00:00", lon=f"-2.9{i}") for i in range(8)]]  # 6-13: the bulk
+    path = write(tmp_path / "2018-01-merseyside-stop-and-search.csv", lines, header=",".join(STOP_SEARCH))
+    store = tmp_path / "s"
+    f = ingest_paths([path], store=store).files[0]
+    assert (f.read, f.stored, f.quarantined) == (12, 11, 1)
+    assert "outside the force area" in _by_line(store, path)[5]
+    got = sorted(r["occurred_at"].isoformat() for r in stop_searches(store, months="2018-01").to_pylist())
+    assert got[:3] == ["2018-01-05T10:00:00+00:00", "2018-01-06T09:00:00+00:00", "2018-01-07T10:00:00+00:00"]
