@@ -128,3 +128,47 @@ def test_case_review_recommendations_survive_saving(hub, partnership):
     fig = hub.client.get("/asb/case-reviews/publication?year=2024", headers=coord).json()
     assert (fig["applications"], fig["threshold_not_met"], fig["reviews_carried_out"],
             fig["reviews_with_recommendations"]) == (2, 0, 2, 1)
+
+
+def test_adding_people_is_validated_logged_and_kept_once_per_role(hub, partnership):
+    h = hub.headers(CW)
+    cw_id = partnership["users"]["caseworker.police"]
+    case = hub.client.post("/cases", json={"kind": "asb", "title": "t"}, headers=h).json()
+    url = f"/cases/{case['id']}/people"
+    for half in ({"given_name": "Ann"}, {"family_name": "Lee"}):
+        r = hub.client.post(url, json={"role": "victim", **half}, headers=h)
+        assert r.status_code == 400, r.text
+        assert r.json()["detail"] == "give person_id, or given_name and family_name for a new person"
+    before = _audit_rows(hub)
+    r = hub.client.post(url, json={"role": "victim", "given_name": "Ann", "family_name": "Lee",
+                                   "date_of_birth": "1961-02-03"}, headers=h)
+    pid = r.json()["person_id"]
+    new = _audit_rows(hub)[len(before):]
+    assert [(e.action, e.entity, e.entity_ids, e.user_id, e.purpose) for e in new] == [
+        ("create", "case_person", str(pid), cw_id, "create case_person")]
+    assert json.loads(new[0].detail) == {"case_id": case["id"], "role": "victim"}
+    # the same person in the same role again: one role row; in another role: a second one
+    for role in ("victim", "victim", "witness"):
+        assert hub.client.post(url, json={"role": role, "person_id": pid}, headers=h).status_code == 201
+    person = hub.client.get(f"/people/{pid}", headers=h).json()
+    assert person["date_of_birth"] == "1961-02-03"
+    assert sorted(r["role"] for r in person["roles"]) == ["victim", "witness"]
+
+
+def test_a_person_is_seen_through_their_own_cases_only(hub, partnership):
+    h = hub.headers(CW)
+    a = hub.client.post("/cases", json={"kind": "asb", "title": "a"}, headers=h).json()["id"]
+    b = hub.client.post("/cases", json={"kind": "asb", "title": "b"}, headers=h).json()["id"]
+    pid = hub.client.post(f"/cases/{a}/people", json={"role": "victim", "given_name": "A", "family_name": "B"},
+                          headers=h).json()["person_id"]
+    other = hub.client.post(f"/cases/{b}/people", json={"role": "suspect", "given_name": "C", "family_name": "D"},
+                            headers=h).json()["person_id"]
+    before = _audit_rows(hub)
+    person = hub.client.get(f"/people/{pid}", headers=h).json()
+    assert person["roles"] == [{"case_id": a, "role": "victim"}]
+    assert json.loads(_audit_rows(hub)[len(before)].detail) == {"via_cases": [a]}
+    r = hub.client.get(f"/people/{other + 1000}", headers=h)
+    assert r.status_code == 404 and r.json()["detail"] == f"no person {other + 1000}"
+    # a role without case access is told which records it cannot read
+    r = hub.client.get(f"/people/{pid}", headers=hub.headers("analyst.police@test.invalid"))
+    assert r.status_code == 403 and r.json()["detail"] == "the analyst role has no access to person records"
