@@ -206,3 +206,17 @@ def test_search_times_with_any_offset_are_stored_in_utc_and_far_searches_quarant
     assert "outside the force area" in _by_line(store, path)[5]
     got = sorted(r["occurred_at"].isoformat() for r in stop_searches(store, months="2018-01").to_pylist())
     assert got[:3] == ["2018-01-05T10:00:00+00:00", "2018-01-06T09:00:00+00:00", "2018-01-07T10:00:00+00:00"]
+
+
+def test_searches_are_filed_under_the_files_month_whatever_their_utc_or_uk_date(tmp_path):
+    # police.uk files searches by the UK month; the file's name is the authority: a June file's
+    # search stamped 23:30 UTC on 31 May (00:30 on 1 June in London) and one stamped 23:30 UTC on
+    # 30 June (00:30 on 1 July in London) are both June searches
+    lines = [_search(date="2018-05-31T23:30:00+00:00"), _search(date="2018-06-30T23:30:00+00:00"),
+             *[_search(date="2018-06-15T12:00:00+00:00", lon=f"-2.9{i}") for i in range(4)]]
+    path = write(tmp_path / "2018-06-merseyside-stop-and-search.csv", lines, header=",".join(STOP_SEARCH))
+    store = tmp_path / "s"
+    f = ingest_paths([path], store=store).files[0]
+    assert f.months == ["2018-06"] and (f.read, f.stored) == (6, 6)
+    assert stop_searches(store, months="2018-06").num_rows == 6
+    assert {str(r["month"]) for r in stop_searches(store).to_pylist()} == {"2018-06-01"}
