@@ -172,3 +172,28 @@ def test_a_person_is_seen_through_their_own_cases_only(hub, partnership):
     # a role without case access is told which records it cannot read
     r = hub.client.get(f"/people/{pid}", headers=hub.headers("analyst.police@test.invalid"))
     assert r.status_code == 403 and r.json()["detail"] == "the analyst role has no access to person records"
+
+
+def test_notes_need_the_person_on_the_case_are_logged_and_stay_with_their_case(hub, partnership):
+    h = hub.headers(CW)
+    cw_id = partnership["users"]["caseworker.police"]
+    a = hub.client.post("/cases", json={"kind": "asb", "title": "a"}, headers=h).json()["id"]
+    b = hub.client.post("/cases", json={"kind": "asb", "title": "b"}, headers=h).json()["id"]
+    pid = hub.client.post(f"/cases/{a}/people", json={"role": "victim", "given_name": "A", "family_name": "B"},
+                          headers=h).json()["person_id"]
+    # a note on a case the person is not on is refused, whoever the person is
+    r = hub.client.post(f"/cases/{b}/notes", json={"person_id": pid, "kind": "fact", "text": "x"}, headers=h)
+    assert r.status_code == 404 and r.json()["detail"] == f"person {pid} is not on case {b}"
+    before = _audit_rows(hub)
+    r = hub.client.post(f"/cases/{a}/notes", json={"person_id": pid, "kind": "opinion", "text": "Seems worried"},
+                        headers=h)
+    assert r.status_code == 201 and r.json()["kind"] == "opinion"
+    new = _audit_rows(hub)[len(before):]
+    assert [(e.action, e.entity, e.entity_ids, e.user_id) for e in new] == [("create", "person_note", str(pid), cw_id)]
+    assert json.loads(new[0].detail) == {"case_id": a, "kind": "opinion"}
+    # the person joins case b too; b's caseworker notes stay on b and both show, oldest first
+    hub.client.post(f"/cases/{b}/people", json={"role": "witness", "person_id": pid}, headers=h)
+    hub.client.post(f"/cases/{b}/notes", json={"person_id": pid, "kind": "opinion", "text": "Later view"}, headers=h)
+    person = hub.client.get(f"/people/{pid}", headers=h).json()
+    assert [(n["case_id"], n["text"]) for n in person["opinions"]] == [(a, "Seems worried"), (b, "Later view")]
+    assert person["roles"] == [{"case_id": a, "role": "victim"}, {"case_id": b, "role": "witness"}]
