@@ -197,3 +197,52 @@ def test_notes_need_the_person_on_the_case_are_logged_and_stay_with_their_case(h
     person = hub.client.get(f"/people/{pid}", headers=h).json()
     assert [(n["case_id"], n["text"]) for n in person["opinions"]] == [(a, "Seems worried"), (b, "Later view")]
     assert person["roles"] == [{"case_id": a, "role": "victim"}, {"case_id": b, "role": "witness"}]
+
+
+def test_case_review_roles_case_link_messages_and_log(hub, partnership):
+    cw, coord = hub.headers(CW), hub.headers(COORD)
+    case = hub.client.post("/cases", json={"kind": "asb", "title": "t"}, headers=cw).json()["id"]
+    body = {"applicant_ref": "victim-c", "received_on": "2024-05-01"}
+    r = hub.client.post("/asb/case-reviews", json=body, headers=hub.headers("analyst.police@test.invalid"))
+    assert r.status_code == 403 and r.json()["detail"] == "this needs the role coordinator or caseworker; you are analyst"
+    r = hub.client.post("/asb/case-reviews", json=body | {"case_id": case}, headers=hub.headers("caseworker.fire@test.invalid"))
+    assert r.status_code in (403, 404)                          # a case it cannot read
+    before = _audit_rows(hub)
+    r = hub.client.post("/asb/case-reviews", json=body | {"case_id": case}, headers=cw)
+    assert r.status_code == 201 and r.json()["case_id"] == case and r.json()["threshold_met"] is False
+    app_id = r.json()["id"]
+    new = _audit_rows(hub)[len(before):]
+    assert [(e.action, e.entity, e.entity_ids) for e in new] == [("create", "case_review", str(app_id))]
+    assert json.loads(new[0].detail) == {"threshold_met": False}
+    with hub.sessions() as s:
+        assert s.get(CaseReviewApplication, app_id).case_id == case
+    url = f"/asb/case-reviews/{app_id}/decision"
+    r = hub.client.post(url, json={"recommendations": "x"}, headers=cw)
+    assert r.status_code == 403 and r.json()["detail"] == "this needs the role coordinator; you are caseworker"
+    r = hub.client.post(url, json={}, headers=coord)
+    assert r.status_code == 409 and r.json()["detail"] == "the threshold was not met; there is no review to record"
+    r = hub.client.post("/asb/case-reviews/99999/decision", json={}, headers=coord)
+    assert r.status_code == 404 and r.json()["detail"] == "no Case Review application 99999"
+    met = _application(hub, "victim-d", "2024-05-01")
+    before = _audit_rows(hub)
+    assert hub.client.post(f"/asb/case-reviews/{met['id']}/decision", json={}, headers=coord).status_code == 200
+    new = _audit_rows(hub)[len(before):]
+    assert [(e.action, e.entity, e.entity_ids) for e in new] == [("update", "case_review", str(met["id"]))]
+    assert json.loads(new[0].detail) == {"decision": "review_held"}
+    r = hub.client.post(f"/asb/case-reviews/{met['id']}/decision", json={}, headers=coord)
+    assert r.status_code == 409 and r.json()["detail"] == "this review was already recorded"
+
+
+def test_case_review_threshold_and_window_can_be_set_for_one_application(hub, partnership):
+    _application(hub, "victim-e", "2024-05-01")                  # 3 reports in Jan-Mar: met by default
+    with hub.sessions() as s:
+        user = s.scalar(select(User).where(User.email == CW))
+        stricter = services.apply_case_review(s, user, applicant_ref="victim-e", received_on=dt.date(2024, 5, 1),
+                                              threshold=4)
+        shorter = services.apply_case_review(s, user, applicant_ref="victim-e", received_on=dt.date(2024, 5, 1),
+                                             window_months=3)
+        s.commit()
+    assert (stricter["reports_in_window"], stricter["threshold_met"]) == (3, False)
+    assert stricter["threshold_rule"].endswith(": 4 in 6 months")
+    assert shorter["threshold_met"] is False and shorter["reports_in_window"] < 3
+    assert shorter["threshold_rule"].endswith(": 3 in 3 months")
