@@ -246,3 +246,50 @@ def test_case_review_threshold_and_window_can_be_set_for_one_application(hub, pa
     assert stricter["threshold_rule"].endswith(": 4 in 6 months")
     assert shorter["threshold_met"] is False and shorter["reports_in_window"] < 3
     assert shorter["threshold_rule"].endswith(": 3 in 3 months")
+
+
+def test_powers_are_saved_as_given_logged_and_alerted_in_expiry_order(hub, partnership):
+    from saferhub.hub.models import AsbPower
+
+    cw = hub.headers(CW)
+    case = hub.client.post("/cases", json={"kind": "asb", "title": "t"}, headers=cw).json()["id"]
+    pid = hub.client.post(f"/cases/{case}/people", json={"role": "offender", "given_name": "O", "family_name": "P"},
+                          headers=cw).json()["person_id"]
+    url = f"/cases/{case}/asb-powers"
+    before = _audit_rows(hub)
+    r = hub.client.post(url, headers=cw, json={"power": "cpw", "grounds": "Litter", "person_id": pid,
+                                               "recipient_age": 19, "issued_at": "2024-05-03T10:00:00Z"})
+    assert r.status_code == 201, r.text
+    fpn = r.json()["id"]
+    new = _audit_rows(hub)[len(before):]
+    assert [(e.action, e.entity, e.entity_ids) for e in new] == [("create", "asb_power", str(fpn))]
+    assert json.loads(new[0].detail) == {"case_id": case, "power": "cpw"}
+    now = dt.datetime.now(dt.timezone.utc)
+    ids = []
+    for hours_ago in (40, 30):   # dispersal lasts 48 h: 8 h and 18 h left
+        r = hub.client.post(url, headers=cw, json={"power": "dispersal", "grounds": "Groups", "authorised_by": "Insp. B",
+                                                   "issued_at": (now - dt.timedelta(hours=hours_ago)).isoformat()})
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    with hub.sessions() as s:
+        p = s.get(AsbPower, fpn)
+        assert (p.person_id, p.recipient_age, p.grounds, p.power) == (pid, 19, "Litter", "cpw")
+        d = s.get(AsbPower, ids[0])
+        assert (d.authorised_by, d.extends_id, d.person_id) == ("Insp. B", None, None)
+    before = _audit_rows(hub)
+    alerts = hub.client.get("/asb/alerts", headers=hub.headers(CW, purpose="Checking powers about to lapse")).json()
+    assert [a["power_id"] for a in alerts] == ids            # soonest expiry first
+    new = _audit_rows(hub)[len(before):]
+    assert [(e.action, e.entity, e.purpose) for e in new] == [("read", "asb_power", "Checking powers about to lapse")]
+    assert new[0].entity_ids == ",".join(map(str, ids)) and json.loads(new[0].detail) == {"alerts": True}
+
+
+@pytest.mark.parametrize("who,status", [("coordinator.police", 200), ("analyst.police", 200),
+                                        ("admin.police", 200), ("caseworker.police", 403)])
+def test_case_review_publication_is_for_coordinators_analysts_and_admins(hub, partnership, who, status):
+    r = hub.client.get("/asb/case-reviews/publication?year=2024", headers=hub.headers(f"{who}@test.invalid"))
+    assert r.status_code == status
+    if status == 403:
+        assert r.json()["detail"] == "this needs the role coordinator or analyst or admin; you are caseworker"
+    else:
+        assert r.json()["applications"] == 0
