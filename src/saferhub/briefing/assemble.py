@@ -43,7 +43,8 @@ class Briefing:
     hotspot_layer: dict | None = None
     dosage: list[dict] | None = None                      # None: no patrol plan yet
     referrals_new: list[dict] = field(default_factory=list)
-    referrals_overdue: list[dict] = field(default_factory=list)
+    referrals_waiting: list[dict] = field(default_factory=list)   # 1 to 5 days
+    referrals_overdue: list[dict] = field(default_factory=list)   # more than 5 days
     actions_new: list[dict] = field(default_factory=list)
     actions_overdue: list[dict] = field(default_factory=list)
     reviews_due: list[dict] = field(default_factory=list)

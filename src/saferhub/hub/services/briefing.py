@@ -89,13 +89,22 @@ def first_visible(db: Session, ordered_ids, fetch, limit: int = LIST_LIMIT) -> l
     return out
 
 
-def referrals(db: Session, user: User, purpose: str, since: dt.datetime, today: dt.date) -> tuple[list, list]:
-    """Pending referrals to the user's agency: new (since `since`) and waiting 5+ days."""
-    rows = list_referrals(db, user, purpose, "in")  # access-checked and logged, newest 200
-    late = today - dt.timedelta(days=REFERRAL_OVERDUE_DAYS)
-    pending = [r for r in rows if r["status"] == "pending"]
-    return ([r for r in pending if r["created_at"] >= since],
-            [r for r in pending if r["created_at"] < since and r["created_at"].date() <= late])
+def referral_bucket(age: dt.timedelta) -> str:
+    """new (under 24 hours), waiting (1 to 5 days) or overdue (more than 5 days)."""
+    if age < dt.timedelta(hours=24):
+        return "new"
+    return "overdue" if age > dt.timedelta(days=REFERRAL_OVERDUE_DAYS) else "waiting"
+
+
+def referrals(db: Session, user: User, purpose: str, now: dt.datetime) -> dict[str, list]:
+    """Every pending referral to the user's agency, by age: {"new", "waiting", "overdue"}, each
+    row with `age_hours`; oldest first within a bucket (the ones waiting longest lead)."""
+    rows = list_referrals(db, user, purpose, "in", status="pending")  # access-checked and logged
+    out: dict[str, list] = {"new": [], "waiting": [], "overdue": []}
+    for r in sorted(rows, key=lambda r: r["created_at"]):
+        age = now - aware(r["created_at"])
+        out[referral_bucket(age)].append(r | {"age_hours": age.total_seconds() / 3600})
+    return out
 
 
 def actions(db: Session, user: User, purpose: str, since: dt.datetime, today: dt.date) -> tuple[list, list]:
@@ -162,7 +171,8 @@ def casework(db: Session, user: User, purpose: str | None, now: dt.datetime) -> 
     purpose = audit.check_purpose(purpose)
     since, today = now - dt.timedelta(hours=24), now.date()
     out: dict = {}
-    out["referrals_new"], out["referrals_overdue"] = referrals(db, user, purpose, since, today)
+    refs = referrals(db, user, purpose, now)
+    out["referrals_new"], out["referrals_waiting"], out["referrals_overdue"] = refs["new"], refs["waiting"], refs["overdue"]
     out["actions_new"], out["actions_overdue"] = actions(db, user, purpose, since, today)
     out["reviews_due"] = reviews_due(db, user, purpose, today)
     out["case_reviews"] = case_reviews_pending(db, user, purpose)
