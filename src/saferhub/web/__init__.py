@@ -30,3 +30,13 @@ def age(hours: float | None) -> str:
 
 
 env.filters["age"] = age
+
+
+def month(text) -> str:
+    """'2020-10' (or a date) -> 'October 2020'."""
+    import datetime as dt
+
+    return "" if not text else dt.date.fromisoformat(str(text)[:7] + "-01").strftime("%B %Y")
+
+
+env.filters["month"] = month

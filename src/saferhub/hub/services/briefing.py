@@ -74,6 +74,26 @@ def recent_incidents(db: Session, user: User, purpose: str | None, since: dt.dat
     return out
 
 
+USUAL_WEEKS = 4        # "the usual for that weekday": the same 24 hours in each of the previous 4 weeks
+USUAL_SCAN = 200_000   # newest incidents looked at for those weeks (bounded, like RECENT_SCAN)
+
+
+def weekday_usual(db: Session, now: dt.datetime) -> dict:
+    """An aggregate for the summary (no record is read, so nothing is logged): how many incidents
+    the partnership recorded in the same 24 hours one, two, three and four weeks ago.
+
+    Returns {"weeks": [count 1 week ago, ...], "mean": float, "recorded_any": bool}."""
+    newest = (select(Incident.id, Incident.occurred_at).order_by(Incident.id.desc()).limit(USUAL_SCAN).subquery())
+    oldest = now - dt.timedelta(days=7 * USUAL_WEEKS, hours=24)
+    stamps = [aware(t) for t in db.scalars(select(newest.c.occurred_at).where(newest.c.occurred_at >= oldest,
+                                                                           newest.c.occurred_at < now))]
+    weeks = []
+    for k in range(1, USUAL_WEEKS + 1):
+        end = now - dt.timedelta(days=7 * k)
+        weeks.append(sum(end - dt.timedelta(hours=24) <= t < end for t in stamps))
+    return {"weeks": weeks, "mean": sum(weeks) / len(weeks), "recorded_any": any(weeks)}
+
+
 def first_visible(db: Session, ordered_ids, fetch, limit: int = LIST_LIMIT) -> list:
     """The first `limit` rows the user may see, in page order. `ordered_ids` selects candidate ids
     in page order without the access check; `fetch(ids_subquery)` selects the rows among them with
