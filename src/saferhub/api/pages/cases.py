@@ -30,6 +30,15 @@ def _too_long(typed: dict, errors: dict) -> None:
                                     "Shorten it (what you typed is kept here).")
 
 
+def _reshow(request, db, user, purpose, case_id, stale: bool, token: str, **kw):
+    """The case page again with the form's errors and what was typed: 400, or 403 for a stale form.
+    A stale form on a case the user cannot open is refused like any forged post (403)."""
+    resp = _case_page(request, db, user, purpose, case_id, status=403 if stale else 400, **kw)
+    if stale and resp.status_code != 403:
+        check_csrf(request, token)  # raises the 403
+    return resp
+
+
 def _form_user(request: Request, db, token: str, case_id: int):
     """(user, purpose, early answer, stale). A stale form from a signed-in user is shown again with
     what was typed (403); without a session it is refused like any forged post."""
@@ -208,7 +217,7 @@ def referral_create(case_id: Id, request: Request, db: DB, to_agency_id: FormIdT
         except HubError as exc:
             db.rollback()
             errors["form"] = str(exc)
-    return _case_page(request, db, user, purpose, case_id, status=403 if stale else 400, errors=errors,
+    return _reshow(request, db, user, purpose, case_id, stale, csrf_token, errors=errors,
                       typed=typed, form="referral")
 
 
@@ -234,12 +243,12 @@ def action_create(case_id: Id, request: Request, db: DB, title: Long = "", due_o
         except HubError as exc:
             db.rollback()
             errors["form"] = str(exc)
-    return _case_page(request, db, user, purpose, case_id, status=403 if stale else 400, errors=errors,
+    return _reshow(request, db, user, purpose, case_id, stale, csrf_token, errors=errors,
                       typed=typed, form="action")
 
 
 @router.post("/cases/{case_id}/notes")
-def note_create(case_id: Id, request: Request, db: DB, person_id: FormIdText = "", kind: Text = "",
+def note_create(case_id: Id, request: Request, db: DB, person_id: Text = "", kind: Text = "",
                 text: Long = "", csrf_token: Text = ""):
     user, purpose, ask, stale = _form_user(request, db, csrf_token, case_id)
     if ask:
@@ -250,7 +259,7 @@ def note_create(case_id: Id, request: Request, db: DB, person_id: FormIdText = "
     if stale:
         errors["form"] = STALE
     _too_long(typed, errors)
-    if not person_id.isdigit():
+    if not (person_id.isascii() and person_id.isdigit() and 0 < int(person_id) < 2**31):
         errors.setdefault("person_id", "Choose who the note is about.")
     if kind not in ("fact", "opinion"):
         errors.setdefault("kind", "Say whether the note is a fact or an opinion.")
@@ -264,7 +273,7 @@ def note_create(case_id: Id, request: Request, db: DB, person_id: FormIdText = "
         except HubError as exc:
             db.rollback()
             errors["form"] = str(exc)
-    return _case_page(request, db, user, purpose, case_id, status=403 if stale else 400, errors=errors,
+    return _reshow(request, db, user, purpose, case_id, stale, csrf_token, errors=errors,
                       typed=typed, form="note")
 
 
