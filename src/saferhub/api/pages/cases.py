@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
-from saferhub.api.deps import DB, FormIdText, Id
+from saferhub.api.deps import DB, FormIdText, Id, QueryId
 from saferhub.api.pages.common import (STALE, check_csrf, csrf_ok, page_user, redirect, render, shown, text_errors,
                                        with_purpose)
 from saferhub.hub import services
@@ -100,7 +100,7 @@ def _timeline(case, actions, incidents, referrals, agencies, people) -> list[dic
                               f"referral R{r['id']})", "text": r["reason"]})
         if r["responded_at"]:
             items.append({"at": r["responded_at"], "who": agencies.get(r["to_agency_id"]),
-                          "what": f"{r['status'].capitalize()} referral R{r['id']}", "text": r["decline_reason"]})
+                          "what": f"Referral R{r['id']} {r['status']}", "text": r["decline_reason"]})
     for a in actions:
         due = f"due {a['due_on']:%d %b %Y}" if a["due_on"] else "no due date"
         items.append({"at": a["created_at"] or case["opened_on"], "what": f"Action added ({due}; {a['status']})",
@@ -180,11 +180,12 @@ def _date(text: str, name: str, errors: dict) -> dt.date | None:
 
 
 @router.get("/cases/{case_id}")
-def case_page(case_id: Id, request: Request, db: DB, done: str = ""):
+def case_page(case_id: Id, request: Request, db: DB, done: str = "", sent: QueryId = None):
     user, purpose, ask = with_purpose(request, db, cases=True)
     if ask:
         return ask
-    return _case_page(request, db, user, purpose, case_id, flash=DONE.get(done))
+    flash = f"Referral R{sent} sent." if done == "referral" and sent else DONE.get(done)
+    return _case_page(request, db, user, purpose, case_id, flash=flash)
 
 
 @router.post("/cases/{case_id}/referrals")
@@ -210,10 +211,10 @@ def referral_create(case_id: Id, request: Request, db: DB, to_agency_id: FormIdT
                           "Name the legal gateway for sharing (for example Crime and Disorder Act 1998 s115).")
     if not errors:
         try:
-            services.create_referral(db, user, case_id, to_agency_id=int(to_agency_id), kind=kind,
-                                     reason=reason.strip(), legal_gateway=legal_gateway.strip())
+            r = services.create_referral(db, user, case_id, to_agency_id=int(to_agency_id), kind=kind,
+                                         reason=reason.strip(), legal_gateway=legal_gateway.strip())
             db.commit()
-            return redirect(f"/web/cases/{case_id}?done=referral#refer")  # post/redirect/get: a refresh sends nothing
+            return redirect(f"/web/cases/{case_id}?done=referral&sent={r['id']}#refer")  # post/redirect/get: a refresh sends nothing
         except HubError as exc:
             db.rollback()
             errors["form"] = str(exc)

@@ -95,8 +95,9 @@ def with_purpose(request: Request, db, next: str | None = None, cases: bool = Fa
     `cases`: a page of case records; a role that opens none gets the 403 page, not the purpose form."""
     user = page_user(request, db)
     if cases and not services.opens_case_records(user):
-        raise HTTPException(403, "Case records and referrals are for coordinators and caseworkers; your account "
-                                 "does not open them, so no purpose is asked. The briefing, map and reports are open to you.")
+        raise HTTPException(403, "Your account has no access to case records: cases and referrals are for "
+                                 "coordinators and caseworkers, so no purpose is asked. The briefing, map and "
+                                 "reports are open to you.")
     purpose = session_purpose(request)
     return user, purpose, None if purpose else ask_purpose(request, user, next=next)
 
