@@ -165,7 +165,7 @@ def summarise(b: Briefing) -> list[dict]:
         out.append({"label": "Patrol visits yesterday" + (" (delivered of planned)" if pv else ""),
                     "value": value, "note": note, "href": "#dosage"})
     else:
-        out.append({"label": "Patrol visits yesterday", "value": "none recorded", "href": "#dosage",
+        out.append({"label": "Patrol visits yesterday", "value": "None", "href": "#dosage",
                     "note": "no patrol plan published yet" if b.dosage is None else "no patrol data for yesterday"})
     return out
 
