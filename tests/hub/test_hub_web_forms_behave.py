@@ -6,6 +6,7 @@ see case pages, and a confirmation before an administrator deactivates a user.""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import func, select
 
@@ -125,4 +126,7 @@ def test_admin_confirms_before_deactivating_and_the_audit_says_when_nothing_matc
     with hub.sessions() as s:
         assert not s.get(User, target).active
     r = admin.get("/web/admin/audit?entity=no-such-kind")
-    assert r.status_code == 200 and "No audit entries for the record type" in r.text
+    assert r.status_code == 200 and "No audit entries for the record types" in r.text
+    r = admin.get("/web/admin/audit?entity=user,+login")  # several kinds at once
+    kinds = set(re.findall(r'data-label="Record">(\w+) ', r.text))
+    assert r.status_code == 200 and kinds and kinds <= {"user", "login"}, kinds
