@@ -123,3 +123,28 @@ def test_sign_in_returns_to_the_deep_link_with_its_fragment(browser, live_web, d
         assert s.outside == [] and s.csp == []
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("path", ["/web/briefing", "/web/cases", "/web/referrals", "/web/cases/first", "/web/login"])
+def test_no_serious_accessibility_violations_on_a_phone(browser, live_web, demo_hub, path):
+    from tests.web.test_pages_browser import _axe
+
+    s = _open(browser, live_web, demo_hub, POLICE_CASEWORKER, "390")
+    try:
+        p = s.page
+        if path == "/web/cases/first":
+            p.goto(f"{s.base}/web/cases")
+            p.locator("table.cards tbody a").first.click()
+            p.wait_for_selector("#action-title")
+        elif path == "/web/login":
+            p.context.clear_cookies()
+            p.goto(f"{s.base}/web/login")
+            p.wait_for_selector("#login-form")
+        else:
+            p.goto(f"{s.base}{path}")
+            p.wait_for_load_state("load")
+        assert _axe(p) == []
+        assert p.evaluate("document.documentElement.scrollWidth") <= 390, path
+        assert s.outside == [] and s.csp == []
+    finally:
+        s.close()
