@@ -148,6 +148,10 @@ WEB_ROUTES = {
     "POST /web/cases/{case_id}/actions": Route(lambda v, t: full(v, t), lambda ctx, v, t: (
         "POST", f"/web/cases/{_ids(ctx, t)['case']}/actions", {"title": "web matrix action"}),
         targets=TARGETS[:3], write=True),
+    "POST /web/cases/{case_id}/notes": Route(lambda v, t: full(v, t), lambda ctx, v, t: (
+        "POST", f"/web/cases/{_ids(ctx, t)['case']}/notes",
+        {"person_id": str(_ids(ctx, t)["person"]), "kind": "fact", "text": "web matrix note"}),
+        targets=TARGETS[:3], write=True),
     "GET /web/referrals": Route(lambda v, t: role(v) in CASE_ROLES, lambda ctx, v, t: ("GET", "/web/referrals", None)),
     # the receiving agency (fire) answers; each cell answers a fresh referral of the target case
     "POST /web/referrals/{referral_id}": Route(
@@ -332,7 +336,7 @@ def check_cell(ctx, key, v, t) -> list[str]:
         if r.status_code >= 500:
             problems.append(f"{where}: {r.status_code}")
             continue
-        login = r.status_code == 303 and r.headers.get("location", "").endswith("/web/login")
+        login = r.status_code == 303 and r.headers.get("location", "").split("?next=")[0].endswith("/web/login")
         if not signed_in(v) and url.startswith("/web/") and url not in ("/web/login",) \
                 and not url.startswith("/web/static/"):
             if not (login or (method == "POST" and r.status_code in (401, 403))):

@@ -107,9 +107,9 @@ def test_briefing_shows_the_morning_and_prints_to_pdf(signed_in, demo_hub):
     assert m, body[:500]
     recorded, readable, simulated = (int(g.replace(",", "")) for g in m.groups())
     assert recorded > 50 and recorded > readable == simulated > 0
-    assert "Active hotspots" in body and "Hot spot, 99% confidence" in body
-    assert "No patrol plan yet." in body
-    assert "Orders and powers expired" in body and "dispersal" in body
+    assert "Hotspots" in body and "Hot spot, 99% confidence" in body
+    assert "No patrol plan has been published yet." in body
+    assert "Orders and powers expired" in body and "Dispersal" in body
     assert "Overdue" in body
     s.shot("briefing")
     with s.page.expect_download() as dl:
@@ -224,6 +224,9 @@ def test_admin_pages_and_reports(signed_in, demo_hub):
     # offboarding: a deactivated account cannot sign in any more
     analyst = "analyst.hub@demo.saferhub.invalid"
     s.page.locator("tr", has_text=analyst).locator("button:has-text('Deactivate')").click()
+    s.page.wait_for_selector("button:has-text('Yes, deactivate')")  # a confirmation step first (issue 20)
+    s.page.click("button:has-text('Yes, deactivate')")
+    s.page.wait_for_selector("p.flash")
     assert "User updated." in s.page.inner_text("main")
     assert s.page.locator("tr", has_text=analyst).locator("td").nth(4).inner_text() == "no"
     s.shot("users")

@@ -11,12 +11,13 @@ API itself only takes the Authorization header, so it cannot be driven by a cros
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -63,10 +64,16 @@ def check_csrf(request: Request, token: str | None) -> None:
         raise HTTPException(403, "the form's security token is missing or stale; reload the page")
 
 
-def _login_page(request: Request, error: str | None = None, status: int = 200) -> HTMLResponse:
+def _login_page(request: Request, error: str | None = None, status: int = 200, email: str = "",
+                next: str = "") -> HTMLResponse:
+    """The sign-in form; after a failed attempt it keeps the e-mail typed (never the password) and
+    where to go next (a local /web/ path only: pages.common.safe_next)."""
+    from saferhub.api.pages.common import safe_next
+
     raw, signed = _csrf(request)
     html = env.get_template("login.html").render(request=request, user=None, csrf=signed, path=request.url.path,
-                                                 title="Sign in", error=error)
+                                                 title="Sign in", error=error, email=email,
+                                                 next=safe_next(next) if next else "")
     resp = HTMLResponse(html, status_code=status)
     set_cookie(request, resp, CSRF_COOKIE, raw)
     return resp
@@ -78,24 +85,34 @@ def _user(request: Request, db):
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request) -> HTMLResponse:
-    return _login_page(request)
+def login_page(request: Request, next: Annotated[str, Query(max_length=500)] = "") -> HTMLResponse:
+    return _login_page(request, next=next)
 
 
 @router.post("/login")
 def login_form(request: Request, db: DB, email: Annotated[str, Form(max_length=200)] = "",
                password: Annotated[str, Form(max_length=1000)] = "",
-               csrf_token: Annotated[str, Form(max_length=500)] = ""):
-    check_csrf(request, csrf_token)
+               csrf_token: Annotated[str, Form(max_length=500)] = "",
+               next: Annotated[str, Form(max_length=500)] = ""):
+    from saferhub.api.pages.common import csrf_ok, safe_next
+
+    if not csrf_ok(request, csrf_token):
+        return _login_page(request, "The sign-in form had expired. Please sign in again.", 403, email, next)
     try:
         attempt = services.auth.sign_in(db, email, password, client_ip(request),
                                         throttle=request.app.state.login_limit, channel="web")
     except services.auth.TooManyAttempts as exc:
-        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+        wait = max(1, int(exc.retry_after))
+        at = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=wait)).strftime("%H:%M")
+        words = f"{wait} seconds" if wait < 120 else f"{(wait + 59) // 60} minutes"
+        resp = _login_page(request, f"Too many sign-in attempts. Try again in {words} (after {at} UTC).", 429,
+                           email, next)
+        resp.headers["Retry-After"] = str(wait)
+        return resp
     token = done(db, attempt).token
     if token is None:
-        return _login_page(request, "Wrong e-mail or password.", 401)
-    resp = RedirectResponse("/web/", status_code=303)
+        return _login_page(request, "Wrong e-mail or password.", 401, email, next)
+    resp = RedirectResponse(safe_next(next) if next else "/web/", status_code=303)
     set_cookie(request, resp, SESSION_COOKIE, token)
     set_cookie(request, resp, CSRF_COOKIE, secrets.token_urlsafe(24))  # a fresh value for the new session
     return resp

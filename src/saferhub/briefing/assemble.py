@@ -44,7 +44,8 @@ class Briefing:
     hotspot_layer: dict | None = None
     dosage: list[dict] | None = None                      # None: no patrol plan yet
     referrals_new: list[dict] = field(default_factory=list)
-    referrals_overdue: list[dict] = field(default_factory=list)
+    referrals_waiting: list[dict] = field(default_factory=list)   # 1 to 5 days
+    referrals_overdue: list[dict] = field(default_factory=list)   # more than 5 days
     actions_new: list[dict] = field(default_factory=list)
     actions_overdue: list[dict] = field(default_factory=list)
     reviews_due: list[dict] = field(default_factory=list)
@@ -52,6 +53,11 @@ class Briefing:
     powers: list[dict] = field(default_factory=list)
     missing_alerts: list[dict] = field(default_factory=list)  # children missing from care: rule hits, 7 days
     sees_cases: bool = False
+    usual: dict | None = None                             # the same 24 hours in earlier weeks (aggregate)
+    dosage_quiet: int = 0                                 # patrol areas with nothing planned or done, hidden
+    dosage_span: tuple | None = None                      # first and last day the dosage product covers
+    hotspot_age: str | None = None                        # "5 years 11 months" when the layer is old
+    summary: list[dict] = field(default_factory=list)     # the numbers that decide the morning
 
 
 def by_place(rows: list[dict], lsoa_names: dict[str, str]) -> list[dict]:
@@ -101,6 +107,71 @@ def patrol_dosage(store, day: dt.date) -> list[dict] | None:
     return sorted(out, key=lambda r: (r.get("compliance_pct") is None, r.get("compliance_pct") or 0))
 
 
+def how_old(last: dt.date, now: dt.datetime) -> str | None:
+    """How long before `now` the data ends, in years and months; None within two months (current)."""
+    months = (now.year - last.year) * 12 + now.month - last.month
+    if months <= 2:
+        return None
+    years, months = divmod(months, 12)
+    return " ".join(p for p in ([f"{years} year{'s' * (years != 1)}"] if years else [])
+                    + ([f"{months} month{'s' * (months != 1)}"] if months else []))
+
+
+def month_name(text: str) -> str:
+    """'2020-10' -> 'October 2020'."""
+    return dt.date.fromisoformat(str(text)[:7] + "-01").strftime("%B %Y")
+
+
+def quiet(row: dict) -> bool:
+    """A patrol area with nothing planned and nothing done that day."""
+    return not (row.get("visits") or row.get("minutes_max") or row.get("minutes_min") or row.get("planned_minutes"))
+
+
+def dosage_span(store) -> tuple | None:
+    rows = read_product("patrol-dosage", store) or []
+    days = sorted(str(r.get("date"))[:10] for r in rows if r.get("date"))
+    return (dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[-1])) if days else None
+
+
+def summarise(b: Briefing) -> list[dict]:
+    """The figures at the top of the briefing, each with the section it links to. Lists are capped
+    at LIST_LIMIT rows, so a full list reads "50 or more"."""
+    def many(rows):
+        return f"{len(rows)} or more" if len(rows) >= hub_briefing.LIST_LIMIT else str(len(rows))
+
+    out = []
+    usual = b.usual or {}
+    if usual.get("recorded_any"):
+        note = f"usual for a {b.now:%A}: about {usual['mean']:.0f} (same hours, last {len(usual['weeks'])} weeks)"
+    else:
+        note = f"no incidents recorded in the same hours of the last {len(usual.get('weeks', [])) or 4} weeks to compare"
+    out.append({"label": "Incidents in the last 24 hours", "value": f"{b.incidents_recorded:,}", "note": note,
+                "href": "#incidents"})
+    if b.sees_cases:
+        out.append({"label": "Referrals waiting for your agency", "href": "#referrals",
+                    "value": str(len(b.referrals_new) + len(b.referrals_waiting) + len(b.referrals_overdue)),
+                    "note": f"{len(b.referrals_overdue)} overdue (more than 5 days)",
+                    "alert": bool(b.referrals_overdue)})
+        out.append({"label": "Actions overdue", "value": many(b.actions_overdue), "href": "#actions",
+                    "note": f"{many(b.actions_new)} new in the last 24 hours", "alert": bool(b.actions_overdue)})
+        out.append({"label": "High-risk cases due for review", "value": many(b.reviews_due), "href": "#reviews",
+                    "note": f"{sum(c['overdue'] for c in b.reviews_due)} past their review date",
+                    "alert": any(c["overdue"] for c in b.reviews_due)})
+    if b.dosage:
+        planned = sum(r.get("planned_minutes") or 0 for r in b.dosage)
+        done = sum(r.get("minutes_min") or 0 for r in b.dosage)
+        visits = sum(r.get("visits") or 0 for r in b.dosage)
+        pv = sum(r.get("planned_visits") or 0 for r in b.dosage)
+        value = f"{visits} of {pv}" if pv else str(visits)
+        note = (f"{done:,.0f} of {planned:,.0f} planned minutes" if planned else "no minutes were planned")
+        out.append({"label": "Patrol visits yesterday" + (" (delivered of planned)" if pv else ""),
+                    "value": value, "note": note, "href": "#dosage"})
+    else:
+        out.append({"label": "Patrol visits yesterday", "value": "None", "href": "#dosage",
+                    "note": "no patrol plan published yet" if b.dosage is None else "no patrol data for yesterday"})
+    return out
+
+
 def assemble(db: Session, user: User, purpose: str | None, *, now: dt.datetime | None = None, store=None) -> Briefing:
     """The briefing for `user` at `now`. Sections with personal data need `purpose` (logged);
     audit.MissingPurpose when it is missing and the user's briefing holds any."""
@@ -118,8 +189,16 @@ def assemble(db: Session, user: User, purpose: str | None, *, now: dt.datetime |
     b.incidents_other_places = len(areas) - len(b.incidents)
     b.incidents_other_total = sum(a["total"] for a in areas[AREA_ROWS:])
     b.hotspots, b.hotspot_layer = active_hotspots(store)
-    b.dosage = patrol_dosage(store, today - dt.timedelta(days=1))
+    if b.hotspot_layer and b.hotspot_layer.get("months"):
+        b.hotspot_age = how_old(dt.date.fromisoformat(str(b.hotspot_layer["months"][-1])[:7] + "-01"), now)
+    dosage = patrol_dosage(store, today - dt.timedelta(days=1))
+    if dosage is not None:
+        b.dosage = [r for r in dosage if not quiet(r)]
+        b.dosage_quiet = len(dosage) - len(b.dosage)
+        b.dosage_span = dosage_span(store)
+    b.usual = hub_briefing.weekday_usual(db, now)
     work = hub_briefing.casework(db, user, purpose, now)
     for name, rows in (work or {}).items():
         setattr(b, name, rows)
+    b.summary = summarise(b)
     return b

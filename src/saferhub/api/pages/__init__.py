@@ -43,8 +43,10 @@ def purpose_form(request: Request, db: DB, purpose: Annotated[str, Form(max_leng
     user = page_user(request, db)
     try:
         purpose = audit.check_purpose(purpose)
-    except audit.MissingPurpose as exc:
-        return ask_purpose(request, user, error=str(exc), typed=purpose, next=next)
+    except audit.MissingPurpose:  # the hub's message names the API's header: say it for a person
+        return ask_purpose(request, user, typed=purpose, next=next,
+                           error="Say in a few words why you need these records (for example: morning partnership "
+                                 "briefing). It is kept in the audit trail, as the law requires.")
     resp = redirect(safe_next(next))
     set_purpose(request, resp, purpose)
     return resp

@@ -100,9 +100,22 @@ def users_page(request: Request, db: DB, saved: int = 0):
 
 @router.post("/admin/users/{user_id}")
 def user_toggle(user_id: Id, request: Request, db: DB, active: Annotated[str, Form(max_length=5)] = "",
-                csrf_token: Annotated[str, Form(max_length=500)] = ""):
+                csrf_token: Annotated[str, Form(max_length=500)] = "",
+                confirm: Annotated[str, Form(max_length=5)] = ""):
+    """Reactivate at once; deactivate only after a confirmation page (a second form, no script)."""
     check_csrf(request, csrf_token)
     user = page_user(request, db)
+    if active != "true" and confirm != "yes":
+        try:
+            target = next((u for u in services.list_users(db, user) if u["id"] == user_id), None)
+        except HubError as exc:
+            db.rollback()
+            return render(request, "message.html", user=user, title="Users", message=str(exc), status=exc.status)
+        db.commit()
+        if target is None:
+            return render(request, "message.html", user=user, title="Users", message=f"There is no user {user_id}.",
+                          status=404)
+        return render(request, "user_confirm.html", user=user, target=target, title=f"Deactivate {target['name']}?")
     try:
         services.update_user(db, user, user_id, {"active": active == "true"})
         db.commit()

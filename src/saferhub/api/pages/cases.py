@@ -9,18 +9,51 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
-from saferhub.api.deps import DB, FormIdText, Id
-from saferhub.api.pages.common import check_csrf, page_user, redirect, render, shown, text_errors, with_purpose
+from saferhub.api.deps import DB, FormIdText, Id, QueryId
+from saferhub.api.pages.common import (STALE, check_csrf, csrf_ok, page_user, redirect, render, shown, text_errors,
+                                       with_purpose)
 from saferhub.hub import services
 from saferhub.hub.errors import HubError
 from saferhub.hub.models import CASE_KINDS, REFERRAL_KINDS, RISK_LEVELS
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 Text = Annotated[str, Form(max_length=4000)]
+Long = Annotated[str, Form(max_length=50_000)]  # longer than any field allows: the page says so and keeps it
+LIMITS = {"title": 300, "reason": 5000, "legal_gateway": 200, "text": 20_000}
+DONE = {"action": "Action added.", "note": "Note added.", "referral": "Referral sent."}
+
+
+def _too_long(typed: dict, errors: dict) -> None:
+    for name, limit in LIMITS.items():
+        if name in typed and len(typed[name]) > limit:
+            errors.setdefault(name, f"This is {len(typed[name]):,} characters long; the limit is {limit:,}. "
+                                    "Shorten it (what you typed is kept here).")
+
+
+def _reshow(request, db, user, purpose, case_id, stale: bool, token: str, **kw):
+    """The case page again with the form's errors and what was typed: 400, or 403 for a stale form.
+    A stale form on a case the user cannot open is refused like any forged post (403)."""
+    resp = _case_page(request, db, user, purpose, case_id, status=403 if stale else 400, **kw)
+    if stale and resp.status_code != 403:
+        check_csrf(request, token)  # raises the 403
+    return resp
+
+
+def _form_user(request: Request, db, token: str, case_id: int):
+    """(user, purpose, early answer, stale). A stale form from a signed-in user is shown again with
+    what was typed (403); without a session it is refused like any forged post."""
+    stale = not csrf_ok(request, token)
+    try:
+        user, purpose, ask = with_purpose(request, db, next=f"/web/cases/{case_id}", cases=True)
+    except Exception:
+        if stale:
+            check_csrf(request, token)  # raises the 403
+        raise
+    return user, purpose, ask, stale
 
 
 def _case_page(request: Request, db, user, purpose: str, case_id: int, *, status: int = 200, errors=None,
-               typed=None, flash=None):
+               typed=None, flash=None, form=None):
     """The case with its timeline; `errors`/`typed` re-show a form that did not validate."""
     try:
         case = services.get_case(db, user, case_id, purpose)
@@ -30,6 +63,7 @@ def _case_page(request: Request, db, user, purpose: str, case_id: int, *, status
         actions = services.list_actions(db, user, case_id, purpose)
         incidents = services.case_incidents(db, user, case_id, purpose, limit=500)
         refs = services.case_referrals(db, user, case_id, purpose)
+        people = services.case_people_notes(db, user, case_id, purpose)
     except HubError as exc:
         db.rollback()
         message = (f"There is no case {case_id} you can open. If you expected one, ask its owner to share it "
@@ -38,42 +72,52 @@ def _case_page(request: Request, db, user, purpose: str, case_id: int, *, status
                       status=exc.status)
     db.commit()
     agencies = {a["id"]: a["name"] for a in services.list_agencies(db)}
-    timeline = _timeline(case, actions, incidents, refs, agencies)
-    return render(request, "case.html", user=user, case=case, actions=actions, timeline=timeline,
+    timeline = _timeline(case, actions, incidents, refs, agencies, people)
+    return render(request, "case.html", user=user, case=case, actions=actions, timeline=timeline, form=form,
+                  people=people["people"], notes=people["notes"],
                   incident_count=len(incidents), agencies=agencies,
                   working=[agencies.get(a, "?") for a in case.get("agencies", [])], referral_kinds=REFERRAL_KINDS,
                   errors=errors or {}, typed=typed or {}, flash=flash, title=f"Case {case['ref']}: {case['title']}",
                   status=status)
 
 
-def _timeline(case, actions, incidents, referrals, agencies) -> list[dict]:
-    """Newest first: incidents by month, referrals and their answers, actions, the opening."""
-    items = [{"on": case["opened_on"], "what": f"Case opened; owner {case['owner']['name']}"}]
+def _timeline(case, actions, incidents, referrals, agencies, people) -> list[dict]:
+    """Newest first, with real times and who did what: notes, referrals and their answers, actions
+    (dated when they were added; their due date is shown with them), incidents by month, the opening.
+    `at` is a datetime (timed events) or a date (the opening; a month of incidents); sorting uses both."""
+    items = [{"at": case["opened_on"], "who": case["owner"]["name"], "what": "Opened the case"}]
     months: dict = {}
     for i in incidents:
-        m = i["month"]
-        months.setdefault(m, {"n": 0, "sim": 0})
-        months[m]["n"] += 1
-        months[m]["sim"] += i["source"] == "simulated"
+        v = months.setdefault(i["month"], {"n": 0, "sim": 0})
+        v["n"] += 1
+        v["sim"] += i["source"] == "simulated"
     for m, v in months.items():
-        items.append({"on": m, "label": f"{m:%b %Y}", "what": f"{v['n']} incident{'s' * (v['n'] != 1)} linked",
+        items.append({"at": m, "label": f"{m:%B %Y}", "what": f"{v['n']} incident{'s' * (v['n'] != 1)} linked",
                       "simulated": v["sim"] > 0})
     for r in referrals:
-        items.append({"on": r["created_at"].date(), "what": f"Referral R{r['id']} ({r['kind'].replace('_', ' ')}) "
-                      f"from {agencies.get(r['from_agency_id'])} to {agencies.get(r['to_agency_id'])}: {r['reason']}"})
+        items.append({"at": r["created_at"], "who": people["senders"].get(r["id"]),
+                      "what": f"Referred to {agencies.get(r['to_agency_id'])} ({r['kind'].replace('_', ' ')}; "
+                              f"referral R{r['id']})", "text": r["reason"]})
         if r["responded_at"]:
-            extra = f": {r['decline_reason']}" if r["decline_reason"] else ""
-            items.append({"on": r["responded_at"].date(), "what": f"Referral R{r['id']} {r['status']}{extra}"})
+            items.append({"at": r["responded_at"], "who": agencies.get(r["to_agency_id"]),
+                          "what": f"Referral R{r['id']} {r['status']}", "text": r["decline_reason"]})
     for a in actions:
-        due = f", due {a['due_on']:%d %b %Y}" if a["due_on"] else ""
-        items.append({"on": a["due_on"] or case["opened_on"], "what": f"Action: {a['title']} ({a['status']}{due})",
-                      "overdue": a["overdue"]})
-    return sorted(items, key=lambda x: x["on"], reverse=True)
+        due = f"due {a['due_on']:%d %b %Y}" if a["due_on"] else "no due date"
+        items.append({"at": a["created_at"] or case["opened_on"], "what": f"Action added ({due}; {a['status']})",
+                      "text": a["title"], "overdue": a["overdue"]})
+    for n in people["notes"]:
+        items.append({"at": n["at"], "who": n["author"], "what": f"Note ({n['kind']}) about {n['person']}",
+                      "text": n["text"]})
+
+    def key(x):
+        t = x["at"]
+        return t if isinstance(t, dt.datetime) else dt.datetime(t.year, t.month, t.day, tzinfo=dt.timezone.utc)
+    return sorted(items, key=key, reverse=True)
 
 
 @router.get("/cases")
 def cases_list(request: Request, db: DB, q: str = "", status: str = "open", kind: str = "", risk: str = ""):
-    user, purpose, ask = with_purpose(request, db)
+    user, purpose, ask = with_purpose(request, db, cases=True)
     if ask:
         return ask
     try:
@@ -136,23 +180,26 @@ def _date(text: str, name: str, errors: dict) -> dt.date | None:
 
 
 @router.get("/cases/{case_id}")
-def case_page(case_id: Id, request: Request, db: DB):
-    user, purpose, ask = with_purpose(request, db)
+def case_page(case_id: Id, request: Request, db: DB, done: str = "", sent: QueryId = None):
+    user, purpose, ask = with_purpose(request, db, cases=True)
     if ask:
         return ask
-    return _case_page(request, db, user, purpose, case_id)
+    flash = f"Referral R{sent} sent." if done == "referral" and sent else DONE.get(done)
+    return _case_page(request, db, user, purpose, case_id, flash=flash)
 
 
 @router.post("/cases/{case_id}/referrals")
 def referral_create(case_id: Id, request: Request, db: DB, to_agency_id: FormIdText = "", kind: Text = "",
-                    reason: Text = "", legal_gateway: Text = "", csrf_token: Text = ""):
-    check_csrf(request, csrf_token)
-    user, purpose, ask = with_purpose(request, db, next=f"/web/cases/{case_id}")
+                    reason: Long = "", legal_gateway: Long = "", csrf_token: Text = ""):
+    user, purpose, ask, stale = _form_user(request, db, csrf_token, case_id)
     if ask:
         return ask
     typed = {"to_agency_id": to_agency_id, "kind": kind, "reason": reason, "legal_gateway": legal_gateway}
     errors = text_errors(typed, multiline=("reason",))
     typed = {k: shown(v) for k, v in typed.items()}
+    if stale:
+        errors["form"] = STALE
+    _too_long(typed, errors)
     if not to_agency_id.isdigit():
         errors.setdefault("to_agency_id", "Choose the agency to refer to.")
     if kind not in REFERRAL_KINDS:
@@ -165,41 +212,75 @@ def referral_create(case_id: Id, request: Request, db: DB, to_agency_id: FormIdT
     if not errors:
         try:
             r = services.create_referral(db, user, case_id, to_agency_id=int(to_agency_id), kind=kind,
-                                         reason=reason.strip(), legal_gateway=legal_gateway.strip()[:200])
+                                         reason=reason.strip(), legal_gateway=legal_gateway.strip())
             db.commit()
-            return _case_page(request, db, user, purpose, case_id, flash=f"Referral R{r['id']} sent.")
+            return redirect(f"/web/cases/{case_id}?done=referral&sent={r['id']}#refer")  # post/redirect/get: a refresh sends nothing
         except HubError as exc:
             db.rollback()
             errors["form"] = str(exc)
-    return _case_page(request, db, user, purpose, case_id, status=400, errors=errors, typed=typed)
+    return _reshow(request, db, user, purpose, case_id, stale, csrf_token, errors=errors,
+                      typed=typed, form="referral")
 
 
 @router.post("/cases/{case_id}/actions")
-def action_create(case_id: Id, request: Request, db: DB, title: Text = "", due_on: Text = "",
+def action_create(case_id: Id, request: Request, db: DB, title: Long = "", due_on: Text = "",
                   csrf_token: Text = ""):
-    check_csrf(request, csrf_token)
-    user, purpose, ask = with_purpose(request, db, next=f"/web/cases/{case_id}")
+    user, purpose, ask, stale = _form_user(request, db, csrf_token, case_id)
     if ask:
         return ask
     errors = text_errors({"title": title, "due_on": due_on})
+    typed = {"title": shown(title), "due_on": shown(due_on)}
+    if stale:
+        errors["form"] = STALE
+    _too_long(typed, errors)
     due = None if "due_on" in errors else _date(due_on, "due_on", errors)
     if not title.strip():
         errors.setdefault("title", "Say what needs doing.")
     if not errors:
         try:
-            services.create_action(db, user, case_id, title=title.strip()[:300], due_on=due)
+            services.create_action(db, user, case_id, title=title.strip(), due_on=due)
             db.commit()
-            return _case_page(request, db, user, purpose, case_id, flash="Action added.")
+            return redirect(f"/web/cases/{case_id}?done=action#add-action")
         except HubError as exc:
             db.rollback()
             errors["form"] = str(exc)
-    return _case_page(request, db, user, purpose, case_id, status=400, errors=errors,
-                      typed={"title": shown(title), "due_on": shown(due_on)})
+    return _reshow(request, db, user, purpose, case_id, stale, csrf_token, errors=errors,
+                      typed=typed, form="action")
+
+
+@router.post("/cases/{case_id}/notes")
+def note_create(case_id: Id, request: Request, db: DB, person_id: Text = "", kind: Text = "",
+                text: Long = "", csrf_token: Text = ""):
+    user, purpose, ask, stale = _form_user(request, db, csrf_token, case_id)
+    if ask:
+        return ask
+    typed = {"person_id": person_id, "kind": kind, "text": text}
+    errors = text_errors(typed, multiline=("text",))
+    typed = {k: shown(v) for k, v in typed.items()}
+    if stale:
+        errors["form"] = STALE
+    _too_long(typed, errors)
+    if not (person_id.isascii() and person_id.isdigit() and 0 < int(person_id) < 2**31):
+        errors.setdefault("person_id", "Choose who the note is about.")
+    if kind not in ("fact", "opinion"):
+        errors.setdefault("kind", "Say whether the note is a fact or an opinion.")
+    if not text.strip():
+        errors.setdefault("text", "Write the note.")
+    if not errors:
+        try:
+            services.add_note(db, user, case_id, int(person_id), kind, text.strip())
+            db.commit()
+            return redirect(f"/web/cases/{case_id}?done=note#notes")
+        except HubError as exc:
+            db.rollback()
+            errors["form"] = str(exc)
+    return _reshow(request, db, user, purpose, case_id, stale, csrf_token, errors=errors,
+                      typed=typed, form="note")
 
 
 @router.get("/referrals")
 def referrals_page(request: Request, db: DB, flash: str = ""):
-    user, purpose, ask = with_purpose(request, db)
+    user, purpose, ask = with_purpose(request, db, cases=True)
     if ask:
         return ask
     try:
@@ -218,7 +299,7 @@ def referrals_page(request: Request, db: DB, flash: str = ""):
 def referral_respond(referral_id: Id, request: Request, db: DB, decision: Text = "", reason: Text = "",
                      csrf_token: Text = ""):
     check_csrf(request, csrf_token)
-    user, purpose, ask = with_purpose(request, db, next="/web/referrals")
+    user, purpose, ask = with_purpose(request, db, next="/web/referrals", cases=True)
     if ask:
         return ask
     error = text_errors({"reason": reason}, multiline=("reason",)).get("reason")

@@ -9,6 +9,7 @@ which log it with that purpose."""
 from __future__ import annotations
 
 import unicodedata
+from urllib.parse import quote
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -17,7 +18,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from saferhub.api.schemas import plain
 from saferhub.api.web import (  # noqa: F401 (check_csrf re-exported)
     CSRF_COOKIE, SESSION_COOKIE, _csrf, check_csrf, session_tag, set_cookie)
-from saferhub.hub import security
+from saferhub.hub import security, services
 from saferhub.web import HERE as WEB
 from saferhub.web import env
 
@@ -25,11 +26,29 @@ PURPOSE_COOKIE = "saferhub_purpose"
 PURPOSE_HOURS = 12
 
 
+def csrf_ok(request: Request, token: str | None) -> bool:
+    """check_csrf as a yes/no: a form page re-shows a stale form with what was typed (403) instead
+    of dropping it."""
+    try:
+        check_csrf(request, token)
+    except HTTPException:
+        return False
+    return True
+
+
+STALE = ("This form had expired (it was open too long, or you signed in again elsewhere), so nothing was saved. "
+         "What you typed is kept below: check it and press the button again.")
+
+
 def page_user(request: Request, db):
+    """The signed-in user, or a redirect to the sign-in page that comes back here afterwards (a GET
+    page only: a form post returns to the page it came from)."""
     token = request.cookies.get(SESSION_COOKIE)
     user = security.user_for_token(db, token) if token else None
     if user is None:
-        raise HTTPException(303, headers={"Location": "/web/login"})
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        back = f"?next={quote(here, safe='/')}" if request.method == "GET" and safe_next(here) == here else ""
+        raise HTTPException(303, headers={"Location": "/web/login" + back})
     return user
 
 
@@ -71,9 +90,14 @@ def ask_purpose(request: Request, user, error: str | None = None, typed: str = "
                   title="Why do you need this?", status=400 if error else 200)
 
 
-def with_purpose(request: Request, db, next: str | None = None):
-    """(user, purpose, None) when the session stated a purpose, else (user, None, the purpose form)."""
+def with_purpose(request: Request, db, next: str | None = None, cases: bool = False):
+    """(user, purpose, None) when the session stated a purpose, else (user, None, the purpose form).
+    `cases`: a page of case records; a role that opens none gets the 403 page, not the purpose form."""
     user = page_user(request, db)
+    if cases and not services.opens_case_records(user):
+        raise HTTPException(403, "Your account has no access to case records: cases and referrals are for "
+                                 "coordinators and caseworkers, so no purpose is asked. The briefing, map and "
+                                 "reports are open to you.")
     purpose = session_purpose(request)
     return user, purpose, None if purpose else ask_purpose(request, user, next=next)
 
@@ -83,8 +107,11 @@ def redirect(url: str) -> RedirectResponse:
 
 
 def safe_next(url: str) -> str:
-    """Only local paths under /web/ (no open redirect to another site)."""
-    return url if url.startswith("/web/") and not url.startswith("//") and "\\" not in url else "/web/briefing"
+    """Only local paths under /web/ (no open redirect to another site): no scheme, no host, no
+    backslash, no control characters, nothing that climbs out of /web/."""
+    ok = (url.startswith("/web/") and not url.startswith("//") and "\\" not in url and ".." not in url
+          and url.isprintable() and " " not in url and len(url) <= 500)
+    return url if ok else "/web/briefing"
 
 
 def text_errors(fields: dict[str, str], multiline: tuple[str, ...] = ()) -> dict[str, str]:

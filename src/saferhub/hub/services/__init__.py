@@ -100,3 +100,6 @@ from saferhub.hub.services.plans import list_plans  # noqa: E402
 from saferhub.hub.services.referrals import case_referrals  # noqa: E402
 
 __all__ += ["active_user", "briefing", "case_referrals", "list_plans", "maps", "reports", "trail"]
+from saferhub.hub.services.casefile import case_people_notes, opens_case_records  # noqa: E402
+
+__all__ += ["case_people_notes", "opens_case_records"]

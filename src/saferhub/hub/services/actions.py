@@ -11,14 +11,14 @@ from saferhub.hub import audit
 from saferhub.hub.access import case_for, child_of_case, full_clause, require_case_role
 from saferhub.hub.errors import HubError, NotFound
 from saferhub.hub.models import Action, Case, CaseAgency, User, utcnow
-from saferhub.hub.services.common import created, set_fields, versioned, write_log
+from saferhub.hub.services.common import aware, created, set_fields, versioned, write_log
 
 
 def action_dict(a: Action, today: dt.date | None = None) -> dict:
     today = today or utcnow().date()
     return {"id": a.id, "case_id": a.case_id, "title": a.title, "assignee_id": a.assignee_id,
             "due_on": a.due_on, "status": a.status, "outcome": a.outcome, "version": a.version,
-            "completed_at": a.completed_at,
+            "completed_at": a.completed_at, "created_at": aware(a.created_at),
             "overdue": a.status == "open" and a.due_on is not None and a.due_on < today}
 
 

@@ -75,6 +75,26 @@ def recent_incidents(db: Session, user: User, purpose: str | None, since: dt.dat
     return out
 
 
+USUAL_WEEKS = 4        # "the usual for that weekday": the same 24 hours in each of the previous 4 weeks
+USUAL_SCAN = 200_000   # newest incidents looked at for those weeks (bounded, like RECENT_SCAN)
+
+
+def weekday_usual(db: Session, now: dt.datetime) -> dict:
+    """An aggregate for the summary (no record is read, so nothing is logged): how many incidents
+    the partnership recorded in the same 24 hours one, two, three and four weeks ago.
+
+    Returns {"weeks": [count 1 week ago, ...], "mean": float, "recorded_any": bool}."""
+    newest = (select(Incident.id, Incident.occurred_at).order_by(Incident.id.desc()).limit(USUAL_SCAN).subquery())
+    oldest = now - dt.timedelta(days=7 * USUAL_WEEKS, hours=24)
+    stamps = [aware(t) for t in db.scalars(select(newest.c.occurred_at).where(newest.c.occurred_at >= oldest,
+                                                                           newest.c.occurred_at < now))]
+    weeks = []
+    for k in range(1, USUAL_WEEKS + 1):
+        end = now - dt.timedelta(days=7 * k)
+        weeks.append(sum(end - dt.timedelta(hours=24) <= t < end for t in stamps))
+    return {"weeks": weeks, "mean": sum(weeks) / len(weeks), "recorded_any": any(weeks)}
+
+
 def first_visible(db: Session, ordered_ids, fetch, limit: int = LIST_LIMIT) -> list:
     """The first `limit` rows the user may see, in page order. `ordered_ids` selects candidate ids
     in page order without the access check; `fetch(ids_subquery)` selects the rows among them with
@@ -90,13 +110,22 @@ def first_visible(db: Session, ordered_ids, fetch, limit: int = LIST_LIMIT) -> l
     return out
 
 
-def referrals(db: Session, user: User, purpose: str, since: dt.datetime, today: dt.date) -> tuple[list, list]:
-    """Pending referrals to the user's agency: new (since `since`) and waiting 5+ days."""
-    rows = list_referrals(db, user, purpose, "in")  # access-checked and logged, newest 200
-    late = today - dt.timedelta(days=REFERRAL_OVERDUE_DAYS)
-    pending = [r for r in rows if r["status"] == "pending"]
-    return ([r for r in pending if r["created_at"] >= since],
-            [r for r in pending if r["created_at"] < since and r["created_at"].date() <= late])
+def referral_bucket(age: dt.timedelta) -> str:
+    """new (under 24 hours), waiting (1 to 5 days) or overdue (more than 5 days)."""
+    if age < dt.timedelta(hours=24):
+        return "new"
+    return "overdue" if age > dt.timedelta(days=REFERRAL_OVERDUE_DAYS) else "waiting"
+
+
+def referrals(db: Session, user: User, purpose: str, now: dt.datetime) -> dict[str, list]:
+    """Every pending referral to the user's agency, by age: {"new", "waiting", "overdue"}, each
+    row with `age_hours`; oldest first within a bucket (the ones waiting longest lead)."""
+    rows = list_referrals(db, user, purpose, "in", status="pending")  # access-checked and logged
+    out: dict[str, list] = {"new": [], "waiting": [], "overdue": []}
+    for r in sorted(rows, key=lambda r: r["created_at"]):
+        age = now - aware(r["created_at"])
+        out[referral_bucket(age)].append(r | {"age_hours": age.total_seconds() / 3600})
+    return out
 
 
 def actions(db: Session, user: User, purpose: str, since: dt.datetime, today: dt.date) -> tuple[list, list]:
@@ -163,7 +192,8 @@ def casework(db: Session, user: User, purpose: str | None, now: dt.datetime) -> 
     purpose = audit.check_purpose(purpose)
     since, today = now - dt.timedelta(hours=24), now.date()
     out: dict = {}
-    out["referrals_new"], out["referrals_overdue"] = referrals(db, user, purpose, since, today)
+    refs = referrals(db, user, purpose, now)
+    out["referrals_new"], out["referrals_waiting"], out["referrals_overdue"] = refs["new"], refs["waiting"], refs["overdue"]
     out["actions_new"], out["actions_overdue"] = actions(db, user, purpose, since, today)
     out["reviews_due"] = reviews_due(db, user, purpose, today)
     out["case_reviews"] = case_reviews_pending(db, user, purpose)

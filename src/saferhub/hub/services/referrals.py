@@ -43,7 +43,10 @@ def create_referral(db: Session, user: User, case_id: int, *, to_agency_id: int,
     return referral_dict(r)
 
 
-def list_referrals(db: Session, user: User, purpose: str | None, box: str = "in") -> list[dict]:
+def list_referrals(db: Session, user: User, purpose: str | None, box: str = "in",
+                   status: str | None = None) -> list[dict]:
+    """The agency's inbox ("in") or what it sent ("out"), newest 200; `status` narrows it (the
+    briefing asks for every pending one, however many newer answered ones there are)."""
     require_role(user, "coordinator", "caseworker")
     purpose = audit.check_purpose(purpose)
     if box == "in":  # sent to the agency under a legal gateway: its case roles decide on them
@@ -51,6 +54,8 @@ def list_referrals(db: Session, user: User, purpose: str | None, box: str = "in"
     else:  # sent from the agency's cases: only those cases the user reads (not a locked case's)
         q = (select(Referral).join(Case, Case.id == Referral.case_id)
              .where(Referral.from_agency_id == user.agency_id, full_clause(user)))
+    if status:
+        q = q.where(Referral.status == status)
     rows = db.scalars(q.order_by(Referral.id.desc()).limit(200)).all()
     audit.disclose(db, user, purpose, "referral", [r.id for r in rows], {"box": box})
     return [referral_dict(r) for r in rows]

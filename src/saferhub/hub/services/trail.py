@@ -14,14 +14,20 @@ from saferhub.hub.models import AuditEvent, User
 PAGE = 100
 
 
+def kinds_of(text: str) -> list[str]:
+    """'case, referral action' -> ['case', 'referral', 'action'] (at most 20 kinds)."""
+    return [k for k in text.replace(",", " ").split() if k][:20]
+
+
 def audit_trail(db: Session, user: User, *, before: int | None = None, entity: str = "",
                 limit: int = PAGE) -> list[AuditEvent]:
     require_role(user, "admin")
     q = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
     if before:
         q = q.where(AuditEvent.seq < before)
-    if entity:
-        q = q.where(AuditEvent.entity == entity)
+    kinds = kinds_of(entity)
+    if kinds:  # one record kind, or several: "case, referral" (issue 20)
+        q = q.where(AuditEvent.entity.in_(kinds))
     rows = list(db.scalars(q))
     detail = {"entity": entity} if entity else {}
     if rows:

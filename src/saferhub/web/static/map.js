@@ -85,15 +85,15 @@
     var rows = [];
     var place = [p.street, p.ward && ("ward " + p.ward), p.lsoa_name].filter(Boolean).join(", ");
     if (place) { rows.push(["Place", esc(place)]); }
-    rows.push(["Cell", esc(p.unit_id)]);
-    if (p.hot_class) { rows.push(["Gi* class", esc(p.hot_class)], ["z", fmt(p.z, 2)], ["Adjusted p", fmt(p.p_adj, 4)]); }
+    if (!place) { rows.push(["Place", "a square with no named street"]); }
+    if (p.hot_class) { rows.push(["How sure", esc(p.hot_class)]); }
     if (p.count !== undefined) { rows.push(["Crimes (whole period)", fmt(p.count, 0)]); }
     if (p.trend && range) {
       var n = 0; for (var i = range[0]; i <= range[1]; i++) { n += p.trend[i]; }
       rows.push(["Crimes in chosen months", fmt(n, 0)]);
     }
-    if (p.density_km2 !== undefined) { rows.push(["Density per km²", fmt(p.density_km2, 0)], ["Band (1–5)", esc(p.band)]); }
-    if (p.risk !== undefined) { rows.push(["Forecast share of risk", fmt(p.risk_share_pct, 3) + "%"], ["Risk rank", fmt(p.rank, 0)]); }
+    if (p.density_km2 !== undefined) { rows.push(["Density per km²", fmt(p.density_km2, 0)], ["Density band (1 lowest, 5 highest)", esc(p.band)]); }
+    if (p.risk !== undefined) { rows.push(["Forecast share of risk", fmt(p.risk_share_pct, 3) + "%"], ["Riskiest square number", fmt(p.rank, 0)]); }
     return node('<div class="popup"><table>' + rows.map(function (r) { return "<tr><th>" + r[0] + "</th><td>" + r[1] + "</td></tr>"; }).join("") +
       "</table>" + sparkline(p.trend, (entry && entry.months) || []) + "</div>");
   }
