@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 
 from saferhub.errors import SaferhubError
-from saferhub.forecast import metrics as M
 from saferhub.forecast.backtest import best_model, run_backtest, summarise, winners_by_coverage
 from saferhub.forecast.cube import Cube
 from saferhub.forecast.models import Counts, Ensemble, Model
