@@ -108,7 +108,9 @@ class Fuzz:
             changed = {k: (before[k], after[k]) for k in before if k != "audit" and before[k] != after[k]}
             if changed:
                 self.problems.append(f"{what}: PARTIAL WRITE {changed} ({r.status_code})")
-            if r.status_code in (403, 422) and rows:
+            # a refusal logs nothing, unless it shows the case again with what was typed (a stale
+            # form, issue 20): that page is a read of the case, logged like any other
+            if r.status_code in (403, 422) and rows and "HUB-" not in r.text:
                 self.problems.append(f"{what}: refused with {r.status_code} yet wrote audit rows")
         if r.status_code == 303 and r.headers.get("location", "").endswith("/web/login"):
             self.users = {k: x for k, x in self.users.items() if x is not u}  # signed out (e.g. own account changed)
