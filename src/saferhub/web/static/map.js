@@ -217,7 +217,7 @@
         } }).addTo(map);
       var unplaced = gj.features.length - located.length;
       box.innerHTML = "<span data-bg='" + FOUND + "'></span>Found away from home, last " + fmt(gj.days || 365, 0) +
-        " days: " + fmt(located.length, 0) + " places (bigger circle: found there more often)" +
+        " days: " + fmt(located.length, 0) + (located.length === 1 ? " place" : " places") + " (bigger circle: found there more often)" +
         (unplaced ? "; " + fmt(unplaced, 0) + " more known only by description, not drawn" : "") + ".";
       styled(box);
       box.hidden = false;
