@@ -43,7 +43,8 @@ def _found_layer(db: Session, user: User, purpose: str, days: int) -> dict:
               "geometry": None if p["lon"] is None or p["lat"] is None else
               {"type": "Point", "coordinates": [round(p["lon"], 5), round(p["lat"], 5)]},
               "properties": {"place": p["description"] or p["place_key"], "episodes": p["episodes"],
-                             "people": p["people"], "last_found": p["last_found"].isoformat() if p["last_found"] else None}}
+                             "people": p["people"],
+                             "last_found": p["last_found"].isoformat() if p["last_found"] else None}}
              for p in found_places(db, user, purpose, days=days)[:LAYER_LIMIT]]
     return {"type": "FeatureCollection", "features": feats, "days": days}
 
