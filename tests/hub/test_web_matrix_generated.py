@@ -43,7 +43,7 @@ WEB_VIEWERS = VIEWERS + [ANON]
 PURPOSE = "web matrix check as {v}"
 ENTITY = {"case": "case", "person": "person", "note": "note", "action": "action", "referral": "referral",
           "power": "asb_power", "plan": "plan", "incident": "incident", "location": "location",
-          "review": "case_review", "flag": "rule_flag"}
+          "review": "case_review", "flag": "rule_flag", "found": "missing_found"}
 REPORT_CLASSES = ("patrol", "report", "evaluation")
 REPORT_TOKEN = {"patrol": "CANARY-patrol-plan", "report": "CANARY-report", "evaluation": "CANARY-report"}
 
@@ -131,8 +131,11 @@ WEB_ROUTES = {
         "POST", "/web/purpose", {"purpose": PURPOSE.format(v=v), "next": "/web/cases"}), redirect=True),
     "GET /web/map": Route(SIGNED, lambda ctx, v, t: ("GET", "/web/map", None)),
     "GET /web/layers/{name}.geojson": Route(SIGNED, _layers),
-    "GET /web/hub-layers/{kind}.geojson": Route(SIGNED, lambda ctx, v, t: ("GET", f"/web/hub-layers/{t}.geojson", None),
-                                                targets=("cases", "plans")),
+    # found: where missing children were found (police only; others get an empty layer). The world's
+    # episodes are from 2024, so ask for ten years (the map's default is one)
+    "GET /web/hub-layers/{kind}.geojson": Route(SIGNED, lambda ctx, v, t: (
+        "GET", f"/web/hub-layers/{t}.geojson" + ("?days=3650" if t == "found" else ""), None),
+        targets=("cases", "plans", "found")),
     "GET /web/briefing": Route(SIGNED, lambda ctx, v, t: ("GET", "/web/briefing", None)),
     "GET /web/briefing.pdf": Route(SIGNED, lambda ctx, v, t: ("GET", "/web/briefing.pdf", None)),
     "GET /web/cases": Route(lambda v, t: role(v) in CASE_ROLES, lambda ctx, v, t: ("GET", "/web/cases", None)),
@@ -295,7 +298,8 @@ def _record(ctx, canary):
     if not m or m.group(2) not in ENTITY:
         return None
     ids = ctx.w["ids"][m.group(1)]
-    rid = {"review": ids.get("app"), "note": None, "flag": None}.get(m.group(2), ids.get(m.group(2)))
+    rid = {"review": ids.get("app"), "note": None, "flag": None,  # found: logged by its episode
+           "found": ctx.w.get("missing", {}).get(m.group(1), {}).get("episode")}.get(m.group(2), ids.get(m.group(2)))
     return ENTITY[m.group(2)], rid, ids.get("case")
 
 

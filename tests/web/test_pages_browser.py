@@ -324,3 +324,67 @@ def test_pages_run_under_the_content_security_policy(signed_in, path):
     else:
         s.page.wait_for_load_state("networkidle")
     assert s.csp == [] and s.outside == []
+
+
+def test_map_shows_police_where_missing_children_were_found(signed_in, demo_hub):
+    """Police only: two simulated children found three times at one place, drawn as one circle with
+    its counts; a youth-justice caseworker is not offered the layer. The rows are added for this test
+    and removed after, so the shared demo hub stays as the other tests expect."""
+    import datetime as dt
+
+    from saferhub.hub.db import make_engine, session_factory
+    from saferhub.hub.models import Agency, MissingEpisode, MissingFound, MissingHome, MissingPerson, Person
+
+    engine = make_engine(demo_hub["url"])
+    made = []
+    with session_factory(engine)() as db:
+        police = db.query(Agency).filter_by(code="merseyside-police").one().id
+        home = MissingHome(kind="care_home", name="Simulated care home (map test)", places=2,
+                           created_by_agency_id=police, simulated=True)
+        db.add(home)
+        db.flush()
+        for n, times in ((1, 2), (2, 1)):
+            p = Person(given_name="Simulated", family_name=f"map child {n}", created_by_agency_id=police)
+            db.add(p)
+            db.flush()
+            mp = MissingPerson(person_id=p.id, home_id=home.id, in_care=True, created_by_agency_id=police, simulated=True)
+            db.add(mp)
+            db.flush()
+            for k in range(times):
+                at = demo_hub["now"] - dt.timedelta(days=10 + k)
+                ep = MissingEpisode(missing_person_id=mp.id, home_id=home.id, reported_at=at, returned_at=at,
+                                    created_by_agency_id=police, simulated=True, version=1)
+                db.add(ep)
+                db.flush()
+                found = MissingFound(episode_id=ep.id, description="Simulated: Lime Street station", lon=-2.9775,
+                                     lat=53.4074, place_key="pt:-2.9775,53.4074")
+                db.add(found)
+                made += [found, ep]
+            made += [mp, p]
+        made.append(home)
+        db.commit()
+        try:
+            s = signed_in(INSPECTOR)
+            s.page.goto(f"{s.base}/web/map")
+            s.page.fill("aside #purpose", "county lines review")
+            s.page.click("button:has-text('Show cases')")
+            s.page.wait_for_url("**/web/map")
+            s.page.locator("#show-found").dispatch_event("click")
+            s.page.wait_for_selector("body[data-found-drawn]")
+            assert s.page.get_attribute("body", "data-found-drawn") == "1"
+            assert "1 place (bigger" in s.page.inner_text("#found-legend")
+            s.page.locator("#map path[fill='#8e24aa']").first.dispatch_event("click")
+            popup = s.page.wait_for_selector(".leaflet-popup-content").inner_text()
+            assert "Lime Street station" in popup and "Times found here\t3" in popup.replace(" \t", "\t")
+            assert "Different children\t2" in popup
+            s.shot("map-found")
+            y = signed_in(YOUTH_CASEWORKER)
+            y.page.goto(f"{y.base}/web/map")
+            assert y.page.locator("#show-found").count() == 0
+            assert s.outside == [] and y.outside == []
+        finally:
+            for row in made:
+                db.delete(db.merge(row))
+                db.flush()
+            db.commit()
+            engine.dispose()

@@ -236,6 +236,11 @@ def is_police(user: User) -> bool:
     return user.role in CASE_ROLES and user.agency is not None and user.agency.kind == "police"
 
 
+def sees_found_places(user: User) -> bool:
+    """Where missing people were found, by place (`GET /missing/found-places`, the map's layer)."""
+    return is_police(user)
+
+
 def staff_home_ids(db: Session, user: User) -> set[int]:
     from saferhub.hub.models import MissingHomeStaff
 

@@ -1,12 +1,13 @@
 """The map page and the layers it draws. Hotspot, forecast, patrol and boundary layers are files
 published by the jobs (`saferhub publish`), served as they are; open cases and problem-solving
-plans come from the hub per the user's access, purpose-logged like every personal-data read."""
+plans (and, for the police, where missing people were found) come from the hub per the user's
+access, purpose-logged like every personal-data read."""
 
 from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from saferhub.api.deps import DB
@@ -32,7 +33,8 @@ def map_page(request: Request, db: DB):
     catalogue = read_product("map-layers", _store()) or {"layers": []}
     return render(request, "map.html", user=user, title="Map", catalogue=json.dumps(catalogue).replace("</", "<\\/"),
                   layers=catalogue["layers"], tile_url=settings().tile_url,
-                  hub_layers=services.maps.draws_hub_layers(user), has_purpose=session_purpose(request) is not None)
+                  hub_layers=services.maps.draws_hub_layers(user), found_layer=services.maps.draws_found_places(user),
+                  has_purpose=session_purpose(request) is not None)
 
 
 @router.get("/layers/{name}.geojson")
@@ -48,11 +50,12 @@ def layer(name: str, request: Request, db: DB):
 
 
 @router.get("/hub-layers/{kind}.geojson")
-def hub_layer(kind: str, request: Request, db: DB):
-    """Open cases or problem-solving plans at their locations, for cases the user sees in full."""
+def hub_layer(kind: str, request: Request, db: DB, days: int = Query(services.maps.FOUND_DAYS, ge=1, le=3650)):
+    """Open cases or problem-solving plans at their locations, for cases the user sees in full; where
+    missing people were found in the last `days` (police only)."""
     user = page_user(request, db)
     try:
-        layer = services.maps.hub_layer(db, user, session_purpose(request), kind)
+        layer = services.maps.hub_layer(db, user, session_purpose(request), kind, days=days)
     except audit.MissingPurpose:  # the map page shows the purpose form in its side panel
         return JSONResponse({"detail": "state the purpose of viewing first"}, status_code=428)
     except HubError as exc:

@@ -1,6 +1,7 @@
 """The hub's layers on the web map: open cases and problem-solving plans at their locations, for
-the cases the user reads in full (`access.full_clause`), purpose-logged like any case read. The
-other map layers are published files with aggregates only (no hub records)."""
+the cases the user reads in full (`access.full_clause`), purpose-logged like any case read; and,
+for the police only, where missing people were found away from home (`missing_figures.found_places`,
+by place, no names). The other map layers are published files with aggregates only (no hub records)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from saferhub.hub import audit
-from saferhub.hub.access import can_read_cases, full_clause
+from saferhub.hub.access import can_read_cases, full_clause, sees_found_places
 from saferhub.hub.errors import NotFound
 from saferhub.hub.models import Case, Location, Plan, User
 from saferhub.hub.services.common import case_ref
+from saferhub.hub.services.missing_figures import found_places
 
 LAYER_LIMIT = 2000
-KINDS = ("cases", "plans")
+KINDS = ("cases", "plans", "found")
+FOUND_DAYS = 365  # the found-places layer: the last year, like GET /missing/found-places
 
 
 def draws_hub_layers(user: User) -> bool:
@@ -22,19 +25,41 @@ def draws_hub_layers(user: User) -> bool:
     return can_read_cases(user)
 
 
+def draws_found_places(user: User) -> bool:
+    """Does the map offer this user where missing people were found (police only)?"""
+    return sees_found_places(user)
+
+
 def _point(lon, lat, props: dict) -> dict:
     return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(lon, 5), round(lat, 5)]},
             "properties": props}
 
 
-def hub_layer(db: Session, user: User, purpose: str | None, kind: str) -> dict:
+def _found_layer(db: Session, user: User, purpose: str, days: int) -> dict:
+    """Places where missing people were found away from home in the last `days`, busiest first:
+    episodes, different people, last found. A place known only by its words has no point (GeoJSON's
+    null geometry) - the map lists how many it cannot draw. Logged by found_places."""
+    feats = [{"type": "Feature",
+              "geometry": None if p["lon"] is None or p["lat"] is None else
+              {"type": "Point", "coordinates": [round(p["lon"], 5), round(p["lat"], 5)]},
+              "properties": {"place": p["description"] or p["place_key"], "episodes": p["episodes"],
+                             "people": p["people"],
+                             "last_found": p["last_found"].isoformat() if p["last_found"] else None}}
+             for p in found_places(db, user, purpose, days=days)[:LAYER_LIMIT]]
+    return {"type": "FeatureCollection", "features": feats, "days": days}
+
+
+def hub_layer(db: Session, user: User, purpose: str | None, kind: str, days: int = FOUND_DAYS) -> dict:
     """A GeoJSON FeatureCollection of the newest LAYER_LIMIT open cases (or plans on cases) the user
-    reads in full. Roles without case access get an empty layer and no log row."""
+    reads in full, or (`found`, police only) where missing people were found in the last `days`.
+    Roles that may not read the layer get an empty one and no log row."""
     if kind not in KINDS:
         raise NotFound("no such layer")
     purpose = audit.check_purpose(purpose)
-    if not can_read_cases(user):
+    if not (sees_found_places(user) if kind == "found" else can_read_cases(user)):
         return {"type": "FeatureCollection", "features": []}
+    if kind == "found":
+        return _found_layer(db, user, purpose, days)
     if kind == "cases":
         q = (select(Case.id, Case.title, Case.kind, Case.risk, Location.lon, Location.lat)
              .join(Location, Location.id == Case.location_id)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from saferhub.hub import audit
 from saferhub.hub import missing_patterns as patterns
-from saferhub.hub.access import is_police, missing_people_clause, require_role
+from saferhub.hub.access import is_police, missing_people_clause, require_role, sees_found_places
 from saferhub.hub.errors import Forbidden, HubError
 from saferhub.hub.models import MissingEpisode, MissingHome, MissingPerson, Person, User, utcnow
 from saferhub.hub.services.common import aware
@@ -114,7 +114,7 @@ def found_places(db: Session, user: User, purpose: str | None, *, days: int = 36
     from saferhub.hub.models import MissingFound
 
     purpose = audit.check_purpose(purpose)
-    if not is_police(user):
+    if not sees_found_places(user):
         raise Forbidden("where missing people were found is for the police only")
     now = now or utcnow()
     rows = db.execute(select(MissingFound.place_key, MissingFound.description, MissingFound.lon, MissingFound.lat,

@@ -1,6 +1,6 @@
 /* The saferhub map: draws layers the jobs published (never computes them), plus the hub's open
-   cases and plans for the signed-in user. SVG paths (not canvas), so every cell is a real,
-   focusable element that tests and screen readers can find. */
+   cases and plans for the signed-in user (and, for the police, where missing children were found).
+   SVG paths (not canvas), so every cell is a real, focusable element that tests and screen readers can find. */
 (function () {
   "use strict";
   var catalogue = JSON.parse(document.getElementById("catalogue").textContent).layers;
@@ -193,6 +193,37 @@
         } }).addTo(map);
     });
   }
+  /* Where missing children were found away from home (police only; the server decides): one circle
+     a place, its area by the times found; places known only by words have no point and are counted. */
+  var FOUND = "#8e24aa";
+  function drawFound(on) {
+    if (hubLayers.found) { map.removeLayer(hubLayers.found); delete hubLayers.found; }
+    var box = $("found-legend");
+    if (!on) { box.hidden = true; document.body.removeAttribute("data-found-drawn"); return; }
+    fetchJSON("/web/hub-layers/found.geojson").then(function (gj) {
+      var located = gj.features.filter(function (f) { return f.geometry; });
+      var top = Math.max.apply(null, located.map(function (f) { return f.properties.episodes; }).concat([1]));
+      hubLayers.found = L.geoJSON({ type: "FeatureCollection", features: located }, {
+        pointToLayer: function (f, ll) {
+          return L.circleMarker(ll, { radius: 4 + 10 * Math.sqrt(f.properties.episodes / top), color: "#222", weight: 1,
+            fillColor: FOUND, fillOpacity: 0.8 });
+        },
+        onEachFeature: function (f, l) {
+          var p = f.properties;
+          l.bindPopup("<div class='popup'><strong>" + esc(p.place) + "</strong><table>" +
+            "<tr><th>Times found here</th><td>" + fmt(p.episodes, 0) + "</td></tr>" +
+            "<tr><th>Different children</th><td>" + fmt(p.people, 0) + "</td></tr>" +
+            "<tr><th>Last found</th><td>" + esc((p.last_found || "").slice(0, 10)) + "</td></tr></table></div>");
+        } }).addTo(map);
+      var unplaced = gj.features.length - located.length;
+      box.innerHTML = "<span data-bg='" + FOUND + "'></span>Found away from home, last " + fmt(gj.days || 365, 0) +
+        " days: " + fmt(located.length, 0) + (located.length === 1 ? " place" : " places") + " (bigger circle: found there more often)" +
+        (unplaced ? "; " + fmt(unplaced, 0) + " more known only by description, not drawn" : "") + ".";
+      styled(box);
+      box.hidden = false;
+      document.body.setAttribute("data-found-drawn", String(located.length));
+    }).catch(function (e) { box.hidden = false; box.textContent = "Could not load where children were found: " + e.message; });
+  }
   var places = null;
   function drawPlaces(on) {   /* saferhub places rank: each place against its own class */
     if (places) { map.removeLayer(places); places = null; }
@@ -229,6 +260,7 @@
       var cb = $("show-" + k);
       if (cb) { cb.addEventListener("change", function () { drawHub(k, cb.checked); }); }
     });
+    if ($("show-found")) { $("show-found").addEventListener("change", function () { drawFound(this.checked); }); }
   }
   fillCategories();
   drawHotspots();
