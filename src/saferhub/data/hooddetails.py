@@ -13,7 +13,6 @@ neighbourhood's public contact details.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from html.parser import HTMLParser
@@ -61,7 +60,7 @@ def plain(value) -> str:
     p = _Text()
     p.feed(str(value))
     p.close()
-    text = html.unescape("".join(p.parts)).replace("\xa0", " ")
+    text = "".join(p.parts).replace("\xa0", " ")   # the parser has decoded entities (once)
     paras = [re.sub(r"\s+", " ", s).strip() for s in text.split("\n")]
     out = "\n\n".join(s for s in paras if s)
     return out if len(out) <= MAX_TEXT else out[:MAX_TEXT].rsplit(" ", 1)[0] + " ..."
