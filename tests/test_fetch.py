@@ -345,10 +345,12 @@ def test_cli_end_to_end(synthetic, tmp_path):
         assert out.exit_code == 0, out.output
         report = json.loads(out.stdout)
         assert [m["stored"] for m in report["fetched"]] == [expected["2023-02"]["rows"]]
+        assert report["details_file"].endswith("boundaries/merseyside-neighbourhood-details.json")
         table = runner.invoke(app, ["fetch", "--force", "merseyside", "--from", "2023-01", "--to", "2023-02",
                                     "--base-url", base, "--store", str(store)])
         assert table.exit_code == 0, table.output
         assert "2023-01" in table.stdout and "already in the store" in table.stdout and "2023-02" in table.stdout
+        assert "neighbourhood teams, priorities and events" in table.stdout
     status = runner.invoke(app, ["status", "--store", str(store), "--json"])
     assert status.exit_code == 0, status.output
     s = json.loads(status.stdout)
