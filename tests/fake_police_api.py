@@ -57,6 +57,9 @@ class FakePoliceAPI:
     slow_s: float = 0.5
     broken_month: str | None = None                # every request for this month answers 500
     last_updated: str = "2024-01-31"
+    # {force: {hood: {"info": {...}, "people": [...], "priorities": [...], "events": [...]}}}; a part
+    # left out answers 404. None: every neighbourhood gets `details_for(hood)`.
+    details: dict | None = None
     log: list = field(default_factory=list)
     too_fast: int = 0
 
@@ -172,6 +175,12 @@ class FakePoliceAPI:
         if len(parts) == 3 and parts[2] == "boundary" and parts[1] in self.neighbourhoods.get(parts[0], {}):
             ring = self.neighbourhoods[parts[0]][parts[1]]
             return 200, [{"latitude": f"{lat}", "longitude": f"{lon}"} for lon, lat in ring], {}
+        if len(parts) in (2, 3) and parts[1] in self.neighbourhoods.get(parts[0], {}):
+            about = (self.details.get(parts[0], {}).get(parts[1], {}) if self.details is not None
+                     else details_for(parts[1]))
+            part = "info" if len(parts) == 2 else parts[2]
+            if part in about:
+                return 200, about[part], {}
         return 404, None, {}
 
     def _street(self, params: dict):
@@ -185,6 +194,39 @@ class FakePoliceAPI:
         if len(inside) > self.threshold:
             return 503, None, {}
         return 200, [located[i] for i in inside], {}
+
+
+def details_for(hood: str) -> dict:
+    """A neighbourhood's police.uk details in the API's own shapes (data.police.uk/docs/method/
+    neighbourhood, -team, -priorities, -events), HTML in the text fields as the real API has."""
+    return {
+        "info": {"id": hood, "name": f"Neighbourhood {hood}", "welsh_name": None, "population": "0",
+                 "url_force": f"https://www.merseyside.police.uk/area/your-area/{hood.lower()}/",
+                 "description": f"<p>Neighbourhood {hood} covers the streets around the <b>waterfront</b>.</p>",
+                 "contact_details": {"telephone": "101", "email": f"{hood.lower()}.team@merseyside.police.invalid",
+                                     "twitter": "https://twitter.com/MerPolCC"},
+                 "links": [{"url": "https://www.merseyside.police.uk/", "title": "Merseyside Police", "description": None}],
+                 "centre": {"latitude": "53.40", "longitude": "-2.98"}, "locations": [], "url_boundary": ""},
+        "people": [
+            {"name": f"Sarah Quayle-{hood}", "rank": "Sergeant", "bio": "<p>Sarah leads the team.</p>",
+             "contact_details": {"email": f"sarah.quayle.{hood.lower()}@merseyside.police.invalid",
+                                 "telephone": "0151 777 0101"}},
+            {"name": f"Tom Ashby-{hood}", "rank": "PCSO", "bio": None, "contact_details": {}},
+        ],
+        "priorities": [
+            {"issue": "<p>Off-road bikes on Dale Street at night.</p>", "issue-date": "2026-09-01T00:00:00",
+             "action": "<p>Patrols and two bikes seized.</p>", "action-date": "2026-10-15T00:00:00"},
+            {"issue": "<p>Drug dealing near the park.</p>", "issue-date": "2026-11-01T00:00:00",
+             "action": None, "action-date": None},
+        ],
+        "events": [
+            {"title": "Beat surgery", "description": "Come and meet your local team.", "type": "meeting",
+             "address": "Central Library, William Brown Street", "start_date": "2026-12-20T10:00:00",
+             "end_date": "2026-12-20T12:00:00", "contact_details": {"telephone": "0151 777 0102"}},
+            {"title": "Bike marking", "description": None, "type": "other", "address": "Hope Street",
+             "start_date": "2026-11-02T10:00:00", "end_date": "2026-11-02T12:00:00", "contact_details": {}},
+        ],
+    }
 
 
 # ---------------------------------------------------------------------------------------------

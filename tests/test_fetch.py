@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Polygon
 
-from fake_police_api import FakePoliceAPI, world
+from fake_police_api import FakePoliceAPI, details_for, world
 from saferhub.data import boundaries as boundaries_mod
 from saferhub.data.fetch import (ApiSource, api_rows_to_parsed, boundary_polygon, fetch, poly_param,
                                  split_polygon)
@@ -345,10 +345,12 @@ def test_cli_end_to_end(synthetic, tmp_path):
         assert out.exit_code == 0, out.output
         report = json.loads(out.stdout)
         assert [m["stored"] for m in report["fetched"]] == [expected["2023-02"]["rows"]]
+        assert report["details_file"].endswith("boundaries/merseyside-neighbourhood-details.json")
         table = runner.invoke(app, ["fetch", "--force", "merseyside", "--from", "2023-01", "--to", "2023-02",
                                     "--base-url", base, "--store", str(store)])
         assert table.exit_code == 0, table.output
         assert "2023-01" in table.stdout and "already in the store" in table.stdout and "2023-02" in table.stdout
+        assert "neighbourhood teams, priorities and events" in table.stdout
     status = runner.invoke(app, ["status", "--store", str(store), "--json"])
     assert status.exit_code == 0, status.output
     s = json.loads(status.stdout)
@@ -544,3 +546,61 @@ def test_fetch_caches_the_force_outline_and_ingest_then_uses_it(synthetic, tmp_p
     km = expected.distance(shapely.Point(*to_bng(lon, lat))) / 1000
     (reason,) = quarantine(tmp_path)["reason"].to_pylist()
     assert reason.startswith(f"outside the force area ({km:.0f} km beyond its boundary")
+
+
+def test_fetch_keeps_each_neighbourhoods_team_priorities_and_events(synthetic, tmp_path):
+    """/{id}, /people, /priorities, /events are stored cleaned: HTML and scripts become plain text,
+    officers' own e-mails and phones are dropped, missing fields and a 404 leave parts empty."""
+    from saferhub.data.hooddetails import details_path, read_details
+
+    hoods, crimes, _ = synthetic
+    hostile = details_for("B")
+    hostile["priorities"] = [
+        {"issue": "<p>Speeding &amp; racing<script>alert('x')</script> on <a href=\"javascript:evil()\">Duke St</a></p>",
+         "issue-date": "2026-10-01T00:00:00", "action": "<style>p{color:red}</style><b>Speed checks</b>",
+         "action-date": "not a date"},
+        {"issue": None, "issue-date": "2026-10-02T00:00:00"},     # no issue: left out
+        {"issue-date": "2026-10-03T00:00:00"},                      # missing fields
+        "not even an object",
+    ]
+    hostile["people"] = [{"name": "<i>Ann</i> Lee", "contact_details": {"email": "ann.lee@police.invalid"}},
+                         {"rank": "PC"}]                            # no name: left out
+    hostile["events"] = [{"title": "No date"}, {"title": "<img src=x onerror=alert(1)>Meeting",
+                                                "start_date": "2026-12-24T18:00:00"}]
+    hostile["info"]["links"] = [{"url": "javascript:alert(1)", "title": "bad"}]
+    details = {"merseyside": {"A": details_for("A"), "B": hostile,
+                              "C": {"info": details_for("C")["info"]},   # people/priorities/events 404
+                              "D": {}}}                                  # every part 404
+    with FakePoliceAPI(hoods, crimes, rate_limit=None, details=details) as base, fast_api(base) as api:
+        report = fetch("merseyside", "2023-01", tmp_path, api=api)
+    assert report.details_file == str(details_path(tmp_path, "merseyside"))
+    got = read_details(tmp_path, "merseyside")
+    assert sorted(got) == [f"Neighbourhood {k}" for k in "ABCD"]
+    a = got["Neighbourhood A"]
+    assert a["id"] == "A" and a["missing"] == []
+    assert a["description"] == "Neighbourhood A covers the streets around the waterfront."
+    assert a["contact"] == {"telephone": "101", "email": "a.team@merseyside.police.invalid",
+                            "twitter": "https://twitter.com/MerPolCC"}
+    assert a["team"] == [{"name": "Sarah Quayle-A", "rank": "Sergeant", "bio": "Sarah leads the team."},
+                         {"name": "Tom Ashby-A", "rank": "PCSO", "bio": ""}]
+    assert a["priorities"] == [   # newest first
+        {"issue": "Drug dealing near the park.", "issue_date": "2026-11-01T00:00", "action": "", "action_date": None},
+        {"issue": "Off-road bikes on Dale Street at night.", "issue_date": "2026-09-01T00:00",
+         "action": "Patrols and two bikes seized.", "action_date": "2026-10-15T00:00"}]
+    assert [e["title"] for e in a["events"]] == ["Bike marking", "Beat surgery"]   # by start
+    assert a["events"][1] == {"title": "Beat surgery", "description": "Come and meet your local team.",
+                              "type": "meeting", "address": "Central Library, William Brown Street",
+                              "start": "2026-12-20T10:00", "end": "2026-12-20T12:00"}
+    text = details_path(tmp_path, "merseyside").read_text()
+    for leaked in ("sarah.quayle", "0151 777 0101", "0151 777 0102", "ann.lee@", "<script", "alert", "<", "javascript:"):
+        assert leaked not in text, leaked
+    b = got["Neighbourhood B"]
+    assert b["priorities"] == [{"issue": "Speeding & racing on Duke St", "issue_date": "2026-10-01T00:00",
+                                "action": "Speed checks", "action_date": None}]
+    assert b["team"] == [{"name": "Ann Lee", "rank": "", "bio": ""}]
+    assert [(e["title"], e["start"]) for e in b["events"]] == [("Meeting", "2026-12-24T18:00")]
+    assert b["links"] == []
+    c, d = got["Neighbourhood C"], got["Neighbourhood D"]
+    assert c["missing"] == ["people", "priorities", "events"] and c["description"] and c["team"] == []
+    assert d["missing"] == ["info", "people", "priorities", "events"] and d["description"] == "" and d["contact"] == {}
+    assert set(_ids(tmp_path)) == synthetic[2]["2023-01"]["event_ids"]   # the crimes are unaffected

@@ -8,6 +8,7 @@ one stylesheet, web/static/public.css, copied into the export."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import shutil
@@ -74,8 +75,41 @@ def index_html(model: dict, links: Links, survey: dict | None = None) -> str:
                                                  title="Your neighbourhood: crime, patrols and what we did")
 
 
-def ward_html(model: dict, ward: dict, links: Links) -> str:
-    return env.get_template("ward.html").render(model=model, w=ward, links=links, title=f"{ward['name']} ({ward['district']})")
+def ward_html(model: dict, ward: dict, links: Links, today: dt.date | None = None) -> str:
+    """`today`: the page's date, which decides which police.uk events are still to come (the
+    export's is the publish date; a live page's is the day it is served)."""
+    if today is None:
+        today = dt.date.fromisoformat(model["today"]) if links.static and model.get("today") else dt.date.today()
+    return env.get_template("ward.html").render(model=model, w=ward, links=links, upcoming=upcoming(ward, today),
+                                                today=today, title=f"{ward['name']} ({ward['district']})")
+
+
+def upcoming(ward: dict, today: dt.date) -> list[dict]:
+    """The police.uk events of a ward not yet over on `today` (an event with no end counts by its start)."""
+    events = (ward.get("police_uk") or {}).get("events") or []
+    return [e for e in events if (e.get("end") or e["start"])[:10] >= today.isoformat()]
+
+
+def _day(iso: str | None) -> str:
+    return "" if not iso else dt.datetime.fromisoformat(iso).strftime("%-d %b %Y")
+
+
+def _when(e: dict) -> str:
+    """'Sun 20 Dec 2026, 10:00 to 12:00' (midnight start = a whole-day event: no times)."""
+    start = dt.datetime.fromisoformat(e["start"])
+    text = start.strftime("%a %-d %b %Y")
+    end = dt.datetime.fromisoformat(e["end"]) if e.get("end") else None
+    if start.time() != dt.time(0):
+        text += start.strftime(", %H:%M")
+        if end and end.date() == start.date():
+            text += end.strftime(" to %H:%M")
+    if end and end.date() != start.date():
+        text += " to " + end.strftime("%a %-d %b %Y")
+    return text
+
+
+env.filters["day"] = _day
+env.filters["when"] = _when
 
 
 def survey_html(survey: dict, links: Links) -> str:

@@ -120,12 +120,15 @@ def build_model(store=None, force=None, geo_dir=None, *, rule=None, months_shown
     rule = rule or D.Rounding()
     geo_dir = geo_dir or settings().geo_dir
     force, last = _force_and_last(store, force)
+    police_uk = {}   # public police.uk details (team, priorities, events) per fetched neighbourhood
     if areas is None and use_fetched:  # police.uk neighbourhoods, when `saferhub fetch` learnt them
         from saferhub.data.boundaries import neighbourhoods_path
+        from saferhub.data.hooddetails import read_details
 
         fetched = neighbourhoods_path(settings(store=store).store_path, force)
         if fetched.exists():
             areas, name_column = fetched, "name"
+            police_uk = read_details(settings(store=store).store_path, force)
     per = N.periods(last, months_shown)
     secret = cell_key_secret(key_file) if isinstance(rule, D.CellKey) else ""
     wards = N.ward_table(geo_dir, areas, name_column)
@@ -167,6 +170,7 @@ def build_model(store=None, force=None, geo_dir=None, *, rule=None, months_shown
                           "computed by saferhub patrol dosage) by ward of the patrol area")
         rec["patrol"] = p
         rec["priorities"] = _plans_for(rec, plans)
+        rec["police_uk"] = police_uk.get(w.name)   # public police.uk data: no disclosure control needed
         out_wards.append(rec)
     by_code = {r["code"]: r for r in out_wards}
     for r in out_wards:
@@ -178,6 +182,7 @@ def build_model(store=None, force=None, geo_dir=None, *, rule=None, months_shown
     for r in out_wards:
         r["posts"] = write_posts(r, report_text)
     return {"generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "force": force,
+            "today": today.isoformat(),
             "periods": per, "disclosure": {"method": rule.name, "text": rule.describe()},
             "similar_how": N.SIMILAR_HOW.format(k=N.SIMILAR_K), "report_text": report_text,
             "report_links": REPORT_LINKS, "patrol_all": patrol_all, "patrol_simulated": any((r["patrol"] or {}).get("simulated") for r in out_wards),

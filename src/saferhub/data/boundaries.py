@@ -92,17 +92,22 @@ def neighbourhoods_path(store_root, force: str) -> Path:
     return Path(store_root) / BOUNDARY_DIR / f"{force}-neighbourhoods.geojson"
 
 
+def hood_names(hoods: list[dict]) -> list[str]:
+    """The page name of each neighbourhood: its police.uk name, with its id when two share it."""
+    names = [str(h.get("name") or h["id"]).strip() for h in hoods]
+    return [n if names.count(n) == 1 else f"{n} ({h['id']})" for h, n in zip(hoods, names)]
+
+
 def cache_neighbourhoods(store_root, force: str, hoods: list[dict], groups: list[list]) -> Path:
     """Write the force's police.uk neighbourhoods (id, name, polygon in lon/lat), as `saferhub fetch`
     learnt them, for the public neighbourhood pages. A name two neighbourhoods share gets its id."""
     import shapely
 
-    names = [str(h.get("name") or h["id"]).strip() for h in hoods]
     features = [{"type": "Feature",
-                 "properties": {"id": str(h["id"]), "name": n if names.count(n) == 1 else f"{n} ({h['id']})",
+                 "properties": {"id": str(h["id"]), "name": n,
                                 "force": force, "source": "police.uk API neighbourhood boundary"},
                  "geometry": json.loads(shapely.to_geojson(shapely.union_all(g)))}
-                for h, n, g in zip(hoods, names, groups) if g]
+                for h, n, g in zip(hoods, hood_names(hoods), groups) if g]
     doc = {"type": "FeatureCollection", "name": f"{force} neighbourhoods", "features": features,
            "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}}
     path = neighbourhoods_path(store_root, force)

@@ -187,6 +187,8 @@ def fetch(
     if report.boundary_file:
         console.print(f"force outline (union of its neighbourhoods) saved to {report.boundary_file}; "
                       "later ingests of this force check points against it")
+    if report.details_file:
+        console.print(f"neighbourhood teams, priorities and events (for the public pages) saved to {report.details_file}")
     if report.skipped:
         console.print(f"already in the store (use --refresh to fetch again): {', '.join(report.skipped)}")
     console.print(f"{report.requests:,} API requests ({report.retries:,} retried, {report.throttled:,} throttled); "

@@ -1,7 +1,8 @@
 """`saferhub fetch`: street crimes for a force and months from the data.police.uk API, into the store.
 
 How a month is fetched (the API has no "all street crimes of a force" call):
-  1. the force's neighbourhoods and their boundaries (once per run);
+  1. the force's neighbourhoods and their boundaries (once per run), and each neighbourhood's
+     public details, team, priorities and events for the public pages (`hooddetails`);
   2. `crimes-street/all-crime?poly=...&date=YYYY-MM` for each neighbourhood; when the API answers
      503 (the area holds > 10,000 crimes) the polygon is cut in two across its longer side and
      each half asked again, recursively (MAX_SPLIT_DEPTH);
@@ -31,7 +32,8 @@ import pyarrow as pa
 from saferhub.categories import ALL_NAMES, canonical
 from saferhub.config import resolve_store, settings
 from saferhub.data.boundaries import boundary_polygon, cache_boundary, poly_param, split_polygon  # noqa: F401
-from saferhub.data.boundaries import cache_neighbourhoods
+from saferhub.data.boundaries import cache_neighbourhoods, hood_names
+from saferhub.data.hooddetails import cache_details, fetch_details
 from saferhub.data.forces import NATIONAL, force_id
 from saferhub.data.policeuk import ParsedFile
 from saferhub.data.store import EVENT_SCHEMA, QUARANTINE_SCHEMA, Catalog, partition_key
@@ -205,6 +207,7 @@ class FetchReport:
     neighbourhoods: int = 0
     no_boundary: list[str] = field(default_factory=list)   # listed, but no usable boundary
     boundary_file: str | None = None   # the force's outline cached from its neighbourhoods
+    details_file: str | None = None    # the neighbourhoods' teams, priorities and events
     fetched: list[MonthResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     requests: int = 0
@@ -319,7 +322,7 @@ def fetch(force: str, months, store=None, *, base_url: str | None = None, refres
             if not hoods:
                 raise SaferhubError(f"the police.uk API lists no neighbourhoods for force {fid!r}")
             report.neighbourhoods = len(hoods)
-            total = len(hoods) + len(todo) * (len(hoods) + 1)
+            total = 2 * len(hoods) + len(todo) * (len(hoods) + 1)
             done = 0
             step_lock = threading.Lock()
 
@@ -338,10 +341,18 @@ def fetch(force: str, months, store=None, *, base_url: str | None = None, refres
                 step("boundaries")
                 return polys
 
+            def details(h):
+                out = fetch_details(api, fid, h)
+                step("neighbourhood teams, priorities and events")
+                return out
+
             with ThreadPoolExecutor(max_workers=threads) as pool:
                 groups = list(pool.map(boundary, hoods))
+                about = list(pool.map(details, hoods))
             report.no_boundary = [str(h["id"]) for h, g in zip(hoods, groups) if not g]
             cache_neighbourhoods(root, fid, hoods, groups)  # the public pages' neighbourhoods (community)
+            report.details_file = str(cache_details(
+                root, fid, hood_names(hoods), about, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))  # and their teams, priorities, events
             groups = [g for g in groups if g]
             if not groups:
                 raise SaferhubError(f"none of the {len(hoods)} neighbourhoods of {fid!r} has a usable boundary")
