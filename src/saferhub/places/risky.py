@@ -110,4 +110,7 @@ def plain_words(row) -> str:
                  f"(95% interval {row['ratio_low']:.1f}–{row['ratio_high']:.1f})")
     if row.get("trend") and row["trend"] != "too few to tell":
         line += f", {row['trend']}"
+    if "flagged" in row:  # say which of the listed places the correction kept, in words
+        line += ("; significantly above its class" if row["flagged"]
+                 else "; not significantly above its class once every place tested is allowed for")
     return line

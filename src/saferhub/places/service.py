@@ -305,18 +305,17 @@ class hub_session:
         self.db, self.email = db, email
 
     def __enter__(self):
-        from sqlalchemy import func, inspect, select
+        from sqlalchemy import inspect
 
+        from saferhub.hub import services
         from saferhub.hub.db import make_engine, resolve_db_url, session_factory
-        from saferhub.hub.models import User
 
         self.engine = make_engine(resolve_db_url(self.db))
         self.session = session_factory(self.engine)()
         if not inspect(self.engine).has_table("audit_head"):
             self.__exit__(None, None, None)
             raise SaferhubError("the hub database has no schema yet; run `saferhub hub init` first")
-        user = self.session.scalar(select(User).where(func.lower(User.email) == self.email.lower(),
-                                                      User.active.is_(True)))
+        user = services.active_user(self.session, self.email)  # the hub's own look-up, as sign-in does
         if user is None:
             self.__exit__(None, None, None)
             raise SaferhubError(f"no active hub user {self.email}")
