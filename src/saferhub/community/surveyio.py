@@ -59,13 +59,10 @@ def _fail(path, msg):
 
 
 def load_mapping(path) -> SurveyMapping:
+    from saferhub.data.incidents import read_yaml
+
     path = Path(path)
-    if not path.is_file():
-        _fail(path, "mapping file not found")
-    try:
-        doc = yaml.safe_load(path.read_bytes()[: 1 << 20].decode("utf-8-sig"))
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        _fail(path, f"not valid UTF-8 YAML ({str(exc).splitlines()[0]})")
+    doc = read_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("columns"), dict) or not isinstance(doc.get("questions"), dict):
         _fail(path, "a survey mapping needs 'columns:' (id, wave, area[, weight]) and 'questions:'")
     stray = set(doc) - {"columns", "questions", "simulated"}

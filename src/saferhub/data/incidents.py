@@ -55,7 +55,9 @@ SETTINGS = ("agency", "force", "columns", "datetime_format", "dayfirst", "timezo
 MAX_MAPPING_BYTES = 1 << 20   # a mapping is a few dozen lines; anything this big is not one
 
 
-def load_mapping(path) -> Mapping:
+def read_yaml(path) -> object:
+    """A mapping file's YAML, or one clear line: not found, not a file, over 1 MB, not UTF-8, not
+    YAML. Every mapping reader (partner incidents, places registers, surveys, ASB types) uses it."""
     path = Path(path)
     try:
         if not path.is_file():
@@ -65,27 +67,39 @@ def load_mapping(path) -> Mapping:
             raw = fh.read(MAX_MAPPING_BYTES + 1)
         if len(raw) > MAX_MAPPING_BYTES:
             raise SaferhubError(f"{path}: over 1 MB; a mapping file is a few lines of YAML")
-        doc = yaml.safe_load(raw.decode("utf-8-sig"))
+        return yaml.safe_load(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise SaferhubError(f"{path}: not UTF-8 text; save the mapping as UTF-8 YAML") from None
     except OSError as exc:
         raise SaferhubError(f"{path}: cannot read the mapping ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:
         raise SaferhubError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+
+
+def mapping_columns(path: Path, doc, settings, fields, required) -> dict[str, str]:
+    """The `columns:` section (ours: theirs) of a mapping, after refusing misspelt settings,
+    unknown fields and missing required ones."""
     if not isinstance(doc, dict) or not isinstance(doc.get("columns"), dict):
         raise SaferhubError(f"{path}: a mapping needs a 'columns:' section (ours: theirs)")
-    stray = [str(k) if isinstance(k, _SCALAR) else "a non-text key" for k in doc if k not in SETTINGS]
+    stray = [str(k) if isinstance(k, _SCALAR) else "a non-text key" for k in doc if k not in settings]
     if stray:   # a misspelt setting (`catgories:`) would otherwise be ignored without a word
         raise SaferhubError(f"{path}: unknown setting(s) {', '.join(sorted(stray))[:200]} "
-                            f"(known: {', '.join(SETTINGS)})")
+                            f"(known: {', '.join(settings)})")
     columns = _text_pairs(path, "columns", doc["columns"])
-    unknown = set(columns) - FIELDS
+    unknown = set(columns) - set(fields)
     if unknown:
         raise SaferhubError(f"{path}: unknown field(s) {', '.join(sorted(unknown))} under columns "
-                            f"(known: {', '.join(sorted(FIELDS))})")
-    missing = [f for f in REQUIRED if f not in columns]
+                            f"(known: {', '.join(sorted(fields))})")
+    missing = [f for f in required if f not in columns]
     if missing:
         raise SaferhubError(f"{path}: columns must map {', '.join(missing)}")
+    return columns
+
+
+def load_mapping(path) -> Mapping:
+    path = Path(path)
+    doc = read_yaml(path)
+    columns = mapping_columns(path, doc, SETTINGS, FIELDS, REQUIRED)
     has_ll = {"lon", "lat"} <= set(columns)
     has_en = {"easting", "northing"} <= set(columns)
     if ({"lon", "lat"} & set(columns) and not has_ll) or ({"easting", "northing"} & set(columns) and not has_en):

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from saferhub.errors import SaferhubError
 
@@ -55,13 +54,10 @@ def load(path) -> AsbMapping:
     """The `asb:` section (and `version`, `agency`, `categories`) of a partner mapping file."""
     from saferhub.categories import canonical
 
+    from saferhub.data.incidents import read_yaml
+
     path = Path(path)
-    if not path.is_file():
-        raise SaferhubError(f"{path}: mapping file not found")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise SaferhubError(f"{path}: not a readable YAML mapping ({str(exc).splitlines()[0]})") from None
+    doc = read_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("asb"), dict) or not doc["asb"]:
         raise SaferhubError(f"{path}: no 'asb:' section mapping the agency's categories to "
                             f"{', '.join(TYPES)}")

@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from saferhub.data.csvread import decode_check, read_file, read_strings
 from saferhub.data.forces import force_id
-from saferhub.data.incidents import _text, _text_pairs
+from saferhub.data.incidents import _text, _text_pairs, mapping_columns, read_yaml
 from saferhub.data.policeuk import _quarantine_table, _set_reason
 from saferhub.data.validate import parse_coordinates, project_and_check
 from saferhub.errors import BadFileError, SaferhubError
@@ -47,27 +46,8 @@ class PlacesMapping:
 
 def load_mapping(path) -> PlacesMapping:
     path = Path(path)
-    if not path.is_file():
-        raise SaferhubError(f"{path}: mapping file not found")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError:
-        raise SaferhubError(f"{path}: not UTF-8 text; save the mapping as UTF-8 YAML") from None
-    except yaml.YAMLError as exc:
-        raise SaferhubError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("columns"), dict):
-        raise SaferhubError(f"{path}: a mapping needs a 'columns:' section (ours: theirs)")
-    stray = sorted(str(k) for k in doc if k not in SETTINGS)
-    if stray:
-        raise SaferhubError(f"{path}: unknown setting(s) {', '.join(stray)[:200]} (known: {', '.join(SETTINGS)})")
-    columns = _text_pairs(path, "columns", doc["columns"])
-    unknown = set(columns) - FIELDS
-    if unknown:
-        raise SaferhubError(f"{path}: unknown field(s) {', '.join(sorted(unknown))} under columns "
-                            f"(known: {', '.join(sorted(FIELDS))})")
-    missing = [f for f in REQUIRED if f not in columns]
-    if missing:
-        raise SaferhubError(f"{path}: columns must map {', '.join(missing)}")
+    doc = read_yaml(path)
+    columns = mapping_columns(path, doc, SETTINGS, FIELDS, REQUIRED)
     if not ({"lon", "lat"} <= set(columns) or {"easting", "northing"} <= set(columns)):
         raise SaferhubError(f"{path}: columns must map lon and lat, or easting and northing (a place needs a point)")
     agency = _text(path, doc, "agency")
