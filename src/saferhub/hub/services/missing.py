@@ -43,7 +43,7 @@ from saferhub.hub.models import (
     utcnow,
 )
 from saferhub.hub.services.common import aware, case_ref, created, versioned, write_log
-from saferhub.hub.services.people import person_case_ids
+from saferhub.hub.services.people import known_or_new_person
 
 SIMULATED = "(simulated)"
 
@@ -167,18 +167,10 @@ def create_missing_person(db: Session, user: User, *, council_agency_id: int | N
     require_missing_registrar(user)
     _agency(db, council_agency_id, ("council",), "council")
     home = missing_home_for(db, user, home_id) if home_id is not None else None
-    if person_id is not None:
-        person_case_ids(db, user, person_id)  # someone already in the hub: sight of them first
-        person = db.get(Person, person_id)
-        if db.scalar(select(MissingPerson.id).where(MissingPerson.person_id == person_id)) is not None:
-            raise Conflict(f"person {person_id} is already registered as a missing person")
-    else:
-        if not (given_name and family_name):
-            raise HubError("give person_id, or given_name and family_name")
-        person = Person(given_name=given_name, family_name=family_name, date_of_birth=date_of_birth,
-                        created_by_agency_id=user.agency_id)
-        db.add(person)
-        db.flush()
+    person = known_or_new_person(db, user, person_id, given_name, family_name, date_of_birth)
+    if person_id is not None and db.scalar(select(MissingPerson.id).where(MissingPerson.person_id == person_id)) \
+            is not None:
+        raise Conflict(f"person {person_id} is already registered as a missing person")
     mp = MissingPerson(person_id=person.id, council_agency_id=council_agency_id, home_id=home.id if home else None,
                        in_care=in_care, created_by_agency_id=user.agency_id, simulated=simulated)
     db.add(mp)

@@ -15,20 +15,26 @@ from saferhub.hub.models import Case, CasePerson, Person, PersonNote, User
 from saferhub.hub.services.common import aware, write_log
 
 
+def known_or_new_person(db: Session, user: User, person_id: int | None, given_name: str | None,
+                        family_name: str | None, date_of_birth: dt.date | None) -> Person:
+    """Someone already in the hub (the user needs sight of them first), or a new person."""
+    if person_id is not None:
+        person_case_ids(db, user, person_id)  # raises unless the user may see them
+        return db.get(Person, person_id)
+    if not (given_name and family_name):
+        raise HubError("give person_id, or given_name and family_name for a new person")
+    person = Person(given_name=given_name, family_name=family_name, date_of_birth=date_of_birth,
+                    created_by_agency_id=user.agency_id)
+    db.add(person)
+    db.flush()
+    return person
+
+
 def add_person_to_case(db: Session, user: User, case_id: int, role: str, *, person_id: int | None = None,
                        given_name: str | None = None, family_name: str | None = None,
                        date_of_birth: dt.date | None = None) -> dict:
     case, _ = case_for(db, user, case_id)
-    if person_id is not None:
-        person_case_ids(db, user, person_id)  # adding someone known needs sight of them first
-        person = db.get(Person, person_id)
-    else:
-        if not (given_name and family_name):
-            raise HubError("give person_id, or given_name and family_name for a new person")
-        person = Person(given_name=given_name, family_name=family_name, date_of_birth=date_of_birth,
-                        created_by_agency_id=user.agency_id)
-        db.add(person)
-        db.flush()
+    person = known_or_new_person(db, user, person_id, given_name, family_name, date_of_birth)
     exists_ = db.scalar(select(CasePerson.id).where(CasePerson.case_id == case.id,
                         CasePerson.person_id == person.id, CasePerson.role == role))
     if exists_ is None:
