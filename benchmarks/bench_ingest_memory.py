@@ -3,8 +3,8 @@ a few N. With each file's rows let go once written, the peak should not grow wit
 
     python benchmarks/bench_ingest_memory.py [--data DIR] [--counts 6,18,36]
 
-Prints, per N: peak RSS (ru_maxrss of the child) and the most Arrow memory held at any file's
-completion (pyarrow.total_allocated_bytes, sampled by the ingest's on_file callback).
+Prints, per N: peak RSS (the child's VmHWM: ru_maxrss would include the parent's, which Linux
+carries across exec) and the most Arrow memory held at any file's completion (pyarrow.total_allocated_bytes, sampled by the ingest's on_file callback).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "police-uk" / "merseyside"
 
 CHILD = """
-import json, resource, sys, tempfile
+import json, re, sys, tempfile
 from pathlib import Path
 import pyarrow as pa
 from saferhub.data.ingest import ingest_paths
@@ -29,7 +29,7 @@ def on_file(name):
 with tempfile.TemporaryDirectory() as tmp:
     report = ingest_paths(files, store=Path(tmp) / "s", on_file=on_file)
 print(json.dumps({"files": len(files), "rows": report.rows_after, "held_mb": held[0] / 2**20,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) / 1024}))
 """
 
 

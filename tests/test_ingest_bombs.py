@@ -14,9 +14,12 @@ from ingest_helpers import HEADER, store_fingerprint, street_row, write, write_b
 from saferhub.data.ingest import IngestError, ingest_paths
 from saferhub.data.sources import Limits
 
-# Run the CLI in a child that reports its own peak RSS (KB on Linux) as it exits.
-PEAK = ("import atexit, resource, sys\n"
-        "atexit.register(lambda: sys.stderr.write('PEAK_KB %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+# Run the CLI in a child that reports its own peak RSS (KB) as it exits: VmHWM, the high-water mark
+# of this program's memory. Not getrusage's ru_maxrss: Linux carries that across exec from the
+# forking parent, so a child of a 2 GB pytest worker "peaked" at 2 GB before it ran a line.
+PEAK = ("import atexit, re, sys\n"
+        "atexit.register(lambda: sys.stderr.write('PEAK_KB %s\\n' % re.search(r'VmHWM:\\s+(\\d+)', "
+        "open('/proc/self/status').read()).group(1)))\n"
         "from saferhub.cli import main\n"
         "sys.argv[0] = 'saferhub'\n"
         "main()\n")
