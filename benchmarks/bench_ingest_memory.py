@@ -4,7 +4,8 @@ a few N. With each file's rows let go once written, the peak should not grow wit
     python benchmarks/bench_ingest_memory.py [--data DIR] [--counts 6,18,36]
 
 Prints, per N: peak RSS (the child's VmHWM: ru_maxrss would include the parent's, which Linux
-carries across exec) and the most Arrow memory held at any file's completion (pyarrow.total_allocated_bytes, sampled by the ingest's on_file callback).
+carries across exec) and the most Arrow memory held at any file's completion
+(pyarrow.total_allocated_bytes, sampled by the ingest's on_file callback).
 """
 
 from __future__ import annotations
