@@ -156,9 +156,9 @@ def _digest(gdf) -> str:
     return h.hexdigest()[:16]
 
 
-def _one(force, query, spec, model, backtest_months=0, layers=False):
+def _one(fn, force, *args):
     try:
-        return force, force_task(query, spec, model, backtest_months, layers), None
+        return force, fn(*args), None
     except SaferhubError as exc:
         return force, None, str(exc)
     except Exception as exc:  # noqa: BLE001 (a worker's crash is reported for its force, the rest go on)
@@ -198,12 +198,13 @@ def national(query: EventQuery | None = None, spec: UnitSpec | None = None, *, m
     elif not workers and not scheduler:
         outcomes = []
         for f in run:
-            outcomes.append(_one(f, *args[f], model, *extra))
+            outcomes.append(_one(force_task, f, *args[f], model, *extra))
             if progress:
                 progress()
         how = "one process"
     else:
-        outcomes, how = _on_dask(run, args, (model, *extra), workers, scheduler, progress)
+        outcomes, how = map_forces(force_task, run, {f: (*args[f], model, *extra) for f in run},
+                                   workers=workers, scheduler=scheduler, progress=progress)
     if progress:
         for _ in reused:
             progress()
@@ -231,7 +232,12 @@ def national(query: EventQuery | None = None, spec: UnitSpec | None = None, *, m
     return NationalResult(table, failures, params, bt, sm, entries)
 
 
-def _on_dask(todo, args, task_args, workers, scheduler, progress):
+def map_forces(fn, todo, args: dict, *, workers: int = 2, scheduler: str | None = None, progress=None):
+    """Run `fn(*args[force])` for each force of `todo` on Dask, one task per force (a LocalCluster
+    of `workers` single-threaded processes, or the cluster at `scheduler`). Returns
+    ([(force, result or None, one-line error or None)], how it ran) — a force that fails, or
+    whose worker is lost more often than Dask retries, is reported and the others go on. Tasks
+    are handed only `args` (small dicts); workers read their own force's events from the store."""
     from distributed import Client, LocalCluster, as_completed
 
     if scheduler:
@@ -249,7 +255,7 @@ def _on_dask(todo, args, task_args, workers, scheduler, progress):
                                dashboard_address=None, silence_logs=logging.ERROR)
         client, how = Client(cluster), f"a Dask LocalCluster of {int(workers)} worker(s)"
     try:
-        futures = {client.submit(_one, f, *args[f], *task_args, key=f"force-{f}", pure=False): f for f in todo}
+        futures = {client.submit(_one, fn, f, *args[f], key=f"{fn.__name__}-{f}", pure=False): f for f in todo}
         outcomes = []
         for fut in as_completed(futures):
             f = futures[fut]
