@@ -232,13 +232,27 @@ def national(query: EventQuery | None = None, spec: UnitSpec | None = None, *, m
     return NationalResult(table, failures, params, bt, sm, entries)
 
 
+def local_cluster(workers: int):
+    """A LocalCluster of `workers` single-threaded processes (the numeric kernels have their own
+    thread pools; one task per force fills a process). Dask's statistical profiler, which samples
+    every worker thread every 10 ms, is off: its CPU scales with wall time, not with the work."""
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                            silence_logs=logging.ERROR)
+
+
 def map_forces(fn, todo, args: dict, *, workers: int = 2, scheduler: str | None = None, progress=None):
     """Run `fn(*args[force])` for each force of `todo` on Dask, one task per force (a LocalCluster
     of `workers` single-threaded processes, or the cluster at `scheduler`). Returns
     ([(force, result or None, one-line error or None)], how it ran) — a force that fails, or
     whose worker is lost more often than Dask retries, is reported and the others go on. Tasks
     are handed only `args` (small dicts); workers read their own force's events from the store."""
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, as_completed
 
     if scheduler:
         try:
@@ -248,11 +262,7 @@ def map_forces(fn, todo, args: dict, *, workers: int = 2, scheduler: str | None 
                                 f"({type(exc).__name__}); is it running, and is the address tcp://HOST:PORT?") from None
         cluster, how = None, f"the Dask cluster at {scheduler}"
     else:
-        # one thread per worker process: the numeric kernels have their own thread pools
-        import logging
-
-        cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        cluster = local_cluster(int(workers))
         client, how = Client(cluster), f"a Dask LocalCluster of {int(workers)} worker(s)"
     try:
         futures = {client.submit(_one, fn, f, *args[f], key=f"{fn.__name__}-{f}", pure=False): f for f in todo}
