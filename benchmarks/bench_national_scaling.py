@@ -80,15 +80,15 @@ def run_cluster(n: int, forces, args):
     start = time.perf_counter() - t0
     cpu0 = client.run(cpu_seconds)
     la0 = loadavg()
-    t0 = time.perf_counter()
+    t0, d0 = time.perf_counter(), cpu_seconds()
     outcomes, _ = map_forces(gi_task, forces, args, scheduler=cluster.scheduler_address)
-    wall = time.perf_counter() - t0
+    wall, driver = time.perf_counter() - t0, cpu_seconds() - d0   # scheduler + client: the serial part
     cpu_w = {w: c - cpu0[w] for w, c in client.run(cpu_seconds).items()}  # per worker
     cpu = sum(cpu_w.values())
     hwm = sorted(client.run(vmhwm_mb).values())
     client.close()
     cluster.close()
-    return {"wall": wall, "start": start, "cpu": cpu, "cpu_max": max(cpu_w.values()), "hwm": hwm, "outcomes": outcomes, "load_before": la0,
+    return {"wall": wall, "start": start, "cpu": cpu, "cpu_max": max(cpu_w.values()), "driver": driver, "hwm": hwm, "outcomes": outcomes, "load_before": la0,
             "load_after": loadavg()}
 
 
@@ -130,7 +130,8 @@ def main() -> None:
             over = (r["wall"] * n - task_wall) / max(1, len(tasks))
             print(f"{n} worker(s): {r['wall']:.1f} s for {len(tasks)} forces ({len(failed)} failed); "
                   f"cluster start {r['start']:.1f} s (not timed); tasks' own time {task_wall:.1f} s "
-                  f"(CPU {sum(t['cpu'] for t in tasks):.1f} s); per-task overhead {over * 1000:.0f} ms; "
+                  f"(CPU {sum(t['cpu'] for t in tasks):.1f} s); workers' CPU {r['cpu']:.1f} s; "
+                  f"scheduler + client CPU {r['driver']:.1f} s; per-task overhead {over * 1000:.0f} ms; "
                   f"core share {share:.2f}; peak RSS per worker (VmHWM) {', '.join(f'{m:.0f}' for m in r['hwm'])} MB; "
                   f"loadavg {r['load_before']} -> {r['load_after']}")
         d1 = {f: res["digest"] for f, res, _ in runs[1]["outcomes"] if res}
@@ -160,6 +161,21 @@ def main() -> None:
         t_c = runs[1]["cpu"] * (s_cpu + (1 - s_cpu) * math.ceil(F / n) / F)
         print(f"from CPU seconds: s = {s_cpu:.3f}; Amdahl S({n}) = {1 / (s_cpu + (1 - s_cpu) / n):.1f}x; "
               f"with {math.ceil(F / n)} rounds S({n}) ~= {runs[1]['cpu'] / t_c:.1f}x")
+        # the engine's own serial part, whatever the load: the scheduler's and client's CPU seconds
+        # (one process however many workers). Fitted as driver = a + b x wall over the two runs:
+        # b is the event loop's steady cost (heartbeats, monitors: a few % of one core, running
+        # beside the workers), a the per-run cost that grows with the tasks (submit, schedule,
+        # collect) — the part that serialises.
+        (w1, d1_), (w2, d2_) = (runs[1]["wall"], runs[1]["driver"]), (runs[2]["wall"], runs[2]["driver"])
+        b = (d1_ - d2_) / (w1 - w2) if abs(w1 - w2) > 1 else 0.0
+        a = max(0.0, d2_ - b * w2)
+        work = runs[1]["cpu"]
+        s_eng = a / (a + work)
+        t_e = s_eng + (1 - s_eng) * math.ceil(F / n) / F
+        print(f"scheduler + client CPU = a + b x wall: a = {a:.2f} s ({1000 * a / F:.0f} ms a task), b = {b:.3f} "
+              f"(share of one core); against the workers' {work:.1f} s: s = a/(a + work) = {s_eng:.3f}; "
+              f"Amdahl S({n}) = {1 / (s_eng + (1 - s_eng) / n):.1f}x; with {math.ceil(F / n)} rounds of "
+              f"{F} tasks S({n}) ~= {1 / t_e:.1f}x")
         print(f"/proc/loadavg after: {loadavg()}")
 
 
