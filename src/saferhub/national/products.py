@@ -26,10 +26,16 @@ COVERAGE = 0.05
 BACKTEST_COLUMNS = ["force", "model", "months", "pai", "hit_rate", "pai_vs_naive", "months_beating_naive"]
 
 
-def backtest_rows(force: str, result) -> list[dict]:
-    """Per model, at 5% of the area: mean PAI and hit rate, PAI against naive, months beating it."""
+def backtest_rows(force: str, result, months: int) -> list[dict]:
+    """Per model, over the last `months` forecast months of `result`, at 5% of the area: mean PAI
+    and hit rate, PAI against naive, months beating it."""
+    import dataclasses
+
     from saferhub.forecast.backtest import summarise
 
+    last = sorted(result.monthly["month"].astype(str).unique())[-months:]
+    result = dataclasses.replace(result, monthly=result.monthly[result.monthly["month"].astype(str).isin(last)],
+                                 scores=result.scores[result.scores["month"].astype(str).isin(last)])
     s = summarise(result, baseline="naive")
     s = s[np.isclose(s["coverage"], COVERAGE)]
     return [{"force": force, "model": r.model, "months": int(r.months), "pai": _r(r.pai), "hit_rate": _r(r.hit_rate),

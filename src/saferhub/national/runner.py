@@ -140,7 +140,7 @@ def force_task(query: dict, spec: dict, model: str = "counts12", backtest_months
         row.update(pai_model=round(float(pai[model]), 6), pai_naive=round(float(pai["naive"]), 6),
                    skill_vs_naive=round(float(pai[model] / pai["naive"]), 6) if pai["naive"] > 0 else None)
         if backtest_months:
-            out["backtest"] = backtest_rows(q.force, res)
+            out["backtest"] = backtest_rows(q.force, res, int(backtest_months))
     if layers:
         out["layers"] = publish_force_layers(q, u, area, hot, model)
     row["seconds"] = round(time.perf_counter() - t0, 2)
