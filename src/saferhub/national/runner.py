@@ -1,10 +1,10 @@
 """Every force at once: the same verbs, one task per force, in this process or on Dask.
 
-`national(query, spec, ...)` lists the store's forces (or `query.force`), and runs `force_summary`
+`national(query, spec, ...)` lists the store's forces (or `query.force`), and runs `force_task`
 for each — a task a worker can be handed whole, since its arguments are the typed contracts
 (`EventQuery`, `UnitSpec`, serialised with `to_dict`): it resolves the force's study area ONCE and
-passes it to every verb (Gi* hot spots, crime concentration, and a short backtest of the forecast
-against the naive baseline). Tasks run one after another (`workers=0`), on a
+passes it to every verb (Gi* hot spots, crime concentration, a backtest of the forecast against
+the naive baseline, and with `layers` the force's map layers: national.products). Tasks run one after another (`workers=0`), on a
 `distributed.LocalCluster` of `workers` processes, or on a running cluster (`scheduler=ADDRESS`,
 whose workers read the same Parquet store). A force that fails is reported with its one-line
 reason and does not stop the others. Dask's own guidance is tasks of >= 100 ms (its overhead is
