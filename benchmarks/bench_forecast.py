@@ -61,7 +61,7 @@ def main():
     args = ap.parse_args()
     from saferhub.data import events
     from saferhub.forecast.backtest import run_backtest, summarise
-    from saferhub.forecast.cube import build_cube
+    from saferhub.geo.cube import build_cube
     from saferhub.forecast.models import ProspectiveHotspot
     from saferhub.forecast.registry import ALL, make_model
     from saferhub.forecast.sepp import fit_sepp

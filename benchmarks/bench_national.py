@@ -9,6 +9,8 @@ months replayed as many forces, moved in space and time):
     PYTHONPATH=src .venv/bin/python benchmarks/bench_national.py [--quick] [--forces 8] [--fraction 1.0]
 
 --quick: 6 source months, 4 forces of a quarter of the rows each (about a minute).
+The scaling of per-force Gi* over 44 forces (1 vs 2 workers, peak memory per worker, the 16-core
+estimate) is benchmarks/bench_national_scaling.py.
 """
 
 from __future__ import annotations

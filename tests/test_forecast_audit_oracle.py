@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from saferhub.forecast.audit import feedback_check
-from saferhub.forecast.cube import Cube
+from saferhub.geo.cube import Cube
 from saferhub.forecast.models import Model
 from saferhub.geo.grid import Grid
 

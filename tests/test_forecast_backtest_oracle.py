@@ -17,7 +17,7 @@ import pytest
 
 from saferhub.errors import SaferhubError
 from saferhub.forecast.backtest import best_model, run_backtest, summarise, winners_by_coverage
-from saferhub.forecast.cube import Cube
+from saferhub.geo.cube import Cube
 from saferhub.forecast.models import Counts, Ensemble, Model
 from saferhub.geo.grid import Grid
 

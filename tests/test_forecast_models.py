@@ -6,7 +6,7 @@ import pytest
 
 from saferhub.errors import SaferhubError
 from saferhub.forecast import metrics as M
-from saferhub.forecast.cube import Cube, build_cube, modal_labels
+from saferhub.geo.cube import Cube, build_cube, modal_labels
 from saferhub.forecast.kernels import (
     _direct,
     gaussian_kernel,

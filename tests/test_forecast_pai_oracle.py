@@ -22,7 +22,7 @@ import pytest
 
 from saferhub.forecast import metrics as M
 from saferhub.forecast.backtest import run_backtest
-from saferhub.forecast.cube import Cube
+from saferhub.geo.cube import Cube
 from saferhub.forecast.models import Model
 from saferhub.geo.grid import Grid
 

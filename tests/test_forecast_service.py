@@ -76,7 +76,7 @@ def test_choose_model_uses_the_saved_backtest(small_store, tmp_path):  # noqa: F
 
 
 def test_model_parameters_are_checked_at_fit_not_at_construction():
-    from saferhub.forecast.cube import build_cube
+    from saferhub.geo.cube import build_cube
     from saferhub.forecast.models import Counts
     from saferhub.forecast.registry import make_model
     from saferhub.geo.grid import Grid

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from saferhub.evaluate import calibrate
-from saferhub.evaluate.cube import build_cube
+from saferhub.geo.cube import build_sparse_cube
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_cube_counts_every_located_event_once():
     rng = np.random.default_rng(0)
     x, y = rng.uniform(0, 1000, 500), rng.uniform(0, 1000, 500)
     months = np.array(["2020-01", "2020-03"])[rng.integers(0, 2, 500)].astype("datetime64[M]")
-    cube = build_cube(x, y, months, cell_size=200)
+    cube = build_sparse_cube(x, y, months, cell_size=200)
     assert cube.counts.sum() == 500 and cube.counts.shape[1] == 3 and cube.counts[:, 1].sum() == 0
     i = int(np.argmax(cube.counts.sum(axis=1)))
     x0, y0 = cube.ix[i] * 200, cube.iy[i] * 200
@@ -46,7 +46,7 @@ def test_cube_counts_every_located_event_once():
 def test_ring_sums_equal_a_brute_force_neighbourhood():
     rng = np.random.default_rng(1)
     x, y = rng.uniform(0, 2000, 3000), rng.uniform(0, 2000, 3000)
-    cube = build_cube(x, y, np.full(3000, "2020-01").astype("datetime64[M]"), cell_size=200)
+    cube = build_sparse_cube(x, y, np.full(3000, "2020-01").astype("datetime64[M]"), cell_size=200)
     sets = np.array([[5, 40], [60, 61]])
     got = cube.ring_sums(sets, 1)[:, 0]
     for r, s in enumerate(sets):
@@ -68,7 +68,7 @@ def test_placebo_programmes_on_simulated_poisson_data():
     ix, iy = np.arange(n) % 50, np.arange(n) // 50
     counts = rng.poisson(level[:, None] * np.ones(m)).astype(float)
     months = np.arange(np.datetime64("2018-01"), np.datetime64("2018-01") + m)
-    cube = calibrate.Cube(200.0, ix, iy, months, counts, counts, counts)
+    cube = calibrate.SparseCube(200.0, ix, iy, months, counts, counts, counts)
     result = calibrate.calibrate(cube, n_programmes=60, seed=3)
     table = result["table"].set_index("method")["false_positive_share"]
     assert table["YoY referenced"] <= 0.15 and table["DiD quasi-Poisson GLM"] <= 0.15
@@ -79,7 +79,7 @@ def test_placebo_programmes_on_simulated_poisson_data():
 def test_ring_distance_equals_brute_force():
     rng = np.random.default_rng(4)
     x, y = rng.uniform(0, 3000, 4000), rng.uniform(0, 3000, 4000)
-    cube = build_cube(x, y, np.full(4000, "2020-01").astype("datetime64[M]"), cell_size=200)
+    cube = build_sparse_cube(x, y, np.full(4000, "2020-01").astype("datetime64[M]"), cell_size=200)
     treated = np.array([3, 100, 150])
     got = cube.ring_distance(treated)
     for j in range(cube.ix.size):

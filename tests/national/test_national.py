@@ -87,7 +87,8 @@ def test_cli_writes_the_table_and_lists_a_failed_force(national_store, tmp_path)
     out = tmp_path / "national.csv"
     proc = subprocess.run([sys.executable, "-m", "saferhub", "national", "run", "--store", str(national_store),
                            "--workers", "1", "--cell-size", "250", "--force", "synthetic-03,nowhere",
-                           "--out", str(out)], capture_output=True, text=True,
+                           "--out", str(out), "--backtest-months", "2", "--backtest-out", str(tmp_path / "bt.csv")],
+                          capture_output=True, text=True,
                           env={**os.environ, "COLUMNS": "200"})
     assert proc.returncode == 0, proc.stderr
     assert "nowhere: FAILED: no located events" in proc.stderr and "Traceback" not in proc.stderr
@@ -95,6 +96,9 @@ def test_cli_writes_the_table_and_lists_a_failed_force(national_store, tmp_path)
     assert "synthetic-03" in proc.stdout and "WARNING" not in proc.stderr
     table = pd.read_csv(out)
     assert list(table["force"]) == ["synthetic-03"] and table["events"].iloc[0] > 1000
+    bt = pd.read_csv(tmp_path / "bt.csv")    # the national backtest: the last 2 months, per model
+    assert sorted(bt["model"]) == ["counts12", "naive"] and (bt["months"] == 2).all()
+    assert (bt["force"] == "synthetic-03").all() and "national backtest, last 2 months" in proc.stdout
 
 
 def test_update_recomputes_only_the_force_whose_months_changed(national_store):

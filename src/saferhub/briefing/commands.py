@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from saferhub import options
+from saferhub.geo.cellsize import DEFAULT_CELL_SIZE
 
 publish_app = typer.Typer(help="Publish precomputed map layers for the web map (atomic; safe while serving).",
                           no_args_is_help=True)
@@ -37,7 +38,7 @@ def publish_hotspots(path: Result, method: Annotated[str, typer.Option(help="gis
 
 
 @publish_app.command("forecast")
-def publish_forecast(path: Result, categories: options.Categories = None, cell_size: options.CellSize = 150,
+def publish_forecast(path: Result, categories: options.Categories = None, cell_size: options.CellSize = DEFAULT_CELL_SIZE,
                      target_month: Annotated[Optional[str], typer.Option(help="The month forecast, e.g. 2021-01.")] = None,
                      store: options.Store = None, geo_dir: options.GeoDir = None) -> None:
     """A `saferhub forecast --out X.csv` table (cell_id, x, y, risk) as a map layer."""

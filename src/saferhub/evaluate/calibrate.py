@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from saferhub.evaluate import did, reference
-from saferhub.evaluate.cube import Cube
 from saferhub.evaluate.methods import assess
+from saferhub.geo.cellsize import EVALUATION_CELL_SIZE
+from saferhub.geo.cube import SparseCube
 
 METHODS = {  # name -> (p-value key, plain description)
     "YoY C-test (Poisson)": ("yoy_p_c", "treated areas' after vs before, conditional binomial"),
@@ -30,7 +31,7 @@ METHODS = {  # name -> (p-value key, plain description)
 }
 
 
-def design_for(cube: Cube, treated: np.ndarray, s: int, period: int, rng, n_reference: int = 199,
+def design_for(cube: SparseCube, treated: np.ndarray, s: int, period: int, rng, n_reference: int = 199,
                per_treated: int = 3, pool: int = 10, buffer_cells: int = 1):
     """Everything `assess` needs for treated cells and start column s, from the cube alone."""
     before = np.arange(s - 12, s - 12 + period)
@@ -60,13 +61,13 @@ def design_for(cube: Cube, treated: np.ndarray, s: int, period: int, rng, n_refe
             "ring_reference": cube.ring_sums(draws, buffer_cells, without)}
 
 
-def run_programme(cube: Cube, counts: np.ndarray, treated: np.ndarray, d: dict) -> dict:
+def run_programme(cube: SparseCube, counts: np.ndarray, treated: np.ndarray, d: dict) -> dict:
     buffer = counts[d["buffer"]].sum(axis=0)  # the treated set's rings, counted as the reference sets' are
     return assess(counts[treated], counts[d["controls"]], buffer, counts[d["cbuffer"]].sum(axis=0), d["before"],
                   d["after"], d["did_cols"], counts[d["draws"]].sum(axis=1), buffer, d["ring_reference"])
 
 
-def calibrate(cube: Cube, n_programmes: int = 200, n_areas: int = 10, hot_pool: int = 100,
+def calibrate(cube: SparseCube, n_programmes: int = 200, n_areas: int = 10, hot_pool: int = 100,
               period: int = 9, effect: float = -0.2, alpha: float = 0.05, seed: int = 1) -> dict:
     """Run `n_programmes` placebo programmes, each evaluated twice: as is (null) and with the injected
     effect. Returns {"null": DataFrame, "effect": DataFrame, "table": summary DataFrame, "seconds"}."""
@@ -119,21 +120,21 @@ def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     return float(centre - half), float(centre + half)
 
 
-def calibrate_store(store=None, force=None, months="2018-01:2020-12", categories=None, cell_size: float = 200.0,
+def calibrate_store(store=None, force=None, months="2018-01:2020-12", categories=None, cell_size: float = EVALUATION_CELL_SIZE,
                     query=None, **kw) -> dict:
     """Build the cube from the event store once, then `calibrate` on it. `query` (an EventQuery)
     replaces store, force, months and categories."""
     if query is not None:
         store, force, months, categories = query.store, query.force, query.month_list, query.categories
     from saferhub.data import events
-    from saferhub.evaluate.cube import build_cube
+    from saferhub.geo.cube import build_sparse_cube
     from saferhub.errors import SaferhubError
 
     table = events(store=store, force=force, months=months, categories=categories,
                    columns=["x", "y", "month", "harm_weight"], located_only=True)
     if table.num_rows == 0:
         raise SaferhubError("no located events in the store for those months")
-    cube = build_cube(table["x"].to_numpy(), table["y"].to_numpy(), table["month"].to_numpy(),
+    cube = build_sparse_cube(table["x"].to_numpy(), table["y"].to_numpy(), table["month"].to_numpy(),
                       table["harm_weight"].to_numpy(), cell_size=cell_size)
     if cube.months.size < 12 + kw.get("period", 9):
         raise SaferhubError(f"calibration needs at least {12 + kw.get('period', 9)} months of data")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from saferhub.evaluate import did, displacement, methods, reference, yoy
-from saferhub.evaluate.cube import build_cube
+from saferhub.geo.cube import build_sparse_cube
 
 METHOD_NOTES = {
     "yoy": "exact Poisson (Clopper-Pearson conditional) rate-ratio intervals; C-test and E-test "
@@ -60,7 +60,7 @@ def run_design(gdf, before_m, after_m, categories, buffers, store, force, min_ev
     months = np.arange(min(before_m.min(), after_m.min()), max(before_m.max(), after_m.max()) + 1)
     ev = _load(store, force, months, categories)
     m = ev["month"].to_numpy().astype("datetime64[M]")
-    cube = build_cube(ev["x"], ev["y"], m, ev["harm_weight"], cell_size=cell_size, months=months)
+    cube = build_sparse_cube(ev["x"], ev["y"], m, ev["harm_weight"], cell_size=cell_size, months=months)
     col = np.searchsorted(months, m)
     x, y, w = ev["x"].to_numpy(), ev["y"].to_numpy(), ev["harm_weight"].to_numpy()
     ring_gdf = displacement.rings(gdf, buffers)

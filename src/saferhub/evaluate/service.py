@@ -19,9 +19,10 @@ from saferhub.config import settings
 from saferhub.errors import SaferhubError
 from saferhub.evaluate import costs, design, inputs, power, yoy
 from saferhub.fsutil import write_atomic
+from saferhub.geo.cellsize import EVALUATION_CELL_SIZE
 from saferhub.months import month_str, parse_months
 
-DEFAULT_CELL = 200.0
+DEFAULT_CELL = float(EVALUATION_CELL_SIZE)  # why 200 m: geo.cellsize
 
 
 def _months(spec, label: str) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from saferhub.forecast import metrics as M
-from saferhub.forecast.cube import Cube
+from saferhub.geo.cube import Cube
 
 
 def exposure_by_decile(risks: dict, cube: Cube, coverage: float = 0.05) -> pd.DataFrame:

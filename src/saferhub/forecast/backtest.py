@@ -11,7 +11,7 @@ import pandas as pd
 
 from saferhub.errors import SaferhubError
 from saferhub.forecast import metrics as M
-from saferhub.forecast.cube import Cube
+from saferhub.geo.cube import Cube
 from saferhub.forecast.models import Ensemble, Model
 from saferhub.forecast.registry import BASELINE
 

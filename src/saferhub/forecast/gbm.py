@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from saferhub.forecast.cube import Cube
+from saferhub.geo.cube import Cube
 from saferhub.forecast.kernels import gaussian_kernel, smooth
 from saferhub.forecast.models import Model, decay_weights
 from saferhub.forecast.threads import thread_limit

@@ -17,13 +17,14 @@ from __future__ import annotations
 import numpy as np
 
 from saferhub.errors import SaferhubError
-from saferhub.forecast.cube import Cube, build_cube
 from saferhub.forecast.kernels import gaussian_kernel, prospective_kernel, smooth
+from saferhub.geo.cellsize import DEFAULT_CELL_SIZE
+from saferhub.geo.cube import Cube, build_cube
 from saferhub.geo.grid import Grid
 from saferhub.months import parse_month
 
 
-def as_cube(events, cell_size: float = 150) -> Cube:
+def as_cube(events, cell_size: float = DEFAULT_CELL_SIZE) -> Cube:
     """A Cube as is; an events table binned onto the smallest aligned grid covering it."""
     if isinstance(events, Cube):
         return events
@@ -60,7 +61,7 @@ class Model:
         if self.target not in ("count", "harm"):
             raise SaferhubError(f"{type(self).__name__}: target must be 'count' or 'harm', not {self.target!r}")
 
-    def fit(self, events, through, cell_size: float = 150) -> "Model":
+    def fit(self, events, through, cell_size: float = DEFAULT_CELL_SIZE) -> "Model":
         self._check()
         cube = as_cube(events, cell_size)
         self.through_ = parse_month(through)
@@ -192,7 +193,7 @@ class Ensemble(Model):
             out = part if out is None else out + part
         return out
 
-    def fit(self, events, through, cell_size: float = 150):
+    def fit(self, events, through, cell_size: float = DEFAULT_CELL_SIZE):
         self._check()
         cube = as_cube(events, cell_size)
         self.through_ = parse_month(through)

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from saferhub.config import resolve_store
 from saferhub.errors import SaferhubError
 from saferhub.forecast.covariates import cell_covariates, load_lsoa_table, resolve_geo_dir
-from saferhub.forecast.cube import Cube, build_cube, count_layer, modal_labels
+from saferhub.geo.cube import Cube, build_cube, count_layer, modal_labels
 from saferhub.forecast.threads import thread_limit
 from saferhub.fsutil import write_atomic
 from saferhub.geo.cellsize import DEFAULT_CELL_SIZE

@@ -6,8 +6,12 @@
    force and a boundary for it is known (the store's cache or the geo folder);
 3. else, for an English force, an approximate force area drawn offline from the geo folder's LSOA
    centroids and LSOA -> force lookup (`saferhub.geo.forcearea`), kind "drawn force area";
-4. otherwise a concave hull (shapely, ratio 0.1) of ALL the force's located events, stray points
-   left out, buffered by 50 m — so the area does not move with the categories or months chosen.
+4. otherwise a concave hull (shapely, ratio 0.1) of ALL the force's located events, buffered by
+   50 m — so the area does not move with the categories or months chosen. Stray points are left
+   out first (`geo.strays.find_strays`), then everything outside the dense core
+   (`geo.strays.core_mask`: 1 km cells with >= 3 events, patches holding >= 1% of the events,
+   plus one cell round them), so the hull does not reach into the neighbours following a few
+   stray points (it did, ~40 km, for a force with no boundary file).
    On Merseyside 2018-2020 ratio 0.1 gives 659 km² against the force's 645 km² (0.2 gives
    799 km² and takes in West Lancashire fields); the 50 m keeps edge snap points inside.
 
@@ -83,17 +87,22 @@ def study_area(*, area=None, force=None, store=None, geo_dir=None, points=None,
         raise SaferhubError("no study area: give an area polygon, or events to draw a hull round")
     x, y = points() if callable(points) else points
     x, y = np.asarray(x, float), np.asarray(y, float)
-    from saferhub.geo.strays import find_strays
+    from saferhub.geo.strays import core_mask, find_strays
 
     ok = np.isfinite(x) & np.isfinite(y)
+    located = int(ok.sum())
     ok[ok] = ~find_strays(x[ok], y[ok])
+    ok[ok] = core_mask(x[ok], y[ok])  # the dense core: the hull does not chase stray points
     if not ok.any():
         raise SaferhubError("no located events to draw a study area round")
     poly = data_hull(x[ok], y[ok], kind=hull, ratio=HULL_RATIO, buffer=HULL_BUFFER_M)
     if poly.area <= 0:
         raise SaferhubError("the events span no area (all at one point?); give a study area polygon")
     who = f"the {forces[0]} force's" if len(forces) == 1 else "the"
-    return StudyArea(poly, f"{hull} hull of {who} {int(ok.sum()):,} located events (+{HULL_BUFFER_M:g} m)", "hull")
+    left = located - int(ok.sum())
+    out = f"; {left:,} outlying events away from the dense core left out" if left else ""
+    return StudyArea(poly, f"{hull} hull of {who} {int(ok.sum()):,} located events (+{HULL_BUFFER_M:g} m){out} "
+                           "(no force boundary or drawn force area for it)", "hull")
 
 
 def data_hull(x, y, kind: str = "concave", ratio: float = HULL_RATIO, buffer: float = 0.0):

@@ -59,3 +59,48 @@ def check_strays(x, y, labels=None, drop: bool = False, warn=None) -> np.ndarray
         if warn is not None:
             warn("WARNING: leaving out " + msg)
     return ~stray
+
+
+# The density core a fallback hull is drawn round (geo.area), so it does not chase strays that
+# `find_strays` lets through (anything within ~3x the force's radius: up to ~40 km into its
+# neighbours for a force of Merseyside's size).
+CORE_CELL_M = 1000.0       # density is judged on 1 km cells
+CORE_MIN_EVENTS = 3        # a core cell holds at least this many events ...
+CORE_SHARE = 0.99          # ... lowered (to 2, then 1) while the core cells hold < 99% of events
+CORE_COMPONENT_SHARE = 0.01  # a patch of core cells apart from the rest must hold >= 1% of events
+
+
+def core_mask(x, y) -> np.ndarray:
+    """Bool keep-mask: the points of the force's dense core and those within one 1 km cell of it.
+
+    Core cells are 1 km cells holding >= k events (k = 3, or less if that would leave out more
+    than 1% of the events); patches of core cells (8-connected, one-cell gaps bridged) holding
+    < 1% of the events are not core (a pile of events geocoded to one spot in a neighbour's
+    area). A point is kept when its cell is a core cell or touches one, so the hull reaches at
+    most ~2 km past the force's dense area instead of following stray points tens of km out."""
+    from scipy import ndimage
+
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    out = np.zeros(x.shape, bool)
+    if not ok.any():
+        return out
+    kx = np.floor(x[ok] / CORE_CELL_M).astype(np.int64)
+    ky = np.floor(y[ok] / CORE_CELL_M).astype(np.int64)
+    kx0, ky0 = kx.min() - 1, ky.min() - 1   # one empty cell of margin for the dilation
+    shape = (int(ky.max() - ky0 + 2), int(kx.max() - kx0 + 2))
+    flat = (ky - ky0) * shape[1] + (kx - kx0)
+    counts = np.bincount(flat, minlength=shape[0] * shape[1]).reshape(shape)
+    n = counts.sum()
+    k = next((k for k in range(CORE_MIN_EVENTS, 0, -1) if counts[counts >= k].sum() >= CORE_SHARE * n), 1)
+    core = counts >= k
+    eight = np.ones((3, 3), bool)
+    labels, nlab = ndimage.label(ndimage.binary_dilation(core, eight), structure=eight)
+    labels = np.where(core, labels, 0)
+    held = np.bincount(labels.ravel(), weights=counts.ravel(), minlength=nlab + 1)
+    big = held >= CORE_COMPONENT_SHARE * n
+    big[0] = False
+    reach = ndimage.binary_dilation(big[labels], eight)
+    out[ok] = reach.ravel()[flat]
+    return out

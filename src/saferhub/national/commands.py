@@ -26,7 +26,10 @@ def run(
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786) instead of a LocalCluster.")] = None,
     geo_dir: options.GeoDir = None,
     update: Annotated[bool, typer.Option("--update", help="Recompute only the forces whose months changed since the last run (same settings).")] = False,
+    backtest_months: Annotated[int, typer.Option("--backtest-months", min=0, max=120, help="Also the national backtest: the model and naive forecast each of the last N months, per force (0: off).")] = 0,
+    layers: Annotated[bool, typer.Option("--layers", help="Also publish every force's Gi* and forecast map layers (national-map-layers catalogue).")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the national table as CSV.")] = None,
+    backtest_out: Annotated[Optional[Path], typer.Option("--backtest-out", help="Write the national backtest (per force x model) as CSV.")] = None,
     json_out: options.Json = False,
 ):
     """Per force: events, Gi* hot cells and the crime they hold, concentration (Gini, share of cells
@@ -41,15 +44,21 @@ def run(
     bar, task = options.progress(len(forces), "forces")
     with bar:
         r = national(q, u, model=model, workers=workers, scheduler=scheduler, forces=forces,
-                     progress=lambda: bar.advance(task), update=update)
+                     progress=lambda: bar.advance(task), update=update, backtest_months=backtest_months, layers=layers)
     if out:
         write_atomic(out, r.table.to_csv(index=False))
+    if backtest_out and r.backtest is not None:
+        write_atomic(backtest_out, r.backtest.to_csv(index=False))
     err = options.console(stderr=True)
     for f, why in sorted(r.failures.items()):
         err.print(f"{f}: FAILED: {why}", style="bold red", highlight=False)
     if json_out:
-        options.console().print_json(json.dumps({"params": r.params, "failures": r.failures,
-                                                 "forces": r.table.to_dict("records")}, default=str))
+        doc = {"params": r.params, "failures": r.failures, "forces": r.table.to_dict("records")}
+        if r.backtest is not None:
+            doc |= {"backtest": r.backtest.to_dict("records"), "backtest_summary": r.backtest_summary.to_dict("records")}
+        if layers:
+            doc["layers"] = r.layers
+        options.console().print_json(json.dumps(doc, default=str))
         return
     from rich.table import Table
 
@@ -60,6 +69,15 @@ def run(
         t.add_row(row.force, f"{row.events:,}", f"{row.cells:,}", f"{row.gini:.2f}", f"{row.cells_holding_50pct:.1%}",
                   f"{row.hot_cells:,}", f"{row.crime_in_hot_cells:.1%}", skill, row.study_area_kind)
     options.console().print(t)
+    if r.backtest_summary is not None and len(r.backtest_summary):
+        b = Table("model", "forces", "mean PAI at 5%", "PAI vs naive (mean)", "(median)", "forces beating naive",
+                  title=f"national backtest, last {backtest_months} months")
+        for m in r.backtest_summary.itertuples():
+            b.add_row(m.model, str(m.forces), f"{m.pai:.2f}", f"{m.pai_vs_naive_mean:.2f}x",
+                      f"{m.pai_vs_naive_median:.2f}x", str(m.forces_beating_naive))
+        options.console().print(b)
+    if layers:
+        err.print(f"published {len(r.layers)} map layers of {r.params['ran']} forces (national-map-layers)", highlight=False)
     p = r.params
     err.print(f"{p['ran']} of {p['forces']} forces in {p['seconds']} s on {p['run_on']}; {p['failed']} failed"
               + (f"; {len(p['reused'])} unchanged since the last run, kept" if p["reused"] else ""), highlight=False)

@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from saferhub import options
+from saferhub.geo.cellsize import PATROL_CELL_SIZE
 
 patrol = typer.Typer(help="Act: patrol areas, plans and routes, visits from GPS, dosage and compliance.",
                      no_args_is_help=True)
@@ -28,7 +29,7 @@ def areas_cmd(
     source: str = typer.Option("gistar", help="gistar | forecast | a polygon file (GPKG/GeoJSON)"),
     store: options.Store = None, force: options.Force = None, months: options.Months = None,
     categories: options.Categories = None, geo_dir: options.GeoDir = None,
-    cell_size: int = typer.Option(100, help="hot-cell size in metres"),
+    cell_size: int = typer.Option(PATROL_CELL_SIZE, help="hot-cell size in metres"),
     max_extent: float = typer.Option(300.0, help="largest area, metres each way"),
     keep: int = typer.Option(20, help="how many areas to keep (best first)"),
     rank_by: Optional[str] = typer.Option(None, help="harm | count | risk (default harm; risk for forecast)"),

@@ -12,14 +12,12 @@ import numpy as np
 import pandas as pd
 
 from saferhub.errors import SaferhubError
+from saferhub.geo.cellsize import PATROL_CELL_SIZE  # why 100 m: see geo.cellsize
 from saferhub.patrol import areas as A
 from saferhub.patrol.logs import logged_visits
 from saferhub.patrol.teams import default_teams, read_teams
 from saferhub.query import EventQuery, UnitSpec
 
-# Patrol areas are built from cells at most MAX_EXTENT (300 m) across: 100 m cells let an area be
-# one to three cells wide; the 150 m default (geo.cellsize) would allow two at most.
-PATROL_CELL_SIZE = 100
 
 EVENT_COLUMNS = ("event_id", "month", "occurred_at", "category", "x", "y", "location", "lsoa_name", "source")
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from saferhub.errors import SaferhubError
 from saferhub.fsutil import replacing, write_atomic
+from saferhub.geo.cellsize import EVALUATION_CELL_SIZE
 from saferhub.places import attribute as attr
 from saferhub.places import facilities
 from saferhub.places.service import _events, _store, _street_points, read_register
@@ -57,7 +58,7 @@ def _store_months(store) -> list[str]:
 
 
 def evaluate_measure(m: dict, store=None, months_before: int = 12, months_after: int = 12,
-                     categories=None, available: list[str] | None = None, cell_size: float = 200.0) -> dict:
+                     categories=None, available: list[str] | None = None, cell_size: float = EVALUATION_CELL_SIZE) -> dict:
     """One measure through saferhub.evaluate: the area within radius_m of its point, the months
     before its start against the months from its start (as many as the store holds, up to
     months_after), matched control places, displacement rings, harm and cost. Returns the
