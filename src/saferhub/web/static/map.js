@@ -92,8 +92,10 @@
     for (var i = 0; i < levels.length; i++) { if (z <= levels[i].max_zoom) { return levels[i].name; } }
     return levels.length ? levels[levels.length - 1].name : entry.name;
   }
-  function markBoundaries() {
-    SH.ready("boundaries-drawn", Object.keys(boundaries).filter(function (k) { return boundaries[k].layer; }).sort().join(" "));
+  function markBoundaries() {  // e.g. data-boundaries-drawn="lsoas wards", data-boundaries-features="lsoas:910 wards:111"
+    var drawn = Object.keys(boundaries).filter(function (k) { return boundaries[k].layer; }).sort();
+    SH.ready("boundaries-features", drawn.map(function (k) { return k + ":" + boundaries[k].layer.getLayers().length; }).join(" "));
+    SH.ready("boundaries-drawn", drawn.join(" "));
   }
   function drawBoundary(name, on) {
     var entry = catalogue.filter(function (l) { return l.name === "boundary-" + name; })[0];
