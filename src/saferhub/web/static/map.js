@@ -85,12 +85,26 @@
       SH.ready("hotspots-factor", level.factor);
       SH.ready("hotspots-drawn", n);
       if (window.performance && performance.mark) { performance.mark("hotspots-drawn"); }
+      prefetchBoundaries();
     }).catch(function (e) { hotKey = ""; $("layer-note").textContent = "Could not load the layer: " + e.message; });
   }
   function boundaryLevel(entry) {
     var z = map.getZoom(), levels = entry.levels || [];
     for (var i = 0; i < levels.length; i++) { if (z <= levels[i].max_zoom) { return levels[i].name; } }
     return levels.length ? levels[levels.length - 1].name : entry.name;
+  }
+  /* After the first paint, fetch the ward and LSOA outlines for this zoom while the browser is idle,
+     so ticking their boxes draws from memory instead of waiting on the network and the server. */
+  function prefetchBoundaries() {
+    if (prefetchBoundaries.done) { return; }
+    prefetchBoundaries.done = true;
+    var idle = window.requestIdleCallback || function (f) { return setTimeout(f, 0); };
+    idle(function () {
+      ["wards", "lsoas"].forEach(function (name) {
+        var entry = catalogue.filter(function (l) { return l.name === "boundary-" + name; })[0];
+        if (entry) { SH.fetchJSON("/web/layers/" + boundaryLevel(entry) + ".geojson").catch(function () {}); }
+      });
+    });
   }
   function markBoundaries() {  // e.g. data-boundaries-drawn="lsoas wards", data-boundaries-features="lsoas:910 wards:111"
     var drawn = Object.keys(boundaries).filter(function (k) { return boundaries[k].layer; }).sort();
