@@ -4,9 +4,15 @@ daily briefing's server time and size over 100k cases and 1M incidents (PostgreS
     python benchmarks/bench_web.py [--store STORE] [--loads 5] [--cases 100000] [--incidents 1000000]
                                    [--pg postgresql://postgres@127.0.0.1:5432/postgres] [--skip-map] [--skip-briefing]
 
-Targets (issue 11), printed beside each figure with the ratio figure / target:
+The figures before a change, side by side: run the same bench over the older code with
+SAFERHUB_BENCH_SRC=<that checkout's src> (e.g. `git archive main src | tar -x -C /tmp/before`).
+
+Targets (issues 11 and 20), printed beside each figure with the ratio figure / target:
 - map page, first meaningful paint (navigation start to the hotspot layer drawn, the page's own
-  `hotspots-drawn` performance mark) <= 1.5 s in headless Chromium (Debian's);
+  `hotspots-drawn` performance mark) <= 1.0 s in headless Chromium (Debian's), at 1366x900 and in
+  phone emulation (390x844, 3x pixels, touch);
+- wards + LSOAs shown (both boxes ticked, to both drawn and painted: the page's
+  `data-boundaries-drawn` mark, then two animation frames) <= 0.5 s, at both sizes;
 - briefing page <= 200 ms server time and <= 200 KB, with 100k cases and 1M incidents.
 
 Map data: the store's real Merseyside events; the Gi* layer (grip crimes, the latest 12 months,
@@ -36,6 +42,7 @@ HERE = Path(__file__).resolve().parent
 # SAFERHUB_BENCH_SRC: measure another checkout's code (the figures before a change) with this bench
 sys.path.insert(0, os.environ.get("SAFERHUB_BENCH_SRC", str(HERE.parent / "src")))
 sys.path.insert(0, str(HERE))
+import saferhub  # noqa: E402,F401  (imported now: bench_hub puts this checkout's src first on the path)
 from bench_hub import PASSWORD, build, copy_frame, free_port  # noqa: E402
 
 MAP_TARGET_S, BOUNDARIES_TARGET_S, BRIEFING_TARGET_MS, BRIEFING_TARGET_KB = 1.0, 0.5, 200, 200
@@ -264,6 +271,7 @@ def main() -> None:
     args = ap.parse_args()
     from saferhub.config import settings
 
+    print(f"code: {Path(saferhub.__file__).parent}")
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min), "
           f"{os.cpu_count()} cores")
     print("| measure | figure | target | ratio |\n|---|---|---|---|")

@@ -204,7 +204,8 @@ def publish_hotspots(path, *, method: str, categories: str, months: str, cell_si
     if method == "gistar":  # the briefing's "active hotspots": a small file, not the whole layer
         write_product(f"{name}-top", top_hotspots(cells), store)
     entry = {"group": "hotspots", "method": method, "categories": categories, "months": cells.attrs["meta"]["months"],
-             "cell_size": cell_size, "features": int(len(cells)), "source": str(path)} | _levels(name, cells, cell_size, store)
+             "cell_size": cell_size, "features": int(len(cells)), "source": str(path)}
+    entry |= _levels(name, cells, cell_size, store)
     _register(store, name, entry)
     return entry | {"name": name}
 
@@ -219,7 +220,8 @@ def publish_forecast(path, *, categories: str, cell_size: float, target_month: s
     name = f"forecast-{_slug(categories)}"
     write_product(name, cells, store)
     entry = {"group": "forecast", "method": "forecast", "categories": categories, "cell_size": cell_size,
-             "target_month": target_month, "features": int(len(cells)), "source": str(path)} | _levels(name, cells, cell_size, store)
+             "target_month": target_month, "features": int(len(cells)), "source": str(path)}
+    entry |= _levels(name, cells, cell_size, store)
     _register(store, name, entry)
     return entry | {"name": name}
 

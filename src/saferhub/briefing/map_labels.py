@@ -76,8 +76,8 @@ def label_layers(bounds: dict[str, gpd.GeoDataFrame], events: pd.DataFrame | Non
     out = {}
     if parts:
         areas = pd.concat(parts, ignore_index=True)
-        out["areas"] = gpd.GeoDataFrame(areas.drop(columns=["x", "y"]), geometry=gpd.points_from_xy(areas["x"], areas["y"]),
-                                        crs=27700)
+        out["areas"] = gpd.GeoDataFrame(areas.drop(columns=["x", "y"]),
+                                        geometry=gpd.points_from_xy(areas["x"], areas["y"]), crs=27700)
     if events is not None and len(events):
         st = street_labels(events)
         out["streets"] = gpd.GeoDataFrame(st.drop(columns=["x", "y"]), geometry=gpd.points_from_xy(st["x"], st["y"]),
