@@ -58,8 +58,16 @@ def _click_near_centre(page, fill="#b2182b"):
           if (dd < d) { d = dd; best = e; }
         }
         return best; }""", fill)
-    el.as_element().dispatch_event("click")
-    return page.wait_for_selector(".leaflet-popup-content").inner_text()
+    box = el.as_element().bounding_box()  # a click event where a person would click: the popup opens there
+    el.as_element().dispatch_event("click", {"clientX": box["x"] + box["width"] / 2, "clientY": box["y"] + box["height"] / 2,
+                                             "bubbles": True})
+    text = page.wait_for_selector(".leaflet-popup-content").inner_text()
+    # the map pans to show the whole popup, which fades in: wait until it is inside the map and opaque
+    page.wait_for_function("""() => { const m = document.getElementById('map').getBoundingClientRect(),
+        p = document.querySelector('.leaflet-popup-content-wrapper').getBoundingClientRect();
+        return p.top >= m.top - 1 && p.bottom <= m.bottom + 1 && p.left >= m.left - 1 && p.right <= m.right + 1
+          && getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'; }""")
+    return text
 
 
 def _hot_boxes(s):

@@ -87,7 +87,9 @@
           for (var i = range[0]; i <= range[1]; i++) { if (f.properties.trend[i] > 0) { return true; } }
           return false;
         },
-        onEachFeature: function (f, l) { l.bindPopup(function () { return popup(f.properties, method, entry, range); }); }
+        onEachFeature: function (f, l) {  // padding: the popup pans clear of the zoom buttons
+          l.bindPopup(function () { return popup(f.properties, method, entry, range); }, { autoPanPaddingTopLeft: L.point(50, 10) });
+        }
       });
       var n = layer.getLayers().length;
       done(layer, n, level, legendHtml(method, entry, n, level));

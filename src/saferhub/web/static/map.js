@@ -25,7 +25,7 @@
   var fitted = Boolean(view.center || view.bounds);
 
   if (view.center) {  // where a link pointed: a ring, so the eye finds it on a map without tiles
-    L.circleMarker(view.center, { radius: 10, color: "#0b4f9c", weight: 3, fill: false, interactive: false }).addTo(map);
+    L.circleMarker(view.center, { radius: 10, color: "#0b4f9c", weight: 3, fill: false, interactive: false, pane: "markerPane" }).addTo(map);
     legend.set("link", legend.ring("#0b4f9c") + "The place the link points to");
   }
   if (view.layer && $("method").querySelector("option[value='" + view.layer + "']")) { $("method").value = view.layer; }
