@@ -62,11 +62,10 @@ def _click_near_centre(page, fill="#b2182b"):
     el.as_element().dispatch_event("click", {"clientX": box["x"] + box["width"] / 2, "clientY": box["y"] + box["height"] / 2,
                                              "bubbles": True})
     text = page.wait_for_selector(".leaflet-popup-content").inner_text()
-    # the map pans to show the whole popup, which fades in: wait until it is inside the map and opaque
+    # the map pans to show the whole popup: wait until it is inside the map (for the screenshot)
     page.wait_for_function("""() => { const m = document.getElementById('map').getBoundingClientRect(),
         p = document.querySelector('.leaflet-popup-content-wrapper').getBoundingClientRect();
-        return p.top >= m.top - 1 && p.bottom <= m.bottom + 1 && p.left >= m.left - 1 && p.right <= m.right + 1
-          && getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'; }""")
+        return p.top >= m.top - 1 && p.bottom <= m.bottom + 1 && p.left >= m.left - 1 && p.right <= m.right + 1; }""")
     return text
 
 

@@ -9,7 +9,7 @@
   var catalogue = JSON.parse($("catalogue").textContent).layers;
   var config = JSON.parse($("config").textContent);
   var view = config.view || {};
-  var map = L.map("map", { preferCanvas: false, zoomSnap: 0.5 });
+  var map = L.map("map", { preferCanvas: false, zoomSnap: 0.5, fadeAnimation: false });  // popups show at once
   if (view.center) { map.setView(view.center, view.zoom); }
   else if (view.bounds) { map.fitBounds(view.bounds, { padding: [10, 10] }); }
   else { map.setView([53.42, -2.95], 10); }
