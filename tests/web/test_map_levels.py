@@ -15,7 +15,7 @@ import pytest
 import shapely
 
 from saferhub.briefing import layers, map_labels, map_levels
-from saferhub.hub.services.maps import opening_view
+from saferhub.hub.services.maps import opening_view, view_link
 from tests.web.conftest import GEO
 
 
@@ -159,3 +159,10 @@ def test_opening_view_takes_a_valid_deep_link_else_the_hot_spots(lat, lon, zoom,
     else:
         assert got == want
     assert opening_view({"layers": []}) == {"source": "layer", "layer": None}
+
+
+def test_the_purpose_form_returns_to_the_checked_view():
+    assert view_link(opening_view(CAT, "53.4022", "-2.9793", "15", "kde")) == "/web/map?lat=53.4022&lon=-2.9793&zoom=15&layer=kde"
+    assert view_link(opening_view(CAT, "53.4", "-2.98", "12.3", None)) == "/web/map?lat=53.4&lon=-2.98&zoom=12.5"
+    assert view_link(opening_view(CAT, "x<script>", "-2.98", "15", "'\"><b>")) == "/web/map"
+    assert view_link(opening_view(CAT, None, None, None, "forecast")) == "/web/map?layer=forecast"

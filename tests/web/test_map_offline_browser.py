@@ -151,6 +151,13 @@ def test_deep_link_centres_the_map_with_street_names_and_clickable_squares(brows
         assert shown and set(shown) <= wards and "Central" in shown
         page.wait_for_function("() => document.querySelector('#legend').innerText.includes('Crime density')")
         assert page.input_value("#method") == "kde"
+        # stating a purpose (to see cases) comes back to the same place
+        page.fill("aside #purpose", "checking the linked place")
+        page.click("button:has-text('Show cases')")
+        page.wait_for_selector("#show-cases")
+        assert page.url.endswith(f"/web/map?lat={lat}&lon={lon}&zoom=12.5&layer=kde")
+        _wait_zoom(s, 12.5)
+        assert page.get_attribute("body", "data-view") == "link"
         assert s.outside == [] and s.csp == []
     finally:
         s.close()

@@ -36,6 +36,7 @@ def map_page(request: Request, db: DB):
     view = services.maps.opening_view(catalogue, q.get("lat"), q.get("lon"), q.get("zoom"), q.get("layer"))
     return render(request, "map.html", user=user, title="Map", catalogue=json.dumps(catalogue).replace("</", "<\\/"),
                   layers=catalogue["layers"], tile_url=settings().tile_url, view=view,
+                  map_next=services.maps.view_link(view),
                   hub_layers=services.maps.draws_hub_layers(user), found_layer=services.maps.draws_found_places(user),
                   has_purpose=session_purpose(request) is not None)
 

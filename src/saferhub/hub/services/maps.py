@@ -58,6 +58,15 @@ def opening_view(catalogue: dict, lat: str | None = None, lon: str | None = None
     return view | {"source": "layer"}
 
 
+def view_link(view: dict) -> str:
+    """The map's address for a checked view (so the purpose form returns to the same place): built
+    from the validated numbers, never from the raw query."""
+    if view.get("source") != "link":
+        return "/web/map" + (f"?layer={view['layer']}" if view.get("layer") else "")
+    (lat, lon), zoom = view["center"], view["zoom"]
+    return f"/web/map?lat={lat:g}&lon={lon:g}&zoom={zoom:g}" + (f"&layer={view['layer']}" if view.get("layer") else "")
+
+
 def draws_hub_layers(user: User) -> bool:
     """Does the map offer this user the case and plan layers?"""
     return can_read_cases(user)
