@@ -75,7 +75,8 @@ def test_templates_and_pages_hold_no_inline_script_or_style():
     sources = {p.name: p.read_text() for p in (WEB / "templates").glob("*.html") if p.name != "briefing_print.html"}
     sources["web.py"] = (WEB.parent / "api" / "web.py").read_text()
     sources["app.py"] = (WEB.parent / "api" / "app.py").read_text()
-    sources["map.js"] = (WEB / "static" / "map.js").read_text()
+    sources.update({p.name: p.read_text() for p in (WEB / "static").glob("map*.js")})  # map.js and its helpers
+    assert {"map.js", "map-cells.js", "map-labels.js", "map-legend.js", "map-util.js"} <= set(sources)
     for name, text in sources.items():
         for tag in re.findall(r"<script\b[^>]*>", text):
             assert "src=" in tag or 'type="application/json"' in tag, (name, tag)

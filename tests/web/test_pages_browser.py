@@ -37,8 +37,10 @@ def _axe(page) -> list[dict]:
 def test_inspector_map_draws_the_published_hotspot_layer(signed_in, published, web_store):
     s = signed_in(INSPECTOR)
     assert s.page.url.endswith("/web/briefing")
-    s.page.goto(f"{s.base}/web/map")
+    # zoomed in far enough for the 150 m squares themselves (zoomed out, blocks of them are drawn)
+    s.page.goto(f"{s.base}/web/map?lat=53.4022&lon=-2.9793&zoom=14")
     s.page.wait_for_selector("body[data-hotspots-drawn]", timeout=20000)
+    assert s.page.get_attribute("body", "data-hotspots-factor") == "1"
     layer = json.loads((web_store / "products" / "hotspots-grip-gistar.geojson").read_text())
     expected = len(layer["features"])
     assert expected == published["gistar"]["features"] > 50
@@ -54,7 +56,7 @@ def test_inspector_map_draws_the_published_hotspot_layer(signed_in, published, w
     s.page.locator("#map path[fill='#b2182b']").first.dispatch_event("click")  # not a click at its centre (flaky)
     popup = s.page.wait_for_selector(".leaflet-popup-content")
     text = popup.inner_text()
-    assert "Hot spot, 99% confidence" in text and "Crimes (whole period)" in text and "Monthly count" in text
+    assert "Hot spot (99% confidence)" in text and "crimes in 3 months" in text and "Crimes each month" in text
     s.shot("map")
     # the month filter hides cells with no crime in the chosen months
     s.page.select_option("#month-from", "2020-12")
@@ -63,7 +65,7 @@ def test_inspector_map_draws_the_published_hotspot_layer(signed_in, published, w
     in_december = sum(1 for f in layer["features"] if f["properties"]["trend"][-1] > 0)
     assert s.page.get_attribute("body", "data-hotspots-drawn") == str(in_december)
     s.page.select_option("#method", "kde")
-    s.page.wait_for_function("() => document.querySelector('#legend').innerText.includes('Kernel density')")
+    s.page.wait_for_function("() => document.querySelector('#legend').innerText.includes('Crime density')")
     s.shot("map-kde")
     assert "No patrol plan yet" in s.page.inner_text("aside")
     assert s.outside == []

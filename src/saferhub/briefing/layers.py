@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from saferhub.briefing import map_labels, map_levels
 from saferhub.data.products import read_product, write_product
 from saferhub.errors import SaferhubError
 from saferhub.geo.areas import read_areas
@@ -204,6 +205,7 @@ def publish_hotspots(path, *, method: str, categories: str, months: str, cell_si
         write_product(f"{name}-top", top_hotspots(cells), store)
     entry = {"group": "hotspots", "method": method, "categories": categories, "months": cells.attrs["meta"]["months"],
              "cell_size": cell_size, "features": int(len(cells)), "source": str(path)}
+    entry |= _levels(name, cells, cell_size, store)
     _register(store, name, entry)
     return entry | {"name": name}
 
@@ -219,6 +221,7 @@ def publish_forecast(path, *, categories: str, cell_size: float, target_month: s
     write_product(name, cells, store)
     entry = {"group": "forecast", "method": "forecast", "categories": categories, "cell_size": cell_size,
              "target_month": target_month, "features": int(len(cells)), "source": str(path)}
+    entry |= _levels(name, cells, cell_size, store)
     _register(store, name, entry)
     return entry | {"name": name}
 
@@ -237,20 +240,55 @@ def publish_patrol(areas_path, dosage_path=None, *, week_start: dt.date | None =
     return entry | {"name": "patrol-areas"}
 
 
+def _levels(name: str, cells: gpd.GeoDataFrame, cell_size: float, store) -> dict:
+    """Publish the layer's 2x2, 4x4 and 8x8 blocks (for zoomed-out views); the catalogue entry's
+    `levels` and `hot_bounds` (the opening view)."""
+    levels = []
+    for factor in map_levels.FACTORS:
+        if len(cells):
+            blocks = map_levels.aggregate_cells(cells, cell_size, factor)
+            write_product(f"{name}-x{factor}", blocks, store)
+            levels.append({"factor": factor, "name": f"{name}-x{factor}", "features": int(len(blocks))})
+    return {"levels": levels, "hot_bounds": map_levels.hot_bounds(cells) if len(cells) else None}
+
+
+def _street_events(store) -> pd.DataFrame | None:
+    """Every located event's place text (for street labels); None when the store has no events."""
+    from saferhub.data import events
+
+    try:
+        return events(store=store, located_only=True, columns=["x", "y", "location"]).to_pandas()
+    except SaferhubError:
+        return None
+
+
 def publish_boundaries(geo_dir, store=None) -> list[dict]:
+    """Force, district, ward and LSOA boundaries, each simplified for three bands of zooms
+    (`boundary-wards-z11` ...: what a screen pixel can show), and the place labels (district and
+    ward names; street names from the store's events)."""
     if geo_dir is None:
         raise SaferhubError("no geo folder: set SAFERHUB_GEO_DIR or pass --geo-dir")
     done = []
     tolerance = {"force": 20, "districts": 20, "wards": 10, "lsoas": 5}
-    for layer, g in boundaries(geo_dir).items():
+    found = boundaries(geo_dir)
+    for layer, g in found.items():
         name = f"boundary-{layer}"
         write_product(name, g, store, simplify=tolerance[layer])
-        _register(store, name, {"group": "boundaries", "method": layer, "features": int(len(g))})
+        levels = []
+        for suffix, max_zoom, tol in map_levels.BOUNDARY_LEVELS:
+            write_product(f"{name}-{suffix}", map_levels.simplify_boundaries(g, tol), store)
+            levels.append({"max_zoom": max_zoom, "name": f"{name}-{suffix}"})
+        _register(store, name, {"group": "boundaries", "method": layer, "features": int(len(g)), "levels": levels})
         done.append({"name": name, "features": int(len(g))})
         if layer == "lsoas":  # the briefing names LSOAs ("Liverpool 060C"), not codes
             write_product("lsoa-names", dict(zip(g["code"], g["name"])), store)
     if not done:
         raise SaferhubError(f"{geo_dir}: no boundary files found ({', '.join(f[0] for f in BOUNDARY_FILES.values())})")
+    for part, g in map_labels.label_layers(found, _street_events(store)).items():
+        name = f"map-labels-{part}"
+        write_product(name, g, store)
+        _register(store, name, {"group": "labels", "method": part, "features": int(len(g))})
+        done.append({"name": name, "features": int(len(g))})
     return done
 
 

@@ -74,7 +74,10 @@ def _geojson(gdf, simplify: float | None) -> str:
     if simplify:
         g = g.assign(geometry=g.geometry.simplify(simplify, preserve_topology=True))
     g = g.to_crs(4326)
-    g = g.assign(geometry=shapely.set_precision(g.geometry.values, 10 ** -PRECISION))
+    try:
+        g = g.assign(geometry=shapely.set_precision(g.geometry.values, 10 ** -PRECISION))
+    except shapely.errors.GEOSException:  # an edge a rounding would fold over: round the points only (drawn, not analysed)
+        g = g.assign(geometry=shapely.set_precision(g.geometry.values, 10 ** -PRECISION, mode="pointwise"))
     props = g.drop(columns=g.geometry.name)
     features = []
     for geom, rec in zip(shapely.to_geojson(g.geometry.values), props.to_dict("records")):

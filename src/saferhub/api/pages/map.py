@@ -27,12 +27,16 @@ def _store():
 
 @router.get("/map")
 def map_page(request: Request, db: DB):
+    """The map; `?lat=&lon=&zoom=&layer=` open it there (values the map cannot use are ignored)."""
     from saferhub.config import settings
 
     user = page_user(request, db)
     catalogue = read_product("map-layers", _store()) or {"layers": []}
+    q = request.query_params
+    view = services.maps.opening_view(catalogue, q.get("lat"), q.get("lon"), q.get("zoom"), q.get("layer"))
     return render(request, "map.html", user=user, title="Map", catalogue=json.dumps(catalogue).replace("</", "<\\/"),
-                  layers=catalogue["layers"], tile_url=settings().tile_url,
+                  layers=catalogue["layers"], tile_url=settings().tile_url, view=view,
+                  map_next=services.maps.view_link(view),
                   hub_layers=services.maps.draws_hub_layers(user), found_layer=services.maps.draws_found_places(user),
                   has_purpose=session_purpose(request) is not None)
 

@@ -5,6 +5,8 @@ by place, no names). The other map layers are published files with aggregates on
 
 from __future__ import annotations
 
+import math
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,6 +20,51 @@ from saferhub.hub.services.missing_figures import found_places
 LAYER_LIMIT = 2000
 KINDS = ("cases", "plans", "found")
 FOUND_DAYS = 365  # the found-places layer: the last year, like GET /missing/found-places
+
+
+# A deep link (/web/map?lat=..&lon=..&zoom=..&layer=..) must land in Great Britain at a zoom the map
+# draws; anything else opens the default view (fitted to the hot spots), never an error.
+GB = (49.8, 61.0, -8.7, 2.0)  # south, north, west, east
+ZOOMS = (6.0, 19.0)
+DEEP_LINK_ZOOM = 16.0
+LAYERS = ("gistar", "kde", "forecast", "none")
+
+
+def _number(text: str | None) -> float | None:
+    if text is None or len(text) > 24:
+        return None
+    try:
+        v = float(text.strip())
+    except ValueError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def opening_view(catalogue: dict, lat: str | None = None, lon: str | None = None, zoom: str | None = None,
+                 layer: str | None = None) -> dict:
+    """Where the map opens: the deep link's centre and zoom when they are numbers inside Great
+    Britain (zoom 6 to 19, to the half; 16 when absent), else the bounds of the published Gi* hot
+    cells (the grip layer first), else nothing (the map fits the first layer it draws). `layer`
+    is one of gistar, kde, forecast, none; anything else is dropped."""
+    view: dict = {"layer": layer if layer in LAYERS else None}
+    la, lo, z = _number(lat), _number(lon), _number(zoom) if zoom not in (None, "") else DEEP_LINK_ZOOM
+    if la is not None and lo is not None and z is not None and GB[0] <= la <= GB[1] and GB[2] <= lo <= GB[3] \
+            and ZOOMS[0] <= z <= ZOOMS[1]:
+        return view | {"center": [la, lo], "zoom": round(z * 2) / 2, "source": "link"}
+    hot = [x for x in catalogue.get("layers", []) if x.get("method") == "gistar" and x.get("hot_bounds")]
+    hot.sort(key=lambda x: (x.get("categories") != "grip", x.get("name", "")))
+    if hot:
+        return view | {"bounds": hot[0]["hot_bounds"], "source": "hot spots"}
+    return view | {"source": "layer"}
+
+
+def view_link(view: dict) -> str:
+    """The map's address for a checked view (so the purpose form returns to the same place): built
+    from the validated numbers, never from the raw query."""
+    if view.get("source") != "link":
+        return "/web/map" + (f"?layer={view['layer']}" if view.get("layer") else "")
+    (lat, lon), zoom = view["center"], view["zoom"]
+    return f"/web/map?lat={lat:g}&lon={lon:g}&zoom={zoom:g}" + (f"&layer={view['layer']}" if view.get("layer") else "")
 
 
 def draws_hub_layers(user: User) -> bool:
