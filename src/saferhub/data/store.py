@@ -91,6 +91,10 @@ def schema_tag(dataset: str) -> str:
     import hashlib
 
     columns = ";".join(f"{f.name}:{f.type}" for f in SCHEMAS[dataset])
+    if dataset == "events":   # the file layout too: a store written before GeoParquet is rewritten once
+        from saferhub.data.geoparquet import LAYOUT
+
+        columns += ";" + LAYOUT
     return hashlib.sha256(columns.encode()).hexdigest()[:12]
 
 
@@ -147,6 +151,7 @@ class StoreWriter:
         self._lock = None
         self.catalog: Catalog | None = None
         self._staged: list[Path] = []
+        self._extents: dict[str, list | None] = {}   # staged event partition -> its located rows' box
 
     def __enter__(self) -> "StoreWriter":
         try:
@@ -182,7 +187,7 @@ class StoreWriter:
         for tmp in self.root.glob(".catalog.json.*"):
             tmp.unlink(missing_ok=True)
 
-    def stage_table(self, relpath_stem: str, table: pa.Table) -> str:
+    def stage_table(self, relpath_stem: str, table: pa.Table, row_group_size: int | None = None) -> str:
         """Write `table` under a fresh name; return its path relative to the store."""
         rel = f"{relpath_stem}-{secrets.token_hex(6)}.parquet"
         path = self.root / rel
@@ -190,18 +195,31 @@ class StoreWriter:
         self._staged.append(path)
         # zstd level 1, dictionaries only for repetitive text, statistics only where readers
         # filter: a third faster to write than the defaults, and smaller.
-        dict_cols = [c for c in table.column_names if c not in _NO_DICTIONARY]
+        dict_cols = [c for c in table.column_names if c not in _NO_DICTIONARY | {"geometry", "bbox"}]
         stats = [c for c in ("month", "x", "y", "line") if c in table.column_names]
+        if "bbox" in table.column_names:
+            stats += [f"bbox.{f}" for f in ("xmin", "ymin", "xmax", "ymax")]
         pq.write_table(table, path, compression="zstd", compression_level=1,
-                       use_dictionary=dict_cols, write_statistics=stats)
+                       use_dictionary=dict_cols, write_statistics=stats, row_group_size=row_group_size)
         return rel
 
     def stage_partition(self, dataset: str, force: str, month: str, table: pa.Table) -> str:
-        return self.stage_table(f"parts/{dataset}/{force}/{month}", table)
+        """Write one partition. Events are GeoParquet 1.1 (data.geoparquet): Hilbert-ordered rows,
+        a bbox covering and row groups of ROW_GROUP_ROWS, so box reads skip most of a file."""
+        if dataset != "events":
+            return self.stage_table(f"parts/{dataset}/{force}/{month}", table)
+        from saferhub.data.geoparquet import ROW_GROUP_ROWS, as_geoparquet, extent
+
+        rel = self.stage_table(f"parts/{dataset}/{force}/{month}", as_geoparquet(table), ROW_GROUP_ROWS)
+        self._extents[rel] = extent(table)
+        return rel
 
     def commit(self) -> None:
         """Make everything staged live (one atomic catalog swap), then drop superseded files."""
         before = Catalog.load(self.root).live_files()
+        for rec in self.catalog.partitions.values():   # the box of each new event partition
+            if rec["file"] in self._extents:
+                rec["extent"] = self._extents[rec["file"]]
         self.catalog.save()
         live = self.catalog.live_files()
         staged, self._staged = self._staged, []
@@ -216,7 +234,9 @@ class StoreWriter:
 # Reading
 
 
-def _select_partitions(catalog: Catalog, dataset: str, force, months) -> list[str]:
+def _select_partitions(catalog: Catalog, dataset: str, force, months, bbox=None) -> list[str]:
+    """The live files of the dataset for the forces and months; with a bbox, not those whose
+    recorded extent misses it (partitions written before extents were recorded are kept)."""
     forces = None if force is None else {force} if isinstance(force, str) else set(force)
     month_set = None if months is None else {str(m) for m in months}
     out = []
@@ -228,8 +248,26 @@ def _select_partitions(catalog: Catalog, dataset: str, force, months) -> list[st
             continue
         if month_set is not None and m not in month_set:
             continue
+        if bbox is not None and "extent" in rec and not _overlaps(rec["extent"], bbox):
+            continue
         out.append(str(catalog.root / rec["file"]))
     return out
+
+
+def _overlaps(extent, bbox) -> bool:
+    if extent is None:   # no located row
+        return False
+    return not (extent[0] > bbox[2] or extent[2] < bbox[0] or extent[1] > bbox[3] or extent[3] < bbox[1])
+
+
+def _bbox_filter(bbox):
+    """A row filter on x/y: pyarrow skips the row groups whose x/y statistics miss the box (the
+    same numbers as the GeoParquet covering for points, and present in pre-GeoParquet files)."""
+    import pyarrow.dataset as ds
+
+    minx, miny, maxx, maxy = (float(v) for v in bbox)
+    x, y = ds.field("x"), ds.field("y")
+    return (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
 
 
 def months_held(store=None, force=None, dataset: str = "events") -> list[str]:
@@ -259,11 +297,12 @@ def missing_months(months, store=None, force=None) -> tuple[list[str], str | Non
                      f"({runs_text(missing)}): the results cover the other {len(asked) - len(missing)} only")
 
 
-def _read(store, dataset: str, force, months, columns=None) -> pa.Table:
+def _read(store, dataset: str, force, months, columns=None, bbox=None) -> pa.Table:
     root = resolve_store(store)
     catalog = Catalog.load(root)
     month_arr = parse_months(months)
-    files = _select_partitions(catalog, dataset, _force_filter(force), month_arr)
+    bbox = _check_bbox(bbox)
+    files = _select_partitions(catalog, dataset, _force_filter(force), month_arr, bbox)
     schema = SCHEMAS[dataset]
     if columns is not None:
         unknown = set(columns) - set(schema.names)
@@ -274,9 +313,28 @@ def _read(store, dataset: str, force, months, columns=None) -> pa.Table:
         return schema.empty_table()
     from concurrent.futures import ThreadPoolExecutor
 
+    filters = None if bbox is None else _bbox_filter(bbox)
+
+    def one(f):
+        return pq.read_table(f, schema=schema, columns=schema.names, filters=filters)
+
+    if len(files) == 1:   # one force-month: no pool to start
+        return one(files[0])
     with ThreadPoolExecutor(max_workers=4) as pool:   # Parquet decoding releases the GIL
-        tables = list(pool.map(lambda f: pq.read_table(f, schema=schema, columns=schema.names), files))
+        tables = list(pool.map(one, files))
     return pa.concat_tables(tables)
+
+
+def _check_bbox(bbox):
+    if bbox is None:
+        return None
+    try:
+        minx, miny, maxx, maxy = (float(v) for v in bbox)
+    except (TypeError, ValueError):
+        raise SaferhubError(f"bbox must be four numbers (minx, miny, maxx, maxy) in BNG metres, not {bbox!r}") from None
+    if not (minx <= maxx and miny <= maxy):
+        raise SaferhubError(f"bbox {bbox!r}: min must not exceed max")
+    return (minx, miny, maxx, maxy)
 
 
 def _force_filter(force):
@@ -307,7 +365,7 @@ def events(store=None, force=None, months=None, categories=None, bbox=None, sour
         need = {c for c in wanted if c != "harm_weight"} | {"category"}
         need |= {"source"} if sources is not None else set()
         need |= {"x", "y"} if (bbox is not None or located_only or geo) else set()
-    table = _read(store, "events", force, months, need)
+    table = _read(store, "events", force, months, need, bbox=bbox)
     mask = None
 
     def _and(m):
