@@ -18,8 +18,8 @@ from functools import lru_cache
 import numpy as np
 import pyarrow as pa
 
-LAYOUT = "geoparquet-1.1-hilbert-8192"   # part of the events schema tag: a new layout rewrites once
-ROW_GROUP_ROWS = 8192
+LAYOUT = "geoparquet-1.1-hilbert-4096"   # part of the events schema tag: a new layout rewrites once
+ROW_GROUP_ROWS = 4096
 # A fixed grid over Great Britain in BNG metres (with room for synthetic forces moved south and
 # east): the same point gets the same Hilbert key in every partition and every run.
 GRID = (-500_000.0, -2_000_000.0, 1_500_000.0, 1_300_000.0)
