@@ -260,14 +260,34 @@ def _overlaps(extent, bbox) -> bool:
     return not (extent[0] > bbox[2] or extent[2] < bbox[0] or extent[1] > bbox[3] or extent[3] < bbox[1])
 
 
-def _bbox_filter(bbox):
-    """A row filter on x/y: pyarrow skips the row groups whose x/y statistics miss the box (the
-    same numbers as the GeoParquet covering for points, and present in pre-GeoParquet files)."""
-    import pyarrow.dataset as ds
+def _read_box(path, schema: pa.Schema, bbox) -> pa.Table:
+    """The row groups of one file whose x/y statistics meet the box (the same numbers as the
+    GeoParquet covering for points, and present in pre-GeoParquet files too); the rows are
+    filtered by the caller. Columns a file lacks (written before they existed) read as null."""
+    pf = pq.ParquetFile(path)
+    md = pf.metadata
+    if md.num_row_groups == 0:
+        return schema.empty_table()
+    leaf = {md.row_group(0).column(j).path_in_schema: j for j in range(md.num_columns)}
+    minx, miny, maxx, maxy = bbox
 
-    minx, miny, maxx, maxy = (float(v) for v in bbox)
-    x, y = ds.field("x"), ds.field("y")
-    return (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
+    def meets(i: int) -> bool:
+        rg = md.row_group(i)
+        for name, lo, hi in (("x", minx, maxx), ("y", miny, maxy)):
+            st = rg.column(leaf[name]).statistics if name in leaf else None
+            if st is not None and st.has_min_max and (st.min > hi or st.max < lo):
+                return False
+        return True
+
+    groups = [i for i in range(md.num_row_groups) if meets(i)]
+    if not groups:
+        return schema.empty_table()
+    have = set(pf.schema_arrow.names)
+    t = pf.read_row_groups(groups, columns=[c for c in schema.names if c in have])
+    for f in schema:
+        if f.name not in have:
+            t = t.append_column(f, pa.nulls(t.num_rows, f.type))
+    return t.select(schema.names).cast(schema)
 
 
 def months_held(store=None, force=None, dataset: str = "events") -> list[str]:
@@ -313,10 +333,10 @@ def _read(store, dataset: str, force, months, columns=None, bbox=None) -> pa.Tab
         return schema.empty_table()
     from concurrent.futures import ThreadPoolExecutor
 
-    filters = None if bbox is None else _bbox_filter(bbox)
-
     def one(f):
-        return pq.read_table(f, schema=schema, columns=schema.names, filters=filters)
+        if bbox is not None:
+            return _read_box(f, schema, bbox)
+        return pq.read_table(f, schema=schema, columns=schema.names)
 
     if len(files) == 1:   # one force-month: no pool to start
         return one(files[0])
