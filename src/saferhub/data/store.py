@@ -109,6 +109,9 @@ def partition_key(dataset: str, force: str, month: str) -> str:
     return f"{dataset}/{force}/{month}"
 
 
+_READ_CACHE: dict = {}   # catalog.json path -> (its version key, Catalog): see Catalog.for_reading
+
+
 @dataclass
 class Catalog:
     """What is live in a store: partitions (key -> record) and ingested files (sha256 -> record)."""
@@ -123,12 +126,44 @@ class Catalog:
         if not path.exists():
             return cls(root)
         try:
-            doc = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
+            text = path.read_bytes()
+        except OSError as exc:
+            raise SaferhubError(f"{path}: the store catalog is unreadable ({exc})") from None
+        return cls._parse(root, text)
+
+    @classmethod
+    def _parse(cls, root: Path, text: bytes) -> "Catalog":
+        path = root / "catalog.json"
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
             raise SaferhubError(f"{path}: the store catalog is unreadable ({exc})") from None
         if doc.get("version") != CATALOG_VERSION:
             raise SaferhubError(f"{path}: store catalog version {doc.get('version')} is not supported")
         return cls(root, doc.get("partitions", {}), doc.get("files", {}))
+
+    @classmethod
+    def for_reading(cls, root: Path) -> "Catalog":
+        """The catalog for a reader, parsed once per version of catalog.json: a national store's
+        catalog is megabytes, and parsing it took most of a force-month read. The version is the
+        file's content digest (reading and hashing ~3 MB costs a few ms; inode and mtime can
+        repeat within a clock tick). Shared: readers must not change it (writers use `load`)."""
+        import hashlib
+
+        path = root / "catalog.json"
+        try:
+            text = path.read_bytes()
+        except FileNotFoundError:
+            return cls(root)
+        except OSError as exc:
+            raise SaferhubError(f"{path}: the store catalog is unreadable ({exc})") from None
+        key = hashlib.blake2b(text, digest_size=16).digest()
+        hit = _READ_CACHE.get(path)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        catalog = cls._parse(root, text)
+        _READ_CACHE[path] = (key, catalog)
+        return catalog
 
     def save(self) -> None:
         doc = {"version": CATALOG_VERSION, "partitions": self.partitions, "files": self.files}
@@ -294,7 +329,7 @@ def months_held(store=None, force=None, dataset: str = "events") -> list[str]:
     """The months ('YYYY-MM') the store holds for the force(s) (any force when None)."""
     forces = _force_filter(force)
     out = set()
-    for key in Catalog.load(resolve_store(store)).partitions:
+    for key in Catalog.for_reading(resolve_store(store)).partitions:
         ds, f, m = key.split("/")
         if ds == dataset and (forces is None or f in forces):
             out.add(m)
@@ -319,7 +354,7 @@ def missing_months(months, store=None, force=None) -> tuple[list[str], str | Non
 
 def _read(store, dataset: str, force, months, columns=None, bbox=None) -> pa.Table:
     root = resolve_store(store)
-    catalog = Catalog.load(root)
+    catalog = Catalog.for_reading(root)
     month_arr = parse_months(months)
     bbox = _check_bbox(bbox)
     files = _select_partitions(catalog, dataset, _force_filter(force), month_arr, bbox)

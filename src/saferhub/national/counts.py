@@ -29,7 +29,7 @@ def live_files(store=None, force=None, months=None) -> list[str]:
     from saferhub.data.store import Catalog, _force_filter, _select_partitions
     from saferhub.months import parse_months
 
-    catalog = Catalog.load(resolve_store(store))
+    catalog = Catalog.for_reading(resolve_store(store))
     return _select_partitions(catalog, "events", _force_filter(force), parse_months(months))
 
 
