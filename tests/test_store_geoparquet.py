@@ -152,3 +152,20 @@ def test_a_pre_geoparquet_partition_still_reads_and_is_rewritten_once(tmp_path, 
     assert [f.change for f in again.files] == ["unchanged"] and again.added == 0
     assert _partition(root)[0] == path
     assert sorted(events(root, bbox=BOX, columns=["event_id"])["event_id"].to_pylist()) == want
+
+
+def test_readers_see_every_commit_through_the_catalog_cache(tmp_path):
+    """Readers parse catalog.json once per version: each commit must still be seen at once."""
+    from saferhub.data import events
+    from saferhub.data.ingest import ingest_paths
+    from saferhub.data.store import months_held
+
+    root = tmp_path / "s"
+    held = []
+    for m in ("2019-03", "2019-04"):
+        src = tmp_path / m
+        src.mkdir()
+        shutil.copy(MERSEYSIDE / f"{m}-merseyside-street.csv.gz", src)
+        n = ingest_paths([src], store=root).rows_after
+        held.append(m)
+        assert months_held(root) == held and events(root, columns=["month"]).num_rows == n
