@@ -66,9 +66,9 @@ class EventQuery:
         set_(self, "categories", None if cats is None else tuple(cats))
         set_(self, "weights", None if self.weights is None else str(self.weights))
         if self.bbox is not None:
-            from saferhub.data.store import _check_bbox
+            from saferhub.data.geoparquet import check_bbox
 
-            set_(self, "bbox", _check_bbox(self.bbox))
+            set_(self, "bbox", check_bbox(self.bbox))
 
     def read(self, **kw):
         """`saferhub.data.store.events` for this query (kw: columns, located_only, geo, sources)."""

@@ -1,6 +1,6 @@
 """Event partitions as GeoParquet 1.1: a WKB `geometry` column (EPSG:27700 points), a `bbox`
 covering column (struct xmin/ymin/xmax/ymax, declared in the "geo" metadata's `covering`), rows
-in Hilbert order and moderate row groups.
+in Hilbert order and moderate row groups; and the reading of a box from such files.
 
 Why: a reader asking for a small box (ours, geopandas `read_parquet(bbox=...)`, DuckDB, GDAL)
 skips every row group whose statistics lie outside it; Hilbert order keeps each row group a
@@ -17,6 +17,9 @@ from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
+
+from saferhub.errors import SaferhubError
 
 LAYOUT = "geoparquet-1.1-hilbert-4096"   # part of the events schema tag: a new layout rewrites once
 ROW_GROUP_ROWS = 4096
@@ -111,3 +114,56 @@ def extent(table: pa.Table) -> list[float] | None:
     if not ok.any():
         return None
     return [float(x[ok].min()), float(y[ok].min()), float(x[ok].max()), float(y[ok].max())]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a box
+
+
+def check_bbox(bbox):
+    """A box as (minx, miny, maxx, maxy) floats, or a clear error; None stays None."""
+    if bbox is None:
+        return None
+    try:
+        minx, miny, maxx, maxy = (float(v) for v in bbox)
+    except (TypeError, ValueError):
+        raise SaferhubError(f"bbox must be four numbers (minx, miny, maxx, maxy) in BNG metres, not {bbox!r}") from None
+    if not (minx <= maxx and miny <= maxy):
+        raise SaferhubError(f"bbox {bbox!r}: min must not exceed max")
+    return (minx, miny, maxx, maxy)
+
+
+def overlaps(extent, bbox) -> bool:
+    if extent is None:   # no located row
+        return False
+    return not (extent[0] > bbox[2] or extent[2] < bbox[0] or extent[1] > bbox[3] or extent[3] < bbox[1])
+
+
+def read_box(path, schema: pa.Schema, bbox) -> pa.Table:
+    """The row groups of one file whose x/y statistics meet the box (the same numbers as the
+    GeoParquet covering for points, and present in pre-GeoParquet files too); the rows are
+    filtered by the caller. Columns a file lacks (written before they existed) read as null."""
+    pf = pq.ParquetFile(path)
+    md = pf.metadata
+    if md.num_row_groups == 0:
+        return schema.empty_table()
+    leaf = {md.row_group(0).column(j).path_in_schema: j for j in range(md.num_columns)}
+    minx, miny, maxx, maxy = bbox
+
+    def meets(i: int) -> bool:
+        rg = md.row_group(i)
+        for name, lo, hi in (("x", minx, maxx), ("y", miny, maxy)):
+            st = rg.column(leaf[name]).statistics if name in leaf else None
+            if st is not None and st.has_min_max and (st.min > hi or st.max < lo):
+                return False
+        return True
+
+    groups = [i for i in range(md.num_row_groups) if meets(i)]
+    if not groups:
+        return schema.empty_table()
+    have = set(pf.schema_arrow.names)
+    t = pf.read_row_groups(groups, columns=[c for c in schema.names if c in have])
+    for f in schema:
+        if f.name not in have:
+            t = t.append_column(f, pa.nulls(t.num_rows, f.type))
+    return t.select(schema.names).cast(schema)

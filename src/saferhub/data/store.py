@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 from saferhub.categories import parse_categories
 from saferhub.config import resolve_store
+from saferhub.data.geoparquet import check_bbox, overlaps, read_box
 from saferhub.errors import SaferhubError
 from saferhub.fsutil import write_atomic
 from saferhub.months import parse_months
@@ -283,46 +284,10 @@ def _select_partitions(catalog: Catalog, dataset: str, force, months, bbox=None)
             continue
         if month_set is not None and m not in month_set:
             continue
-        if bbox is not None and "extent" in rec and not _overlaps(rec["extent"], bbox):
+        if bbox is not None and "extent" in rec and not overlaps(rec["extent"], bbox):
             continue
         out.append(str(catalog.root / rec["file"]))
     return out
-
-
-def _overlaps(extent, bbox) -> bool:
-    if extent is None:   # no located row
-        return False
-    return not (extent[0] > bbox[2] or extent[2] < bbox[0] or extent[1] > bbox[3] or extent[3] < bbox[1])
-
-
-def _read_box(path, schema: pa.Schema, bbox) -> pa.Table:
-    """The row groups of one file whose x/y statistics meet the box (the same numbers as the
-    GeoParquet covering for points, and present in pre-GeoParquet files too); the rows are
-    filtered by the caller. Columns a file lacks (written before they existed) read as null."""
-    pf = pq.ParquetFile(path)
-    md = pf.metadata
-    if md.num_row_groups == 0:
-        return schema.empty_table()
-    leaf = {md.row_group(0).column(j).path_in_schema: j for j in range(md.num_columns)}
-    minx, miny, maxx, maxy = bbox
-
-    def meets(i: int) -> bool:
-        rg = md.row_group(i)
-        for name, lo, hi in (("x", minx, maxx), ("y", miny, maxy)):
-            st = rg.column(leaf[name]).statistics if name in leaf else None
-            if st is not None and st.has_min_max and (st.min > hi or st.max < lo):
-                return False
-        return True
-
-    groups = [i for i in range(md.num_row_groups) if meets(i)]
-    if not groups:
-        return schema.empty_table()
-    have = set(pf.schema_arrow.names)
-    t = pf.read_row_groups(groups, columns=[c for c in schema.names if c in have])
-    for f in schema:
-        if f.name not in have:
-            t = t.append_column(f, pa.nulls(t.num_rows, f.type))
-    return t.select(schema.names).cast(schema)
 
 
 def months_held(store=None, force=None, dataset: str = "events") -> list[str]:
@@ -356,7 +321,7 @@ def _read(store, dataset: str, force, months, columns=None, bbox=None) -> pa.Tab
     root = resolve_store(store)
     catalog = Catalog.for_reading(root)
     month_arr = parse_months(months)
-    bbox = _check_bbox(bbox)
+    bbox = check_bbox(bbox)
     files = _select_partitions(catalog, dataset, _force_filter(force), month_arr, bbox)
     schema = SCHEMAS[dataset]
     if columns is not None:
@@ -370,7 +335,7 @@ def _read(store, dataset: str, force, months, columns=None, bbox=None) -> pa.Tab
 
     def one(f):
         if bbox is not None:
-            return _read_box(f, schema, bbox)
+            return read_box(f, schema, bbox)
         return pq.read_table(f, schema=schema, columns=schema.names)
 
     if len(files) == 1:   # one force-month: no pool to start
@@ -378,18 +343,6 @@ def _read(store, dataset: str, force, months, columns=None, bbox=None) -> pa.Tab
     with ThreadPoolExecutor(max_workers=4) as pool:   # Parquet decoding releases the GIL
         tables = list(pool.map(one, files))
     return pa.concat_tables(tables)
-
-
-def _check_bbox(bbox):
-    if bbox is None:
-        return None
-    try:
-        minx, miny, maxx, maxy = (float(v) for v in bbox)
-    except (TypeError, ValueError):
-        raise SaferhubError(f"bbox must be four numbers (minx, miny, maxx, maxy) in BNG metres, not {bbox!r}") from None
-    if not (minx <= maxx and miny <= maxy):
-        raise SaferhubError(f"bbox {bbox!r}: min must not exceed max")
-    return (minx, miny, maxx, maxy)
 
 
 def _force_filter(force):
