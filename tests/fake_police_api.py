@@ -62,6 +62,7 @@ class FakePoliceAPI:
     details: dict | None = None
     log: list = field(default_factory=list)
     too_fast: int = 0
+    listed_forces: list | None = None              # what /forces lists (default: the forces with neighbourhoods)
 
     def __post_init__(self):
         self._lock = threading.Lock()
@@ -162,6 +163,9 @@ class FakePoliceAPI:
         parts = path.removeprefix("/api").strip("/").split("/")
         if parts == ["crimes-street-dates"]:
             return 200, [{"date": m, "stop-and-search": []} for m in sorted(self.crimes, reverse=True)], {}
+        if parts == ["forces"]:
+            listed = self.listed_forces if self.listed_forces is not None else sorted(self.neighbourhoods)
+            return 200, [{"id": f, "name": f"{f.replace('-', ' ').title()} Police"} for f in listed], {}
         if parts == ["crime-last-updated"]:
             return 200, {"date": self.last_updated}, {}
         if parts == ["crimes-street", "all-crime"]:

@@ -39,14 +39,17 @@ def _force(force):
 
 @dataclass(frozen=True)
 class EventQuery:
-    """Which events: a store, a force (id, name or several), months, categories and the harm
-    weights table. Months and categories are kept canonical ('YYYY-MM' strings, category names)."""
+    """Which events: a store, a force (id, name or several), months, categories, the harm
+    weights table and a `bbox` (minx, miny, maxx, maxy in BNG metres; the store then skips the
+    partitions and row groups outside it). Months and categories are kept canonical ('YYYY-MM'
+    strings, category names)."""
 
     store: str | None = None
     force: str | tuple[str, ...] | None = None
     months: tuple[str, ...] | None = None
     categories: tuple[str, ...] | None = None
     weights: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
 
     def __post_init__(self):
         from saferhub.categories import parse_categories
@@ -62,6 +65,17 @@ class EventQuery:
         set_(self, "months", months)
         set_(self, "categories", None if cats is None else tuple(cats))
         set_(self, "weights", None if self.weights is None else str(self.weights))
+        if self.bbox is not None:
+            from saferhub.data.geoparquet import check_bbox
+
+            set_(self, "bbox", check_bbox(self.bbox))
+
+    def read(self, **kw):
+        """`saferhub.data.store.events` for this query (kw: columns, located_only, geo, sources)."""
+        from saferhub.data.store import events
+
+        return events(self.store, force=self.force, months=self.month_list, categories=self.categories,
+                      bbox=self.bbox, harm_weights=self.weights, **kw)
 
     @property
     def forces(self) -> list[str]:

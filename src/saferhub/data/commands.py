@@ -43,6 +43,21 @@ def _ingest_table(report) -> Table:
     return table
 
 
+MAX_FILE_ROWS = 200   # past this, the ingest prints one row per force, not per file
+
+
+def _force_table(forces) -> Table:
+    """One row per force: its files summed, and whether they balance (read = stored + quarantined
+    + ignored)."""
+    table = Table(title="by force")
+    for col in ("force", "files", "read", "stored", "quarantined", "ignored", "balanced"):
+        table.add_column(col, justify="left" if col == "force" else "right")
+    for t in forces:
+        table.add_row(t.force, f"{t.files:,}", f"{t.read:,}", f"{t.stored:,}", f"{t.quarantined:,}",
+                      f"{t.ignored:,}", "yes" if t.balanced else "NO")
+    return table
+
+
 def ingest(
     paths: List[Path] = typer.Argument(..., help="CSV / .csv.gz files, folders, or data.police.uk .zip archives."),
     kind: str = typer.Option("police", help="police (data.police.uk street/outcomes/stop-and-search) or incidents (partner records)."),
@@ -56,6 +71,7 @@ def ingest(
     store: options.Store = None,
 ):
     """Validate and load files into the event store; bad rows go to quarantine, nothing is lost."""
+    from saferhub.data.archive import per_force
     from saferhub.data.ingest import ingest_paths
     from saferhub.data.sources import discover
 
@@ -69,7 +85,13 @@ def ingest(
     if as_json:
         print(json.dumps(report.as_dict(), indent=1))
         return
-    console.print(_ingest_table(report))
+    forces = per_force(report)
+    if len(report.files) <= MAX_FILE_ROWS:
+        console.print(_ingest_table(report))
+    else:   # a national archive: thousands of files; one row per force instead
+        console.print(f"{len(report.files):,} files (one row each with --json)")
+    if len(forces) > 1:
+        console.print(_force_table(forces))
     for f in report.files:
         if f.ignored_columns:
             console.print(f"{_base(f.name)}: column(s) not stored (no data.police.uk "
@@ -143,7 +165,7 @@ def quarantine_cmd(store: options.Store = None,
 
 
 def fetch(
-    force: str = typer.Option(..., "--force", help="Force id or name, e.g. merseyside or 'Merseyside Police'."),
+    force: str = typer.Option(..., "--force", help="Force id or name, e.g. merseyside or 'Merseyside Police'; 'all': every force the API lists."),
     from_month: str = typer.Option(..., "--from", help="First month, YYYY-MM."),
     to_month: Optional[str] = typer.Option(None, "--to", help="Last month, YYYY-MM (default: the --from month)."),
     base_url: Optional[str] = typer.Option(None, "--base-url", envvar="SAFERHUB_POLICE_API",
@@ -152,8 +174,11 @@ def fetch(
     as_json: options.Json = False,
     store: options.Store = None,
 ):
-    """Download street crimes for a force and months from the police.uk API into the store."""
+    """Download street crimes for a force (or every force: --force all) and months from the police.uk API into the store."""
     from saferhub.data.fetch import fetch as fetch_months
+
+    if force.strip().lower() == "all":
+        return _fetch_all((from_month, to_month or from_month), store, base_url, refresh, as_json)
 
     progress, task = _progress(1, "fetching")
     with progress:
@@ -193,6 +218,35 @@ def fetch(
         console.print(f"already in the store (use --refresh to fetch again): {', '.join(report.skipped)}")
     console.print(f"{report.requests:,} API requests ({report.retries:,} retried, {report.throttled:,} throttled); "
                   f"{len(report.fetched)} month(s) fetched, {len(report.skipped)} skipped")
+
+
+def _fetch_all(months, store, base_url, refresh, as_json) -> None:
+    from saferhub.data.archive import fetch_all
+
+    progress, task = _progress(1, "forces")
+    with progress:
+        def on_force(force: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, description=force)
+
+        report = fetch_all(months, store, base_url=base_url, refresh=refresh, on_force=on_force)
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=1))
+    else:
+        table = Table(title=f"fetch every force from {report.base_url}")
+        for col in ("force", "months fetched", "read", "stored", "quarantined", "skipped"):
+            table.add_column(col, justify="left" if col == "force" else "right")
+        for f, r in report.reports.items():
+            table.add_row(f, str(len(r.fetched)), f"{sum(m.read for m in r.fetched):,}",
+                          f"{sum(m.stored for m in r.fetched):,}", f"{sum(m.quarantined for m in r.fetched):,}",
+                          str(len(r.skipped)))
+        console.print(table)
+    err = options.console(stderr=True)
+    for f, why in sorted(report.failures.items()):
+        err.print(f"{f}: FAILED: {why}", style="bold red", highlight=False, soft_wrap=True)
+    err.print(f"{len(report.reports)} of {len(report.forces)} forces fetched; {len(report.failures)} failed",
+              highlight=False)
+    if report.failures:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

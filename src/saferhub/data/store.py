@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 from saferhub.categories import parse_categories
 from saferhub.config import resolve_store
+from saferhub.data.geoparquet import check_bbox, overlaps, read_box
 from saferhub.errors import SaferhubError
 from saferhub.fsutil import write_atomic
 from saferhub.months import parse_months
@@ -91,6 +92,10 @@ def schema_tag(dataset: str) -> str:
     import hashlib
 
     columns = ";".join(f"{f.name}:{f.type}" for f in SCHEMAS[dataset])
+    if dataset == "events":   # the file layout too: a store written before GeoParquet is rewritten once
+        from saferhub.data.geoparquet import LAYOUT
+
+        columns += ";" + LAYOUT
     return hashlib.sha256(columns.encode()).hexdigest()[:12]
 
 
@@ -103,6 +108,9 @@ _NO_DICTIONARY = {"event_id", "crime_id", "lon", "lat", "x", "y", "occurred_at",
 
 def partition_key(dataset: str, force: str, month: str) -> str:
     return f"{dataset}/{force}/{month}"
+
+
+_READ_CACHE: dict = {}   # catalog.json path -> (its version key, Catalog): see Catalog.for_reading
 
 
 @dataclass
@@ -119,12 +127,44 @@ class Catalog:
         if not path.exists():
             return cls(root)
         try:
-            doc = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
+            text = path.read_bytes()
+        except OSError as exc:
+            raise SaferhubError(f"{path}: the store catalog is unreadable ({exc})") from None
+        return cls._parse(root, text)
+
+    @classmethod
+    def _parse(cls, root: Path, text: bytes) -> "Catalog":
+        path = root / "catalog.json"
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
             raise SaferhubError(f"{path}: the store catalog is unreadable ({exc})") from None
         if doc.get("version") != CATALOG_VERSION:
             raise SaferhubError(f"{path}: store catalog version {doc.get('version')} is not supported")
         return cls(root, doc.get("partitions", {}), doc.get("files", {}))
+
+    @classmethod
+    def for_reading(cls, root: Path) -> "Catalog":
+        """The catalog for a reader, parsed once per version of catalog.json: a national store's
+        catalog is megabytes, and parsing it took most of a force-month read. The version is the
+        file's content digest (reading and hashing ~3 MB costs a few ms; inode and mtime can
+        repeat within a clock tick). Shared: readers must not change it (writers use `load`)."""
+        import hashlib
+
+        path = root / "catalog.json"
+        try:
+            text = path.read_bytes()
+        except FileNotFoundError:
+            return cls(root)
+        except OSError as exc:
+            raise SaferhubError(f"{path}: the store catalog is unreadable ({exc})") from None
+        key = hashlib.blake2b(text, digest_size=16).digest()
+        hit = _READ_CACHE.get(path)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        catalog = cls._parse(root, text)
+        _READ_CACHE[path] = (key, catalog)
+        return catalog
 
     def save(self) -> None:
         doc = {"version": CATALOG_VERSION, "partitions": self.partitions, "files": self.files}
@@ -147,6 +187,7 @@ class StoreWriter:
         self._lock = None
         self.catalog: Catalog | None = None
         self._staged: list[Path] = []
+        self._extents: dict[str, list | None] = {}   # staged event partition -> its located rows' box
 
     def __enter__(self) -> "StoreWriter":
         try:
@@ -182,7 +223,7 @@ class StoreWriter:
         for tmp in self.root.glob(".catalog.json.*"):
             tmp.unlink(missing_ok=True)
 
-    def stage_table(self, relpath_stem: str, table: pa.Table) -> str:
+    def stage_table(self, relpath_stem: str, table: pa.Table, row_group_size: int | None = None) -> str:
         """Write `table` under a fresh name; return its path relative to the store."""
         rel = f"{relpath_stem}-{secrets.token_hex(6)}.parquet"
         path = self.root / rel
@@ -190,18 +231,31 @@ class StoreWriter:
         self._staged.append(path)
         # zstd level 1, dictionaries only for repetitive text, statistics only where readers
         # filter: a third faster to write than the defaults, and smaller.
-        dict_cols = [c for c in table.column_names if c not in _NO_DICTIONARY]
+        dict_cols = [c for c in table.column_names if c not in _NO_DICTIONARY | {"geometry", "bbox"}]
         stats = [c for c in ("month", "x", "y", "line") if c in table.column_names]
+        if "bbox" in table.column_names:
+            stats += [f"bbox.{f}" for f in ("xmin", "ymin", "xmax", "ymax")]
         pq.write_table(table, path, compression="zstd", compression_level=1,
-                       use_dictionary=dict_cols, write_statistics=stats)
+                       use_dictionary=dict_cols, write_statistics=stats, row_group_size=row_group_size)
         return rel
 
     def stage_partition(self, dataset: str, force: str, month: str, table: pa.Table) -> str:
-        return self.stage_table(f"parts/{dataset}/{force}/{month}", table)
+        """Write one partition. Events are GeoParquet 1.1 (data.geoparquet): Hilbert-ordered rows,
+        a bbox covering and row groups of ROW_GROUP_ROWS, so box reads skip most of a file."""
+        if dataset != "events":
+            return self.stage_table(f"parts/{dataset}/{force}/{month}", table)
+        from saferhub.data.geoparquet import ROW_GROUP_ROWS, as_geoparquet, extent
+
+        rel = self.stage_table(f"parts/{dataset}/{force}/{month}", as_geoparquet(table), ROW_GROUP_ROWS)
+        self._extents[rel] = extent(table)
+        return rel
 
     def commit(self) -> None:
         """Make everything staged live (one atomic catalog swap), then drop superseded files."""
         before = Catalog.load(self.root).live_files()
+        for rec in self.catalog.partitions.values():   # the box of each new event partition
+            if rec["file"] in self._extents:
+                rec["extent"] = self._extents[rec["file"]]
         self.catalog.save()
         live = self.catalog.live_files()
         staged, self._staged = self._staged, []
@@ -216,7 +270,9 @@ class StoreWriter:
 # Reading
 
 
-def _select_partitions(catalog: Catalog, dataset: str, force, months) -> list[str]:
+def _select_partitions(catalog: Catalog, dataset: str, force, months, bbox=None) -> list[str]:
+    """The live files of the dataset for the forces and months; with a bbox, not those whose
+    recorded extent misses it (partitions written before extents were recorded are kept)."""
     forces = None if force is None else {force} if isinstance(force, str) else set(force)
     month_set = None if months is None else {str(m) for m in months}
     out = []
@@ -228,6 +284,8 @@ def _select_partitions(catalog: Catalog, dataset: str, force, months) -> list[st
             continue
         if month_set is not None and m not in month_set:
             continue
+        if bbox is not None and "extent" in rec and not overlaps(rec["extent"], bbox):
+            continue
         out.append(str(catalog.root / rec["file"]))
     return out
 
@@ -236,7 +294,7 @@ def months_held(store=None, force=None, dataset: str = "events") -> list[str]:
     """The months ('YYYY-MM') the store holds for the force(s) (any force when None)."""
     forces = _force_filter(force)
     out = set()
-    for key in Catalog.load(resolve_store(store)).partitions:
+    for key in Catalog.for_reading(resolve_store(store)).partitions:
         ds, f, m = key.split("/")
         if ds == dataset and (forces is None or f in forces):
             out.add(m)
@@ -259,11 +317,12 @@ def missing_months(months, store=None, force=None) -> tuple[list[str], str | Non
                      f"({runs_text(missing)}): the results cover the other {len(asked) - len(missing)} only")
 
 
-def _read(store, dataset: str, force, months, columns=None) -> pa.Table:
+def _read(store, dataset: str, force, months, columns=None, bbox=None) -> pa.Table:
     root = resolve_store(store)
-    catalog = Catalog.load(root)
+    catalog = Catalog.for_reading(root)
     month_arr = parse_months(months)
-    files = _select_partitions(catalog, dataset, _force_filter(force), month_arr)
+    bbox = check_bbox(bbox)
+    files = _select_partitions(catalog, dataset, _force_filter(force), month_arr, bbox)
     schema = SCHEMAS[dataset]
     if columns is not None:
         unknown = set(columns) - set(schema.names)
@@ -274,8 +333,15 @@ def _read(store, dataset: str, force, months, columns=None) -> pa.Table:
         return schema.empty_table()
     from concurrent.futures import ThreadPoolExecutor
 
+    def one(f):
+        if bbox is not None:
+            return read_box(f, schema, bbox)
+        return pq.read_table(f, schema=schema, columns=schema.names)
+
+    if len(files) == 1:   # one force-month: no pool to start
+        return one(files[0])
     with ThreadPoolExecutor(max_workers=4) as pool:   # Parquet decoding releases the GIL
-        tables = list(pool.map(lambda f: pq.read_table(f, schema=schema, columns=schema.names), files))
+        tables = list(pool.map(one, files))
     return pa.concat_tables(tables)
 
 
@@ -307,7 +373,7 @@ def events(store=None, force=None, months=None, categories=None, bbox=None, sour
         need = {c for c in wanted if c != "harm_weight"} | {"category"}
         need |= {"source"} if sources is not None else set()
         need |= {"x", "y"} if (bbox is not None or located_only or geo) else set()
-    table = _read(store, "events", force, months, need)
+    table = _read(store, "events", force, months, need, bbox=bbox)
     mask = None
 
     def _and(m):

@@ -34,12 +34,10 @@ def load_events(store=None, force=None, months=None, categories=None, weights: s
                 columns=COLUMNS, *, query=None) -> pd.DataFrame:
     """Located events of the store matching the filters, or `query` (an EventQuery, which
     replaces them); a clear error, stating the store's coverage, when none match."""
-    from saferhub.data import events
     from saferhub.query import EventQuery
 
     q = query or EventQuery(store, force, months, categories, weights)
-    table = events(store=q.store, force=q.force, months=q.month_list, categories=q.categories, located_only=True,
-                   harm_weights=q.weights, columns=[*columns, "harm_weight"])
+    table = q.read(located_only=True, columns=[*columns, "harm_weight"])
     if table.num_rows == 0:
         raise SaferhubError(f"no located events match force {', '.join(q.forces) or 'any'}, months {q.months_text} "
                             f"and categories {q.categories_text}: {store_coverage(q.store)}")

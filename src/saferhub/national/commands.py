@@ -1,4 +1,4 @@
-"""CLI: `saferhub national run | synthetic` — thin shells over saferhub.national."""
+"""CLI: `saferhub national run | counts | synthetic` — thin shells over saferhub.national."""
 
 from __future__ import annotations
 
@@ -109,6 +109,36 @@ def synthetic(
     options.console(stderr=True).print(
         f"wrote {s['rows']:,} SYNTHETIC rows as {s['forces']} forces (replaying {s['source']}, seed {s['seed']}) "
         f"to {out_store}", highlight=False)
+
+
+@national_app.command("counts")
+def counts(
+    store: options.Store = None,
+    force: Annotated[Optional[str], typer.Option("--force", help="Forces, comma-separated (default: every force).")] = None,
+    months: options.Months = None,
+    categories: options.Categories = None,
+    engine: Annotated[str, typer.Option("--engine", help="duckdb | pyarrow | auto (the faster measured, DuckDB).")] = "auto",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the counts as CSV.")] = None,
+    json_out: options.Json = False,
+):
+    """Events by month and category over every force in the store, read straight from its Parquet files."""
+    from saferhub.fsutil import write_atomic
+    from saferhub.national.counts import national_counts
+
+    forces = [f.strip() for f in force.split(",") if f.strip()] if force else None
+    df = national_counts(store, months=months, categories=categories, force=forces, engine=engine)
+    if out:
+        write_atomic(out, df.to_csv(index=False))
+    if json_out:
+        options.console().print_json(json.dumps(df.to_dict("records")))
+        return
+    wide = df.pivot_table(index="month", columns="category", values="events", aggfunc="sum", fill_value=0)
+    from rich.table import Table
+
+    t = Table("month", *wide.columns, "total")
+    for month, row in wide.iterrows():
+        t.add_row(month, *(f"{v:,}" for v in row), f"{row.sum():,}")
+    options.console().print(t)
 
 
 def register(app: typer.Typer) -> None:
