@@ -223,8 +223,9 @@ def _parse(member: Member, data: bytes, sha: str, spec: Mapping, checks) -> list
         "raw_category": raw_cat,
         "text": col["text"].replace("", None) if "text" in col else None,
     })
+    # from_pandas: an empty LSOA cell is NaN in pandas' string columns, and null here
     edition, lsoa11 = editions(pa.array(out["lsoa"].to_numpy(dtype=object) if "lsoa" in col else [None] * n,
-                                        pa.string()), x, y, checks.geo_dir)
+                                        pa.string(), from_pandas=True), x, y, checks.geo_dir)
     out["lsoa_edition"], out["lsoa11"] = edition.to_pandas(), lsoa11.to_pandas()
     good = pd.isnull(reason)
     quarantine = _quarantine_table(member.name, raw, reason, good)
