@@ -352,6 +352,12 @@ def merge_into(writer, parsed: list) -> None:
                     for key, rec in catalog.partitions.items() if key.startswith(prefix)}
         current = existing
         for item in sorted(items, key=lambda p: (p.member.stamp, p.member.name)):
+            if f"{item.sha256}:{agency}" in catalog.files:
+                # the same file again changes nothing: re-applying it would undo a newer export's corrections
+                item.merged = {m: current[m].sort_by("event_id") for m in sorted(item.tables) if m in current}
+                item.content_ids = {m: catalog.partitions[prefix + m]["content"] if current[m] is existing.get(m)
+                                    else _content_id(t) for m, t in item.merged.items()}
+                continue
             incoming = [t for t in item.tables.values()]
             new_ids = pa.concat_tables(incoming)["event_id"] if incoming else pa.array([], pa.string())
             merged = {}
