@@ -386,7 +386,8 @@ def test_an_unknown_time_zone_is_one_line(tmp_path):
 
 def test_upsert_moves_records_between_months_in_stamp_order(tmp_path):
     """Two exports of the same records in one run: the later copy (by file time) wins, wherever the
-    record was; a month left empty by a move is still written (empty), other agencies untouched."""
+    record was (A moves from January to February); another agency's records with the same ids are
+    untouched; the old file again changes nothing."""
     import os
 
     from saferhub.data import events
@@ -407,7 +408,7 @@ def test_upsert_moves_records_between_months_in_stamp_order(tmp_path):
     assert sorted(t.index) == ["knowsley-council:A", "knowsley-council:B", "sefton-council:A", "sefton-council:B"]
     assert str(t.loc["sefton-council:A", "month"]) == "2020-02-01" and t.loc["sefton-council:A", "category"] == "Burglary"
     assert str(t.loc["knowsley-council:A", "month"]) == "2020-01-01"
-    # an older copy arriving later does not undo the correction
-    ingest_paths([old], store=s, kind="incidents", mapping=tmp_path / "m.yaml")
+    again = ingest_paths([old], store=s, kind="incidents", mapping=tmp_path / "m.yaml")
+    assert again.added == 0 and [f.change for f in again.files] == ["unchanged"]
     t = events(s).to_pandas().set_index("event_id")
-    assert len(t) == 4
+    assert len(t) == 4 and str(t.loc["sefton-council:A", "month"]) == "2020-02-01"
