@@ -231,6 +231,16 @@ def _compare(text, checked, unread, **rules):
     got_bad = dict(zip(q["line"].astype(int), q["reason"]))
     assert got_bad == bad
     assert q["file"].eq("radios.csv").all()
+    # a row the checks refused keeps its values, device pseudonymised, in the reader's column order
+    lines = text.split("\n")
+    header = next(csv.reader([lines[0]]))
+    for _, r in checked.quarantine.iterrows():
+        f = dict(zip(header, next(csv.reader([lines[r["line"] - 1]]))))
+        want = [_pseudo(f["device"])] + [f.get(c, "") for c in ("time", "lon", "lat", "easting", "northing",
+                                                               "accuracy", "speed", "simulated")]
+        assert r["raw"] == ",".join(want)
+    for name, key in (("accuracy", "acc"), ("speed", "speed")):   # missing = null, not NaN
+        assert checked.good[name].null_count == sum(math.isnan(v[key]) for v in info.values())
     g = checked.good.to_pandas()
     assert g.columns.tolist() == PINGS_SCHEMA.names
     assert sorted(checked.lines.tolist()) == sorted(info)
