@@ -412,3 +412,63 @@ def test_upsert_moves_records_between_months_in_stamp_order(tmp_path):
     assert again.added == 0 and [f.change for f in again.files] == ["unchanged"]
     t = events(s).to_pandas().set_index("event_id")
     assert len(t) == 4 and str(t.loc["sefton-council:A", "month"]) == "2020-02-01"
+
+
+def test_the_mapping_size_cap_is_exactly_one_megabyte(tmp_path):
+    from saferhub.data.incidents import MAX_MAPPING_BYTES
+
+    body = "agency: A\ncolumns: {id: a, datetime: b, category: c}\n"
+    pad = lambda size: body + "#" * (size - len(body) - 1) + "\n"  # noqa: E731
+    (tmp_path / "ok.yaml").write_text(pad(MAX_MAPPING_BYTES))
+    assert load_mapping(tmp_path / "ok.yaml").agency == "A"
+    (tmp_path / "big.yaml").write_text(pad(MAX_MAPPING_BYTES + 1))
+    with pytest.raises(SaferhubError, match="over 1 MB"):
+        load_mapping(tmp_path / "big.yaml")
+
+
+def test_odd_keys_and_missing_columns_are_named(tmp_path):
+    (tmp_path / "m.yaml").write_text("agency: A\n~: 1\ncolumns: {id: a, datetime: b, category: c}\n")
+    with pytest.raises(SaferhubError, match=r"unknown setting\(s\) a non-text key \(known: agency, force, columns"):
+        load_mapping(tmp_path / "m.yaml")
+    (tmp_path / "n.yaml").write_text("agency: A\ncolumns: {id: a, datetime: b, category: [c]}\n")
+    with pytest.raises(SaferhubError, match=r"n.yaml: columns: 'category' must map a single value to a single value, not a list"):
+        load_mapping(tmp_path / "n.yaml")
+    (tmp_path / "o.yaml").write_text("agency: A\ncolumns: {id: Ref, datetime: When, category: Kind}\n")
+    (tmp_path / "f.csv").write_text("Ref,Date,Type,Extra\n1,2020-01-01 10:00,Noise,x\n")
+    member = Member(name="f.csv", path=tmp_path / "f.csv", inner=None, stamp="2026-01-01T00:00:00")
+    with pytest.raises(SaferhubError) as err:
+        parse_incidents(member, load_mapping(tmp_path / "o.yaml"))
+    assert str(err.value) == (f"f.csv: column(s) 'When', 'Kind' named in {tmp_path / 'o.yaml'} are not in the "
+                              "header (Ref, Date, Type, Extra)")
+
+
+def test_a_file_with_agency_column_and_no_good_rows_is_filed_as_partner(tmp_path):
+    (tmp_path / "m.yaml").write_text("columns: {id: r, datetime: d, category: c, agency: a}\n")
+    (tmp_path / "f.csv").write_text("r,d,c,a\n1,bad,Noise,Sefton Council\n")
+    member = Member(name="f.csv", path=tmp_path / "f.csv", inner=None, stamp="2026-01-01T00:00:00")
+    (item,) = parse_incidents(member, load_mapping(tmp_path / "m.yaml"))
+    assert (item.force, item.rows_read, item.quarantined) == ("partner", 1, 1)
+
+
+def test_a_file_seen_before_then_a_new_one_in_the_same_run(tmp_path):
+    """The already-ingested file is skipped for the merge, and the new one after it still merges."""
+    import os
+
+    from saferhub.data import events
+    from saferhub.data.ingest import ingest_paths
+
+    (tmp_path / "m.yaml").write_text("agency: Sefton Council\ncolumns: {id: r, datetime: d, category: c}\n")
+    a = tmp_path / "a.csv"
+    a.write_text("r,d,c\nA,2020-01-05 10:00,Noise\nB,2020-02-06 10:00,Noise\n")
+    b = tmp_path / "b.csv"
+    b.write_text("r,d,c\nA,2020-03-05 10:00,Burglary\nC,2020-01-07 10:00,Noise\n")
+    os.utime(a, (1_600_000_000,) * 2)
+    os.utime(b, (1_700_000_000,) * 2)
+    s = tmp_path / "s"
+    ingest_paths([a], store=s, kind="incidents", mapping=tmp_path / "m.yaml")
+    r = ingest_paths([a, b], store=s, kind="incidents", mapping=tmp_path / "m.yaml")
+    assert {f.name.rsplit("/", 1)[-1]: f.change for f in r.files}["a.csv"] == "unchanged"
+    t = events(s).to_pandas().set_index("event_id")
+    assert {k: str(v) for k, v in t["month"].items()} == {
+        "sefton-council:A": "2020-03-01", "sefton-council:B": "2020-02-01", "sefton-council:C": "2020-01-01"}
+    assert t.loc["sefton-council:A", "category"] == "Burglary"
