@@ -305,7 +305,8 @@ def test_grid_edges(tmp_path):
             "E,2020-03-01 10:00,Noise,-0.6,5,,,\n"              # 6: off the grid
             "F,2020-03-01 10:00,Noise,5,-0.6,,,\n"              # 7: off the grid
             "G,2020-03-01 10:00,Noise,334937,,,,\n"             # 8: one of two
-            "H,2020-03-01 10:00,Noise,334937,390000,,,\n")      # 9: Liverpool
+            "H,2020-03-01 10:00,Noise,334937,390000,,,\n"      # 9: Liverpool
+            "I,2020-03-01 10:00,Noise,5,abc,,,\n")              # 10: a northing that is no number
     (item,) = _parse(tmp_path, text, False, True)
     q = {r["line"]: r["reason"] for r in item.quarantine.to_pylist()}
     assert q[4] == "easting/northing (700001, 5) outside the British National Grid"
@@ -315,7 +316,8 @@ def test_grid_edges(tmp_path):
     assert q[8] == "unparseable easting/northing ('334937', '')"
     # the two corners are on the grid but outside the UK's lon/lat box, then; Liverpool is kept
     assert q[2].endswith("are outside the UK") and q[3].endswith("are outside the UK")
-    assert sorted(q) == [2, 3, 4, 5, 6, 7, 8]
+    assert q[10] == "unparseable easting/northing ('5', 'abc')"
+    assert sorted(q) == [2, 3, 4, 5, 6, 7, 8, 10]
     (row,) = [r for t in item.tables.values() for r in t.to_pylist()]
     assert row["x"] == pytest.approx(334937, abs=0.01) and row["y"] == pytest.approx(390000, abs=0.01)
     lon, lat = TO_WGS84.transform(334937, 390000)
@@ -448,6 +450,13 @@ def test_a_file_with_agency_column_and_no_good_rows_is_filed_as_partner(tmp_path
     member = Member(name="f.csv", path=tmp_path / "f.csv", inner=None, stamp="2026-01-01T00:00:00")
     (item,) = parse_incidents(member, load_mapping(tmp_path / "m.yaml"))
     assert (item.force, item.rows_read, item.quarantined) == ("partner", 1, 1)
+    # and through a store: nothing stored, the row kept in the quarantine
+    from saferhub.data.ingest import ingest_paths
+    from saferhub.data.store import quarantine
+
+    r = ingest_paths([tmp_path / "f.csv"], store=tmp_path / "s", kind="incidents", mapping=tmp_path / "m.yaml")
+    assert [(f.read, f.stored, f.quarantined) for f in r.files] == [(1, 0, 1)]
+    assert quarantine(tmp_path / "s").to_pylist()[0]["reason"] == "unparseable date/time 'bad'"
 
 
 def test_a_file_seen_before_then_a_new_one_in_the_same_run(tmp_path):
