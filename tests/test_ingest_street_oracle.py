@@ -214,8 +214,10 @@ def test_a_file_of_another_force_and_bad_headers(tmp_path):
     with pytest.raises(SaferhubError, match=r"unrecognised header \(Crime ID, Month, Reported by, Falls within, "
                                             r"Longitude, Latitude, \.\.\.\); expected"):
         detect_kind("f", HEADER.split(",")[:9])
-    with pytest.raises(SaferhubError, match=r"unrecognised header \(a, b\); expected data.police.uk street"):
-        detect_kind("f", ["a", "b"])
+    with pytest.raises(SaferhubError) as err:
+        detect_kind("some.csv", ["a", "b", "c", "d", "e", "f"])
+    assert str(err.value) == ("some.csv: unrecognised header (a, b, c, d, e, f); expected data.police.uk street, "
+                              "outcomes or stop-and-search columns")
 
 
 def test_quarantine_and_warnings_are_in_line_order(tmp_path):
