@@ -468,7 +468,7 @@ def test_a_file_seen_before_then_a_new_one_in_the_same_run(tmp_path):
 
     (tmp_path / "m.yaml").write_text("agency: Sefton Council\ncolumns: {id: r, datetime: d, category: c}\n")
     a = tmp_path / "a.csv"
-    a.write_text("r,d,c\nA,2020-01-05 10:00,Noise\nB,2020-02-06 10:00,Noise\n")
+    a.write_text("r,d,c\nA,2020-01-05 10:00,Noise\nB,2020-02-06 10:00,Noise\nD,2020-01-09 10:00,Noise\n")
     b = tmp_path / "b.csv"
     b.write_text("r,d,c\nA,2020-03-05 10:00,Burglary\nC,2020-01-07 10:00,Noise\n")
     os.utime(a, (1_600_000_000,) * 2)
@@ -479,5 +479,6 @@ def test_a_file_seen_before_then_a_new_one_in_the_same_run(tmp_path):
     assert {f.name.rsplit("/", 1)[-1]: f.change for f in r.files}["a.csv"] == "unchanged"
     t = events(s).to_pandas().set_index("event_id")
     assert {k: str(v) for k, v in t["month"].items()} == {
-        "sefton-council:A": "2020-03-01", "sefton-council:B": "2020-02-01", "sefton-council:C": "2020-01-01"}
+        "sefton-council:A": "2020-03-01", "sefton-council:B": "2020-02-01", "sefton-council:C": "2020-01-01",
+        "sefton-council:D": "2020-01-01"}
     assert t.loc["sefton-council:A", "category"] == "Burglary"
