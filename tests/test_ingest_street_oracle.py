@@ -229,3 +229,30 @@ def test_quarantine_and_warnings_are_in_line_order(tmp_path):
     assert [(r["line"], r["reason"]) for r in p.warnings.to_pylist()] == [
         (4, "duplicate Crime ID (first on line 2; stored as d#2)"), (7, "duplicate Crime ID (first on line 2; stored as d#3)")]
     assert p.warnings.to_pylist()[0]["raw"] == rows[2] and p.warnings.to_pylist()[0]["file"] == str(tmp_path / "2018-01-merseyside-street.csv")
+
+
+def test_an_older_release_without_context_stores_no_text(tmp_path):
+    header = HEADER.rsplit(",", 1)[0]            # no Context column (older releases)
+    rows = [street_row(crime_id="a").rsplit(",", 1)[0], street_row(crime_id="b").rsplit(",", 1)[0]]
+    path = tmp_path / "2018-01-merseyside-street.csv"
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    p = parse_member(_member(path), checks=Checks(far_km=None))
+    t = p.tables["2018-01"].to_pylist()
+    assert [r["event_id"] for r in t] == ["a", "b"] and [r["text"] for r in t] == [None, None]
+    assert p.extra_columns == [] and p.rows_read == 2
+
+
+def test_outcomes_and_searches_are_stored_with_their_schemas(tmp_path):
+    from saferhub.data.policeuk import OUTCOMES, STOP_SEARCH
+    from saferhub.data.store import OUTCOME_SCHEMA, STOP_SEARCH_SCHEMA
+
+    o = tmp_path / "2018-01-merseyside-outcomes.csv"
+    o.write_text(",".join(OUTCOMES) + "\nc1,2018-01,Merseyside Police,Merseyside Police,-2.98,53.40,On or near Bold Street,"
+                 "E01006512,Liverpool 060A,Under investigation\n")
+    p = parse_member(_member(o), checks=Checks(far_km=None))
+    assert p.tables["2018-01"].schema == OUTCOME_SCHEMA and p.stored == 1
+    s = tmp_path / "2018-01-merseyside-stop-and-search.csv"
+    s.write_text(",".join(STOP_SEARCH) + "\nPerson search,2018-01-05T10:00:00+00:00,False,,53.40,-2.98,Male,18-24,"
+                 "White,White,Misuse of Drugs Act 1971 (section 23),Controlled drugs,A no further action disposal,False,False\n")
+    p = parse_member(_member(s), checks=Checks(far_km=None))
+    assert p.tables["2018-01"].schema == STOP_SEARCH_SCHEMA and p.stored == 1
