@@ -15,7 +15,6 @@ import math
 import random
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
 import pytest
 from pyproj import Transformer
 

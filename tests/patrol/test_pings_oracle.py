@@ -13,14 +13,12 @@ import csv
 import datetime as dt
 import hashlib
 import hmac
-import io
 import json
 import math
 import random
 import re
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
