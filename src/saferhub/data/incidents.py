@@ -223,8 +223,9 @@ def _parse(member: Member, data: bytes, sha: str, spec: Mapping, checks) -> list
         "raw_category": raw_cat,
         "text": col["text"].replace("", None) if "text" in col else None,
     })
+    # from_pandas: an empty LSOA cell is NaN in pandas' string columns, and null here
     edition, lsoa11 = editions(pa.array(out["lsoa"].to_numpy(dtype=object) if "lsoa" in col else [None] * n,
-                                        pa.string()), x, y, checks.geo_dir)
+                                        pa.string(), from_pandas=True), x, y, checks.geo_dir)
     out["lsoa_edition"], out["lsoa11"] = edition.to_pandas(), lsoa11.to_pandas()
     good = pd.isnull(reason)
     quarantine = _quarantine_table(member.name, raw, reason, good)
@@ -351,6 +352,12 @@ def merge_into(writer, parsed: list) -> None:
                     for key, rec in catalog.partitions.items() if key.startswith(prefix)}
         current = existing
         for item in sorted(items, key=lambda p: (p.member.stamp, p.member.name)):
+            if f"{item.sha256}:{agency}" in catalog.files:
+                # the same file again changes nothing: re-applying it would undo a newer export's corrections
+                item.merged = {m: current[m].sort_by("event_id") for m in sorted(item.tables) if m in current}
+                item.content_ids = {m: catalog.partitions[prefix + m]["content"] if current[m] is existing.get(m)
+                                    else _content_id(t) for m, t in item.merged.items()}
+                continue
             incoming = [t for t in item.tables.values()]
             new_ids = pa.concat_tables(incoming)["event_id"] if incoming else pa.array([], pa.string())
             merged = {}

@@ -207,7 +207,9 @@ def check(raw: pd.DataFrame, key: bytes, file_label: str, boundary=None, *, max_
     flag(raw["device"].str.strip() == "", "no device or callsign")
     when_text = raw["time"].astype(str).str.strip()
     has_zone = when_text.str.contains(_ZONE)
-    time = pd.to_datetime(when_text.where(has_zone, None), utc=True, errors="coerce", format="ISO8601")
+    # a lower-case "z" is a zone too (RFC 3339), but pandas reads only "Z"
+    zulu = when_text.str.replace(r"z$", "Z", regex=True)
+    time = pd.to_datetime(zulu.where(has_zone, None), utc=True, errors="coerce", format="ISO8601")
     flag(when_text == "", "no time")
     flag(~has_zone.to_numpy(), "time has no zone (give an offset such as +01:00, or Z)")
     flag(time.isna().to_numpy(), "time is not a date and time")
