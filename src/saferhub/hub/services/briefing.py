@@ -48,7 +48,7 @@ def recent_incidents(db: Session, user: User, purpose: str | None, since: dt.dat
     case roles, the incidents the user may read, logged with `purpose`.
 
     Returns {"recorded", "recorded_simulated", "truncated", "readable": [{id, category, lsoa,
-    place, source, agency}]}."""
+    place, source, agency, x, y}]} (x, y: BNG, None when unplaced)."""
     reads = can_read_cases(user)
     if reads:
         purpose = audit.check_purpose(purpose)  # before any query: no purpose, no records
@@ -61,10 +61,11 @@ def recent_incidents(db: Session, user: User, purpose: str | None, since: dt.dat
         return out
     recent, readable = [i for i, _ in rows], incident_clause(user)  # the incident rule (access)
     for start in range(0, len(recent), CHUNK):
-        out["readable"] += [{"id": i, "category": cat, "lsoa": lsoa, "place": place, "source": src, "agency": agency}
-                            for i, cat, lsoa, place, src, agency in db.execute(
+        out["readable"] += [{"id": i, "category": cat, "lsoa": lsoa, "place": place, "source": src, "agency": agency,
+                             "x": x, "y": y}
+                            for i, cat, lsoa, place, src, agency, x, y in db.execute(
                                 select(Incident.id, Incident.category, Incident.lsoa, Incident.location_text,
-                                       Incident.source, Incident.agency_id)
+                                       Incident.source, Incident.agency_id, Incident.x, Incident.y)
                                 .where(Incident.id.in_(recent[start:start + CHUNK]), readable))]
     ids = sorted(r["id"] for r in out["readable"])
     if ids:
