@@ -81,8 +81,9 @@ def audit_page(request: Request, db: DB, before: QueryId = None, entity: str = "
         return render(request, "message.html", user=user, title="Audit trail", status=exc.status,
                       message="Only administrators see the audit trail." if exc.status == 403 else str(exc))
     names = {u["id"]: u["name"] for u in services.list_users(db, user)}  # logged: staff records
+    records = services.trail.record_names(db, user, rows)
     db.commit()
-    return render(request, "audit.html", user=user, rows=rows, names=names, entity=entity,
+    return render(request, "audit.html", user=user, rows=rows, names=names, entity=entity, records=records,
                   older=rows[-1].seq if len(rows) == AUDIT_PAGE else None, title="Audit trail")
 
 
