@@ -108,3 +108,6 @@ from saferhub.hub.services import placenames  # noqa: E402
 from saferhub.hub.services.caseplace import case_place, resolve_place, set_case_location  # noqa: E402
 
 __all__ += ["case_place", "placenames", "resolve_place", "set_case_location"]
+from saferhub.hub.services.plans import may_publish, public_summary  # noqa: E402
+
+__all__ += ["may_publish", "public_summary"]
