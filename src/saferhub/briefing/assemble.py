@@ -189,11 +189,12 @@ def assemble(db: Session, user: User, purpose: str | None, *, now: dt.datetime |
     b.incidents_simulated = sum(r["source"] == "simulated" for r in recent["readable"])
     if not b.sees_cases:  # aggregate only: the partnership's count, simulated ones included
         b.incidents_simulated = recent["recorded_simulated"]
-    b.incidents = placenames.name_places(areas[:AREA_ROWS], store, street_key="place")  # street, ward, map link
+    gaz = placenames.gazetteer(store)
+    b.incidents = placenames.name_places(areas[:AREA_ROWS], street_key="place", gaz=gaz)  # street, ward, map link
     b.incidents_other_places = len(areas) - len(b.incidents)
     b.incidents_other_total = sum(a["total"] for a in areas[AREA_ROWS:])
     b.hotspots, b.hotspot_layer = active_hotspots(store)
-    b.hotspots = placenames.name_places(b.hotspots, store)
+    b.hotspots = placenames.name_places(b.hotspots, gaz=gaz)
     if b.hotspot_layer and b.hotspot_layer.get("months"):
         b.hotspot_age = how_old(dt.date.fromisoformat(str(b.hotspot_layer["months"][-1])[:7] + "-01"), now)
     dosage = patrol_dosage(store, today - dt.timedelta(days=1))

@@ -70,7 +70,8 @@ def _case_page(request: Request, db, user, purpose: str, case_id: int, *, status
         incidents = services.case_incidents(db, user, case_id, purpose, limit=500)
         refs = services.case_referrals(db, user, case_id, purpose)
         people = services.case_people_notes(db, user, case_id, purpose)
-        place = services.case_place(db, user, case, purpose, _store())
+        gaz = services.placenames.gazetteer(_store())  # the published wards, once per page
+        place = services.case_place(db, user, case, purpose, gaz=gaz)
     except HubError as exc:
         db.rollback()
         message = (f"There is no case {case_id} you can open. If you expected one, ask its owner to share it "
@@ -82,7 +83,7 @@ def _case_page(request: Request, db, user, purpose: str, case_id: int, *, status
     timeline = _timeline(case, actions, incidents, refs, agencies, people)
     return render(request, "case.html", user=user, case=case, actions=actions, timeline=timeline, form=form,
                   people=people["people"], notes=people["notes"], place=place,
-                  wards=services.placenames.gazetteer(_store()).wards(),
+                  wards=gaz.wards(),
                   incident_count=len(incidents), agencies=agencies,
                   working=[agencies.get(a, "?") for a in case.get("agencies", [])], referral_kinds=REFERRAL_KINDS,
                   errors=errors or {}, typed=typed or {}, flash=flash, title=f"Case {case['ref']}: {case['title']}",

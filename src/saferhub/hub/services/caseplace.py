@@ -120,13 +120,13 @@ def set_case_location(db: Session, user: User, case_id: int, place: dict) -> dic
     return loc
 
 
-def case_place(db: Session, user: User, case: dict, purpose: str | None, store=None) -> dict | None:
+def case_place(db: Session, user: User, case: dict, purpose: str | None, store=None, gaz=None) -> dict | None:
     """The case's location named for a person, with its map link; None when it has none. Read
     through `get_location` (access and the purpose log)."""
     if not case.get("location_id"):
         return None
     loc = get_location(db, user, case["location_id"], purpose)
-    gaz = gazetteer(store)
+    gaz = gaz or gazetteer(store)
     if loc["lat"] is None:
         return loc | {"label": loc["description"] or "A place with no coordinates", "map_href": map_href(None, None)}
     name = gaz.name_points([loc["lon"]], [loc["lat"]])[0]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from saferhub.data.products import product_path
+from saferhub.data.products import products_dir
 
 MAP_ZOOM = 17
 
@@ -99,20 +99,27 @@ class Gazetteer:
                         "lsoa": str(self.lsoa_codes[si]) if si >= 0 else "", "lsoa_name": lsoa_name})
         return out
 
-    def wards(self) -> list[dict]:
-        """Every ward, for a form's choice: {code, name, district, label}, by district then name."""
+    @functools.cached_property
+    def _ward_list(self) -> list[dict]:
         rows = [{"code": str(c), "name": str(n), "district": str(d), "label": f"{n} ({d})" if d else str(n)}
                 for c, n, d in zip(self.ward_codes, self.ward_names, self.ward_districts)]
         return sorted({r["code"]: r for r in rows}.values(), key=lambda r: (r["district"], r["name"]))
+
+    def wards(self) -> list[dict]:
+        """Every ward, for a form's choice: {code, name, district, label}, by district then name."""
+        return self._ward_list
 
     def ward(self, code: str) -> int | None:
         hit = np.flatnonzero(self.ward_codes == code)
         return int(hit[0]) if hit.size else None
 
 
-def _version(name: str, store) -> tuple[str, int]:
-    path = product_path(name, store)
-    return (str(path), path.stat().st_mtime_ns) if path is not None else ("", 0)
+def _version(folder, name: str) -> tuple[str, int]:
+    for suffix in (".geojson", ".json"):  # product_path's order, without resolving the store again
+        path = folder / f"{name}{suffix}"
+        if path.exists():
+            return str(path), path.stat().st_mtime_ns
+    return "", 0
 
 
 def _read_features(path: str):
@@ -131,7 +138,8 @@ def _read_features(path: str):
 def gazetteer(store=None) -> Gazetteer:
     """The published wards and LSOAs (empty when `saferhub publish boundaries` never ran); read
     again only when a file changes."""
-    return _gazetteer(_version("boundary-wards", store), _version("boundary-lsoas", store))
+    folder = products_dir(store)  # resolving the store reads the settings: once per call
+    return _gazetteer(_version(folder, "boundary-wards"), _version(folder, "boundary-lsoas"))
 
 
 @functools.lru_cache(maxsize=4)
@@ -152,13 +160,14 @@ def _gazetteer(wards: tuple[str, int], lsoas: tuple[str, int]) -> Gazetteer:
     return g
 
 
-def name_places(rows: list[dict], store=None, *, street_key: str = "street") -> list[dict]:
+def name_places(rows: list[dict], store=None, *, street_key: str = "street", gaz: Gazetteer | None = None) -> list[dict]:
     """Each row (with `lat`/`lon`, or BNG `x`/`y`, and a street phrase under `street_key`) gains
-    `ward`, `district`, `lsoa_name` (kept when the row has one), `label` and `map_href`."""
+    `ward`, `district`, `lsoa_name` (kept when the row has one), `label` and `map_href`. `gaz`:
+    a gazetteer already at hand (one per page)."""
     if not rows:
         return rows
     lon, lat = _wgs84(rows)
-    names = gazetteer(store).name_points(lon, lat)
+    names = (gaz or gazetteer(store)).name_points(lon, lat)
     for r, n, lo, la in zip(rows, names, lon.tolist(), lat.tolist()):
         ok = np.isfinite(lo) and np.isfinite(la)
         r["lat"], r["lon"] = (round(la, 6), round(lo, 6)) if ok else (None, None)
