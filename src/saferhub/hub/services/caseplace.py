@@ -62,6 +62,40 @@ def _street_points(root: str, _stamp: int) -> dict:
             for k, g in df.groupby("key", sort=False)}
 
 
+NEAREST_M = 150  # a point is "on or near" a street whose police.uk snap point is this close
+
+
+def nearest_street(store, lon: float, lat: float) -> str:
+    """The police.uk snap point name nearest the point, within NEAREST_M metres; '' for none."""
+    from saferhub.geo.project import to_bng
+
+    names, x, y = _flat(street_points(store))
+    if not len(names):
+        return ""
+    px, py = to_bng([lon], [lat])
+    d2 = (x - px[0]) ** 2 + (y - py[0]) ** 2
+    i = int(np.argmin(d2))
+    return str(names[i]) if d2[i] <= NEAREST_M ** 2 else ""
+
+
+def _flat(points: dict) -> tuple:
+    """Every street point as (names, BNG x, BNG y) arrays, made once per street-point table."""
+    cached = _FLAT.get(id(points))
+    if cached is None:
+        from saferhub.geo.project import to_bng
+
+        names = np.concatenate([v[0] for v in points.values()]) if points else np.array([], dtype=object)
+        lon = np.concatenate([v[1] for v in points.values()]) if points else np.array([])
+        lat = np.concatenate([v[2] for v in points.values()]) if points else np.array([])
+        x, y = to_bng(lon, lat)
+        _FLAT.clear()
+        cached = _FLAT[id(points)] = (names, x, y)
+    return cached
+
+
+_FLAT: dict = {}
+
+
 def resolve_place(store, *, street: str = "", ward_code: str = "", lat: float | None = None,
                   lon: float | None = None) -> dict:
     """{lon, lat, description, ward, lsoa} for a street in a ward, a ward alone, or coordinates.
@@ -77,8 +111,9 @@ def resolve_place(store, *, street: str = "", ward_code: str = "", lat: float | 
         if len(gaz.ward_geoms) and not name["ward"]:
             raise HubError("That point is in none of the partnership's wards. Check the numbers "
                            "(latitude first, then longitude).")
+        street = nearest_street(store, lon, lat)
         return {"lon": lon, "lat": lat, "ward": name["ward"] or None, "lsoa": name["lsoa"] or None,
-                "description": place_label("", name["ward"], name["district"]) if name["ward"] else None}
+                "description": place_label(street, name["ward"], name["district"]) if name["ward"] or street else None}
     i = gaz.ward(ward_code) if ward_code else None
     if i is None:
         raise HubError("Choose the ward, or give latitude and longitude.")
