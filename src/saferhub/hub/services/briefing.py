@@ -86,13 +86,12 @@ def weekday_usual(db: Session, now: dt.datetime) -> dict:
 
     Returns {"weeks": [count 1 week ago, ...], "mean": float, "recorded_any": bool}."""
     newest = (select(Incident.id, Incident.occurred_at).order_by(Incident.id.desc()).limit(USUAL_SCAN).subquery())
-    oldest = now - dt.timedelta(days=7 * USUAL_WEEKS, hours=24)
-    stamps = [aware(t) for t in db.scalars(select(newest.c.occurred_at).where(newest.c.occurred_at >= oldest,
-                                                                           newest.c.occurred_at < now))]
-    weeks = []
-    for k in range(1, USUAL_WEEKS + 1):
-        end = now - dt.timedelta(days=7 * k)
-        weeks.append(sum(end - dt.timedelta(hours=24) <= t < end for t in stamps))
+    at = newest.c.occurred_at
+    ends = [now - dt.timedelta(days=7 * k) for k in range(1, USUAL_WEEKS + 1)]
+    # counted by the database (one pass, no rows fetched): each week's 24 hours
+    counts = db.execute(select(*[func.count().filter(at >= end - dt.timedelta(hours=24), at < end)
+                                 for end in ends])).one()
+    weeks = [int(c or 0) for c in counts]
     return {"weeks": weeks, "mean": sum(weeks) / len(weeks), "recorded_any": any(weeks)}
 
 
