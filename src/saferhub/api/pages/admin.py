@@ -90,6 +90,9 @@ def plan_publish(plan_id: Id, request: Request, db: DB, version: PublicText = ""
             return redirect(f"/web/plans/{plan_id}?done={'published' if public == 'yes' else 'withdrawn'}#publish")
         except HubError as exc:
             db.rollback()
+            if exc.status in (403, 404):  # not theirs to publish: said plainly, nothing read again
+                return render(request, "message.html", user=user, title="Plan not published", status=exc.status,
+                              message=str(exc) if exc.status == 403 else f"There is no plan {plan_id} you can open.")
             errors["form"], status = str(exc), exc.status
     return _plan_page(request, db, user, purpose, plan_id, errors=errors, typed=typed, status=status)
 
