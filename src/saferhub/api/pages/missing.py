@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
-from saferhub.api.deps import DB, FormIdText, Id
+from saferhub.api.deps import DB, Id
 from saferhub.api.pages.common import STALE, check_csrf, csrf_ok, redirect, render, shown, text_errors, with_purpose
 from saferhub.hub.errors import HubError
 from saferhub.hub.missing_models import MISSING_RISK
@@ -81,7 +81,7 @@ def _when(text: str, name: str, errors: dict) -> dt.datetime | None:
 
 
 @router.post("/missing/people/{mp_id}/episodes")
-def episode_create(request: Request, db: DB, mp_id: Id, home_id: FormIdText = "", reported_at: Text = "",
+def episode_create(request: Request, db: DB, mp_id: Id, home_id: Text = "", reported_at: Text = "",
                    returned_at: Text = "", risk: Text = "", csrf_token: Text = ""):
     """Record an episode (the API's POST /missing/people/{id}/episodes): who may is the service's rule."""
     stale = not csrf_ok(request, csrf_token)
@@ -95,7 +95,7 @@ def episode_create(request: Request, db: DB, mp_id: Id, home_id: FormIdText = ""
     typed = {k: shown(v) for k, v in typed.items()}
     if stale:
         errors["form"] = STALE
-    if not home_id.isdigit():
+    if not (home_id.isascii() and home_id.isdigit() and 0 < int(home_id) < 2**31):
         errors.setdefault("home_id", "Choose the home the child went missing from.")
     if risk and risk not in MISSING_RISK:
         errors.setdefault("risk", "Choose a risk grading from the list.")
