@@ -60,6 +60,8 @@ def test_audit_trail_names_records_without_personal_data(browser, live_web, demo
             for part in t.split("; "):
                 if part.startswith("and ") and part.endswith(" more"):
                     continue
+                if re.fullmatch(r"(case|referral|person|user) records: none", part):
+                    continue  # a read that found nothing
                 m = re.fullmatch(r"(case|referral|person|user) (\d+)(.*)", part)
                 assert m, part
                 kind, i, rest = m.group(1), int(m.group(2)), m.group(3)

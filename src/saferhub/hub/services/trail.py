@@ -71,8 +71,9 @@ def record_names(db: Session, user: User, rows: list[AuditEvent]) -> dict[int, s
     out = {}
     for r in rows:
         ids = _ids(r)
-        if not ids:
-            out[r.seq] = KIND_WORDS.get(r.entity, r.entity.replace("_", " "))
+        if not ids:  # a read that found nothing (an empty inbox), or the trail itself
+            word = KIND_WORDS.get(r.entity, r.entity.replace("_", " "))
+            out[r.seq] = word if r.entity == "audit" else f"{word} records: none"
             continue
         text = "; ".join(one(r.entity, i) for i in ids[:NAMED])
         out[r.seq] = text + (f"; and {len(ids) - NAMED:,} more" if len(ids) > NAMED else "")
