@@ -58,7 +58,7 @@ class Fuzz:
 
     def user(self, path):
         v = "admin.police" if "/admin/" in path else "caseworker.fire" if path.startswith("/web/referrals/") \
-            else "caseworker.police"
+            else "coordinator.police" if path.endswith("/public") else "caseworker.police"
         if v not in self.users or path == "/web/logout":
             u = WebUser(self.hub.client.app, email(v), PASSWORD)
             u.state_purpose("fuzzing the web forms")
@@ -69,7 +69,8 @@ class Fuzz:
 
     def path_ids(self, path):
         ids = self.w["ids"]["own"]
-        known = {"case_id": ids["case"], "user_id": self.w["users"]["analyst.fire"]}
+        known = {"case_id": ids["case"], "user_id": self.w["users"]["analyst.fire"], "plan_id": ids["plan"],
+                 "mp_id": self.w["missing"]["own"]["mp"]}
         if "{referral_id}" in path:
             h = self.hub.headers(email("caseworker.police"))
             known["referral_id"] = self.hub.client.post(f"/cases/{ids['case']}/referrals", headers=h, json={

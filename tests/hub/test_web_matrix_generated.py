@@ -121,6 +121,15 @@ def _report_kind(base, rel):
     return "evaluation" if base == "evaluations" else "patrol" if rel.startswith("patrol-plan/") else "report"
 
 
+def _plan_version(ctx, t):
+    from sqlalchemy import select
+
+    from saferhub.hub.models import Plan
+
+    with ctx.hub.sessions() as s:
+        return s.scalar(select(Plan.version).where(Plan.id == _ids(ctx, t)["plan"]))
+
+
 WEB_ROUTES = {
     "GET /web/login": Route(ANY, lambda ctx, v, t: ("GET", "/web/login", None)),
     "POST /web/login": Route(ANY, None),  # a throwaway browser signs in (see _special)
@@ -155,6 +164,10 @@ WEB_ROUTES = {
         "POST", f"/web/cases/{_ids(ctx, t)['case']}/notes",
         {"person_id": str(_ids(ctx, t)["person"]), "kind": "fact", "text": "web matrix note"}),
         targets=TARGETS[:3], write=True),
+    # give the case a location by coordinates (the world publishes no boundaries: any point in Great Britain)
+    "POST /web/cases/{case_id}/location": Route(lambda v, t: full(v, t), lambda ctx, v, t: (
+        "POST", f"/web/cases/{_ids(ctx, t)['case']}/location", {"lat": "53.4070", "lon": "-2.9916"}),
+        targets=TARGETS[:3], write=True),
     "GET /web/referrals": Route(lambda v, t: role(v) in CASE_ROLES, lambda ctx, v, t: ("GET", "/web/referrals", None)),
     # the receiving agency (fire) answers; each cell answers a fresh referral of the target case
     "POST /web/referrals/{referral_id}": Route(
@@ -166,9 +179,20 @@ WEB_ROUTES = {
     "GET /web/plans/{plan_id}": Route(lambda v, t: may_read(v, t, "plan"),
                                       lambda ctx, v, t: ("GET", f"/web/plans/{_ids(ctx, t)['plan']}", None),
                                       targets=TARGETS),
+    # publish the plan's "you said, we did" summary (PUT /plans/{id}/public's rule: coordinators who read it)
+    "POST /web/plans/{plan_id}/public": Route(lambda v, t: role(v) == "coordinator" and may_read(v, t, "plan"),
+                                              lambda ctx, v, t: (
+        "POST", f"/web/plans/{_ids(ctx, t)['plan']}/public",
+        {"version": str(_plan_version(ctx, t)), "public": "yes", "title": "Street drinking", "done": "Patrols",
+         "outcome": "Fewer calls"}), targets=TARGETS, write=True),
     "GET /web/missing": Route(lambda v, t: role(v) in CASE_ROLES, lambda ctx, v, t: ("GET", "/web/missing", None)),
     "GET /web/missing/people/{mp_id}": Route(lambda v, t: MISSING_SIGHT[(t, "child")](v), lambda ctx, v, t: (
         "GET", f"/web/missing/people/{ctx.w['missing'][t]['mp']}", None), targets=("own", "other")),
+    # record an episode (the API's POST /missing/people/{id}/episodes rule: sight of the child and the home)
+    "POST /web/missing/people/{mp_id}/episodes": Route(lambda v, t: MISSING_SIGHT[(t, "home")](v), lambda ctx, v, t: (
+        "POST", f"/web/missing/people/{ctx.w['missing'][t]['mp']}/episodes",
+        {"home_id": str(ctx.w["missing"][t]["home"]), "reported_at": "2023-06-01T21:00"}),
+        targets=("own", "other"), write=True),
     "GET /web/missing/homes/{home_id}": Route(lambda v, t: MISSING_SIGHT[(t, "home")](v), lambda ctx, v, t: (
         "GET", f"/web/missing/homes/{ctx.w['missing'][t]['home']}", None), targets=("own", "other")),
     "GET /web/reports": Route(SIGNED, lambda ctx, v, t: ("GET", "/web/reports", None)),

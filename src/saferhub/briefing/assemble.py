@@ -24,6 +24,7 @@ from saferhub.data.products import read_product
 from saferhub.hub import services
 from saferhub.hub.models import User
 from saferhub.hub.services import briefing as hub_briefing
+from saferhub.hub.services import placenames
 from saferhub.hub.services.common import aware
 
 AREA_ROWS = 15         # places listed under "last 24 hours"; the rest are summed in one line
@@ -62,13 +63,16 @@ class Briefing:
 
 def by_place(rows: list[dict], lsoa_names: dict[str, str]) -> list[dict]:
     """Incidents counted by place (police.uk street or partner place text, and LSOA) with their
-    categories and recording agencies, busiest first."""
+    categories, recording agencies and a point (the first incident's), busiest first."""
     areas: dict[tuple, dict] = {}
     for r in rows:
         sim = r["source"] == "simulated"
         key = (r["lsoa"] or "", (r["place"] or "").removeprefix("Simulated: "))
         a = areas.setdefault(key, {"lsoa": lsoa_names.get(r["lsoa"], r["lsoa"]), "place": key[1], "total": 0,
-                                   "categories": {}, "simulated": 0, "agencies": set()})
+                                   "categories": {}, "simulated": 0, "agencies": set(),
+                                   "lsoa_name": lsoa_names.get(r["lsoa"], ""), "x": None, "y": None})
+        if a["x"] is None and r.get("x") is not None:  # a police.uk snap point: one place, one point
+            a["x"], a["y"] = r["x"], r["y"]
         a["total"] += 1
         a["simulated"] += sim
         a["categories"][r["category"]] = a["categories"].get(r["category"], 0) + 1
@@ -185,10 +189,12 @@ def assemble(db: Session, user: User, purpose: str | None, *, now: dt.datetime |
     b.incidents_simulated = sum(r["source"] == "simulated" for r in recent["readable"])
     if not b.sees_cases:  # aggregate only: the partnership's count, simulated ones included
         b.incidents_simulated = recent["recorded_simulated"]
-    b.incidents = areas[:AREA_ROWS]
+    gaz = placenames.gazetteer(store)
+    b.incidents = placenames.name_places(areas[:AREA_ROWS], street_key="place", gaz=gaz)  # street, ward, map link
     b.incidents_other_places = len(areas) - len(b.incidents)
     b.incidents_other_total = sum(a["total"] for a in areas[AREA_ROWS:])
     b.hotspots, b.hotspot_layer = active_hotspots(store)
+    b.hotspots = placenames.name_places(b.hotspots, gaz=gaz)
     if b.hotspot_layer and b.hotspot_layer.get("months"):
         b.hotspot_age = how_old(dt.date.fromisoformat(str(b.hotspot_layer["months"][-1])[:7] + "-01"), now)
     dosage = patrol_dosage(store, today - dt.timedelta(days=1))

@@ -142,7 +142,11 @@ def top_hotspots(cells: gpd.GeoDataFrame, n: int = 50) -> list[dict]:
     """Hot cells with crimes of their own, the most confident and busiest first."""
     hot = cells[(cells["gi_bin"] > 0) & (cells["count"] > 0)]
     hot = hot.sort_values(["gi_bin", "count", "unit_id"], ascending=[False, False, True]).head(n)
-    return pd.DataFrame(hot.drop(columns=hot.geometry.name)).to_dict("records")
+    centre = hot.geometry.centroid.to_crs(4326) if len(hot) else None  # the briefing's map links
+    rows = pd.DataFrame(hot.drop(columns=hot.geometry.name))
+    if centre is not None:
+        rows["lon"], rows["lat"] = centre.x.round(6).to_numpy(), centre.y.round(6).to_numpy()
+    return rows.to_dict("records")
 
 
 def forecast_layer(table: pd.DataFrame, cell_size: float, wards: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:

@@ -20,7 +20,13 @@ router = APIRouter(prefix="/web", include_in_schema=False)
 Text = Annotated[str, Form(max_length=4000)]
 Long = Annotated[str, Form(max_length=50_000)]  # longer than any field allows: the page says so and keeps it
 LIMITS = {"title": 300, "reason": 5000, "legal_gateway": 200, "text": 20_000}
-DONE = {"action": "Action added.", "note": "Note added.", "referral": "Referral sent."}
+DONE = {"action": "Action added.", "note": "Note added.", "referral": "Referral sent.", "location": "Location set."}
+
+
+def _store():
+    from saferhub.config import settings
+
+    return settings().store_path
 
 
 def _too_long(typed: dict, errors: dict) -> None:
@@ -64,6 +70,8 @@ def _case_page(request: Request, db, user, purpose: str, case_id: int, *, status
         incidents = services.case_incidents(db, user, case_id, purpose, limit=500)
         refs = services.case_referrals(db, user, case_id, purpose)
         people = services.case_people_notes(db, user, case_id, purpose)
+        gaz = services.placenames.gazetteer(_store())  # the published wards, once per page
+        place = services.case_place(db, user, case, purpose, gaz=gaz)
     except HubError as exc:
         db.rollback()
         message = (f"There is no case {case_id} you can open. If you expected one, ask its owner to share it "
@@ -74,7 +82,8 @@ def _case_page(request: Request, db, user, purpose: str, case_id: int, *, status
     agencies = {a["id"]: a["name"] for a in services.list_agencies(db)}
     timeline = _timeline(case, actions, incidents, refs, agencies, people)
     return render(request, "case.html", user=user, case=case, actions=actions, timeline=timeline, form=form,
-                  people=people["people"], notes=people["notes"],
+                  people=people["people"], notes=people["notes"], place=place,
+                  wards=gaz.wards(),
                   incident_count=len(incidents), agencies=agencies,
                   working=[agencies.get(a, "?") for a in case.get("agencies", [])], referral_kinds=REFERRAL_KINDS,
                   errors=errors or {}, typed=typed or {}, flash=flash, title=f"Case {case['ref']}: {case['title']}",
@@ -276,6 +285,53 @@ def note_create(case_id: Id, request: Request, db: DB, person_id: Text = "", kin
             errors["form"] = str(exc)
     return _reshow(request, db, user, purpose, case_id, stale, csrf_token, errors=errors,
                       typed=typed, form="note")
+
+
+def _number(text: str, name: str, errors: dict) -> float | None:
+    t = text.strip()
+    if not t:
+        return None
+    try:
+        v = float(t)
+    except ValueError:
+        v = float("nan")
+    if v != v or v in (float("inf"), float("-inf")) or len(t) > 30:
+        errors[name] = "Enter a number in decimal degrees, for example 53.4049 or -2.9811."
+        return None
+    return v
+
+
+@router.post("/cases/{case_id}/location")
+def location_set(case_id: Id, request: Request, db: DB, street: Text = "", ward: Text = "", lat: Text = "",
+                 lon: Text = "", csrf_token: Text = ""):
+    """Give the case a location: a street in a ward (or a ward alone), or latitude and longitude."""
+    user, purpose, ask, stale = _form_user(request, db, csrf_token, case_id)
+    if ask:
+        return ask
+    typed = {"street": street, "ward": ward, "lat": lat, "lon": lon}
+    errors = text_errors(typed)
+    typed = {k: shown(v) for k, v in typed.items()}
+    if stale:
+        errors["form"] = STALE
+    if len(street) > 200:
+        errors.setdefault("street", f"This is {len(street):,} characters long; a street name is at most 200.")
+    la = None if "lat" in errors else _number(lat, "lat", errors)
+    lo = None if "lon" in errors else _number(lon, "lon", errors)
+    if not errors and (la is None) != (lo is None):
+        errors["lat" if la is None else "lon"] = "Give both latitude and longitude, or neither."
+    if not errors and la is None and not ward.strip():
+        errors["ward"] = "Choose the ward (and type the street if you know it), or give latitude and longitude."
+    if not errors:
+        try:
+            place = services.resolve_place(_store(), street=street, ward_code=ward.strip(), lat=la, lon=lo)
+            services.set_case_location(db, user, case_id, place)
+            db.commit()
+            return redirect(f"/web/cases/{case_id}?done=location#location")
+        except HubError as exc:
+            db.rollback()
+            errors["form"] = str(exc)
+    return _reshow(request, db, user, purpose, case_id, stale, csrf_token, errors=errors,
+                   typed=typed, form="location")
 
 
 @router.get("/referrals")

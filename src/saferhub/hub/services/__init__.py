@@ -103,3 +103,11 @@ __all__ += ["active_user", "briefing", "case_referrals", "list_plans", "maps", "
 from saferhub.hub.services.casefile import case_people_notes, opens_case_records  # noqa: E402
 
 __all__ += ["case_people_notes", "opens_case_records"]
+# Places named for people (issue 20): the briefing's places, a case's location from the web.
+from saferhub.hub.services import placenames  # noqa: E402
+from saferhub.hub.services.caseplace import case_place, resolve_place, set_case_location  # noqa: E402
+
+__all__ += ["case_place", "placenames", "resolve_place", "set_case_location"]
+from saferhub.hub.services.plans import may_publish, public_summary  # noqa: E402
+
+__all__ += ["may_publish", "public_summary"]

@@ -248,6 +248,7 @@ def get_missing_person(db: Session, user: User, mp_id: int, purpose: str | None,
     d["episodes"] = [episode_dict(ep, h, f, sight.found) for ep, h, f in rows]
     d["pattern"] = patterns.person_pattern([(ep.reported_at, ep.returned_at) for ep, _, _ in rows], now or utcnow())
     d["seen_as"] = "all episodes" if sight.all_episodes else "episodes from your home only"
+    d["grades_risk"] = sight.found  # the force grades risk and records where found (record_episode's rule)
     audit.disclose(db, user, purpose, "missing_person", [mp.id], {
         "episodes": [ep.id for ep, _, _ in rows],
         "homes": sorted({h.id for _, h, _ in rows} | ({home.id} if home is not None else set()))})

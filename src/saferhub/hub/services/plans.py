@@ -128,6 +128,18 @@ def _screen_public_text(db: Session, p: Plan, texts: dict) -> None:
                 raise HubError(f"the public {field} names a person ({n!r}); describe what was done, not who")
 
 
+def may_publish(user: User) -> bool:
+    """Does this user publish plans to the public pages (set_plan_public's rule)? Pages show the form."""
+    return user.role == "coordinator"
+
+
+def public_summary(db: Session, user: User, plan_id: int) -> dict:
+    """The plan's public state for its page: {"public", "title", "done", "outcome", "approved_at"}
+    (the plan is read by get_plan, access-checked and logged; this adds only the approved wording)."""
+    p = plan_for(db, user, plan_id)
+    return public_plan_dict(p) | {"public": bool(p.public)}
+
+
 def set_plan_public(db: Session, user: User, plan_id: int, version: int, public: bool, title: str = "",
                     done: str = "", outcome: str = "") -> dict:
     """A coordinator publishes (or withdraws) a plan's "you said, we did" summary: the approved
