@@ -87,8 +87,10 @@
           for (var i = range[0]; i <= range[1]; i++) { if (f.properties.trend[i] > 0) { return true; } }
           return false;
         },
-        onEachFeature: function (f, l) {  // padding: the popup pans clear of the zoom buttons
-          l.bindPopup(function () { return popup(f.properties, method, entry, range); }, { autoPanPaddingTopLeft: L.point(50, 10) });
+        onEachFeature: function (f, l) {  // padding: the popup pans clear of the zoom buttons, and on a
+          // phone it is narrow enough to fit beside them (else its close button sits off the map's edge)
+          l.bindPopup(function () { return popup(f.properties, method, entry, range); },
+                      { autoPanPaddingTopLeft: L.point(50, 10), maxWidth: Math.max(160, Math.min(300, map.getSize().x - 100)) });
         }
       });
       var n = layer.getLayers().length;
