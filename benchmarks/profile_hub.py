@@ -25,8 +25,11 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE))
+if "--src" in sys.argv:  # another checkout's code (e.g. before a change), compared in the same way
+    sys.path.insert(0, sys.argv[sys.argv.index("--src") + 1])
+else:
+    sys.path.insert(0, str(HERE.parent / "src"))
 
 
 def main() -> None:
@@ -36,6 +39,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=300)
     ap.add_argument("--profile", choices=("case list", "case page", "referral inbox"))
     ap.add_argument("--sort", default="cumulative")
+    ap.add_argument("--src", help="the saferhub source tree to profile (default: this checkout's)")
     ap.add_argument("--top", type=int, default=60)
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = ap.parse_args()
@@ -50,7 +54,13 @@ def main() -> None:
     from sqlalchemy.engine import Engine
 
     from bench_hub import PASSWORD, build
+
+    if args.src:  # bench_hub put this checkout's src first
+        sys.path.insert(0, args.src)
+    import saferhub
     from saferhub.api.app import create_app
+
+    print(f"saferhub from {Path(saferhub.__file__).parent}; load average {os.getloadavg()[0]:.1f}")
     from saferhub.hub.db import make_engine, upgrade
 
     admin = psycopg.connect(args.pg, autocommit=True)
