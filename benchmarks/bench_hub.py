@@ -273,7 +273,9 @@ def cpu_seconds(root: int) -> float:
 
 
 SERVERS = {  # how each candidate server runs a factory `module:callable` with W worker processes
-    "uvicorn": lambda app, w: ["-m", "uvicorn", "--factory", app, "--workers", str(w), "--log-level", "warning"],
+    # pinned: uvicorn picks uvloop and httptools by itself whenever they are importable
+    "uvicorn": lambda app, w: ["-m", "uvicorn", "--factory", app, "--workers", str(w), "--log-level", "warning",
+                               "--loop", "asyncio", "--http", "h11"],
     "uvicorn-uvloop": lambda app, w: ["-m", "uvicorn", "--factory", app, "--workers", str(w), "--log-level",
                                       "warning", "--loop", "uvloop", "--http", "httptools"],
     "granian": lambda app, w: ["-m", "granian", "--interface", "asgi", "--factory", app, "--workers", str(w),
@@ -354,10 +356,11 @@ def main() -> None:
     ap.add_argument("--src", type=Path, default=SRC, help="the saferhub source tree the server runs")
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     ap.add_argument("--server", default="uvicorn",
-                    help=f"the HTTP server(s) for the hub and the raw reference, comma-separated: {', '.join(SERVERS)}")
+                    help=f"the HTTP server(s) for the hub and the raw reference, comma-separated: {', '.join(SERVERS)}; "
+                         "NAME@W runs W worker processes instead of --workers")
     ap.add_argument("--extra-path", default="", help="prepended to the servers' PYTHONPATH (e.g. granian installed elsewhere)")
     args = ap.parse_args()
-    if not set(args.server.split(",")) <= set(SERVERS):
+    if not {c.partition("@")[0] for c in args.server.split(",")} <= set(SERVERS):
         ap.error(f"--server: choose from {', '.join(SERVERS)}")
     if args.quick:
         args.cases, args.incidents, args.requests, args.seconds = 20_000, 100_000, 600, 5
@@ -417,12 +420,14 @@ def main() -> None:
             print("  flags per rule:", result["flags"])
 
         path = str(args.src) + (f":{args.extra_path}" if args.extra_path else "")
-        results = {}
-        for kind in args.server.split(","):
+        results, workers = {}, args.workers
+        for choice in args.server.split(","):
+            kind, _, w = choice.partition("@")  # "uvicorn@1": that server with 1 worker process
+            args.workers = int(w or workers)
             server = start_server(kind, "saferhub.api.app:from_settings", args.workers, env_for(
                 {"SAFERHUB_HUB_DB": url, "PYTHONPATH": path, "SAFERHUB_SECRET": "bench"}), port := free_port())
             print(f"--- {kind}, {args.workers} worker process(es); load average {os.getloadavg()[0]:.1f}")
-            results[kind] = hub_phases(f"http://127.0.0.1:{port}", server, args)
+            results[choice] = hub_phases(f"http://127.0.0.1:{port}", server, args)
             stop(server)
             server = None
             raw_path = str(HERE) + (f":{args.extra_path}" if args.extra_path else "")
@@ -433,10 +438,10 @@ def main() -> None:
             stop(server)
             server = None
             raw_rps = len(raw["lat"]) / raw["wall"]
-            hub_list_rps = results[kind]
+            hub_list_rps = results[choice]
             print(f"raw psycopg list (FastAPI, no sign-in/access/audit), {args.clients} clients: {raw_rps:.0f}/s, "
                   f"p50 {statistics.median(raw['lat']):.1f} ms, p95 {p95(raw['lat']):.1f} ms")
-            print(f"hub case list / raw list throughput ({kind}): {hub_list_rps:.0f} / {raw_rps:.0f} = "
+            print(f"hub case list / raw list throughput ({choice}): {hub_list_rps:.0f} / {raw_rps:.0f} = "
                   f"{hub_list_rps / raw_rps:.2f}; against the 1,000/s target: {hub_list_rps / 1000:.2f}")
         engine = make_engine(url)
         with session_factory(engine)() as s:
