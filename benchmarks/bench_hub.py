@@ -185,10 +185,12 @@ async def briefings(base: str, t0: float, seconds: float, out: list[float], ever
         await asyncio.sleep(max(0.0, t0 - time.perf_counter()))
         while time.perf_counter() < t0 + seconds:
             t = time.perf_counter()
-            r = await c.get("/web/briefing")
-            if r.status_code != 200 or "Daily partnership briefing" not in r.text:
-                raise SystemExit(f"the briefing failed: {r.status_code} {r.text[:200]}")
-            out.append((time.perf_counter() - t) * 1000)
+            try:
+                r = await c.get("/web/briefing")
+                ok = r.status_code == 200 and "Daily partnership briefing" in r.text
+            except httpx.HTTPError:
+                ok = False
+            out.append((time.perf_counter() - t) * 1000 if ok else float("inf"))  # a failure counts as too slow
             await asyncio.sleep(max(0.0, every - (time.perf_counter() - t)))
 
 
@@ -300,7 +302,11 @@ def start_server(kind: str, app: str, workers: int, env: dict, port: int):
 def stop(server) -> None:
     if server is not None:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # still finishing requests the client gave up on
+            server.kill()
+            server.wait(timeout=30)
 
 
 def show(label: str, out: dict) -> None:
@@ -336,7 +342,8 @@ def hub_phases(hub: str, server, args) -> float:
     show(f"open loop, {args.rate:.0f} requests/s offered for {args.seconds:.0f} s", out)
     if out.get("briefing"):
         xs = out["briefing"]
-        print(f"  briefing under that load: {len(xs)} requests, p50 {statistics.median(xs):.0f} ms, "
+        print(f"  briefing under that load: {len(xs)} requests ({sum(x == float('inf') for x in xs)} failed), "
+              f"p50 {statistics.median(xs):.0f} ms, "
               f"p95 {p95(xs):.0f} ms -> {p95(xs) / 200:.2f} x the 200 ms target")
     return len(lst["lat"]["list"]) / lst["wall"]
 
