@@ -162,9 +162,11 @@ async def open_loop(base: str, rate: float, seconds: float, rng_seed: int = 2) -
         kinds = rng.choice(["list", "page"], n)
         whos = rng.integers(0, len(tokens), n)
         briefing: list[float] = []
-        async with web:
+        try:
             await asyncio.gather(briefings(web, t0, seconds, briefing),
                                  *(one(k, str(kinds[k]), int(whos[k]), t0 + k / rate) for k in range(n)))
+        finally:
+            await web.aclose()
         wall = time.perf_counter() - t0
     return {"lat": lat, "wall": wall, "bad": bad, "n": n, "why": why, "briefing": briefing}
 
