@@ -41,6 +41,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
 sys.path.insert(0, str(SRC))
+sys.path.insert(0, str(HERE))
 MERSEYSIDE = HERE.parents[1] / "shared" / "data" / "police-uk" / "merseyside"
 PASSWORD = "benchmark password 1"
 
@@ -156,12 +157,51 @@ async def open_loop(base: str, rate: float, seconds: float, rng_seed: int = 2) -
                 why[type(exc).__name__] = why.get(type(exc).__name__, 0) + 1
             lat[kind].append((time.perf_counter() - t_sched) * 1000)
 
+        web = await briefing_client(base)  # signed in before the clock starts
         t0 = time.perf_counter() + 0.2
         kinds = rng.choice(["list", "page"], n)
         whos = rng.integers(0, len(tokens), n)
-        await asyncio.gather(*(one(k, str(kinds[k]), int(whos[k]), t0 + k / rate) for k in range(n)))
+        briefing: list[float] = []
+        try:
+            await asyncio.gather(briefings(web, t0, seconds, briefing),
+                                 *(one(k, str(kinds[k]), int(whos[k]), t0 + k / rate) for k in range(n)))
+        finally:
+            await web.aclose()
         wall = time.perf_counter() - t0
-    return {"lat": lat, "wall": wall, "bad": bad, "n": n, "why": why}
+    return {"lat": lat, "wall": wall, "bad": bad, "n": n, "why": why, "briefing": briefing}
+
+
+async def briefing_client(base: str):
+    """A browser-like client of the coordinator, signed in through the form with a stated purpose."""
+    import re
+
+    import httpx
+
+    c = httpx.AsyncClient(base_url=base, timeout=60)
+    page = await c.get("/web/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    await c.post("/web/login", data={"email": "u0@bench.invalid", "password": PASSWORD, "csrf_token": csrf})
+    page = await c.get("/web/briefing")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    await c.post("/web/purpose", data={"purpose": "benchmark briefing", "next": "/web/briefing", "csrf_token": csrf})
+    return c
+
+
+async def briefings(c, t0: float, seconds: float, out: list[float], every: float = 0.5) -> None:
+    """The coordinator's briefing page (`/web/briefing`, every unlocked case's figures) fetched
+    every `every` seconds while the open loop runs (at least once): its latency under that load."""
+    import httpx
+
+    await asyncio.sleep(max(0.0, t0 - time.perf_counter()))
+    while not out or time.perf_counter() < t0 + seconds:
+        t = time.perf_counter()
+        try:
+            r = await c.get("/web/briefing")
+            ok = r.status_code == 200 and "Daily partnership briefing" in r.text
+        except httpx.HTTPError:
+            ok = False
+        out.append((time.perf_counter() - t) * 1000 if ok else float("inf"))  # a failure counts as too slow
+        await asyncio.sleep(max(0.0, every - (time.perf_counter() - t)))
 
 
 async def hammer_raw(base: str, clients: int, total: int) -> dict:
@@ -204,9 +244,12 @@ async def hammer(base: str, clients: int, total: int, rng_seed: int = 0, kinds=(
                 h = {"Authorization": f"Bearer {tokens[who]}", "X-Purpose": "benchmark"}
                 url = "/cases?status=open&limit=50" if kind == "list" else f"/cases/{visible[who][int(rng.integers(0, len(visible[who])))]}"
                 t = time.perf_counter()
-                r = await c.get(url, headers=h)
+                try:
+                    r = await c.get(url, headers=h)
+                    status_bad += r.status_code != 200
+                except httpx.HTTPError:  # e.g. a keep-alive connection the server closed under load
+                    status_bad += 1
                 lat[kind].append((time.perf_counter() - t) * 1000)
-                status_bad += r.status_code != 200
 
         t0 = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(clients)))
@@ -244,11 +287,21 @@ def cpu_seconds(root: int) -> float:
     return total
 
 
-def start_server(args_list: list[str], env: dict, port: int):
+SERVERS = {  # how each candidate server runs a factory `module:callable` with W worker processes
+    # pinned: uvicorn picks uvloop and httptools by itself whenever they are importable
+    "uvicorn": lambda app, w: ["-m", "uvicorn", "--factory", app, "--workers", str(w), "--log-level", "warning",
+                               "--loop", "asyncio", "--http", "h11"],
+    "uvicorn-uvloop": lambda app, w: ["-m", "uvicorn", "--factory", app, "--workers", str(w), "--log-level",
+                                      "warning", "--loop", "uvloop", "--http", "httptools"],
+    "granian": lambda app, w: ["-m", "granian", "--interface", "asgi", "--factory", app, "--workers", str(w),
+                               "--log-level", "warning", "--host", "127.0.0.1"],
+}
+
+
+def start_server(kind: str, app: str, workers: int, env: dict, port: int):
     import httpx
 
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", *args_list, "--port", str(port),
-                               "--log-level", "warning"], env=env)
+    server = subprocess.Popen([sys.executable, *SERVERS[kind](app, workers), "--port", str(port)], env=env)
     for _ in range(240):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
@@ -262,7 +315,11 @@ def start_server(args_list: list[str], env: dict, port: int):
 def stop(server) -> None:
     if server is not None:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # still finishing requests the client gave up on
+            server.kill()
+            server.wait(timeout=30)
 
 
 def show(label: str, out: dict) -> None:
@@ -275,11 +332,41 @@ def show(label: str, out: dict) -> None:
                   f"-> {p95(xs) / 50:.2f} x the 50 ms target")
 
 
+def env_for(extra: dict) -> dict:
+    return os.environ | extra
+
+
+def hub_phases(hub: str, server, args) -> float:
+    """Closed loops (1 client, then `--clients`), the list alone, the open loop, the briefing under
+    the open loop's load; returns the list-only throughput."""
+    asyncio.run(hammer(hub, args.clients, 200, 1))  # warm up
+    for clients, total in ((1, min(args.single, args.requests)), (args.clients, args.requests)):
+        cpu0 = cpu_seconds(server.pid)
+        out = asyncio.run(hammer(hub, clients, total))
+        show(f"closed loop, {clients} client(s), {args.workers} server workers", out)
+        n = sum(len(v) for v in out["lat"].values())
+        print(f"  server CPU per request: {1000 * (cpu_seconds(server.pid) - cpu0) / n:.1f} ms (not counting "
+              "PostgreSQL)")
+    cpu0 = cpu_seconds(server.pid)
+    lst = asyncio.run(hammer(hub, args.clients, args.requests, kinds=("list",)))
+    show(f"closed loop, {args.clients} clients, case list only", lst)
+    print(f"  server CPU per request: {1000 * (cpu_seconds(server.pid) - cpu0) / len(lst['lat']['list']):.1f} ms")
+    out = asyncio.run(open_loop(hub, args.rate, args.seconds))
+    show(f"open loop, {args.rate:.0f} requests/s offered for {args.seconds:.0f} s", out)
+    if out.get("briefing"):
+        xs = out["briefing"]
+        print(f"  briefing under that load: {len(xs)} requests ({sum(x == float('inf') for x in xs)} failed), "
+              f"p50 {statistics.median(xs):.0f} ms, "
+              f"p95 {p95(xs):.0f} ms -> {p95(xs) / 200:.2f} x the 200 ms target")
+    return len(lst["lat"]["list"]) / lst["wall"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=100_000)
     ap.add_argument("--incidents", type=int, default=1_000_000)
     ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--single", type=int, default=300, help="requests of the one-client closed loop")
     ap.add_argument("--requests", type=int, default=3000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--rate", type=float, default=500, help="open loop: requests per second")
@@ -288,7 +375,13 @@ def main() -> None:
     ap.add_argument("--skip-rules", action="store_true", help="do not time rule evaluation")
     ap.add_argument("--src", type=Path, default=SRC, help="the saferhub source tree the server runs")
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    ap.add_argument("--server", default="uvicorn",
+                    help=f"the HTTP server(s) for the hub and the raw reference, comma-separated: {', '.join(SERVERS)}; "
+                         "NAME@W runs W worker processes instead of --workers")
+    ap.add_argument("--extra-path", default="", help="prepended to the servers' PYTHONPATH (e.g. granian installed elsewhere)")
     args = ap.parse_args()
+    if not {c.partition("@")[0] for c in args.server.split(",")} <= set(SERVERS):
+        ap.error(f"--server: choose from {', '.join(SERVERS)}")
     if args.quick:
         args.cases, args.incidents, args.requests, args.seconds = 20_000, 100_000, 600, 5
         args.skip_rules = True
@@ -316,6 +409,9 @@ def main() -> None:
         rng = np.random.default_rng(42)
         t0 = time.perf_counter()
         info = build(url_pg, args.cases, args.incidents, rng)
+        from bench_web import add_briefing_data  # actions, referrals, powers: what the briefing lists
+
+        add_briefing_data(url_pg, args.cases, args.incidents, rng)
         print(f"built {args.cases:,} cases and {args.incidents:,} incidents in {time.perf_counter() - t0:.1f} s "
               f"(COPY {info['load_s']:.1f} s)")
 
@@ -343,28 +439,30 @@ def main() -> None:
                   f"(runs {', '.join(f'{x:.2f}' for x in totals)}) -> {t_total / 10:.2f} x the 10 s target")
             print("  flags per rule:", result["flags"])
 
-        port = free_port()
-        env = os.environ | {"SAFERHUB_HUB_DB": url, "PYTHONPATH": str(args.src), "SAFERHUB_SECRET": "bench"}
-        server = start_server(["--factory", "saferhub.api.app:from_settings", "--workers", str(args.workers)],
-                              env, port)
-        hub = f"http://127.0.0.1:{port}"
-        asyncio.run(hammer(hub, args.clients, 200, 1))  # warm up
-        closed = {}
-        for clients, total in ((1, min(300, args.requests)), (args.clients, args.requests)):
-            cpu0 = cpu_seconds(server.pid)
-            out = asyncio.run(hammer(hub, clients, total))
-            show(f"closed loop, {clients} client(s), {args.workers} server workers", out)
-            n = sum(len(v) for v in out["lat"].values())
-            print(f"  server CPU per request: {1000 * (cpu_seconds(server.pid) - cpu0) / n:.1f} ms (not counting "
-                  "PostgreSQL)")
-            closed[clients] = out
-        lst = asyncio.run(hammer(hub, args.clients, args.requests, kinds=("list",)))
-        show(f"closed loop, {args.clients} clients, case list only", lst)
-        hub_list_rps = len(lst["lat"]["list"]) / lst["wall"]
-        out = asyncio.run(open_loop(hub, args.rate, args.seconds))
-        show(f"open loop, {args.rate:.0f} requests/s offered for {args.seconds:.0f} s", out)
-        stop(server)
-        server = None
+        path = str(args.src) + (f":{args.extra_path}" if args.extra_path else "")
+        results, workers = {}, args.workers
+        for choice in args.server.split(","):
+            kind, _, w = choice.partition("@")  # "uvicorn@1": that server with 1 worker process
+            args.workers = int(w or workers)
+            server = start_server(kind, "saferhub.api.app:from_settings", args.workers, env_for(
+                {"SAFERHUB_HUB_DB": url, "PYTHONPATH": path, "SAFERHUB_SECRET": "bench"}), port := free_port())
+            print(f"--- {kind}, {args.workers} worker process(es); load average {os.getloadavg()[0]:.1f}")
+            results[choice] = hub_phases(f"http://127.0.0.1:{port}", server, args)
+            stop(server)
+            server = None
+            raw_path = str(HERE) + (f":{args.extra_path}" if args.extra_path else "")
+            server = start_server(kind, "bench_hub_raw:app", args.workers,
+                                  env_for({"SAFERHUB_BENCH_PG": url_pg, "PYTHONPATH": raw_path}), port := free_port())
+            asyncio.run(hammer_raw(f"http://127.0.0.1:{port}", args.clients, 200))  # warm up
+            raw = asyncio.run(hammer_raw(f"http://127.0.0.1:{port}", args.clients, args.requests))
+            stop(server)
+            server = None
+            raw_rps = len(raw["lat"]) / raw["wall"]
+            hub_list_rps = results[choice]
+            print(f"raw psycopg list (FastAPI, no sign-in/access/audit), {args.clients} clients: {raw_rps:.0f}/s, "
+                  f"p50 {statistics.median(raw['lat']):.1f} ms, p95 {p95(raw['lat']):.1f} ms")
+            print(f"hub case list / raw list throughput ({choice}): {hub_list_rps:.0f} / {raw_rps:.0f} = "
+                  f"{hub_list_rps / raw_rps:.2f}; against the 1,000/s target: {hub_list_rps / 1000:.2f}")
         engine = make_engine(url)
         with session_factory(engine)() as s:
             from saferhub.hub import audit
@@ -375,16 +473,6 @@ def main() -> None:
         engine.dispose()
         print(f"audit: {reads:,} read rows; chain verifies: {v.ok} ({v.rows:,} rows, {v.checkpoints:,} witness lines)"
               + ("" if v.ok else f" - {v.problem}"))
-
-        port = free_port()
-        env = os.environ | {"SAFERHUB_BENCH_PG": url_pg, "PYTHONPATH": str(HERE)}
-        server = start_server(["--factory", "bench_hub_raw:app", "--workers", str(args.workers)], env, port)
-        asyncio.run(hammer_raw(f"http://127.0.0.1:{port}", args.clients, 200))  # warm up
-        raw = asyncio.run(hammer_raw(f"http://127.0.0.1:{port}", args.clients, args.requests))
-        raw_rps = len(raw["lat"]) / raw["wall"]
-        print(f"raw psycopg list (FastAPI, no sign-in/access/audit), {args.clients} clients: {raw_rps:.0f}/s, "
-              f"p50 {statistics.median(raw['lat']):.1f} ms, p95 {p95(raw['lat']):.1f} ms")
-        print(f"hub case list / raw list throughput: {hub_list_rps:.0f} / {raw_rps:.0f} = {hub_list_rps / raw_rps:.2f}")
     finally:
         stop(server)
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

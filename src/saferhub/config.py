@@ -19,8 +19,8 @@ environment variable beats the default. Environment variables are all `SAFERHUB_
 | max_expansion_ratio | SAFERHUB_MAX_EXPANSION_RATIO | 100 (ingest: expanded / stored size)   |
 | tile_url    | SAFERHUB_TILE_URL      | none (the web map draws no remote tiles)        |
 
-Settings are read when `settings()` is called (not cached), so a test's monkeypatched environment
-and a command's options both take effect at once.
+Settings are read when `settings()` is called (reused only while no SAFERHUB_ variable changed),
+so a test's monkeypatched environment and a command's options both take effect at once.
 """
 
 from __future__ import annotations
@@ -74,8 +74,23 @@ class Settings(BaseSettings):
 
 
 def settings(**overrides) -> Settings:
-    """The settings in force now; `None` overrides are ignored, so CLI defaults pass straight in."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """The settings in force now; `None` overrides are ignored, so CLI defaults pass straight in.
+    Without overrides the object is reused while no SAFERHUB_ variable changes: building one costs
+    ~2 ms of CPU (pydantic-settings), and the hub asks for it on every audited read (issue 22).
+    The cached object is shared: read it, do not assign to it."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if overrides:
+        return Settings(**overrides)
+    env = (len(os.environ), *(os.environ.get(name) for name in _NAMES))  # ~10 us, not a scan of environ
+    hit = _last.get(env)
+    if hit is None:
+        _last.clear()
+        hit = _last[env] = Settings()
+    return hit
+
+
+_last: dict[tuple, Settings] = {}
+_NAMES = tuple(f"SAFERHUB_{f.upper()}" for f in Settings.model_fields)
 
 
 def default_store() -> Path:

@@ -7,6 +7,7 @@ import secrets
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from saferhub.config import Settings, settings
 from saferhub.errors import SaferhubError
@@ -58,7 +59,8 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None,
         return JSONResponse({"detail": "a value is out of range for the database"}, status_code=400)
 
     @app.exception_handler(OperationalError)
-    async def _busy(request: Request, exc: OperationalError):
+    @app.exception_handler(PoolTimeout)  # every pooled connection busy for 30 s: overload, not a bug
+    async def _busy(request: Request, exc: Exception):
         return JSONResponse({"detail": "the database is busy; try again"}, status_code=503,
                             headers={"Retry-After": "1"})
 

@@ -332,9 +332,12 @@ def serve(
     db: DbOpt = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes.")] = 1,
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=64, help="Server processes (default: one per CPU core).")] = None,
 ) -> None:
     """Start the hub web service (API docs at /docs, sign-in page at /web/login)."""
+    import os
+
     import uvicorn
 
     from saferhub.config import settings
@@ -349,6 +352,7 @@ def serve(
                             "(serve never creates one)")
     upgrade(url)  # brings an existing schema up to this version's migrations
     _require_audit_key(url)
+    workers = workers or os.cpu_count() or 1
     # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1; the hub
     # decides itself, from the `trusted_proxies` setting (saferhub.hub.security.client_address)
     if workers == 1:
@@ -357,13 +361,15 @@ def serve(
         uvicorn.run(create_app(url, config=config), host=host, port=port, log_level="info",
                     proxy_headers=False)
         return
-    # Several processes: uvicorn imports the app in each, so each builds it from the environment.
-    if db is not None:
-        raise SaferhubError("with --workers above 1, give the database as SAFERHUB_HUB_DB, not --db "
-                            "(every worker process reads it from the environment)")
+    # Several processes (uvicorn's, measured against granian and uvloop in benchmarks/RESULTS.md,
+    # issue 22): each builds the app from the environment, so hand them the database and one
+    # form-signing key (a random one for this run unless SAFERHUB_SECRET is set). Each process
+    # has its own audit batch writer; the chain head's row lock orders their batches.
+    os.environ["SAFERHUB_HUB_DB"] = url
     if not config.secret:
-        raise SaferhubError("with --workers above 1, set SAFERHUB_SECRET so the workers share one "
-                            "form-signing key")
+        import secrets
+
+        os.environ["SAFERHUB_SECRET"] = secrets.token_hex(32)
     uvicorn.run("saferhub.api.app:from_settings", factory=True, host=host, port=port, workers=workers,
                 log_level="info", proxy_headers=False)
 

@@ -90,8 +90,13 @@ def make_engine(url: str, **kwargs) -> Engine:
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     if "poolclass" not in kwargs:
-        kwargs.setdefault("pool_size", 20)
-        kwargs.setdefault("max_overflow", 40)
+        # At most 15 connections per server process (+1 for its audit batch writer): with one
+        # process per core the hub stays well inside PostgreSQL's default max_connections (100).
+        # 60 per process let two workers under overload take every slot, and then the audit
+        # writer could not connect (every read answered 503; issue 22's open loop). Requests
+        # beyond 15 at once wait for a connection; on 2 cores they would wait for CPU anyway.
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 5)
     kwargs.setdefault("pool_recycle", 1800)  # not pre_ping: it costs a round trip per request
     return create_engine(url, **kwargs)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
 from saferhub.hub import audit
 from saferhub.hub.access import (
     Level,
     case_for,
+    case_row,
     full_clause,
     listed_clause,
     location_for,
@@ -19,23 +20,48 @@ from saferhub.hub.access import (
 )
 from saferhub.hub.errors import Forbidden, HubError, NotFound
 from saferhub.hub.models import Action, Agency, Case, CaseAgency, CaseMember, CasePerson, Person, User, utcnow
-from saferhub.hub.services.common import case_ref, set_fields, stub, versioned, write_log
+from saferhub.hub.services.common import case_ref, set_fields, stub_of, versioned, write_log
 
 
 def case_dict(case: Case, agencies: list[int] | None = None) -> dict:
+    return _case_out(case, case.lead_agency.name, case.owner.name, agencies)
+
+
+def _case_out(c, agency_name: str, owner_name: str, agencies: list[int] | None) -> dict:
+    """A case in full, from an ORM Case or a row of `CASE_ROW` (the same attribute names)."""
     d = {
-        "id": case.id, "ref": case_ref(case.id), "access": "full", "kind": case.kind,
-        "title": case.title, "summary": case.summary,
-        "lead_agency": {"id": case.lead_agency_id, "name": case.lead_agency.name},
-        "owner": {"id": case.owner_id, "name": case.owner.name},
-        "risk": case.risk, "status": case.status, "locked": case.locked,
-        "location_id": case.location_id,
-        "opened_on": case.opened_on, "review_on": case.review_on, "closed_on": case.closed_on,
-        "version": case.version,
+        "id": c.id, "ref": case_ref(c.id), "access": "full", "kind": c.kind,
+        "title": c.title, "summary": c.summary,
+        "lead_agency": {"id": c.lead_agency_id, "name": agency_name},
+        "owner": {"id": c.owner_id, "name": owner_name},
+        "risk": c.risk, "status": c.status, "locked": c.locked,
+        "location_id": c.location_id,
+        "opened_on": c.opened_on, "review_on": c.review_on, "closed_on": c.closed_on,
+        "version": c.version,
     }
     if agencies is not None:
         d["agencies"] = agencies
     return d
+
+
+# The hot reads (issue 22) select columns, not ORM objects: no identity map to fill, the statement
+# compiled once and cached by SQLAlchemy, and prepared by psycopg on the server after a few runs.
+# The access conditions are part of the same statement (`access.full_clause` / `listed_clause`).
+CASE_ROW = (select(Case.id, Case.kind, Case.title, Case.summary, Case.lead_agency_id,
+                   Agency.name.label("agency_name"), Case.owner_id, User.name.label("owner_name"),
+                   User.email.label("owner_email"), Case.risk, Case.status, Case.locked, Case.location_id,
+                   Case.opened_on, Case.review_on, Case.closed_on, Case.version)
+            .join(Agency, Agency.id == Case.lead_agency_id).join(User, User.id == Case.owner_id))
+OPEN_ACTIONS = (select(func.count()).select_from(Action)
+                .where(Action.case_id == Case.id, Action.status == "open").scalar_subquery())
+
+
+def _row_dict(r, agencies: list[int] | None = None) -> dict:
+    return _case_out(r, r.agency_name, r.owner_name, agencies)
+
+
+def _row_stub(r) -> dict:
+    return stub_of(r.id, r.owner_name, r.owner_email, r.agency_name)
 
 
 def create_case(db: Session, user: User, *, kind: str, title: str, summary: str | None = None,
@@ -67,7 +93,7 @@ def list_cases(db: Session, user: User, purpose: str | None, *, status: str | No
                kind: str | None = None, mine: bool = False, limit: int = 50, offset: int = 0) -> list[dict]:
     require_case_role(user)
     purpose = audit.check_purpose(purpose)
-    q = select(Case, full_clause(user).label("full")).where(listed_clause(user))
+    q = CASE_ROW.add_columns(full_clause(user).label("full_access")).where(listed_clause(user))
     if status:
         q = q.where(Case.status == status)
     if kind:
@@ -75,32 +101,33 @@ def list_cases(db: Session, user: User, purpose: str | None, *, status: str | No
     if mine:
         q = q.where(Case.owner_id == user.id)
     rows = db.execute(q.order_by(Case.id.desc()).limit(limit).offset(offset)).all()
-    out = [case_dict(c) if full else stub(c) for c, full in rows]
-    audit.disclose(db, user, purpose, "case", [c.id for c, full in rows if full], {"list": True})
-    audit.disclose_stubs(db, user, purpose, [c.id for c, full in rows if not full], {"list": True})
-    return out
+    audit.disclose(db, user, purpose, "case", [r.id for r in rows if r.full_access], {"list": True})
+    audit.disclose_stubs(db, user, purpose, [r.id for r in rows if not r.full_access], {"list": True})
+    return [_row_dict(r) if r.full_access else _row_stub(r) for r in rows]
 
 
 def get_case(db: Session, user: User, case_id: int, purpose: str | None) -> dict:
+    """Two statements: the case with its access level and open actions, then its agencies and
+    people together (read only when the case is read in full)."""
     purpose = audit.check_purpose(purpose)
-    case, level = case_for(db, user, case_id, Level.STUB)
+    row, level = case_row(db, user, case_id, CASE_ROW.add_columns(OPEN_ACTIONS.label("open_actions")), Level.STUB)
     if level is Level.STUB:
-        audit.disclose_stubs(db, user, purpose, [case.id])
-        return stub(case)
-    agencies = list(db.scalars(select(CaseAgency.agency_id).where(CaseAgency.case_id == case.id)))
-    people = db.execute(
+        audit.disclose_stubs(db, user, purpose, [row.id])
+        return _row_stub(row)
+    linked = db.execute(union_all(
+        select(literal_column("'agency'").label("what"), CaseAgency.agency_id.label("id"), null().label("given"),
+               null().label("family")).where(CaseAgency.case_id == row.id),
         select(CasePerson.role, Person.id, Person.given_name, Person.family_name)
-        .join(Person, Person.id == CasePerson.person_id).where(CasePerson.case_id == case.id)
-        .order_by(CasePerson.role, Person.id)
-    ).all()
-    d = case_dict(case, agencies)
+        .join(Person, Person.id == CasePerson.person_id).where(CasePerson.case_id == row.id),
+    ).order_by("what", "id")).all()
+    d = _row_dict(row, [r.id for r in linked if r.what == "agency"])
     d["people"] = {r: [] for r in ("victim", "witness", "suspect", "offender", "subject")}
+    people = [r for r in linked if r.what != "agency"]
     for role, pid, given, family in people:
         d["people"][role].append({"id": pid, "name": f"{given} {family}"})
-    d["open_actions"] = db.scalar(select(func.count()).select_from(Action)
-                                  .where(Action.case_id == case.id, Action.status == "open"))
-    audit.disclose(db, user, purpose, "case", [case.id],
-                   {"people": sorted({p[1] for p in people})} if people else None)
+    d["open_actions"] = row.open_actions
+    audit.disclose(db, user, purpose, "case", [row.id],
+                   {"people": sorted({p.id for p in people})} if people else None)
     return d
 
 

@@ -24,9 +24,13 @@ def case_ref(case_id: int) -> str:
 
 
 def stub(case: Case) -> dict:
-    return {"id": case.id, "ref": case_ref(case.id), "access": "stub", "locked": True,
-            "contact": {"name": case.owner.name, "agency": case.lead_agency.name,
-                        "email": case.owner.email}}
+    return stub_of(case.id, case.owner.name, case.owner.email, case.lead_agency.name)
+
+
+def stub_of(case_id: int, owner_name: str, owner_email: str, agency_name: str) -> dict:
+    """A locked case's stub: that it exists and whom to contact."""
+    return {"id": case_id, "ref": case_ref(case_id), "access": "stub", "locked": True,
+            "contact": {"name": owner_name, "agency": agency_name, "email": owner_email}}
 
 
 def write_log(db: Session, user: User, action: str, entity: str, ids, purpose: str | None,

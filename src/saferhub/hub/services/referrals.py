@@ -49,14 +49,15 @@ def list_referrals(db: Session, user: User, purpose: str | None, box: str = "in"
     briefing asks for every pending one, however many newer answered ones there are)."""
     require_role(user, "coordinator", "caseworker")
     purpose = audit.check_purpose(purpose)
+    # columns, not ORM objects (issue 22): `referral_dict` reads a row by the same names
     if box == "in":  # sent to the agency under a legal gateway: its case roles decide on them
-        q = select(Referral).where(Referral.to_agency_id == user.agency_id)
+        q = select(*Referral.__table__.c).where(Referral.to_agency_id == user.agency_id)
     else:  # sent from the agency's cases: only those cases the user reads (not a locked case's)
-        q = (select(Referral).join(Case, Case.id == Referral.case_id)
+        q = (select(*Referral.__table__.c).join(Case, Case.id == Referral.case_id)
              .where(Referral.from_agency_id == user.agency_id, full_clause(user)))
     if status:
         q = q.where(Referral.status == status)
-    rows = db.scalars(q.order_by(Referral.id.desc()).limit(200)).all()
+    rows = db.execute(q.order_by(Referral.id.desc()).limit(200)).all()
     audit.disclose(db, user, purpose, "referral", [r.id for r in rows], {"box": box})
     return [referral_dict(r) for r in rows]
 
