@@ -12,7 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
+import shutil
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -54,11 +57,35 @@ def open_hub(tmp_path):
 class World:
     db: object
     agencies: dict = field(default_factory=dict)   # "P" -> id
-    users: dict = field(default_factory=dict)      # "caseworker.P" -> User
+    users: dict = field(default_factory=dict)      # "caseworker.P" -> user id
     cases: dict = field(default_factory=dict)      # case id -> facts (locked, agencies, owner, member, lead)
+    facts: dict = field(default_factory=dict)      # what a builder wrote, as plain values
 
     def user(self, name: str) -> User:
-        return self.users[name]
+        return self.db.get(User, self.users[name])
+
+
+_TEMPLATES: dict = {}
+
+
+def cached_world(tmp_path, builder):
+    """(engine, World) on a copy of the hub `builder(db) -> World` wrote, built once per process
+    (a world of 48 cases takes a second or two to write; a copy takes milliseconds). Facts are
+    plain values, so they outlive the builder's session."""
+    if builder not in _TEMPLATES:
+        folder = Path(tempfile.mkdtemp(prefix="saferhub-service-world-"))
+        engine, db = open_hub(folder)
+        w = builder(db)
+        db.commit()
+        plain = World(None, dict(w.agencies), dict(w.users), dict(w.cases), dict(w.facts))
+        db.close()
+        engine.dispose()
+        _TEMPLATES[builder] = (folder / "hub.sqlite3", plain)
+    path, plain = _TEMPLATES[builder]
+    shutil.copy(path, tmp_path / "hub.sqlite3")
+    engine = make_engine(f"sqlite:///{tmp_path / 'hub.sqlite3'}")
+    db = session_factory(engine)()
+    return engine, World(db, plain.agencies, plain.users, plain.cases, plain.facts)
 
 
 def make_world(db, combos=None) -> World:
@@ -76,7 +103,7 @@ def make_world(db, combos=None) -> World:
                  password_hash=_pw())
         db.add(u)
         db.flush()
-        w.users[name] = u
+        w.users[name] = u.id
     combos = combos if combos is not None else itertools.product(
         [False, True], "PC", [None, "F"], ["caseworker.P", "caseworker.C"], [None, "caseworker2.P", "caseworker.F"])
     for locked, lead, part, owner, member in combos:
@@ -88,14 +115,14 @@ def make_world(db, combos=None) -> World:
 def add_case(w: World, *, locked=False, lead="P", part=None, owner="caseworker.P", member=None, **fields) -> int:
     db = w.db
     k = len(w.cases)
-    c = Case(kind="asb", title=f"case {k}", lead_agency_id=w.agencies[lead], owner_id=w.users[owner].id,
+    c = Case(kind="asb", title=f"case {k}", lead_agency_id=w.agencies[lead], owner_id=w.users[owner],
              locked=locked, **fields)
     db.add(c)
     db.flush()
     for a in {lead, part} - {None}:
         db.add(CaseAgency(case_id=c.id, agency_id=w.agencies[a]))
     if member:
-        db.add(CaseMember(case_id=c.id, user_id=w.users[member].id))
+        db.add(CaseMember(case_id=c.id, user_id=w.users[member]))
     db.flush()
     w.cases[c.id] = {"locked": locked, "agencies": {lead, part} - {None}, "owner": owner, "member": member,
                      "lead": lead}
