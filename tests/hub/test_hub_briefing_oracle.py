@@ -18,7 +18,18 @@ import pytest
 from sqlalchemy import select
 
 from saferhub.hub import audit
-from saferhub.hub.models import Action, AsbPower, Case, CaseReviewApplication, Incident, Referral
+from saferhub.hub.models import (
+    Action,
+    AsbPower,
+    Case,
+    CaseAgency,
+    CaseReviewApplication,
+    Incident,
+    MissingAlert,
+    MissingPerson,
+    Person,
+    Referral,
+)
 from saferhub.hub.services import briefing
 
 from .service_world import NOW, PURPOSE, VIEWERS, audit_rows, cached_world, full_cases, ids_of, link, make_world, \
@@ -48,9 +59,9 @@ def _build_casework(db):
     owner = w.users["caseworker.P"]
     for k, cid in enumerate(sorted(w.cases)):
         case = db.get(Case, cid)
-        # a review date: overdue / exactly at the 7-day edge / a day past it / no date; every fifth
+        # a review date: today or overdue / exactly at the 7-day edge / a day past it / no date; every fifth
         # case is closed, every seventh of standard risk (neither is due)
-        case.review_on = [TODAY - dt.timedelta(days=2 + k % 3), TODAY + dt.timedelta(days=7),
+        case.review_on = [TODAY - dt.timedelta(days=k % 3), TODAY + dt.timedelta(days=7),
                           TODAY + dt.timedelta(days=8), None][k % 4]
         case.risk = "standard" if k % 7 == 6 else "high"
         case.status = "closed" if k % 5 == 4 else "open"
@@ -181,6 +192,19 @@ def test_actions_lists_are_bounded_in_page_order(casework_world, monkeypatch):
         w.db.rollback()
 
 
+def test_action_flags_use_the_day_asked_for(casework_world):
+    """The overdue flag follows the `today` passed in, not the clock: ten days ahead, the actions
+    due in five days are overdue too, and so is every new one with a date before then."""
+    w, rec = casework_world, casework_world.facts
+    later = TODAY + dt.timedelta(days=10)
+    fresh, overdue = briefing.actions(w.db, w.user("coordinator.P"), PURPOSE, SINCE, later)
+    due = {a.id: a.due_on for a in w.db.scalars(select(Action))}
+    assert overdue and all(a["overdue"] for a in overdue)
+    assert any(due[a["id"]] > TODAY for a in overdue)
+    assert [a["overdue"] for a in fresh] == [due[a["id"]] is not None and due[a["id"]] < later for a in fresh]
+    assert any(a["overdue"] for a in fresh) and not all(a["overdue"] for a in fresh)
+
+
 def test_first_visible_stops_at_scan_limit_and_when_the_candidates_run_out(casework_world, monkeypatch):
     w, rec = casework_world, casework_world.facts
     ids = sorted(a for c in w.cases for a, _ in rec["overdue"][c])
@@ -231,11 +255,19 @@ def test_pending_case_reviews_on_readable_cases_and_unattached_for_coordinators(
 def test_case_reviews_are_cut_to_the_page_newest_first(casework_world, monkeypatch):
     w, rec = casework_world, casework_world.facts
     monkeypatch.setattr(briefing, "LIST_LIMIT", 4)
+    cid = sorted(full_cases(w, "coordinator.P"))[-1]
+    late = [CaseReviewApplication(case_id=cid if n < 3 else None, applicant_ref=f"L{n}",
+                                  received_on=TODAY + dt.timedelta(days=n % 3 + 1) if n < 3 else TODAY - dt.timedelta(days=50),
+                                  reports_in_window=3, threshold_met=True, threshold_rule="3 in 6 months")
+            for n in range(4)]   # written last, received latest (and an unattached one newer than the others)
+    w.db.add_all(late)
+    w.db.commit()
+    rec = dict(rec, unattached=rec["unattached"] + [(late[3].id, late[3].received_on, None)])
     got = briefing.case_reviews_pending(w.db, w.user("coordinator.P"), PURPOSE)
-    pool = [a for c in full_cases(w, "coordinator.P") for a in rec["apps"][c]] + rec["unattached"]
+    pool = [a for c in full_cases(w, "coordinator.P") for a in rec["apps"][c]] + rec["unattached"] + [
+        (a.id, a.received_on, cid) for a in late[:3]]
     assert [a["id"] for a in got] == [a[0] for a in sorted(pool, key=lambda a: a[1], reverse=True)[:4]]
     # the unattached ones alone, newest first, when no case is readable in full
-    w.db.rollback()
     for c in w.db.scalars(select(Case)):
         c.locked = True
     w.db.flush()
@@ -269,6 +301,40 @@ def test_expiring_powers_are_cut_to_the_page_soonest_first(casework_world, monke
     assert [p["power_id"] for p in got] == [p[0] for p in pool[:3]]
 
 
+def test_expiring_powers_at_the_edges_of_the_window(casework_world):
+    w = casework_world
+    db = w.db
+
+    def new_case():
+        c = Case(kind="asb", title="edge", lead_agency_id=w.agencies["P"], owner_id=w.users["caseworker.P"])
+        db.add(c)
+        db.flush()
+        db.add(CaseAgency(case_id=c.id, agency_id=w.agencies["P"]))
+        return c.id
+
+    def power(cid, expires, extends=None, kind="dispersal"):
+        p = AsbPower(case_id=cid, power=kind, issued_at=NOW - dt.timedelta(days=2), expires_at=expires, grounds="g",
+                     created_by=w.users["caseworker.P"], extends_id=extends)
+        db.add(p)
+        db.flush()
+        return p.id
+
+    a, b, c, d, e = (new_case() for _ in range(5))
+    at_start = power(a, NOW - dt.timedelta(hours=24))     # expired exactly 24 hours ago: listed
+    at_end = power(b, NOW + dt.timedelta(days=7))         # expires exactly 7 days ahead: listed
+    inside = power(c, NOW + dt.timedelta(days=1))
+    older = power(c, NOW - dt.timedelta(hours=24, minutes=30))   # expired before the 24 hours: not listed
+    first = power(d, NOW + dt.timedelta(days=2), kind="closure_order")
+    other = power(e, NOW + dt.timedelta(days=3))
+    ext = power(d, NOW + dt.timedelta(days=5), extends=first, kind="closure_order")   # written after e's
+    db.commit()
+    got = {p["power_id"]: p for p in briefing.powers_expiring(db, w.user("caseworker.P"), PURPOSE, NOW)}
+    assert {at_start, at_end, inside, other, ext} <= set(got)
+    assert not {older, first} & set(got)
+    assert got[at_start]["expired"] is True and got[at_end]["expired"] is False
+    assert got[ext]["case_id"] == d
+
+
 def _build_incidents(db):
     """Incidents by each agency (and none), recent, on the edge and older, some linked to cases
     (one to an unlocked and a locked case), some simulated; facts: id -> (agency code, linked case
@@ -284,6 +350,7 @@ def _build_incidents(db):
     for k, cid in enumerate(cases):
         spec.append(("F" if k % 2 else w.cases[cid]["lead"], dt.timedelta(hours=1 + k % 5), [cid]))
     spec.append(("P", dt.timedelta(hours=5), [cases[1], cases[30]]))
+    spec.append((None, dt.timedelta(hours=2), [cases[1]]))   # no recording agency: "unknown agency"
     for n, (agency, age, linked) in enumerate(spec):
         inc = Incident(month=(NOW - age).date().replace(day=1), occurred_at=NOW - age, category="Anti-social behaviour",
                        location_text=f"place {n}", lsoa="E01000001",
@@ -430,6 +497,21 @@ def test_referrals_by_age_oldest_first(casework_world):
 
 def test_casework_holds_every_section_each_logged_once_with_the_purpose(casework_world):
     w, rec = casework_world, casework_world.facts
+    db = w.db
+    ref = Referral(case_id=sorted(w.cases)[0], from_agency_id=w.agencies["C"], to_agency_id=w.agencies["P"],
+                   kind="other", reason="r", legal_gateway="s115", created_by=w.users["caseworker.C"],
+                   created_at=NOW - dt.timedelta(hours=2))
+    child = Person(given_name="A", family_name="B", created_by_agency_id=w.agencies["C"])
+    db.add_all([ref, child])
+    db.flush()
+    mp = MissingPerson(person_id=child.id, council_agency_id=w.agencies["C"], created_by_agency_id=w.agencies["C"])
+    db.add(mp)
+    db.flush()
+    alerts = [MissingAlert(rule="r", rule_version=1, missing_person_id=mp.id, key=f"k{n}", detail="d",
+                           triggered_at=NOW - dt.timedelta(days=days), from_agency_id=w.agencies["C"],
+                           to_agency_id=w.agencies["P"]) for n, days in enumerate((6.8, 7.5))]
+    db.add_all(alerts)
+    db.commit()   # the last 7 days before NOW hold the first alert only (the clock is later than NOW)
     for viewer in CASE_VIEWERS:
         got, rows = reads(w.db, lambda: briefing.casework(w.db, w.user(viewer), f"  {PURPOSE} ", NOW))
         assert list(got) == ["referrals_new", "referrals_waiting", "referrals_overdue", "actions_new",
@@ -443,6 +525,11 @@ def test_casework_holds_every_section_each_logged_once_with_the_purpose(casework
         want_apps = [a[0] for c in full for a in rec["apps"][c]] + (
             [a[0] for a in rec["unattached"]] if viewer.startswith("coordinator") else [])
         assert sorted(a["id"] for a in got["case_reviews"]) == sorted(want_apps)
+        police = viewer.endswith("P")
+        assert [r["id"] for r in got["referrals_new"]] == ([ref.id] if police else [])
+        # the alert is P's (received) and C's (sent); F has nothing to do with it
+        assert [(a["id"], a["direction"]) for a in got["missing_alerts"]] == (
+            [(alerts[0].id, "received" if police else "sent")] if viewer[-1] in "PC" else [])
         assert sorted(r.entity for r in rows) == sorted(["referral", "action", "case", "case_review", "asb_power",
                                                          "missing_alert"])
         assert {(r.action, r.purpose, r.user_id) for r in rows} == {("read", PURPOSE, w.user(viewer).id)}
