@@ -98,6 +98,7 @@ def test_overdue_list_is_open_past_due_on_full_cases_and_logged(world):
     full = full_cases(w, "coordinator.P")
     assert len(later) == len([1 for c in full for _, due, st in w.facts[c]
                               if st == "open" and due is not None and due <= TODAY])
+    assert any(a["due_on"] == TODAY for a in later) and all(a["overdue"] for a in later)   # on the day asked
     for viewer in ("admin.P", "analyst.P"):
         _refused(w, lambda: actions.overdue_actions(w.db, w.user(viewer), PURPOSE), Forbidden)
     for purpose in (None, "", "abc"):

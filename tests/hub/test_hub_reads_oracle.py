@@ -173,6 +173,7 @@ def test_case_and_plan_layers_hold_the_viewers_full_cases_and_are_logged(world):
         for x in got["features"]:
             cid = x["properties"]["id"]
             lon, lat = f["place"][cid]
+            assert x["type"] == "Feature"
             assert x["geometry"] == {"type": "Point", "coordinates": [round(lon, 5), round(lat, 5)]}
             assert x["properties"]["ref"] == f"HUB-{cid:06d}" and x["properties"]["kind"] == "asb"
             assert x["properties"]["title"] == f"case {sorted(w.cases).index(cid)}"
@@ -186,6 +187,7 @@ def test_case_and_plan_layers_hold_the_viewers_full_cases_and_are_logged(world):
         assert [x["properties"]["id"] for x in got["features"]] == want, viewer
         for x in got["features"]:
             cid = next(c for c, ps in f["plans"].items() if x["properties"]["id"] in ps)
+            assert x["type"] == "Feature"
             assert x["properties"]["case_ref"] == f"HUB-{cid:06d}"
             assert x["properties"]["stage"] == ["objective", "scanning", "response"][sorted(w.cases).index(cid) % 3]
             assert x["properties"]["title"] == f"plan {sorted(w.cases).index(cid)}"
@@ -251,8 +253,9 @@ def test_found_layer_by_place_for_the_police(world):
         db.flush()
         kids.append(mp.id)
     # place A: 3 episodes, 2 children; place B (words only): 1; at home and 400 days ago: not shown
-    spec = [(kids[0], "A", -1.0, 53.123456, 10, False), (kids[0], "A", -1.0, 53.123456, 5, False),
-            (kids[1], "A", -1.0, 53.123456, 20, False), (kids[2], "B", None, None, 3, False),
+    spec = [(kids[0], "A", -1.0123456, 53.123456, 10, False), (kids[0], "A", -1.0123456, 53.123456, 5, False),
+            (kids[1], "A", -1.0123456, 53.123456, 20, False), (kids[2], "B", None, None, 3, False),
+            (kids[2], "E", -1.3, None, 4, False),   # half a point: no geometry either
             (kids[2], "C", -1.1, 53.2, 2, True), (kids[1], "D", -1.2, 53.3, 400, False)]
     for mp, key, lon, lat, days, at_home in spec:
         ep = MissingEpisode(missing_person_id=mp, home_id=home.id, reported_at=now - dt.timedelta(days=days),
@@ -265,14 +268,16 @@ def test_found_layer_by_place_for_the_police(world):
     got, rows = reads(db, lambda: maps.hub_layer(db, w.user("caseworker.P"), PURPOSE, "found"))
     assert got["days"] == 365 and got["type"] == "FeatureCollection"
     feats = got["features"]
-    assert [x["properties"]["place"] for x in feats] == ["found at A", "B"]
-    assert [(x["properties"]["episodes"], x["properties"]["people"]) for x in feats] == [(3, 2), (1, 1)]
-    assert feats[0]["geometry"] == {"type": "Point", "coordinates": [-1.0, 53.12346]}
-    assert feats[1]["geometry"] is None
+    assert [x["properties"]["place"] for x in feats] == ["found at A", "B", "found at E"]
+    assert [(x["properties"]["episodes"], x["properties"]["people"]) for x in feats] == [(3, 2), (1, 1), (1, 1)]
+    assert feats[0]["geometry"] == {"type": "Point", "coordinates": [-1.01235, 53.12346]}
+    assert feats[1]["geometry"] is None and feats[2]["geometry"] is None
+    assert [x["type"] for x in feats] == ["Feature"] * 3
     assert feats[0]["properties"]["last_found"] == (now - dt.timedelta(days=5)).isoformat()
     assert [r.entity for r in rows] == ["missing_found"] and rows[0].purpose == PURPOSE
     short = maps.hub_layer(db, w.user("coordinator.P"), PURPOSE, "found", days=4)
     assert [x["properties"]["place"] for x in short["features"]] == ["B"] and short["days"] == 4
+    assert short["features"][0]["properties"]["last_found"] == (now - dt.timedelta(days=3)).isoformat()
 
 
 # ------------------------------------------------------------------------------------ trail.py
