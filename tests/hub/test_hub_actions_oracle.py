@@ -192,8 +192,8 @@ def test_updating_an_action_is_versioned_logged_and_hidden_beyond_need_to_know(w
             got, rows = reads(w.db, call)
             assert got["outcome"] == f"seen by {viewer}" and got["version"] == version + 1
             assert w.db.get(Action, aid).completed_at is None
-            assert [(r.action, r.entity, ids_of(r), r.purpose, json.loads(r.detail)) for r in rows] == [
-                ("update", "action", [aid], "update action", {"fields": ["outcome"]})]
+            assert [(r.action, r.entity, ids_of(r), r.purpose, json.loads(r.detail), r.user_id) for r in rows] == [
+                ("update", "action", [aid], "update action", {"fields": ["outcome"]}, w.users[viewer])]
     cw = w.user("caseworker.P")
     cid = sorted(full_cases(w, "caseworker.P"))[0]
     aid = w.facts[cid][0][0]
@@ -215,8 +215,9 @@ def test_updating_an_action_is_versioned_logged_and_hidden_beyond_need_to_know(w
     assert json.loads(audit_rows(w.db)[-1].detail) == {"fields": ["due_on", "status", "title"]}
     got = actions.update_action(w.db, cw, aid, stored.version, {"status": "open", "outcome": None})
     assert got["completed_at"] == stored.completed_at   # re-opening keeps when it was done
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as e:
         actions.update_action(w.db, cw, 10**6, 1, {"title": "x"})
+    assert str(e.value) == f"no action {10**6}"
 
 
 def test_action_dict_overdue_rule():

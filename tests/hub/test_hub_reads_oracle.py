@@ -228,8 +228,9 @@ def test_layers_need_a_purpose_and_a_known_kind(world):
         for purpose in (None, "", "abc"):
             with pytest.raises(audit.MissingPurpose):
                 maps.hub_layer(w.db, w.user(viewer), purpose, "cases")
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as e:
             maps.hub_layer(w.db, w.user(viewer), PURPOSE, "people")
+        assert str(e.value) == "no such layer"
     w.db.commit()
     assert audit_rows(w.db) == []
 
