@@ -69,8 +69,10 @@ def test_a_run_replaces_the_flags_with_what_the_rules_find(w):
     assert (c1.count, c1.first_triggered, c1.rule_version) == (5, dt.date(2026, 3, 1), 1)
     assert c1.params["threshold"] == 5 and c1.params["window"] == 1 and c1.params["child"] is False
     assert stored[("repeat_victim_12_months", "V1")].count == 2
-    assert [(r.action, r.entity, r.purpose, json.loads(r.detail)) for r in rows] == [
-        ("evaluate", "rules", "evaluate rules", {"flags": 3})]
+    assert [(r.action, r.entity, r.purpose, json.loads(r.detail), r.user_id) for r in rows] == [
+        ("evaluate", "rules", "evaluate rules", {"flags": 3}, w.users["analyst.P"])]
+    assert all(r["version"] == 1 for r in got["rules"])
+    assert all(f.evaluated_at is not None for f in stored.values())
     # a lower threshold for one rule, by a coordinator: C2's four calls now count
     got = flags.run_rules(w.db, w.user("coordinator.C"), {"frequent_caller_adult_month": {"threshold": 4}})
     assert got["flags"]["frequent_caller_adult_month"] == 2
@@ -125,10 +127,11 @@ def test_agencies_are_created_by_administrators_and_logged(w):
                                                             "youth", "yos@x.test"))
     assert got == {"id": got["id"], "code": "yos", "name": "Youth Offending", "kind": "youth",
                    "contact_email": "yos@x.test"}
-    assert [(r.action, r.entity, ids_of(r), r.purpose) for r in rows] == [("create", "agency", [got["id"]],
-                                                                           "create agency")]
-    with pytest.raises(Conflict):
+    assert [(r.action, r.entity, ids_of(r), r.purpose, r.user_id) for r in rows] == [
+        ("create", "agency", [got["id"]], "create agency", w.users["admin.P"])]
+    with pytest.raises(Conflict) as e:
         directory.create_agency(w.db, w.user("admin.P"), "yos", "Again", "youth", None)
+    assert str(e.value) == "an agency with code 'yos' exists"
     w.db.rollback()
     assert [a["name"] for a in directory.list_agencies(w.db)] == ["Agency C", "Agency F", "Agency P",
                                                                   "Youth Offending"]
@@ -149,13 +152,15 @@ def test_users_are_created_listed_and_changed_by_administrators_and_logged(w):
                                                           password=STRONG))
     assert (got["email"], got["agency"], got["role"], got["active"]) == ("new.person@x.test", "Agency C",
                                                                          "caseworker", True)
-    assert [(r.action, r.entity, ids_of(r), json.loads(r.detail)) for r in rows] == [
-        ("create", "user", [got["id"]], {"role": "caseworker", "agency_id": w.agencies["C"]})]
-    for kw, exc in (({"email": "NEW.person@x.test"}, Conflict), ({"agency_id": 999}, NotFound),
-                    ({"email": "not an address"}, Unprocessable), ({"password": "short"}, HubError)):
+    assert [(r.action, r.entity, ids_of(r), json.loads(r.detail), r.user_id) for r in rows] == [
+        ("create", "user", [got["id"]], {"role": "caseworker", "agency_id": w.agencies["C"]}, admin.id)]
+    for kw, exc, msg in (({"email": "NEW.person@x.test"}, Conflict, "a user with e-mail new.person@x.test exists"),
+                         ({"agency_id": 999}, NotFound, "no agency 999"),
+                         ({"email": "not an address"}, Unprocessable, "e-mail"), ({"password": "short"}, HubError, "")):
         args = dict(email="other@x.test", name="O", agency_id=w.agencies["P"], role="analyst", password=STRONG) | kw
-        with pytest.raises(exc):
+        with pytest.raises(exc) as e:
             directory.create_user(w.db, admin, **args)
+        assert msg in str(e.value) and str(e.value) not in ("", "None")
         w.db.rollback()
     listed, rows = reads(w.db, lambda: directory.list_users(w.db, admin))
     ids = sorted(w.db.scalars(select(User.id)))
@@ -167,8 +172,8 @@ def test_users_are_created_listed_and_changed_by_administrators_and_logged(w):
     w.db.add_all([ApiToken(token_hash="a" * 64, user_id=target, expires_at=dt.datetime(2030, 1, 1)),
                   ApiToken(token_hash="b" * 64, user_id=w.users["caseworker.C"], expires_at=dt.datetime(2030, 1, 1))])
     w.db.commit()
-    got, rows = reads(w.db, lambda: directory.update_user(w.db, admin, target, {"agency_id": w.agencies["F"],
-                                                                                 "role": None}))
+    got, rows = reads(w.db, lambda: directory.update_user(w.db, admin, target, {"role": None,
+                                                                                 "agency_id": w.agencies["F"]}))
     assert (got["agency_id"], got["agency"], got["role"]) == (w.agencies["F"], "Agency F", "caseworker")
     assert list(w.db.scalars(select(ApiToken.user_id))) == [w.users["caseworker.C"]]
     assert [(r.action, r.entity, ids_of(r), json.loads(r.detail)) for r in rows] == [
@@ -177,11 +182,13 @@ def test_users_are_created_listed_and_changed_by_administrators_and_logged(w):
     assert got["active"] is False and directory.active_user(w.db, "CASEWORKER.P@x.test ") is None
     assert directory.active_user(w.db, " Caseworker.C@X.test").id == w.users["caseworker.C"]
     for changes in ({"active": False}, {"role": "caseworker"}):
-        with pytest.raises(Conflict):
+        with pytest.raises(Conflict) as e:
             directory.update_user(w.db, admin, admin.id, changes)
+        assert str(e.value) == "you cannot deactivate or demote yourself; ask another administrator"
     assert directory.update_user(w.db, admin, admin.id, {"role": "admin", "name": "Renamed"})["name"] == "Renamed"
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as e:
         directory.update_user(w.db, admin, 10**6, {"active": False})
+    assert str(e.value) == f"no user {10**6}"
     with pytest.raises(NotFound):
         directory.update_user(w.db, admin, target, {"agency_id": 10**6})
 
