@@ -68,6 +68,7 @@ CORE_CELL_M = 1000.0       # density is judged on 1 km cells
 CORE_MIN_EVENTS = 3        # a core cell holds at least this many events ...
 CORE_SHARE = 0.99          # ... lowered (to 2, then 1) while the core cells hold < 99% of events
 CORE_COMPONENT_SHARE = 0.01  # a patch of core cells apart from the rest must hold >= 1% of events
+CORE_MIN_POINTS = 1000     # below this, 1 km densities say little: every (non-stray) point is core
 
 
 def core_mask(x, y) -> np.ndarray:
@@ -77,7 +78,8 @@ def core_mask(x, y) -> np.ndarray:
     than 1% of the events); patches of core cells (8-connected, one-cell gaps bridged) holding
     < 1% of the events are not core (a pile of events geocoded to one spot in a neighbour's
     area). A point is kept when its cell is a core cell or touches one, so the hull reaches at
-    most ~2 km past the force's dense area instead of following stray points tens of km out."""
+    most ~2 km past the force's dense area instead of following stray points tens of km out.
+    Fewer than CORE_MIN_POINTS located points are all kept: so few cannot show a density."""
     from scipy import ndimage
 
     x = np.asarray(x, float)
@@ -86,6 +88,8 @@ def core_mask(x, y) -> np.ndarray:
     out = np.zeros(x.shape, bool)
     if not ok.any():
         return out
+    if ok.sum() < CORE_MIN_POINTS:  # a small sample (a month of one category): no density to judge by
+        return ok
     kx = np.floor(x[ok] / CORE_CELL_M).astype(np.int64)
     ky = np.floor(y[ok] / CORE_CELL_M).astype(np.int64)
     kx0, ky0 = kx.min() - 1, ky.min() - 1   # one empty cell of margin for the dilation
