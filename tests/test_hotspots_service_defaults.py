@@ -85,3 +85,39 @@ def test_population_columns_and_errors(tmp_path):
     bad.write_bytes(b"\xff\xfe\x00garbage\x00")
     with pytest.raises(SaferhubError, match="^" + re.escape(f"{bad}: not a readable CSV (")):
         service.read_population(bad)
+
+
+def test_documented_defaults_of_gistar_emerging_and_kde(tiny_store, tmp_path):  # noqa: F811
+    """A verb called without an option gives the answer of the documented default, and that
+    option changes the answer (so a different default could not pass)."""
+    kw = {"store": tiny_store, "area": AREA, "cell_size": CS, "geo_dir": tmp_path, "months": "2020-04:2020-12"}
+    g = service.gistar(**kw)
+    p = g.attrs["params"]
+    assert p["correction"] == "fdr" and p["permutations"] is None and p["seed"] is None
+    assert p["neighbours"].startswith("1 ring(s)") and "p_sim" not in g
+    np.testing.assert_allclose(g["p_adj"], bh(g["p"].to_numpy()), rtol=1e-9)
+    e = service.emerging(**kw)
+    pe = e.attrs["params"]
+    assert pe["time_lags"] == 1 and pe["correction"] == "fdr" and pe["neighbours"].startswith("1 ring(s)")
+    explicit = service.emerging(**kw, time_lags=1, alpha=0.05, rings=1, correction="fdr")
+    assert (e["category"] == explicit["category"]).all()
+    np.testing.assert_allclose(e["mk_z"].fillna(0), explicit["mk_z"].fillna(0))
+    loose = service.emerging(**kw, time_lags=1, alpha=0.5)
+    assert (loose["hot_slices"] > e["hot_slices"]).any()
+    lag2 = service.emerging(**kw, time_lags=2)
+    assert not np.allclose(lag2["mk_z"].fillna(0), e["mk_z"].fillna(0))
+    k = service.kde(**kw, bandwidth=500)
+    assert k.attrs["params"]["kernel"] == "quartic" and k.attrs["params"]["adaptive_k"] is None
+    np.testing.assert_allclose(k["density_km2"], service.kde(**kw, bandwidth=500, kernel="quartic")["density_km2"])
+
+
+def test_adaptive_kde_uses_per_event_bandwidths(tiny_store, tmp_path):  # noqa: F811
+    """--adaptive-k reaches the estimator: the surface differs from the fixed default bandwidth's
+    and from another k's, and still holds (nearly) every event's mass."""
+    kw = {"store": tiny_store, "area": AREA, "cell_size": CS, "geo_dir": tmp_path}
+    fixed = service.kde(**kw)["density_km2"].to_numpy()
+    k3 = service.kde(**kw, adaptive_k=3)["density_km2"].to_numpy()
+    k12 = service.kde(**kw, adaptive_k=12)["density_km2"].to_numpy()
+    assert not np.allclose(k3, fixed, rtol=0.05) and not np.allclose(k3, k12, rtol=0.05)
+    n = int(recount().sum())
+    assert k3.sum() * (CS / 1000) ** 2 == pytest.approx(n, rel=0.25)
