@@ -146,3 +146,15 @@ def test_knox_days_count_from_midnight_utc_of_naive_and_aware_stamps():
     ev["occurred_at"] = pd.NaT
     with pytest.raises(SaferhubError, match="needs timestamped events"):
         service.near_repeat(ev, time_unit="hours")
+
+
+def test_dual_kde_keeps_the_kernel_and_the_geo_folder(tiny_store, geo):  # noqa: F811
+    kw = {"store": tiny_store, "area": AREA, "cell_size": CS, "geo_dir": geo, "months": "2020-10:2020-12"}
+    gq = service.kde(**kw, bandwidth=400, kernel="gaussian", before="2020-01:2020-03")
+    qq = service.kde(**kw, bandwidth=400, kernel="quartic", before="2020-01:2020-03")
+    ga = service.kde(**kw, bandwidth=400, kernel="gaussian")
+    np.testing.assert_allclose(gq["density_a_km2"], ga["density_km2"], rtol=1e-9, atol=1e-9)
+    assert not np.allclose(gq["density_a_km2"], qq["density_a_km2"], rtol=0.05)
+    assert gq.attrs["params"]["kernel"] == "gaussian" and wards_ok(gq)
+    vs = service.kde(**kw, bandwidth=400, versus="Burglary")
+    assert wards_ok(vs)
