@@ -158,3 +158,29 @@ def test_dual_kde_keeps_the_kernel_and_the_geo_folder(tiny_store, geo):  # noqa:
     assert gq.attrs["params"]["kernel"] == "gaussian" and wards_ok(gq)
     vs = service.kde(**kw, bandwidth=400, versus="Burglary")
     assert wards_ok(vs)
+
+
+def test_the_other_period_is_read_like_the_first(tiny_store, geo):  # noqa: F811
+    """A `before` or `versus` read from the store takes what the first set does not say from the
+    first set: its categories (before) or its months (versus); hexagons holding either set's
+    events are kept; events given as `before` are weighed with the query's harm table."""
+    ev = EVENTS[["x", "y", "month", "category"]]
+    kw = {"store": tiny_store, "area": AREA, "cell_size": CS, "geo_dir": geo}
+    rob_late = ev[(ev["category"] == "Robbery") & (ev["month"] >= "2020-10")]
+    got = service.kde(rob_late, before="2020-01:2020-06", bandwidth=500, **kw)      # Robbery before, too
+    alone = service.kde(store=tiny_store, months="2020-01:2020-06", categories="Robbery", bandwidth=500, area=AREA,
+                        cell_size=CS, geo_dir=geo)
+    np.testing.assert_allclose(got["density_b_km2"], alone["density_km2"] * 3 / 6, rtol=1e-9, atol=1e-9)
+    vs = service.kde(rob_late, versus="Burglary", bandwidth=500, **kw)              # Burglary in Oct-Dec only
+    bur = service.kde(store=tiny_store, months="2020-10:2020-12", categories="Burglary", bandwidth=500, area=AREA,
+                      cell_size=CS, geo_dir=geo)
+    np.testing.assert_allclose(vs["density_b_km2"], bur["density_km2"], rtol=1e-9, atol=1e-9)
+    hx = service.change(store=tiny_store, months="2020-12", before="2020-01:2020-06", units="hex", cell_size=200,
+                        area=AREA, geo_dir=geo)
+    assert hx["before"].sum() == recount(MONTHS[:6]).sum() and hx["after"].sum() == recount(["2020-12"]).sum()
+    v1 = {"Violence and sexual offences": 120.0, "Robbery": 365.0, "Anti-social behaviour": 1.0, "Burglary": 60.0,
+          "Possession of weapons": 180.0, "Shoplifting": 2.0}                     # cchi-category-v1, by hand
+    h = service.change(ev[ev["month"] >= "2020-07"], before=ev[ev["month"] < "2020-07"], harm=True,
+                       weights="cchi-category-v1", area=AREA, cell_size=CS, geo_dir=geo)
+    np.testing.assert_allclose(by_unit(h, "before"), full(recount(MONTHS[:6], None, v1)))
+    np.testing.assert_allclose(by_unit(h, "harm"), full(recount(MONTHS[6:], None, v1)))
