@@ -184,3 +184,13 @@ def test_the_other_period_is_read_like_the_first(tiny_store, geo):  # noqa: F811
                        weights="cchi-category-v1", area=AREA, cell_size=CS, geo_dir=geo)
     np.testing.assert_allclose(by_unit(h, "before"), full(recount(MONTHS[:6], None, v1)))
     np.testing.assert_allclose(by_unit(h, "harm"), full(recount(MONTHS[6:], None, v1)))
+
+
+def test_months_the_store_does_not_hold_are_said_only_for_store_reads(tiny_store, geo):  # noqa: F811
+    got = service.counts(store=tiny_store, months="2020-11:2021-02", area=AREA, cell_size=CS, geo_dir=geo)
+    p = got.attrs["params"]
+    assert p["months_missing"] == ["2021-01", "2021-02"] and any("2021-01" in n for n in p["notes"])
+    given = service.counts(EVENTS[["x", "y", "month", "category"]], months="2020-11:2021-02", area=AREA, cell_size=CS,
+                           geo_dir=geo)
+    assert given.attrs["params"]["months_missing"] == [] and not any("2021" in n for n in given.attrs["params"]["notes"])
+    assert given["count"].sum() == recount(["2020-11", "2020-12"]).sum()
