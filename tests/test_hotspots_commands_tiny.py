@@ -359,3 +359,43 @@ def test_nearrepeat_command_passes_its_options(tiny_store, files):  # noqa: F811
         f"Knox test: {len(ev)} events," in words(res)
     res = CliRunner().invoke(app, ["nearrepeat", "--store", str(tiny_store), "--time-unit", "days"])
     assert "needs timestamped events" in str(res.exception)
+
+
+def test_concentration_command_passes_units_weights_and_force(tiny_store, files):  # noqa: F811
+    """Per quadrant (--units lsoa --boundaries --id-column), harm with --weights v1; a force the
+    store does not hold is refused; the table printed lists the measures in its first column."""
+    from saferhub.cli import app
+
+    quads = files["dir"] / "quads.gpkg"
+    boxes = {f"Q{i}{j}": shapely.box(X0 + 1000 * i, Y0 + 1000 * j, X0 + 1000 * (i + 1), Y0 + 1000 * (j + 1))
+             for i in range(2) for j in range(2)}
+    gpd.GeoDataFrame({"name": [f"quad {k}" for k in boxes], "code": list(boxes)}, geometry=list(boxes.values()),
+                     crs=27700).to_file(quads)
+    out = files["dir"] / "conc.csv"
+    base = ["concentration", "--store", str(tiny_store), "--geo-dir", str(files["geo"]), "--area", str(files["area"]),
+            "--units", "lsoa", "--boundaries", str(quads), "--id-column", "code", "--out", str(out)]
+    res = ok(CliRunner().invoke(app, base + ["--weights", "cchi-category-v1", "--force", "merseyside"]))
+    q = "Q" + ((INSIDE["x"] - X0) // 1000).astype(int).astype(str) + ((INSIDE["y"] - Y0) // 1000).astype(int).astype(str)
+    harm = INSIDE["category"].map(weights("cchi-category-v1")).groupby(q.to_numpy()).sum().reindex(sorted(boxes)).to_numpy()
+    cnt = q.value_counts().reindex(sorted(boxes)).to_numpy()
+
+    def gini(v):
+        return np.abs(v[:, None] - v[None, :]).sum() / (2 * len(v) ** 2 * v.mean())
+
+    t = pd.read_csv(out).set_index("measure")
+    assert t.loc["Gini", "crime"] == pytest.approx(gini(cnt), rel=1e-9)
+    assert t.loc["Gini", "harm"] == pytest.approx(gini(harm), rel=1e-9)
+    assert "Concentration over 4 lsoa units" in words(res)
+    firsts = [ln.split("│")[1].strip() for ln in res.output.splitlines() if ln.count("│") >= 3]
+    assert "Gini" in firsts and all(not f.isdigit() for f in firsts if f)
+    res = CliRunner().invoke(app, base + ["--force", "cleveland"])
+    assert isinstance(res.exception, SaferhubError) and "force cleveland" in str(res.exception)
+    net = files["dir"] / "streets.gpkg"
+    gpd.GeoDataFrame({"sid": ["S1"]}, geometry=[shapely.LineString([(X0, Y0 + 500), (X0 + 2000, Y0 + 500)])],
+                     crs=27700).to_file(net)
+    res = ok(CliRunner().invoke(app, ["concentration", "--store", str(tiny_store), "--area", str(files["area"]),
+                                      "--geo-dir", str(files["geo"]), "--units", "segments", "--network", str(net),
+                                      "--id-column", "sid", "--snap", "60.5", "--out", str(out)]))
+    assert "Concentration over 1 segments units" in words(res)
+    t = pd.read_csv(out).set_index("measure")
+    assert t.loc["total", "crime"] == int((np.abs(INSIDE["y"] - (Y0 + 500)) <= 60.5).sum())   # --snap reached
