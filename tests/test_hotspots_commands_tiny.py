@@ -399,3 +399,10 @@ def test_concentration_command_passes_units_weights_and_force(tiny_store, files)
     assert "Concentration over 1 segments units" in words(res)
     t = pd.read_csv(out).set_index("measure")
     assert t.loc["total", "crime"] == int((np.abs(INSIDE["y"] - (Y0 + 500)) <= 60.5).sum())   # --snap reached
+
+
+def test_nearrepeat_command_passes_the_force(tiny_store):  # noqa: F811
+    from saferhub.cli import app
+
+    res = CliRunner().invoke(app, ["nearrepeat", "--store", str(tiny_store), "--force", "cleveland", "--permutations", "1"])
+    assert isinstance(res.exception, SaferhubError) and "force cleveland" in str(res.exception)
