@@ -406,3 +406,17 @@ def test_nearrepeat_command_passes_the_force(tiny_store):  # noqa: F811
 
     res = CliRunner().invoke(app, ["nearrepeat", "--store", str(tiny_store), "--force", "cleveland", "--permutations", "1"])
     assert isinstance(res.exception, SaferhubError) and "force cleveland" in str(res.exception)
+
+
+def test_nearrepeat_prints_the_knox_table_it_writes(tiny_store, files):  # noqa: F811
+    """Every printed row is the written row: bands, observed, expected (1 place), ratio (2), p (3)."""
+    from saferhub.cli import app
+
+    out = files["dir"] / "knox.csv"
+    res = ok(CliRunner().invoke(app, ["nearrepeat", "--store", str(tiny_store), "--space-bands", "0,200",
+                                      "--time-bands", "0,1", "--permutations", "9", "--seed", "3", "--out", str(out)]))
+    t = pd.read_csv(out, dtype={"space": str, "time": str})
+    rows = [[c.strip() for c in ln.split("│")[1:-1]] for ln in res.output.splitlines() if ln.count("│") == 7]
+    want = [[str(r.space), str(r.time), f"{r.observed:,}", f"{r.expected:,.1f}", f"{r.knox_ratio:.2f}", f"{r.p:.3f}"]
+            for r in t.itertuples(index=False)]
+    assert rows == want and len(rows) == 9
