@@ -420,3 +420,12 @@ def test_nearrepeat_prints_the_knox_table_it_writes(tiny_store, files):  # noqa:
     want = [[str(r.space), str(r.time), f"{r.observed:,}", f"{r.expected:,.1f}", f"{r.knox_ratio:.2f}", f"{r.p:.3f}"]
             for r in t.itertuples(index=False)]
     assert rows == want and len(rows) == 9
+
+
+def test_concentration_csv_has_the_measures_and_no_index(tiny_store, files):  # noqa: F811
+    from saferhub.cli import app
+
+    out = files["dir"] / "c.csv"
+    ok(CliRunner().invoke(app, ["concentration", "--store", str(tiny_store), "--area", str(files["area"]),
+                                "--geo-dir", str(files["geo"]), "--cell-size", str(CS), "--out", str(out)]))
+    assert out.read_text().splitlines()[0] == "measure,crime,harm"
