@@ -79,6 +79,12 @@ def brute_kde(ev: pd.DataFrame, h: float, weight=None) -> pd.Series:
     return pd.Series(out)
 
 
+@pytest.fixture(autouse=True)
+def _wide_console(monkeypatch):
+    """Rich wraps at the terminal's width (80 under pytest): a long tmp path would be split mid-word."""
+    monkeypatch.setenv("COLUMNS", "1000")
+
+
 def words(res) -> str:
     return " ".join(res.output.split())
 
