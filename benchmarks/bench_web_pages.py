@@ -21,7 +21,6 @@ import os
 import re
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -30,23 +29,11 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE))
-from bench_hub import PASSWORD, build, free_port  # noqa: E402
-from bench_web import add_briefing_data  # noqa: E402
+from bench_hub import PASSWORD, build  # noqa: E402
+from bench_web import add_briefing_data, serve  # noqa: E402
 
 TARGET_MS = 300
 COORDINATOR, ADMIN = "u0@bench.invalid", "admin@bench.invalid"
-
-
-def serve(app) -> tuple[str, object, threading.Thread]:
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server, thread
 
 
 def add_page_records(url: str) -> dict:
