@@ -195,7 +195,7 @@ def test_actions_lists_are_bounded_in_page_order(casework_world, monkeypatch):
 def test_action_flags_use_the_day_asked_for(casework_world):
     """The overdue flag follows the `today` passed in, not the clock: ten days ahead, the actions
     due in five days are overdue too, and so is every new one with a date before then."""
-    w, rec = casework_world, casework_world.facts
+    w = casework_world
     later = TODAY + dt.timedelta(days=10)
     fresh, overdue = briefing.actions(w.db, w.user("coordinator.P"), PURPOSE, SINCE, later)
     due = {a.id: a.due_on for a in w.db.scalars(select(Action))}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
 
 from saferhub.hub import audit
 from saferhub.hub.errors import Conflict, Forbidden, HubError, NotFound

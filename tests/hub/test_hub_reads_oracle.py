@@ -12,12 +12,10 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import select
 
 from saferhub.hub import audit
 from saferhub.hub.errors import Forbidden, NotFound
 from saferhub.hub.models import (
-    AuditEvent,
     Case,
     CasePerson,
     Location,

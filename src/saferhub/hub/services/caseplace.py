@@ -44,7 +44,6 @@ def street_points(store) -> dict:
 
 @functools.lru_cache(maxsize=2)
 def _street_points(root: str, _stamp: int) -> dict:
-    import pandas as pd
 
     from saferhub.data import events
     from saferhub.geo.project import to_wgs84
