@@ -107,7 +107,9 @@
     });
   }
   function markBoundaries() {  // e.g. data-boundaries-drawn="lsoas wards", data-boundaries-features="lsoas:910 wards:111"
-    var drawn = Object.keys(boundaries).filter(function (k) { return boundaries[k].layer; }).sort();
+    // a ready mark: set only once every ticked boundary is drawn (none still being fetched)
+    if (Object.keys(boundaries).some(function (k) { return !boundaries[k].layer; })) { return; }
+    var drawn = Object.keys(boundaries).sort();
     SH.ready("boundaries-features", drawn.map(function (k) { return k + ":" + boundaries[k].layer.getLayers().length; }).join(" "));
     SH.ready("boundaries-drawn", drawn.join(" "));
   }
