@@ -396,12 +396,15 @@ def test_recent_incidents_count_everything_and_list_only_what_the_viewer_may_rea
 
 
 def test_recent_incidents_scan_is_bounded_and_says_so(incident_world, monkeypatch):
+    """At most RECENT_SCAN incidents of the window, the latest by time first; `truncated` says
+    when the bound was reached (there may be more)."""
     w, facts = incident_world, incident_world.facts
-    newest = sorted(facts, reverse=True)
-    for scan in (3, 6, len(facts) + 1):
+    recent = sorted((i for i in facts if facts[i][2] >= SINCE), key=lambda i: (facts[i][2], i), reverse=True)
+    assert len(recent) > 3
+    for scan in (3, len(recent), len(recent) + 1):
         monkeypatch.setattr(briefing, "RECENT_SCAN", scan)
         got = briefing.recent_incidents(w.db, w.user("coordinator.P"), PURPOSE, SINCE)
-        seen = [i for i in newest[:scan] if facts[i][2] >= SINCE]
+        seen = recent[:scan]
         assert got["recorded"] == len(seen)
         assert got["truncated"] is (len(seen) >= scan)
         assert {r["id"] for r in got["readable"]} <= set(seen)
@@ -459,14 +462,15 @@ def test_weekday_usual_counts_the_same_24_hours_in_each_earlier_week(hub_db):
     assert empty == {"weeks": [0, 0, 0, 0], "mean": 0.0, "recorded_any": False}
 
 
-def test_weekday_usual_scan_is_bounded(hub_db, monkeypatch):
+def test_weekday_usual_counts_by_time_not_by_id(hub_db):
+    """An incident recorded late (a higher id for an older time) counts in its own week."""
     w = make_world(hub_db, combos=[])
-    for t in (NOW - dt.timedelta(days=14, hours=2), NOW - dt.timedelta(days=7, hours=2)):  # ids rise
+    for t in (NOW - dt.timedelta(days=7, hours=2), NOW - dt.timedelta(days=14, hours=2),
+              NOW - dt.timedelta(days=21, hours=23, minutes=59), NOW - dt.timedelta(days=22, seconds=1)):
         hub_db.add(Incident(month=t.date().replace(day=1), occurred_at=t, category="Burglary",
                             agency_id=w.agencies["P"]))
-    hub_db.commit()
-    monkeypatch.setattr(briefing, "USUAL_SCAN", 1)   # the newest id only (the one a week ago)
-    assert briefing.weekday_usual(hub_db, NOW)["weeks"] == [1, 0, 0, 0]
+        hub_db.commit()
+    assert briefing.weekday_usual(hub_db, NOW)["weeks"] == [1, 1, 1, 0]
 
 
 def test_referrals_by_age_oldest_first(casework_world):

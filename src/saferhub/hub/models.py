@@ -153,7 +153,8 @@ class Incident(Base):
     `location_key` is the place the repeat-location rule groups by (UPRN, or police.uk snap point)."""
 
     __tablename__ = "incidents"
-    __table_args__ = (Index("ix_incidents_month", "month"),)
+    __table_args__ = (Index("ix_incidents_month", "month"),
+                      Index("ix_incidents_occurred_at", "occurred_at"))  # the briefing's time windows
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[str | None] = mapped_column(Text, unique=True)  # event store ids embed the location
     source: Mapped[str] = mapped_column(String(20), default="incident")

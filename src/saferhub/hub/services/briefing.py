@@ -31,7 +31,7 @@ from saferhub.hub.services.missing_alerts import missing_alerts
 from saferhub.hub.services.powers import review_dict
 from saferhub.hub.services.referrals import list_referrals
 
-RECENT_SCAN = 20_000   # newest incidents looked at for "last 24 hours" (more than a day's worth)
+RECENT_SCAN = 20_000   # at most this many of the last 24 hours' incidents (more than a day's worth)
 LIST_LIMIT = 50        # rows per section on the page
 REVIEW_DAYS = 7
 SCAN_LIMIT, BATCH = 50_000, 500   # candidates looked at for a list, and how many are access-checked at once
@@ -52,9 +52,9 @@ def recent_incidents(db: Session, user: User, purpose: str | None, since: dt.dat
     reads = can_read_cases(user)
     if reads:
         purpose = audit.check_purpose(purpose)  # before any query: no purpose, no records
-    newest = (select(Incident.id, Incident.occurred_at, Incident.source, Incident.agency_id)
-              .order_by(Incident.id.desc()).limit(RECENT_SCAN).subquery())
-    rows = db.execute(select(newest.c.id, newest.c.source).where(newest.c.occurred_at >= since)).all()
+    # a range of the occurred_at index, newest first: an incident recorded late still counts
+    rows = db.execute(select(Incident.id, Incident.source).where(Incident.occurred_at >= since)
+                      .order_by(Incident.occurred_at.desc(), Incident.id.desc()).limit(RECENT_SCAN)).all()
     out = {"recorded": len(rows), "recorded_simulated": sum(src == "simulated" for _, src in rows),
            "truncated": len(rows) >= RECENT_SCAN, "readable": []}  # every row scanned was recent: maybe more
     if not reads:
@@ -77,7 +77,6 @@ def recent_incidents(db: Session, user: User, purpose: str | None, since: dt.dat
 
 
 USUAL_WEEKS = 4        # "the usual for that weekday": the same 24 hours in each of the previous 4 weeks
-USUAL_SCAN = 200_000   # newest incidents looked at for those weeks (bounded, like RECENT_SCAN)
 
 
 def weekday_usual(db: Session, now: dt.datetime) -> dict:
@@ -85,13 +84,12 @@ def weekday_usual(db: Session, now: dt.datetime) -> dict:
     the partnership recorded in the same 24 hours one, two, three and four weeks ago.
 
     Returns {"weeks": [count 1 week ago, ...], "mean": float, "recorded_any": bool}."""
-    newest = (select(Incident.id, Incident.occurred_at).order_by(Incident.id.desc()).limit(USUAL_SCAN).subquery())
-    at = newest.c.occurred_at
     ends = [now - dt.timedelta(days=7 * k) for k in range(1, USUAL_WEEKS + 1)]
-    # counted by the database (one pass, no rows fetched): each week's 24 hours
-    counts = db.execute(select(*[func.count().filter(at >= end - dt.timedelta(hours=24), at < end)
-                                 for end in ends])).one()
-    weeks = [int(c or 0) for c in counts]
+    # each week's 24 hours counted by the database on the occurred_at index (no rows fetched,
+    # however many incidents the hub holds: a range of the index per week)
+    at = Incident.occurred_at
+    weeks = [int(db.scalar(select(func.count()).select_from(Incident)
+                           .where(at >= end - dt.timedelta(hours=24), at < end)) or 0) for end in ends]
     return {"weeks": weeks, "mean": sum(weeks) / len(weeks), "recorded_any": any(weeks)}
 
 
