@@ -22,7 +22,8 @@ from saferhub.data import boundaries as boundaries_mod
 from saferhub.data.fetch import (ApiSource, api_rows_to_parsed, boundary_polygon, fetch, poly_param,
                                  split_polygon)
 from saferhub.data.policeapi import PoliceAPI, TokenBucket, retry_after_seconds
-from saferhub.data.store import EVENT_SCHEMA, Catalog, events, quarantine
+from saferhub.data.schemas import EVENT_SCHEMA
+from saferhub.data.store import Catalog, events, quarantine
 from saferhub.errors import SaferhubError
 
 MONTHS = ("2023-01", "2023-02")

@@ -244,7 +244,7 @@ def test_an_older_release_without_context_stores_no_text(tmp_path):
 
 def test_outcomes_and_searches_are_stored_with_their_schemas(tmp_path):
     from saferhub.data.policeuk import OUTCOMES, STOP_SEARCH
-    from saferhub.data.store import OUTCOME_SCHEMA, STOP_SEARCH_SCHEMA
+    from saferhub.data.schemas import OUTCOME_SCHEMA, STOP_SEARCH_SCHEMA
 
     o = tmp_path / "2018-01-merseyside-outcomes.csv"
     o.write_text(",".join(OUTCOMES) + "\nc1,2018-01,Merseyside Police,Merseyside Police,-2.98,53.40,On or near Bold Street,"

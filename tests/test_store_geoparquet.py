@@ -124,7 +124,8 @@ def test_a_pre_geoparquet_partition_still_reads_and_is_rewritten_once(tmp_path, 
 
     from saferhub.data import events
     from saferhub.data.ingest import ingest_paths
-    from saferhub.data.store import EVENT_SCHEMA, Catalog
+    from saferhub.data.schemas import EVENT_SCHEMA
+    from saferhub.data.store import Catalog
 
     root = tmp_path / "old"
     shutil.copytree(store, root)

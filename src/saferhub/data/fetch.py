@@ -36,7 +36,8 @@ from saferhub.data.boundaries import cache_neighbourhoods, hood_names
 from saferhub.data.hooddetails import cache_details, fetch_details
 from saferhub.data.forces import NATIONAL, force_id
 from saferhub.data.policeuk import ParsedFile
-from saferhub.data.store import EVENT_SCHEMA, QUARANTINE_SCHEMA, Catalog, partition_key
+from saferhub.data.schemas import EVENT_SCHEMA, QUARANTINE_SCHEMA
+from saferhub.data.store import Catalog, partition_key
 from saferhub.data.validate import parse_coordinates, project_and_check
 from saferhub.errors import SaferhubError
 from saferhub.geo.boundary import force_boundary

@@ -24,7 +24,7 @@ from saferhub.data.csvread import decode_check, read_strings
 from saferhub.data.forces import force_id, slugify
 from saferhub.data.policeuk import ParsedFile, _quarantine_table, _set_reason
 from saferhub.data.sources import Member, parsing
-from saferhub.data.store import EVENT_SCHEMA
+from saferhub.data.schemas import EVENT_SCHEMA
 from saferhub.data.validate import parse_coordinates, project_and_check
 from saferhub.errors import BadFileError, SaferhubError
 from saferhub.geo.lsoa import editions

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Callable
 
 from saferhub.data.sources import Limits, Member, close_archives, discover
-from saferhub.data.store import StoreWriter, partition_key, schema_tag
+from saferhub.data.schemas import schema_tag
+from saferhub.data.store import StoreWriter, partition_key
 from saferhub.errors import BadFileError, SaferhubError
 
 

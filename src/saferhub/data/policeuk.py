@@ -18,7 +18,7 @@ from saferhub.data.csvread import RawTable, as_array, decode_check, read_strings
 from saferhub.data.forces import NATIONAL, force_id
 from saferhub.data.rowchecks import distinct_crime_ids, file_force, occurrence
 from saferhub.data.sources import Limits, Member, parsing
-from saferhub.data.store import EVENT_SCHEMA, OUTCOME_SCHEMA, QUARANTINE_SCHEMA, STOP_SEARCH_SCHEMA
+from saferhub.data.schemas import EVENT_SCHEMA, OUTCOME_SCHEMA, QUARANTINE_SCHEMA, STOP_SEARCH_SCHEMA
 from saferhub.data.validate import parse_coordinates, project_and_check
 from saferhub.errors import BadFileError
 from saferhub.geo.lsoa import editions, lsoa11_of_points

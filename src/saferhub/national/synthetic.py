@@ -35,7 +35,8 @@ def offset(k: int) -> tuple[float, float, int]:
 def synthesize(source_store, out_store, *, forces: int = 44, months=None, fraction: float = 1.0,
                seed: int = 0, progress=None) -> dict:
     """Write `forces` synthetic forces into `out_store` (see the module doc); returns a summary."""
-    from saferhub.data.store import EVENT_SCHEMA, StoreWriter, events, schema_tag
+    from saferhub.data.schemas import EVENT_SCHEMA, schema_tag
+    from saferhub.data.store import StoreWriter, events
     from saferhub.geo.project import to_wgs84
 
     if forces < 1:
