@@ -5,6 +5,7 @@ something is wrong. Every read and write is a hub service call (same access, sam
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -124,6 +125,18 @@ def _timeline(case, actions, incidents, referrals, agencies, people) -> list[dic
     return sorted(items, key=key, reverse=True)
 
 
+@contextmanager
+def _form_write(db, errors: dict):
+    """Commit what the block writes, also when it returns its redirect; a HubError rolls the
+    whole write back (nothing half-saved) and becomes the form's message, shown with what was typed."""
+    try:
+        yield
+        db.commit()
+    except HubError as exc:
+        db.rollback()
+        errors["form"] = str(exc)
+
+
 @router.get("/cases")
 def cases_list(request: Request, db: DB, q: str = "", status: str = "open", kind: str = "", risk: str = ""):
     user, purpose, ask = with_purpose(request, db, cases=True)
@@ -166,14 +179,10 @@ def case_create(request: Request, db: DB, kind: Text = "", title: Text = "", sum
         errors.setdefault("risk", "Choose standard, medium or high.")
     review = None if "review_on" in errors else _date(review_on, "review_on", errors)
     if not errors:
-        try:
+        with _form_write(db, errors):
             c = services.create_case(db, user, kind=kind, title=title.strip(), summary=summary.strip() or None,
                                      risk_level=risk, review_on=review)
-            db.commit()
             return redirect(f"/web/cases/{c['id']}")
-        except HubError as exc:
-            db.rollback()
-            errors["form"] = str(exc)
     return render(request, "case_new.html", user=user, title="Open a case", kinds=CASE_KINDS, risks=RISK_LEVELS,
                   typed=typed, errors=errors, error="Please correct the fields marked below.", status=400)
 
@@ -219,14 +228,10 @@ def referral_create(case_id: Id, request: Request, db: DB, to_agency_id: FormIdT
         errors.setdefault("legal_gateway",
                           "Name the legal gateway for sharing (for example Crime and Disorder Act 1998 s115).")
     if not errors:
-        try:
+        with _form_write(db, errors):
             r = services.create_referral(db, user, case_id, to_agency_id=int(to_agency_id), kind=kind,
                                          reason=reason.strip(), legal_gateway=legal_gateway.strip())
-            db.commit()
             return redirect(f"/web/cases/{case_id}?done=referral&sent={r['id']}#refer")  # post/redirect/get: a refresh sends nothing
-        except HubError as exc:
-            db.rollback()
-            errors["form"] = str(exc)
     return _reshow(request, db, user, purpose, case_id, stale, csrf_token, errors=errors,
                       typed=typed, form="referral")
 
@@ -246,13 +251,9 @@ def action_create(case_id: Id, request: Request, db: DB, title: Long = "", due_o
     if not title.strip():
         errors.setdefault("title", "Say what needs doing.")
     if not errors:
-        try:
+        with _form_write(db, errors):
             services.create_action(db, user, case_id, title=title.strip(), due_on=due)
-            db.commit()
             return redirect(f"/web/cases/{case_id}?done=action#add-action")
-        except HubError as exc:
-            db.rollback()
-            errors["form"] = str(exc)
     return _reshow(request, db, user, purpose, case_id, stale, csrf_token, errors=errors,
                       typed=typed, form="action")
 
@@ -276,13 +277,9 @@ def note_create(case_id: Id, request: Request, db: DB, person_id: Text = "", kin
     if not text.strip():
         errors.setdefault("text", "Write the note.")
     if not errors:
-        try:
+        with _form_write(db, errors):
             services.add_note(db, user, case_id, int(person_id), kind, text.strip())
-            db.commit()
             return redirect(f"/web/cases/{case_id}?done=note#notes")
-        except HubError as exc:
-            db.rollback()
-            errors["form"] = str(exc)
     return _reshow(request, db, user, purpose, case_id, stale, csrf_token, errors=errors,
                       typed=typed, form="note")
 
@@ -322,14 +319,10 @@ def location_set(case_id: Id, request: Request, db: DB, street: Text = "", ward:
     if not errors and la is None and not ward.strip():
         errors["ward"] = "Choose the ward (and type the street if you know it), or give latitude and longitude."
     if not errors:
-        try:
+        with _form_write(db, errors):
             place = services.resolve_place(_store(), street=street, ward_code=ward.strip(), lat=la, lon=lo)
             services.set_case_location(db, user, case_id, place)
-            db.commit()
             return redirect(f"/web/cases/{case_id}?done=location#location")
-        except HubError as exc:
-            db.rollback()
-            errors["form"] = str(exc)
     return _reshow(request, db, user, purpose, case_id, stale, csrf_token, errors=errors,
                    typed=typed, form="location")
 
