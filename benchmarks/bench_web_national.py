@@ -95,12 +95,13 @@ def main() -> None:
                 page.wait_for_selector("body[data-hotspots-force]:not([data-hotspots-force=''])", timeout=60000)
                 page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
                 mark = page.evaluate("performance.getEntriesByName('hotspots-drawn').slice(-1)[0].startTime")
+                drawn = page.get_attribute("body", "data-hotspots-drawn")   # at the opening view
                 secs = page.evaluate(OVERVIEW_JS) / 1000
                 if i:
                     paints.append(mark / 1000)
                     overviews.append(secs)
             chosen = page.get_attribute("body", "data-hotspots-force")
-            drawn, shown = page.get_attribute("body", "data-hotspots-drawn"), page.get_attribute("body", "data-overview-drawn")
+            shown = page.get_attribute("body", "data-overview-drawn")
             if a.shots:
                 a.shots.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(a.shots / f"national-{label.split()[0]}.png"), full_page=True)
