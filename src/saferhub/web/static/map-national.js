@@ -39,9 +39,10 @@
       var placed = forces.filter(function (f) { return f.overview && f.overview.centre; });
       var top = Math.max.apply(null, placed.map(function (f) { return f.overview.hot_cells || 0; }).concat([1]));
       var chosen = current(), circles = L.featureGroup(), names = L.layerGroup();
+      var big = Math.min(16, map.getSize().x / 40);  // on a phone, neighbouring forces' circles do not overlap
       placed.forEach(function (f) {
         var here = chosen && chosen.force === f.force, share = f.overview.crime_in_hot_cells;
-        L.circleMarker(f.overview.centre, { radius: 4 + 16 * Math.sqrt((f.overview.hot_cells || 0) / top), pane: "overview",
+        L.circleMarker(f.overview.centre, { radius: 4 + big * Math.sqrt((f.overview.hot_cells || 0) / top), pane: "overview",
           color: here ? "#0b4f9c" : "#222", weight: here ? 3 : 1, fillColor: COLOUR, fillOpacity: 0.6 })
           .bindTooltip(esc(f.label)).bindPopup(popup(f)).addTo(circles);
         if (share !== null && share !== undefined && placed.length <= MAX_LABELS) {
