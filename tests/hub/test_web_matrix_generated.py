@@ -288,6 +288,14 @@ def _report_files_on_disk(env):
     (store / "products" / "wards.geojson").write_text(
         '{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point",'
         '"coordinates":[-2.98,53.41]},"properties":{"name":"CANARY-report ward"}}]}')
+    # a force's layer from `saferhub national run --layers`, offered by the map's force chooser:
+    # served by the same layer route, to anyone signed in (issue 23)
+    (store / "products" / "national-synthetic-01-hotspots-grip-gistar.geojson").write_text(
+        '{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point",'
+        '"coordinates":[-3.98,53.41]},"properties":{"gi_bin":3,"street":"CANARY-report street"}}]}')
+    (store / "products" / "national-map-layers.json").write_text(
+        '{"layers":[{"force":"synthetic-01","name":"national-synthetic-01-hotspots-grip-gistar","group":"hotspots",'
+        '"method":"gistar","categories":"grip","cell_size":150,"hot_bounds":[[53.4,-4.0],[53.42,-3.96]]}]}')
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

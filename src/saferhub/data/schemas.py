@@ -62,7 +62,7 @@ def schema_tag(dataset: str) -> str:
     import hashlib
 
     columns = ";".join(f"{f.name}:{f.type}" for f in SCHEMAS[dataset])
-    if dataset == "events":   # the file layout too: a store written before GeoParquet is rewritten once
+    if {"x", "y"} <= set(SCHEMAS[dataset].names):   # the file layout too: written before GeoParquet, rewritten once
         from saferhub.data.geoparquet import LAYOUT
 
         columns += ";" + LAYOUT

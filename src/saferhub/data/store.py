@@ -171,9 +171,10 @@ class StoreWriter:
         return rel
 
     def stage_partition(self, dataset: str, force: str, month: str, table: pa.Table) -> str:
-        """Write one partition. Events are GeoParquet 1.1 (data.geoparquet): Hilbert-ordered rows,
-        a bbox covering and row groups of ROW_GROUP_ROWS, so box reads skip most of a file."""
-        if dataset != "events":
+        """Write one partition. Every dataset with points (events, outcomes, stop-and-search) is
+        GeoParquet 1.1 (data.geoparquet): Hilbert-ordered rows, a bbox covering and row groups of
+        ROW_GROUP_ROWS, so box reads skip most of a file. Plain partitions written before read as ever."""
+        if not {"x", "y"} <= set(table.column_names):
             return self.stage_table(f"parts/{dataset}/{force}/{month}", table)
         from saferhub.data.geoparquet import ROW_GROUP_ROWS, as_geoparquet, extent
 
@@ -184,7 +185,7 @@ class StoreWriter:
     def commit(self) -> None:
         """Make everything staged live (one atomic catalog swap), then drop superseded files."""
         before = Catalog.load(self.root).live_files()
-        for rec in self.catalog.partitions.values():   # the box of each new event partition
+        for rec in self.catalog.partitions.values():   # the box of each new partition with points
             if rec["file"] in self._extents:
                 rec["extent"] = self._extents[rec["file"]]
         self.catalog.save()

@@ -11,6 +11,9 @@
   `national-<force>-forecast-<categories>`, so the web map can show any force. Workers write
   only their own force's files (atomic); the driver lists them once in the `national-map-layers`
   catalogue (same entry format as `map-layers`), so workers never race on one catalogue file.
+  Like `saferhub publish`, each layer also gets its 2x2..16x16 blocks (`levels`, drawn zoomed out)
+  and `hot_bounds` (where the map opens on the force); the Gi* entry carries the force's `overview`
+  (a point inside its study area and its national-table figures) for the web map's national view.
 """
 
 from __future__ import annotations
@@ -65,9 +68,21 @@ def layer_names(force: str, categories: str) -> tuple[str, str]:
     return f"national-{force}-hotspots-{_slug(categories)}-gistar", f"national-{force}-forecast-{_slug(categories)}"
 
 
-def publish_force_layers(q, u, area, hot, model: str) -> list[dict]:
-    """Write the force's Gi* and forecast layers (module doc); returns their catalogue entries."""
-    from saferhub.briefing.layers import forecast_layer, hotspot_layer
+def overview(area, summary: dict | None) -> dict:
+    """The force's point on the national view: a point inside its study area (WGS84, [lat, lon])
+    and its national-table figures (events, hot cells at 99%, their share of cells and of crime)."""
+    from saferhub.geo.project import to_wgs84
+
+    p = area.geometry.representative_point()
+    lon, lat = to_wgs84([p.x], [p.y])
+    keys = ("events", "cells", "hot_cells", "hot_cell_share", "crime_in_hot_cells")
+    return {"centre": [round(float(lat[0]), 5), round(float(lon[0]), 5)]} | {k: (summary or {}).get(k) for k in keys}
+
+
+def publish_force_layers(q, u, area, hot, model: str, summary: dict | None = None) -> list[dict]:
+    """Write the force's Gi* and forecast layers and their blocks (module doc); returns their
+    catalogue entries. `summary`: the force's national-table row (for the overview)."""
+    from saferhub.briefing.layers import _levels, forecast_layer, hotspot_layer
     from saferhub.data import events
     from saferhub.data.products import write_product
     from saferhub.forecast.service import forecast
@@ -89,9 +104,10 @@ def publish_force_layers(q, u, area, hot, model: str) -> list[dict]:
     write_product(fc_name, fc, q.store)
     target = str(np.datetime64(last, "M") + 1)
     base = {"force": q.force, "categories": cats, "cell_size": u.cell_size, "study_area_kind": area.kind}
-    return [base | {"name": hot_name, "group": "hotspots", "method": "gistar", "months": months, "features": int(len(cells))},
+    return [base | {"name": hot_name, "group": "hotspots", "method": "gistar", "months": months, "features": int(len(cells)),
+                    "overview": overview(area, summary)} | _levels(hot_name, cells, u.cell_size, q.store),
             base | {"name": fc_name, "group": "forecast", "method": "forecast", "model": model, "target_month": target,
-                    "features": int(len(fc))}]
+                    "features": int(len(fc))} | _levels(fc_name, fc, u.cell_size, q.store)]
 
 
 def register_layers(store, entries: list[dict], failed=()) -> None:

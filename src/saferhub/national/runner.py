@@ -142,7 +142,7 @@ def force_task(query: dict, spec: dict, model: str = "counts12", backtest_months
         if backtest_months:
             out["backtest"] = backtest_rows(q.force, res, int(backtest_months))
     if layers:
-        out["layers"] = publish_force_layers(q, u, area, hot, model)
+        out["layers"] = publish_force_layers(q, u, area, hot, model, summary=row)
     row["seconds"] = round(time.perf_counter() - t0, 2)
     return out
 

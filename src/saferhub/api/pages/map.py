@@ -1,7 +1,8 @@
 """The map page and the layers it draws. Hotspot, forecast, patrol and boundary layers are files
 published by the jobs (`saferhub publish`), served as they are; open cases and problem-solving
 plans (and, for the police, where missing people were found) come from the hub per the user's
-access, purpose-logged like every personal-data read."""
+access, purpose-logged like every personal-data read. Every force's layers from `saferhub national
+run --layers` (the `national-map-layers` catalogue) are offered by a force chooser (`?force=`)."""
 
 from __future__ import annotations
 
@@ -27,18 +28,26 @@ def _store():
 
 @router.get("/map")
 def map_page(request: Request, db: DB):
-    """The map; `?lat=&lon=&zoom=&layer=` open it there (values the map cannot use are ignored)."""
+    """The map; `?lat=&lon=&zoom=&layer=&force=` open it there (values the map cannot use are ignored)."""
     from saferhub.config import settings
 
     user = page_user(request, db)
     catalogue = read_product("map-layers", _store()) or {"layers": []}
+    forces = services.maps.national_forces(read_product("national-map-layers", _store()) or {})
     q = request.query_params
-    view = services.maps.opening_view(catalogue, q.get("lat"), q.get("lon"), q.get("zoom"), q.get("layer"))
-    return render(request, "map.html", user=user, title="Map", catalogue=json.dumps(catalogue).replace("</", "<\\/"),
-                  layers=catalogue["layers"], tile_url=settings().tile_url, view=view,
+    view = services.maps.opening_view(catalogue, q.get("lat"), q.get("lon"), q.get("zoom"), q.get("layer"),
+                                      q.get("force"), forces)
+    return render(request, "map.html", user=user, title="Map", catalogue=_json(catalogue), national=_json(forces),
+                  forces=forces, local_layers=catalogue["layers"],
+                  layers=catalogue["layers"] + [e for f in forces for e in f["layers"]], tile_url=settings().tile_url, view=view,
                   map_next=services.maps.view_link(view),
                   hub_layers=services.maps.draws_hub_layers(user), found_layer=services.maps.draws_found_places(user),
                   has_purpose=session_purpose(request) is not None)
+
+
+def _json(obj) -> str:
+    """JSON for a <script type="application/json"> block (a "</" in any text cannot close it)."""
+    return json.dumps(obj).replace("</", "<\\/")
 
 
 @router.get("/layers/{name}.geojson")

@@ -1,7 +1,9 @@
 """The hub's layers on the web map: open cases and problem-solving plans at their locations, for
 the cases the user reads in full (`access.full_clause`), purpose-logged like any case read; and,
 for the police only, where missing people were found away from home (`missing_figures.found_places`,
-by place, no names). The other map layers are published files with aggregates only (no hub records)."""
+by place, no names). The other map layers are published files with aggregates only (no hub records):
+this force's (`map-layers`) and every force's from `saferhub national run --layers`
+(`national-map-layers`), offered by a force chooser and a national overview."""
 
 from __future__ import annotations
 
@@ -41,12 +43,21 @@ def _number(text: str | None) -> float | None:
 
 
 def opening_view(catalogue: dict, lat: str | None = None, lon: str | None = None, zoom: str | None = None,
-                 layer: str | None = None) -> dict:
+                 layer: str | None = None, force: str | None = None, forces: list[dict] = ()) -> dict:
     """Where the map opens: the deep link's centre and zoom when they are numbers inside Great
     Britain (zoom 6 to 19, to the half; 16 when absent), else the bounds of the published Gi* hot
     cells (the grip layer first), else nothing (the map fits the first layer it draws). `layer`
-    is one of gistar, kde, forecast, none; anything else is dropped."""
+    is one of gistar, kde, forecast, none; anything else is dropped. `force`: one of `forces`
+    (`national_forces`) whose layers the map shows, opening on them; anything else is dropped.
+    With no layers of this force's own, the map opens on the first national force."""
     view: dict = {"layer": layer if layer in LAYERS else None}
+    known = {f["force"]: f for f in forces}
+    if force not in known and forces and not any(x.get("group") in ("hotspots", "forecast")
+                                                 for x in catalogue.get("layers", [])):
+        force = forces[0]["force"]
+    if force in known:
+        view["force"] = force
+        catalogue = {"layers": known[force]["layers"]}
     la, lo, z = _number(lat), _number(lon), _number(zoom) if zoom not in (None, "") else DEEP_LINK_ZOOM
     if la is not None and lo is not None and z is not None and GB[0] <= la <= GB[1] and GB[2] <= lo <= GB[3] \
             and ZOOMS[0] <= z <= ZOOMS[1]:
@@ -60,11 +71,44 @@ def opening_view(catalogue: dict, lat: str | None = None, lon: str | None = None
 
 def view_link(view: dict) -> str:
     """The map's address for a checked view (so the purpose form returns to the same place): built
-    from the validated numbers, never from the raw query."""
-    if view.get("source") != "link":
-        return "/web/map" + (f"?layer={view['layer']}" if view.get("layer") else "")
-    (lat, lon), zoom = view["center"], view["zoom"]
-    return f"/web/map?lat={lat:g}&lon={lon:g}&zoom={zoom:g}" + (f"&layer={view['layer']}" if view.get("layer") else "")
+    from the validated values, never from the raw query."""
+    args = []
+    if view.get("source") == "link":
+        (lat, lon), zoom = view["center"], view["zoom"]
+        args += [f"lat={lat:g}", f"lon={lon:g}", f"zoom={zoom:g}"]
+    args += [f"{k}={view[k]}" for k in ("layer", "force") if view.get(k)]
+    return "/web/map" + ("?" + "&".join(args) if args else "")
+
+
+def force_label(force: str) -> str:
+    """A force's plain name; a synthetic force (its id says so) is named and marked simulated."""
+    from saferhub.data.forces import force_name
+
+    if force.startswith("synthetic-"):
+        return f"Synthetic force {force.removeprefix('synthetic-')} (simulated)"
+    return force_name(force)
+
+
+def national_forces(catalogue: dict) -> list[dict]:
+    """Every force with layers in the national catalogue (`saferhub national run --layers`), for
+    the map's force chooser and overview: id, plain name, simulated or not, its layer entries (each
+    told the force's name), its overview point and figures (None from catalogues published before
+    overviews were). Forces with a name the layer route would refuse are left out. Real forces
+    first, by name; then synthetic ones by number."""
+    from saferhub.data.products import NAME
+
+    by: dict[str, list] = {}
+    for e in catalogue.get("layers", []):
+        f = e.get("force")
+        if isinstance(f, str) and NAME.match(f) and NAME.match(str(e.get("name", ""))):
+            by.setdefault(f, []).append(e)
+    out = []
+    for f, entries in by.items():
+        label, synthetic = force_label(f), f.startswith("synthetic-")
+        entries = [e | {"force_label": label, "synthetic": synthetic} for e in entries]
+        over = next((e.get("overview") for e in entries if e.get("method") == "gistar" and e.get("overview")), None)
+        out.append({"force": f, "label": label, "synthetic": synthetic, "layers": entries, "overview": over})
+    return sorted(out, key=lambda x: (x["synthetic"], x["label"]))
 
 
 def draws_hub_layers(user: User) -> bool:

@@ -53,6 +53,7 @@
   function popup(p, method, entry, range) {
     var size = Number(entry.cell_size) || 150;
     return SH.node('<div class="popup"><p class="headline">' + esc(headline(p, method, entry, range, size)) + "</p>" +
+      (entry.force_label ? '<p class="muted">' + esc(entry.force_label) + "</p>" : "") +
       (p.lsoa_name ? '<p class="muted">Neighbourhood (LSOA): ' + esc(p.lsoa_name) + "</p>" : "") +
       sparkline(p.trend, entry.months || []) + "</div>");
   }
@@ -71,6 +72,7 @@
         "</strong><br>" + BANDS.map(function (c, i) { return sw(c) + (i === 0 ? "lower" : i === 4 ? "highest" : ""); }).join("<br>");
     }
     var size = Number(entry.cell_size) || 150, f = level.factor;
+    if (entry.force_label) { html = esc(entry.force_label) + "<br>" + html; }  // a synthetic force's name says "(simulated)"
     return html + "<br>" + fmt(shown, 0) + (f > 1 ? " blocks of " + f + " × " + f + " squares (" + fmt(f * size, 0) + " m) at this zoom; zoom in for " + size + " m squares"
       : " squares of " + size + " m");
   }

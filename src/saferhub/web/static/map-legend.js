@@ -2,7 +2,7 @@
    shown or hidden (SH.legend.set(id, html) / SH.legend.drop(id)). Each entry is an <li data-legend=id>. */
 (function () {
   "use strict";
-  var ORDER = ["hotspots", "patrol", "places", "cases", "plans", "found", "link", "force", "districts", "wards", "lsoas", "labels"];
+  var ORDER = ["hotspots", "overview", "patrol", "places", "cases", "plans", "found", "link", "force", "districts", "wards", "lsoas", "labels"];
   var entries = {};
   function render() {
     var box = SH.$("legend");

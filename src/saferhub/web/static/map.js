@@ -2,7 +2,9 @@
    cases and plans for the signed-in user (and, for the police, where missing children were found).
    Hot cells are SVG paths (real, focusable elements tests and screen readers can find); wards and
    LSOAs (a thousand outlines) are drawn on a canvas, which is many times faster to draw.
-   Helpers: map-util.js (SH), map-legend.js, map-labels.js, map-cells.js. */
+   Every force's layers (saferhub national run --layers) come through the force chooser; ready mark
+   data-hotspots-force: the force whose cells are drawn ("" for this force's own).
+   Helpers: map-util.js (SH), map-legend.js, map-labels.js, map-cells.js, map-national.js. */
 (function () {
   "use strict";
   var $ = SH.$, esc = SH.esc, fmt = SH.fmt, legend = SH.legend;
@@ -30,7 +32,15 @@
   }
   if (view.layer && $("method").querySelector("option[value='" + view.layer + "']")) { $("method").value = view.layer; }
 
-  function hotspotEntries() { return catalogue.filter(function (l) { return l.group === "hotspots" || l.group === "forecast"; }); }
+  var national = SH.national(map, catalogue, function (force) {  // another force chosen: its layers, fitted to it
+    var hot = force && force.layers.filter(function (l) { return l.method === "gistar" && l.hot_bounds; })[0];
+    fillCategories();
+    hotKey = "";
+    fitted = Boolean(hot);
+    drawHotspots();
+    if (hot) { map.fitBounds(hot.hot_bounds, { padding: [10, 10], animate: false }); }  // its zoomend redraws at the new block size
+  });
+  function hotspotEntries() { return national.entries().filter(function (l) { return l.group === "hotspots" || l.group === "forecast"; }); }
   function entryFor(method, cats) {
     return hotspotEntries().filter(function (l) { return l.method === method && l.categories === cats; })[0];
   }
@@ -71,7 +81,7 @@
     var entry = entryFor(method, $("categories").value);
     if (!keepMonths) { fillMonths(entry); }
     if (!entry) { clearHotspots(); legend.drop("hotspots"); $("layer-note").textContent = "This layer has not been published yet."; return; }
-    $("layer-note").textContent = "Published " + entry.published.replace("T", " ").slice(0, 16) + " UTC.";
+    $("layer-note").textContent = (entry.force_label ? entry.force_label + ": published " : "Published ") + entry.published.replace("T", " ").slice(0, 16) + " UTC.";
     var range = monthRange(entry);
     var key = [entry.name, SH.cells.factorFor(entry, map).factor, range].join("|");
     if (key === hotKey) { return; }  // a zoom that keeps the same block size redraws nothing
@@ -83,6 +93,7 @@
       legend.set("hotspots", legendHtml);
       if (!fitted && n) { fitted = true; map.fitBounds(layer.getBounds(), { padding: [10, 10] }); }
       SH.ready("hotspots-factor", level.factor);
+      SH.ready("hotspots-force", entry.force || "");
       SH.ready("hotspots-drawn", n);
       if (window.performance && performance.mark) { performance.mark("hotspots-drawn"); }
       prefetchBoundaries();
