@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pandas as pd
 import pytest
 from pyproj import Transformer
 from sqlalchemy import func, select
@@ -226,5 +227,44 @@ def test_recording_incidents_normalises_and_checks_months_and_is_logged(tmp_path
     frame = places.incidents_frame(db)
     assert sorted(frame["id"]) == [i.id for i in stored] and "victim_ref" in frame.columns
     assert list(places.incidents_frame(db, Incident.category == "Burglary")["id"]) == [stored[2].id]
+    db.close()
+    engine.dispose()
+
+
+def test_incidents_frame_reads_every_column_alike_on_both_databases(db_url):
+    """On PostgreSQL the whole table streams through COPY and `read_csv`; the frame must hold the same
+    values as the row fetch (the SQLite path, or a `where`): references that look like numbers stay
+    text, booleans stay booleans, times stay UTC."""
+    from saferhub.hub.db import make_engine, session_factory
+
+    engine = make_engine(db_url)
+    db = session_factory(engine)()
+    at = dt.datetime(2026, 1, 5, 22, 30, tzinfo=dt.timezone.utc)
+    rows = [Incident(month=dt.date(2026, 1, 1), occurred_at=at, category="Burglary", location_key="007",
+                     caller_ref="0123", caller_is_child=True, victim_ref="1e5"),
+            Incident(month=dt.date(2026, 2, 1), category="12", location_key="p,3", caller_ref=None,
+                     caller_is_child=False, victim_ref="v9"),
+            Incident(month=dt.date(2026, 3, 1), occurred_at=at + dt.timedelta(days=60), category="Anti-social behaviour",
+                     location_key=None, caller_ref="c1", caller_is_child=False, victim_ref=None)]
+    db.add_all(rows)
+    db.commit()
+    ids = [r.id for r in rows]
+    for frame in (places.incidents_frame(db), places.incidents_frame(db, Incident.id > 0)):
+        assert list(frame.columns) == ["id", "month", "occurred_at", "category", "location_key", "caller_ref",
+                                       "caller_is_child", "victim_ref"]
+        frame = frame.sort_values("id")
+        assert list(frame["id"]) == ids
+        assert list(frame["category"]) == ["Burglary", "12", "Anti-social behaviour"]
+        assert list(frame["location_key"].fillna("-")) == ["007", "p,3", "-"]
+        assert list(frame["caller_ref"].fillna("-")) == ["0123", "-", "c1"]
+        assert list(frame["victim_ref"].fillna("-")) == ["1e5", "v9", "-"]
+        assert [bool(b) for b in frame["caller_is_child"]] == [True, False, False]
+        assert frame["caller_is_child"].dtype == bool
+        # times: UTC-aware from PostgreSQL (either path), naive UTC from SQLite (as `aware` expects)
+        assert pd.api.types.is_datetime64_any_dtype(frame["occurred_at"])
+        assert str(frame["occurred_at"].dt.tz) in (("UTC", "Etc/UTC") if "postgresql" in db_url else ("None",))
+        got = pd.to_datetime(frame["occurred_at"], utc=True)
+        assert got.iloc[0] == pd.Timestamp(at) and pd.isna(got.iloc[1]) and got.iloc[2] == pd.Timestamp(at) + pd.Timedelta(days=60)
+        assert [pd.Timestamp(m).date() for m in frame["month"]] == [dt.date(2026, m, 1) for m in (1, 2, 3)]
     db.close()
     engine.dispose()
