@@ -51,9 +51,9 @@ class Screen:
 
 
 def result(method: str, rows: int = 4, notes=None) -> pd.DataFrame:
-    """A stand-in verb result: `rows` units; Gi* bins 2, -1, 0, 3 (2 hot, 1 cold); emerging
+    """A stand-in verb result: `rows` units; Gi* bins 1, -1, 0, 3 (2 hot, 1 cold); emerging
     categories with two hot-spot patterns."""
-    df = pd.DataFrame({"unit_id": [f"U{i}" for i in range(rows)], "gi_bin": [2, -1, 0, 3][:rows],
+    df = pd.DataFrame({"unit_id": [f"U{i}" for i in range(rows)], "gi_bin": [1, -1, 0, 3][:rows],
                        "category": pd.Categorical(["new hot spot", "cold", "no pattern", "persistent hot spot"][:rows])})
     df.attrs["params"] = {"method": method} | ({"notes": notes} if notes is not None else {})
     return df
@@ -216,7 +216,8 @@ def test_the_console_is_stderr_with_markup_off():
 
 def test_concentration_passes_every_area_option_and_prints_and_writes_its_table(monkeypatch, tmp_path):
     calls, screen = [], Screen()
-    table = pd.DataFrame({"measure": ["Gini", "units holding 50%"], "crime": [0.41234, 12.0], "harm": [float("nan"), 3.0]})
+    table = pd.DataFrame({"measure": ["Gini", "units holding 50%", "units holding 25%"], "crime": [0.41234, 12.0, 1.0],
+                          "harm": [float("nan"), 3.0, 1234.5]})
 
     def fake(**kw):
         calls.append(kw)
@@ -233,13 +234,14 @@ def test_concentration_passes_every_area_option_and_prints_and_writes_its_table(
     ok(CliRunner().invoke(app, ["concentration", *AREA_ARGS, "--out", str(out), "--report", str(rep)]))
     assert calls == [AREA_KW]
     assert screen.statuses == ["concentration: reading events"]
-    assert out.read_text() == "measure,crime,harm\nGini,0.41234,\nunits holding 50%,12.0,3.0\n"
+    assert out.read_text() == "measure,crime,harm\nGini,0.41234,\nunits holding 50%,12.0,3.0\nunits holding 25%,1.0,1234.5\n"
     assert rep.read_text() == "<!doctype html>lorenz" and list(reports[0]["unit_id"]) == ["U0", "U1", "U2", "U3"]
     assert screen.text(stderr=True) == f"{YELLOW}WARNING: 2 strays{RESET}\n"
     printed = screen.text(stderr=False)
     assert "Concentration over 1,234 hex units (56,789 events)" in words(printed)
     assert cells(printed, "┃", 3) == [["measure", "crime", "harm"]]
-    assert cells(printed, "│", 3) == [["Gini", "0.4123", "n/a"], ["units holding 50%", "12", "3"]]
+    assert cells(printed, "│", 3) == [["Gini", "0.4123", "n/a"], ["units holding 50%", "12", "3"],
+                                      ["units holding 25%", "1", "1,234.5000"]]
     ok(CliRunner().invoke(app, ["concentration"]))       # nothing written unless asked
     assert calls[1] == DEFAULT_AREA_KW
 
