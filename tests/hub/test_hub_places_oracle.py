@@ -170,6 +170,9 @@ def test_creating_a_location_projects_to_the_national_grid_and_is_logged(world):
                                                            lsoa="E01006512", ward="Central", beat="B1"))
     x, y = to_bng.transform(-2.9836, 53.4084)
     assert got["x"] == pytest.approx(x, abs=0.01) and got["y"] == pytest.approx(y, abs=0.01)
+    assert {k: v for k, v in got.items() if k not in ("id", "x", "y")} == {
+        "uprn": None, "description": None, "lon": -2.9836, "lat": 53.4084, "lsoa": "E01006512", "ward": "Central",
+        "beat": "B1"}
     stored = w.db.get(Location, got["id"])
     assert (stored.created_by_agency_id, stored.lsoa, stored.ward, stored.beat, stored.lon, stored.lat) == (
         w.agencies["C"], "E01006512", "Central", "B1", -2.9836, 53.4084)
