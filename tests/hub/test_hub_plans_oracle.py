@@ -6,9 +6,11 @@ holds only the approved text and refuses names, references, e-mails and phone nu
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
+from sqlalchemy import select as sa_select
 
 from saferhub.hub import audit
 from saferhub.hub.errors import Conflict, Forbidden, HubError, NotFound
@@ -64,8 +66,9 @@ def test_get_and_list_plans_follow_the_plan_rule_and_are_logged(world):
     for viewer in VIEWERS:
         want = sorted((p for p in w.facts if opens(w, viewer, p)), reverse=True)
         if viewer.startswith(("admin", "analyst")):
-            with pytest.raises(Forbidden):
+            with pytest.raises(Forbidden) as e:
                 plans.list_plans(w.db, w.user(viewer), PURPOSE)
+            assert str(e.value) == f"the {viewer.split('.')[0]} role has no access to problem-solving plans"
             assert not want
         else:
             got, rows = reads(w.db, lambda: plans.list_plans(w.db, w.user(viewer), PURPOSE))
@@ -80,8 +83,8 @@ def test_get_and_list_plans_follow_the_plan_rule_and_are_logged(world):
                 got, rows = reads(w.db, lambda: plans.get_plan(w.db, w.user(viewer), pid, PURPOSE))
                 assert got["id"] == pid and got["title"] == w.db.get(Plan, pid).title
                 assert got["case_id"] == w.facts[pid][0] and got["missing_for_next_stage"] == []
-                assert [(r.entity, ids_of(r), r.purpose, json.loads(r.detail)) for r in rows] == [
-                    ("plan", [pid], PURPOSE, {})]
+                assert [(r.entity, ids_of(r), r.purpose, json.loads(r.detail), r.user_id) for r in rows] == [
+                    ("plan", [pid], PURPOSE, {}, w.users[viewer])]
             else:
                 before = len(audit_rows(w.db))
                 with pytest.raises(NotFound):
@@ -112,8 +115,8 @@ def test_creating_a_plan_needs_a_case_role_and_the_case_in_full(world):
                 stored.areas, stored.stage) == (f"by {viewer}", "cut repeat calls", None, w.user(viewer).agency_id,
                                                 w.users[viewer], ["E01000001"], "objective")
         assert (stored.scanning, stored.analysis, stored.responses, stored.assessment) == ({}, {}, [], {})
-        assert [(r.action, r.entity, ids_of(r), r.purpose) for r in rows] == [
-            ("create", "plan", [got["id"]], "create plan")]
+        assert [(r.action, r.entity, ids_of(r), r.purpose, r.user_id) for r in rows] == [
+            ("create", "plan", [got["id"]], "create plan", w.users[viewer])]
         for cid in sorted(w.cases)[::7]:
             lv = level(viewer, w.cases[cid])
             call = lambda: plans.create_plan(w.db, w.user(viewer), title="on case", objective="o",  # noqa: E731
@@ -141,17 +144,20 @@ def test_stages_are_written_in_order_versioned_and_logged(world):
     got = plans.advance_plan(w.db, cw, pid)
     assert got["stage"] == "scanning"
     w.db.commit()
-    assert json.loads(audit_rows(w.db)[-1].detail) == {"advanced_to": "scanning"}
+    last = audit_rows(w.db)[-1]
+    assert (last.action, last.entity, ids_of(last), last.user_id, json.loads(last.detail)) == (
+        "update", "plan", [pid], cw.id, {"advanced_to": "scanning"})
     v = w.db.get(Plan, pid).version
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as e:
         plans.set_plan_stage(w.db, cw, pid, v - 1, "scanning", {"problem": "stale"})
+    assert str(e.value).startswith(f"plan {pid} changed since you read it (version {v - 1}, now {v})")
     w.db.rollback()
     got, rows = reads(w.db, lambda: plans.set_plan_stage(w.db, cw, pid, v, "scanning",
                                                          {"problem": "Noise", "baseline": {"count": 12}}))
     assert got["scanning"] == {"problem": "Noise", "baseline": {"count": 12}} and got["version"] == v + 1
     assert w.db.get(Plan, pid).scanning == {"problem": "Noise", "baseline": {"count": 12}}
-    assert [(r.action, r.entity, ids_of(r), json.loads(r.detail)) for r in rows] == [
-        ("update", "plan", [pid], {"stage": "scanning"})]
+    assert [(r.action, r.entity, ids_of(r), json.loads(r.detail), r.user_id) for r in rows] == [
+        ("update", "plan", [pid], {"stage": "scanning"}, cw.id)]
     plans.advance_plan(w.db, cw, pid)
     v = w.db.get(Plan, pid).version
     plans.set_plan_stage(w.db, cw, pid, v, "analysis", {"offender": "o", "victim": "v", "place": "p"})
@@ -168,6 +174,8 @@ def test_stages_are_written_in_order_versioned_and_logged(world):
                                {"responses": [{"description": "patrols", "partner_agency_id": w.agencies["C"]}]})
     assert w.db.get(Plan, pid).responses == [{"description": "patrols", "partner_agency_id": w.agencies["C"]}]
     assert got["responses"] == w.db.get(Plan, pid).responses
+    # the export names the partner agency (the names export_plan reads), not its id
+    assert "- patrols (partner: Agency C)" in plans.export_plan(w.db, cw, pid, PURPOSE)
     plans.advance_plan(w.db, cw, pid)
     v = w.db.get(Plan, pid).version
     summary = {"events_before": 40, "events_after": 22, "before": "2025-01..2025-06", "after": "2025-07..2025-12",
@@ -180,6 +188,14 @@ def test_stages_are_written_in_order_versioned_and_logged(world):
                                               "result": "fewer", "events_before": 40, "events_after": 22}
     w.db.commit()
     assert json.loads(audit_rows(w.db)[-1].detail) == {"stage": "assessment"}
+    # a run without an 'after' figure and no count before: the period string given as 'before' is
+    # kept as before_period only, never left as the 'before' figure
+    v = w.db.get(Plan, pid).version
+    plans.assess_from_evaluation(w.db, cw, pid, v, "run-8", lambda r: {"events_before": None, "events_after": 5,
+                                                                        "before": "2025-01..2025-06"})
+    assert w.db.get(Plan, pid).assessment == {"events_after": 5, "after": 5, "evaluation_ref": "run-8",
+                                              "before_period": "2025-01..2025-06", "after_period": None}
+    w.db.rollback()
     # another agency's caseworker: the plan is not there at all (and the run is not read)
     with pytest.raises(NotFound):
         plans.assess_from_evaluation(w.db, w.user("caseworker.C"), pid, v, "run-7", lambda r: asked.append(r))
@@ -195,7 +211,8 @@ def test_export_is_logged_as_an_export(world):
     pid = next(p for p, (c, _) in w.facts.items() if c is None and w.facts[p][1] == "P")
     text, rows = reads(w.db, lambda: plans.export_plan(w.db, w.user("caseworker.P"), pid, PURPOSE))
     assert "loose P" in text
-    assert [(r.action, r.entity, ids_of(r), r.purpose) for r in rows] == [("export", "plan", [pid], PURPOSE)]
+    assert [(r.action, r.entity, ids_of(r), r.purpose, r.user_id) for r in rows] == [
+        ("export", "plan", [pid], PURPOSE, w.users["caseworker.P"])]
     with pytest.raises(NotFound):
         plans.export_plan(w.db, w.user("caseworker.C"), pid, PURPOSE)
 
@@ -211,11 +228,24 @@ def test_publishing_keeps_only_approved_text_and_refuses_people_and_references(w
     db.add(person)
     db.flush()
     db.add(CasePerson(case_id=cid, person_id=person.id, role="victim"))
+    ed = Person(given_name="Ed", family_name="Moss", created_by_agency_id=w.agencies["P"])
+    db.add(ed)
+    db.flush()
+    db.add(CasePerson(case_id=cid, person_id=ed.id, role="witness"))
     db.commit()
     v = db.get(Plan, pid).version
     with pytest.raises(Forbidden):
         plans.set_plan_public(db, w.user("caseworker.P"), pid, v, True, "t", "d", "o")
+    with pytest.raises(HubError) as e:   # the texts default to empty: nothing approved yet
+        plans.set_plan_public(db, coord, pid, v, True)
+    assert str(e.value) == "a public plan needs its approved title, done, outcome"
+    db.rollback()
+    with pytest.raises(Conflict) as e:
+        plans.set_plan_public(db, coord, pid, v + 1, True, "t", "d", "o")
+    assert str(e.value).startswith(f"plan {pid} changed since you read it")
+    db.rollback()
     for title, done, outcome, word in [("", "d", "o", "title"), ("t", " ", "", "done, outcome"),
+                                       ("Park", "Ed Moss helped", "quieter", "Moss"),
                                        ("Park", "Met Ann about it", "quieter", "Ann"),
                                        ("Park", "Lee-Hartley helped", "quieter", "Lee-Hartley"),
                                        ("Park", "Officer caseworker.C came", "ok", "Officer caseworker.C"),
@@ -226,15 +256,19 @@ def test_publishing_keeps_only_approved_text_and_refuses_people_and_references(w
             plans.set_plan_public(db, coord, pid, v, True, title, done, outcome)
         assert word.split(",")[0] in str(e.value) or word in str(e.value), (done, str(e.value))
         db.rollback()
-    got, rows = reads(db, lambda: plans.set_plan_public(db, coord, pid, v, True, " Park ", "Lighting fixed",
+    # a name of two letters alone ("Ed", as in "the ED team") matches too many ordinary words to refuse
+    got, rows = reads(db, lambda: plans.set_plan_public(db, coord, pid, v, True, " Park ", "Lighting fixed by the ED team",
                                                          "Calls down by a third (Annual view)"))
     assert (got["title"], got["done"], got["outcome"], got["public"]) == (
-        "Park", "Lighting fixed", "Calls down by a third (Annual view)", True)
+        "Park", "Lighting fixed by the ED team", "Calls down by a third (Annual view)", True)
+    approved = dt.datetime.fromisoformat(got["approved_at"])
+    assert approved.utcoffset() == dt.timedelta(0) and approved.microsecond == 0
+    assert abs(dt.datetime.now(dt.timezone.utc) - approved) < dt.timedelta(minutes=5)
     assert got["areas"] == ["E01000001", "7"] and got["stage"] == "objective" and got["version"] == v + 1
     stored = db.get(Plan, pid)
     assert stored.public is True and stored.public_summary["approved_by"] == coord.id
-    assert [(r.action, r.entity, ids_of(r), json.loads(r.detail)) for r in rows] == [
-        ("update", "plan", [pid], {"public": True})]
+    assert [(r.action, r.entity, ids_of(r), json.loads(r.detail), r.user_id) for r in rows] == [
+        ("update", "plan", [pid], {"public": True}, coord.id)]
     public = plans.public_plans(db)
     assert [p["id"] for p in public] == [pid]
     assert "secret objective" not in json.dumps(public) and public[0]["approved_at"] == got["approved_at"]
@@ -242,3 +276,49 @@ def test_publishing_keeps_only_approved_text_and_refuses_people_and_references(w
     assert got["public"] is False and got["title"] is None
     db.commit()
     assert plans.public_plans(db) == [] and db.get(Plan, pid).public_summary is None
+
+
+def test_a_plan_as_shown_has_every_field_and_what_its_stage_still_needs(world):
+    w = world
+    cw = w.user("caseworker.C")
+    pid = plans.create_plan(w.db, cw, title="Alley", objective="Fewer fires", areas=["E01000002"])["id"]
+    plans.advance_plan(w.db, cw, pid)
+    w.db.commit()
+    got = plans.get_plan(w.db, cw, pid, PURPOSE)
+    assert got == {"id": pid, "case_id": None, "title": "Alley", "lead_agency_id": w.agencies["C"],
+                   "owner_id": cw.id, "stage": "scanning", "objective": "Fewer fires", "scanning": {},
+                   "analysis": {}, "responses": [], "assessment": {}, "areas": ["E01000002"],
+                   "version": w.db.get(Plan, pid).version,
+                   "missing_for_next_stage": ["scanning.problem", "scanning.baseline"], "unreadable": []}
+
+
+def test_the_newest_200_plans_are_listed_by_default(world):
+    w = world
+    w.db.add_all([Plan(title=f"many {k}", objective="o", lead_agency_id=w.agencies["C"],
+                       owner_id=w.users["caseworker.C"]) for k in range(201)])
+    w.db.commit()
+    want = sorted((p for p in w.facts if opens(w, "caseworker.C", p)), reverse=True)
+    newest = max(w.db.scalars(sa_select(Plan.id)))
+    got = [p["id"] for p in plans.list_plans(w.db, w.user("caseworker.C"), PURPOSE)]
+    assert len(got) == 200 and got == list(range(newest, newest - 200, -1))
+    assert not want or want[0] < got[-1]
+
+
+def test_who_publishes_and_the_public_state_of_a_plan(world):
+    w = world
+    assert [v for v in VIEWERS if plans.may_publish(w.user(v))] == ["coordinator.P", "coordinator.C"]
+    coord = w.user("coordinator.P")
+    pid = plans.create_plan(w.db, coord, title="Square", objective="o", areas=["E01000003"])["id"]
+    w.db.commit()
+    assert plans.public_summary(w.db, coord, pid) == {
+        "id": pid, "title": None, "done": None, "outcome": None, "areas": ["E01000003"], "stage": "objective",
+        "approved_at": None, "public": False}
+    v = w.db.get(Plan, pid).version
+    got = plans.set_plan_public(w.db, coord, pid, v, True, "Square", "Benches moved", "Fewer calls")
+    w.db.commit()
+    assert plans.public_summary(w.db, coord, pid) == {
+        "id": pid, "title": "Square", "done": "Benches moved", "outcome": "Fewer calls", "areas": ["E01000003"],
+        "stage": "objective", "approved_at": got["approved_at"], "public": True}
+    for viewer in ("coordinator.C", "caseworker.C", "analyst.P"):   # another agency's, or no case role
+        with pytest.raises(NotFound):
+            plans.public_summary(w.db, w.user(viewer), pid)
