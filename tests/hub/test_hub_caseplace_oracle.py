@@ -5,7 +5,7 @@ tiny event store (built once and kept between pytest sessions, as tests/tiny_hot
 
   ward Central  E05000001  lon -2.990..-2.980  lat 53.400..53.410  district Liverpool
   ward Riverside E05000002 lon -2.980..-2.970  lat 53.400..53.410  district Knowsley
-  ward Outer    E05000003  lon -2.950..-2.940  lat 53.400..53.410  no LSOA: no district
+  ward Outer    E05000003  lon -2.950..-2.940  lat 53.400..53.410  no LSOA: no district (edges off by 1e-7)
   LSOA E01000001 "Liverpool 060C": lon -2.990..-2.982 (the east strip of Central has no LSOA)
   LSOA E01000002 "Knowsley 001A":  lon -2.980..-2.970
 
@@ -33,15 +33,18 @@ from .service_world import PURPOSE, cached_world, level, make_world
 
 WARDS = [("E05000001", "Central", (-2.990, 53.400, -2.980, 53.410)),
          ("E05000002", "Riverside", (-2.980, 53.400, -2.970, 53.410)),
-         ("E05000003", "Outer", (-2.950, 53.400, -2.940, 53.410))]
+         ("E05000003", "Outer", (-2.9500003, 53.4000003, -2.9400001, 53.4100001))]   # its middle to 7 places
 LSOAS = [("E01000001", "Liverpool 060C", (-2.990, 53.400, -2.982, 53.410)),
          ("E01000002", "Knowsley 001A", (-2.980, 53.400, -2.970, 53.410))]
 # street points (name, lon, lat): Bold Street has three points in Central (the middle one nearest
 # their mean) and one in Riverside; High Street is in Riverside only; a "bold  STREET" spelling
-# is the same street
+# is the same street; Duke Street runs north-south in Central
 STREETS = [("On or near Bold Street", -2.9880, 53.4050), ("On or near Bold Street", -2.9860, 53.4052),
            ("On or near Bold Street", -2.9835, 53.4049), ("On or near bold  STREET", -2.9750, 53.4030),
-           ("On or near High Street", -2.9720, 53.4080), ("On or near Parking Area", -2.9850, 53.4020)]
+           ("On or near High Street", -2.9720, 53.4080), ("On or near Parking Area", -2.9850, 53.4020),
+           ("On or near Duke Street", -2.9830, 53.4010), ("On or near Duke Street", -2.9831, 53.4030),
+           ("On or near Duke Street", -2.9830, 53.4070)]
+DUKE_MIDDLE = (-2.9831, 53.4030)   # runs north-south: the latitudes decide which point is the middle
 BOLD_MIDDLE = (-2.9860, 53.4052)
 HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
           "Crime type,Last outcome category,Context")
@@ -237,13 +240,16 @@ def test_street_points_are_the_stores_snap_points_by_street_key(place_store, tmp
     assert caseplace.street_key(None) == "" and caseplace.street_key(" \n ") == ""
     assert caseplace.street_key("On or near ") == "on or near"   # the prefix is taken with its space only
     pts = caseplace.street_points(place_store)
-    assert sorted(pts) == ["bold street", "high street", "parking area"]
+    assert sorted(pts) == ["bold street", "duke street", "high street", "parking area"]
     for key, (names, lon, lat) in pts.items():
         want = sorted((n, lo, la) for n, lo, la in STREETS if caseplace.street_key(n) == key)
         got = sorted(zip(names.tolist(), lon.tolist(), lat.tolist()))
         assert [g[0] for g in got] == [n for n, _, _ in want]
         assert np.allclose([g[1:] for g in got], [wv[1:] for wv in want], atol=2e-6)
     assert caseplace.street_points(place_store) is pts   # once per store version
+    flat = caseplace._flat(pts)
+    assert caseplace._flat(pts) is flat and len(flat[0]) == len(STREETS)   # made once per table
+    assert len(caseplace._flat({k: pts[k] for k in ("high street",)})[0]) == 1 and caseplace._flat(pts) is not flat
     assert caseplace.street_points(tmp_path / "no store here") == {}
     assert caseplace.street_points(tmp_path) == {}
 
@@ -315,6 +321,8 @@ def test_resolving_a_ward_or_a_street_in_a_ward(place_store):
         got = caseplace.resolve_place(place_store, street=spelling, ward_code="E05000001")
         assert got == {"lon": BOLD_MIDDLE[0], "lat": BOLD_MIDDLE[1], "ward": "Central", "lsoa": "E01000001",
                        "description": "On or near Bold Street, Central ward (Liverpool)"}, spelling
+    got = caseplace.resolve_place(place_store, street="Duke Street", ward_code="E05000001")
+    assert (got["lon"], got["lat"]) == DUKE_MIDDLE
     got = caseplace.resolve_place(place_store, street="bold street", ward_code="E05000002")
     assert got == {"lon": -2.975, "lat": 53.403, "ward": "Riverside", "lsoa": "E01000002",
                    "description": "On or near bold  STREET, Riverside ward (Knowsley)"}
@@ -437,3 +445,76 @@ def test_a_cases_place_is_named_read_with_a_purpose_and_logged(world, place_stor
     w.db.rollback()
     with pytest.raises(NotFound):
         caseplace.case_place(w.db, w.user("caseworker.F"), {"id": cid, "location_id": lid}, PURPOSE, gaz=gaz)
+
+
+def test_odd_rows_and_files(place_store, tmp_path):
+    """Rows half-placed or with whole-number degrees, and a boundary file with no features list."""
+    to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    x, y = to_bng.transform(-2.975, 53.405)
+    rows = [{"lat": 53.405, "lon": None}, {"lon": -2.975}, {"x": x}, {"lon": -3, "lat": 53}, {"x": x, "y": y}]
+    out = placenames.name_places(rows, place_store)
+    assert [(r["lat"], r["lon"], r["map_href"]) for r in out[:3]] == [(None, None, "/web/map")] * 3
+    assert (out[3]["lat"], out[3]["lon"]) == (53.0, -3.0)
+    assert math.isclose(out[4]["lon"], -2.975, abs_tol=1e-6) and out[4]["ward"] == "Riverside"
+    (tmp_path / "products").mkdir()
+    (tmp_path / "products" / "boundary-wards.geojson").write_text('{"type": "FeatureCollection"}')
+    gaz = placenames.gazetteer(tmp_path)
+    assert len(gaz.ward_geoms) == 0 and gaz.wards() == []
+    one = placenames.name_places([{"lon": -3, "lat": 53}], place_store)[0]
+    assert type(one["lon"]) is float and type(one["lat"]) is float
+
+
+def test_the_street_point_table_is_read_again_when_the_store_is_rebuilt(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(caseplace, "_street_points", lambda root, stamp: calls.append((root, stamp)) or {})
+    caseplace.street_points(tmp_path)
+    (tmp_path / ".built").write_text("{}")
+    caseplace.street_points(tmp_path)
+    assert calls == [(str(tmp_path), 0), (str(tmp_path), (tmp_path / ".built").stat().st_mtime_ns)]
+    assert calls[1][1] > 0
+
+
+def test_a_ward_with_no_code_is_never_chosen_and_lsoas_alone_are_named(tmp_path):
+    write_products(tmp_path, wards=[("", "Codeless", WARDS[0][2])], lsoas=LSOAS)
+    with pytest.raises(HubError) as e:
+        caseplace.resolve_place(tmp_path, ward_code="")
+    assert str(e.value) == "Choose the ward, or give latitude and longitude."
+    (tmp_path / "products" / "boundary-wards.geojson").unlink()
+    gaz = placenames.gazetteer(tmp_path)
+    assert gaz.name_points([-2.975], [53.405]) == [{"ward": "", "ward_code": "", "district": "Knowsley",
+                                                    "lsoa": "E01000002", "lsoa_name": "Knowsley 001A"}]
+
+
+def test_the_hint_names_at_most_five_other_wards(tmp_path, monkeypatch):
+    """A street known in seven wards, none of them the one chosen."""
+    wards = [(f"E0510000{k}", f"W{k}", (-2.99 + 0.001 * k, 53.40, -2.99 + 0.001 * (k + 1), 53.41)) for k in range(8)]
+    write_products(tmp_path, wards=wards, lsoas=[])
+    lon = np.array([-2.99 + 0.001 * k + 0.0005 for k in range(1, 8)])
+    monkeypatch.setattr(caseplace, "street_points", lambda store: {
+        "long road": (np.array(["On or near Long Road"] * 7, dtype=object), lon, np.full(7, 53.405))})
+    with pytest.raises(HubError) as e:
+        caseplace.resolve_place(tmp_path, street="Long Road", ward_code="E05100000")
+    assert "It is in W1 (), W2 (), W3 (), W4 (), W5 (). Check" in str(e.value)
+
+
+def _feature(code, name, ring):
+    return {"type": "Feature", "properties": {"code": code, "name": name},
+            "geometry": {"type": "Polygon", "coordinates": [ring + ring[:1]]}}
+
+
+def test_polygons_not_their_boxes_and_the_first_of_two_overlapping(tmp_path):
+    """A triangular ward (a point inside its bounding box but outside it is in no ward); two
+    overlapping wards (a point in both is named by the first); a ward over two districts' LSOAs
+    (each point takes its own LSOA's district)."""
+    p = tmp_path / "products"
+    p.mkdir()
+    tri = _feature("E05200001", "Triangle", [[-2.93, 53.40], [-2.92, 53.40], [-2.93, 53.41]])
+    wards = [tri, _feature("E05200002", "First", [[-2.99, 53.40], [-2.97, 53.40], [-2.97, 53.41], [-2.99, 53.41]]),
+             _feature("E05200003", "Second", [[-2.98, 53.40], [-2.96, 53.40], [-2.96, 53.41], [-2.98, 53.41]])]
+    write_products(tmp_path, wards=[], lsoas=[("E01200001", "Knowsley 001A", (-2.99, 53.40, -2.9715, 53.41)),
+                                             ("E01200002", "Sefton 002A", (-2.9715, 53.40, -2.96, 53.41))])
+    (p / "boundary-wards.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": wards}))
+    gaz = placenames.gazetteer(tmp_path)
+    got = gaz.name_points([-2.928, -2.922, -2.975, -2.971, -2.965], [53.401, 53.408, 53.405, 53.405, 53.405])
+    assert [(n["ward"], n["district"]) for n in got] == [
+        ("Triangle", ""), ("", ""), ("First", "Knowsley"), ("First", "Sefton"), ("Second", "Sefton")]

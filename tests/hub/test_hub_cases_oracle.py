@@ -442,3 +442,70 @@ def test_case_dict_of_an_orm_case_matches_the_row_reads(world):
         listed = next(d for d in cases.list_cases(w.db, co, PURPOSE, limit=100) if d["id"] == cid)
         assert cases.case_dict(c) == listed
         assert cases.case_dict(c, [7]) == listed | {"agencies": [7]}
+
+
+def test_common_stub_created_aware_and_write_log(world):
+    from saferhub.hub.services import common
+
+    w = world
+    for cid in sorted(w.cases)[::11]:
+        assert common.stub(w.db.get(Case, cid)) == _stub(w, cid)
+    assert common.case_ref(7) == "HUB-000007" and common.case_ref(1234567) == "HUB-1234567"
+    naive = dt.datetime(2026, 3, 1, 12, 0)
+    assert common.aware(naive) == naive.replace(tzinfo=dt.timezone.utc)
+    cet = dt.timezone(dt.timedelta(hours=1))
+    assert common.aware(naive.replace(tzinfo=cet)).tzinfo is cet and common.aware(None) is None
+    u = w.user("caseworker.C")
+    loc = Location(description="made here", created_by_agency_id=u.agency_id)
+    got, rows = reads(w.db, lambda: common.created(w.db, u, loc, "location", {"why": "test"}))
+    assert got is loc and loc.id is not None and w.db.get(Location, loc.id).description == "made here"
+    assert [(r.action, r.entity, ids_of(r), r.purpose, json.loads(r.detail), r.user_id) for r in rows] == [
+        ("create", "location", [loc.id], "create location", {"why": "test"}, u.id)]
+    for purpose, stored in ((None, "share case"), ("", "share case"), (" \t ", "share case"), (" why ", "why"),
+                            ("x" * 301, "x" * 300)):
+        _, rows = reads(w.db, lambda: common.write_log(w.db, u, "share", "case", [1, 2], purpose))
+        assert [(r.action, r.entity, ids_of(r), r.purpose, json.loads(r.detail)) for r in rows] == [
+            ("share", "case", [1, 2], stored, {})]
+
+
+def test_owners_and_members_may_be_coordinators_and_the_sharer_is_on_the_audit_row(world):
+    w = world
+    cw, co = w.user("caseworker.P"), w.user("coordinator.P")
+    got = cases.create_case(w.db, cw, kind="asb", title="for the coordinator", owner_id=co.id)
+    assert got["owner"]["id"] == co.id
+    cid = got["id"]
+    assert set(w.db.scalars(select(CaseMember.user_id).where(CaseMember.case_id == cid))) == {co.id, cw.id}
+    w.db.commit()
+    _, rows = reads(w.db, lambda: cases.add_case_member(w.db, co, cid, w.users["coordinator.C"]))
+    assert [(r.user_id, r.agency_id, ids_of(r)) for r in rows] == [(co.id, co.agency_id, [cid])]
+    _, rows = reads(w.db, lambda: cases.add_case_agency(w.db, co, cid, w.agencies["F"]))
+    assert [(r.user_id, r.agency_id, ids_of(r)) for r in rows] == [(co.id, co.agency_id, [cid])]
+
+
+def test_an_edit_that_does_not_close_the_case_leaves_closed_on_alone(world):
+    w = world
+    for cid in sorted(w.cases):
+        c = w.cases[cid]
+        if c["locked"] or c["owner"] != "caseworker.P":
+            continue
+        got = cases.update_case(w.db, w.user("caseworker.P"), cid, w.facts[cid]["version"], {"summary": "edited"})
+        assert got["closed_on"] == w.facts[cid]["closed_on"] and got["status"] == w.facts[cid]["status"], cid
+        w.db.rollback()
+
+
+def test_a_cases_people_come_by_id_whatever_order_they_were_linked_in(world):
+    w = world
+    cid = min(w.cases)
+    made = []
+    for k in range(4):
+        p = Person(given_name=f"G{k}", family_name="Same", created_by_agency_id=w.agencies["P"])
+        w.db.add(p)
+        w.db.flush()
+        made.append(p.id)
+    for pid in reversed(made):   # linked newest first: the links' own ids run the other way
+        w.db.add(CasePerson(case_id=cid, person_id=pid, role="witness"))
+        w.db.flush()
+    w.db.commit()
+    got = cases.get_case(w.db, w.user("coordinator.P"), cid, PURPOSE)
+    assert [p["id"] for p in got["people"]["witness"]] == made
+    assert [p["name"] for p in got["people"]["witness"]] == [f"G{k} Same" for k in range(4)]
