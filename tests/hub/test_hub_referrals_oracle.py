@@ -298,3 +298,12 @@ def test_a_rule_raises_a_referral_in_the_owners_name_logged_under_the_rule(world
                                                 reason="r", legal_gateway="g", rule="r"), HubError,
              "a referral goes to another agency")
     assert w.db.get(Case, cid) is not None
+
+
+def test_the_reader_of_a_cases_referrals_is_on_its_audit_row(world):
+    w = world
+    for viewer in ("coordinator.P", "caseworker.C"):
+        cid = next(c for c in sorted(w.cases) if level(viewer, w.cases[c]) == "full")
+        u = w.user(viewer)
+        _, rows = reads(w.db, lambda: referrals.case_referrals(w.db, u, cid, PURPOSE))
+        assert [(r.user_id, r.agency_id, r.entity) for r in rows] == [(u.id, u.agency_id, "referral")]
