@@ -67,7 +67,7 @@ def world(tmp_path_factory):
     shared_place = Location(description="shared", created_by_agency_id=agencies["P"].id)
     db.add(shared_place)
     db.flush()
-    cases, links = {}, {}
+    cases = {}
     combos = itertools.product([False, True], "PC", [None, "other", "F"], ["caseworker.P", "caseworker.C"],
                                [None, "caseworker2.P", "coordinator.P", "caseworker.F"])
     for k, (locked, lead, part, owner, member) in enumerate(combos):

@@ -19,8 +19,9 @@ from fastapi.responses import FileResponse
 
 from saferhub.api.deps import DB
 from saferhub.api.pages import admin, briefing, cases, map as map_page
-from saferhub.api.pages.common import WEB, ask_purpose, check_csrf, page_user, redirect, safe_next, set_purpose
+from saferhub.api.pages.common import ask_purpose, check_csrf, page_user, redirect, safe_next, set_purpose
 from saferhub.hub import audit
+from saferhub.web import HERE as WEB
 
 router = APIRouter(include_in_schema=False)
 STATIC = (WEB / "static").resolve()

@@ -19,7 +19,6 @@ from saferhub.api.schemas import plain
 from saferhub.api.web import (  # noqa: F401 (check_csrf re-exported)
     CSRF_COOKIE, SESSION_COOKIE, _csrf, check_csrf, session_tag, set_cookie)
 from saferhub.hub import security, services
-from saferhub.web import HERE as WEB
 from saferhub.web import env
 
 PURPOSE_COOKIE = "saferhub_purpose"
