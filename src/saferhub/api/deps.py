@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from saferhub.api.hygiene import header_text
 from saferhub.hub.models import User
-from saferhub.hub.security import client_address, user_for_token, viewer_for_token
+from saferhub.hub.security import client_address, user_for_token
+from saferhub.hub.tokens import viewer_for_token
 
 bearer = HTTPBearer(auto_error=False, description="a token from POST /auth/login")
 T = TypeVar("T")

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, func, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from saferhub.hub.models import ApiToken, LoginAttempt, User, utcnow
 
@@ -89,33 +89,14 @@ def user_for_token(db: Session, token: str) -> User | None:
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == token_digest(token))
     ).first()
-    if row is None or not _valid(row[1], row[0].active):
+    if row is None or not token_valid(row[1], row[0].active):
         return None
     return row[0]
 
 
-def _valid(expires: dt.datetime, active: bool) -> bool:
+def token_valid(expires: dt.datetime, active: bool) -> bool:
+    """The one rule for a token found in the table: not expired, and its user active."""
     return active and _aware(expires) >= utcnow()
-
-
-_users, _tokens = User.__table__, ApiToken.__table__
-_VIEWER = (select(_users.c.id, _users.c.email, _users.c.name, _users.c.agency_id, _users.c.role, _users.c.active,
-                  _tokens.c.expires_at)
-           .join_from(_tokens, _users, _users.c.id == _tokens.c.user_id)
-           .where(_tokens.c.token_hash == bindparam("digest")))
-
-
-def viewer_for_token(db: Session, token: str) -> User | None:
-    """`user_for_token` for the hot reads (issue 22): the same rule, as one Core statement built
-    once, and the user as a detached object holding its columns only (no agency, no password
-    hash; touching a relationship raises). Loading an ORM User with its agency cost ~1 ms of CPU
-    per request. For reads only: nothing is ever added to a session through it."""
-    row = db.connection().execute(_VIEWER, {"digest": token_digest(token)}).first()
-    if row is None or not _valid(row.expires_at, row.active):
-        return None
-    user = User(id=row.id, email=row.email, name=row.name, agency_id=row.agency_id, role=row.role, active=True)
-    make_transient_to_detached(user)
-    return user
 
 
 def revoke_token(db: Session, token: str) -> bool:
