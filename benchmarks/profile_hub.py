@@ -41,6 +41,8 @@ def main() -> None:
     ap.add_argument("--sort", default="cumulative")
     ap.add_argument("--src", help="the saferhub source tree to profile (default: this checkout's)")
     ap.add_argument("--top", type=int, default=60)
+    ap.add_argument("--dump", help="also write the profile (pstats) to this file")
+    ap.add_argument("--only", choices=("case list", "case page", "referral inbox"), help="time this route only")
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = ap.parse_args()
     name = f"saferhub_prof_{os.getpid()}"
@@ -112,6 +114,8 @@ def main() -> None:
                           "case page": lambda k: f"/cases/{ids[k % len(ids)]}",
                           "referral inbox": lambda k: "/referrals?box=in"}
                 for label, path in routes.items():
+                    if args.only and label != args.only:
+                        continue
                     for k in range(20):  # warm up: statement caches, prepared statements
                         assert (await c.get(path(k), headers=h)).status_code == 200
                     statements.clear()
@@ -136,6 +140,8 @@ def main() -> None:
         if args.profile:
             st = pstats.Stats(loop_prof)
             st.add(thread_prof)
+            if args.dump:
+                st.dump_stats(args.dump)
             st.sort_stats(args.sort).print_stats(args.top)
         engine.dispose()
     finally:

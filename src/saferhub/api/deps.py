@@ -9,11 +9,13 @@ from typing import Annotated, Iterator, TypeVar
 from fastapi import Depends, Form, Header, HTTPException, Path, Query, Request
 from pydantic import AfterValidator
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from saferhub.api.hygiene import header_text
 from saferhub.hub.models import User
 from saferhub.hub.security import client_address, user_for_token
+from saferhub.hub.tokens import viewer_for_token
 
 bearer = HTTPBearer(auto_error=False, description="a token from POST /auth/login")
 T = TypeVar("T")
@@ -37,7 +39,7 @@ DB = Annotated[Session, Depends(get_db)]
 _BEARER = re.compile(r"(?i:bearer) ([A-Za-z0-9\-._~+/]+=*)")
 
 
-def bearer_token(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
+async def bearer_token(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
     """The token of `Authorization: Bearer <token>` (the HTTPBearer dependency only documents the
     scheme in /openapi.json: its parser trims and splits too leniently)."""
     values = request.headers.getlist("authorization")
@@ -52,15 +54,34 @@ Token = Annotated[str, Depends(bearer_token)]
 
 
 def current_user(db: DB, token: Token) -> User:
-    user = user_for_token(db, token)
+    """The signed-in user (401 when the token is unknown, expired or its user inactive)."""
+    return _signed_in(user_for_token(db, token))
+
+
+def _signed_in(user: User | None) -> User:
     if user is None:
         raise HTTPException(401, "the token is unknown or expired; sign in again",
                             headers={"WWW-Authenticate": "Bearer"})
     return user
 
 
+async def read(request: Request, token: str, service, *args, **kwargs):
+    """The hot reads (issue 22): `service(db, user, *args, **kwargs)` with the session, the token
+    look-up, the service and the commit (which waits for the read's audit row) in ONE worker-thread
+    hop. As sync dependencies (`DB`, `CurrentUser`) each of those was a hop of its own, and the
+    dependency solver's work besides; the rules are the same (`current_user`, `done`)."""
+    return await run_in_threadpool(_read, request.app.state.sessions, token, service, args, kwargs)
+
+
+def _read(sessions, token: str, service, args, kwargs):
+    with sessions() as db:  # closing rolls back anything not committed
+        return done(db, service(db, _signed_in(viewer_for_token(db, token)), *args, **kwargs))
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
-def purpose_header(x_purpose: Annotated[str | None, Header(
+
+
+async def purpose_header(x_purpose: Annotated[str | None, Header(
         alias="X-Purpose", max_length=4000,
         description="Why you need this personal data (logged in the audit trail, DPA 2018 s62). Required. "
                     "Non-ASCII text: send UTF-8, or the RFC 8187 form UTF-8''<percent-encoded>.")] = None) -> str | None:

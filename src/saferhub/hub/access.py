@@ -31,9 +31,10 @@ checks every route of /openapi.json x role x own / other agency / locked / unatt
 from __future__ import annotations
 
 from enum import Enum
+from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import Integer, bindparam, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from saferhub.hub.errors import Forbidden, NotFound
@@ -75,33 +76,57 @@ def _probe(stmt):
     return stmt.limit(1).scalar_subquery().is_not(None)
 
 
-def _agency_works(user: User):
-    return _probe(select(CaseAgency.case_id).where(CaseAgency.case_id == Case.id,
-                                                   CaseAgency.agency_id == user.agency_id))
+def _agency_works(agency_id):
+    return _probe(select(CaseAgency.case_id).where(CaseAgency.case_id == Case.id, CaseAgency.agency_id == agency_id))
 
 
-def _named(user: User):
-    return or_(Case.owner_id == user.id,
-               _probe(select(CaseMember.case_id).where(CaseMember.case_id == Case.id, CaseMember.user_id == user.id)))
+def _named(user_id):
+    return or_(Case.owner_id == user_id,
+               _probe(select(CaseMember.case_id).where(CaseMember.case_id == Case.id, CaseMember.user_id == user_id)))
+
+
+# The case rules, once: for a user's values (`full_clause`, `listed_clause`), or for bind
+# parameters (`prepared_clauses`: the hot reads build their statements once per role).
+def _full(role: str, user_id, agency_id):
+    if role not in CASE_ROLES:
+        return false()
+    named = _named(user_id)
+    if role == "coordinator":
+        return or_(Case.locked.is_(False), named)
+    return or_(named, (Case.locked.is_(False)) & _agency_works(agency_id))
+
+
+def _listed(role: str, user_id, agency_id):
+    if role not in CASE_ROLES:
+        return false()
+    if role == "coordinator":
+        return true()
+    return or_(_named(user_id), _agency_works(agency_id))
 
 
 def full_clause(user: User):
     """SQL condition: `user` may read the case in full."""
-    if user.role not in CASE_ROLES:
-        return false()
-    named = _named(user)
-    if user.role == "coordinator":
-        return or_(Case.locked.is_(False), named)
-    return or_(named, (Case.locked.is_(False)) & _agency_works(user))
+    return _full(user.role, user.id, user.agency_id)
 
 
 def listed_clause(user: User):
     """SQL condition: the case appears to `user` at all (in full or as a locked stub)."""
-    if user.role not in CASE_ROLES:
-        return false()
-    if user.role == "coordinator":
-        return true()
-    return or_(_named(user), _agency_works(user))
+    return _listed(user.role, user.id, user.agency_id)
+
+
+VIEWER_ID, VIEWER_AGENCY = bindparam("viewer_id", type_=Integer), bindparam("viewer_agency", type_=Integer)
+
+
+@lru_cache(maxsize=None)
+def prepared_clauses(role: str) -> tuple:
+    """(full, listed) for any user of `role`, over the bind parameters `viewer_params` fills: a
+    statement built from these once is reused for every request (issue 22: building the clauses
+    afresh cost about as much CPU as running the query)."""
+    return _full(role, VIEWER_ID, VIEWER_AGENCY), _listed(role, VIEWER_ID, VIEWER_AGENCY)
+
+
+def viewer_params(user: User) -> dict:
+    return {"viewer_id": user.id, "viewer_agency": user.agency_id}
 
 
 def case_for(db: Session, user: User, case_id: int, need: Level = Level.FULL) -> tuple[Case, Level]:
@@ -119,14 +144,22 @@ def case_for(db: Session, user: User, case_id: int, need: Level = Level.FULL) ->
 def case_row(db: Session, user: User, case_id: int, stmt, need: Level = Level.FULL):
     """`case_for` over a Core select of the case's columns (no ORM objects: the hot reads), with the
     same decision: the row and its level in one round trip. `stmt` selects from cases and labels
-    `owner_name` and `agency_name` (a locked case's refusal says whom to contact)."""
+    `owner_name` and `agency_name` (a locked case's refusal says whom to contact); it is extended
+    with the access conditions once per role and kept (`prepared_clauses`)."""
     if not can_read_cases(user):
         raise NotFound(f"no case {case_id}")
-    row = db.execute(stmt.add_columns(full_clause(user).label("full_access"), listed_clause(user).label("listed"))
-                     .where(Case.id == case_id)).first()
+    key = (id(stmt), user.role)
+    if key not in _CASE_ROWS:
+        full, listed = prepared_clauses(user.role)
+        _CASE_ROWS[key] = (stmt, stmt.add_columns(full.label("full_access"), listed.label("listed"))
+                           .where(Case.id == bindparam("case_id")))
+    row = db.connection().execute(_CASE_ROWS[key][1], viewer_params(user) | {"case_id": case_id}).first()
     if row is None:
         raise NotFound(f"no case {case_id}")
     return row, _level(case_id, row.full_access, row.listed, need, lambda: (row.owner_name, row.agency_name))
+
+
+_CASE_ROWS: dict = {}  # (id of the caller's statement, role) -> (that statement, kept alive; the full one)
 
 
 def _level(case_id: int, full, listed, need: Level, contact) -> Level:

@@ -89,12 +89,14 @@ def user_for_token(db: Session, token: str) -> User | None:
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == token_digest(token))
     ).first()
-    if row is None:
+    if row is None or not token_valid(row[1], row[0].active):
         return None
-    user, expires = row
-    if _aware(expires) < utcnow() or not user.active:
-        return None
-    return user
+    return row[0]
+
+
+def token_valid(expires: dt.datetime, active: bool) -> bool:
+    """The one rule for a token found in the table: not expired, and its user active."""
+    return active and _aware(expires) >= utcnow()
 
 
 def revoke_token(db: Session, token: str) -> bool:

@@ -2,22 +2,22 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from saferhub.api import schemas as S
-from saferhub.api.deps import DB, CurrentUser, Id, Purpose, done
+from saferhub.api.deps import DB, CurrentUser, Id, Purpose, Token, done, read
 from saferhub.hub import services
 
 router = APIRouter(tags=["cases"])
 
 
 @router.get("/cases", response_model=list[S.CaseListItem])
-def list_cases(db: DB, user: CurrentUser, purpose: Purpose = None,
-               status: Literal["open", "closed"] | None = None, kind: S.CaseKind | None = None,
-               mine: bool = False, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-               offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[dict]:
-    return done(db, services.list_cases(db, user, purpose, status=status, kind=kind, mine=mine,
-                                        limit=limit, offset=offset))
+async def list_cases(request: Request, token: Token, purpose: Purpose = None,
+                     status: Literal["open", "closed"] | None = None, kind: S.CaseKind | None = None,
+                     mine: bool = False, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[dict]:
+    return await read(request, token, services.list_cases, purpose, status=status, kind=kind, mine=mine,
+                      limit=limit, offset=offset)
 
 
 @router.post("/cases", status_code=201, response_model=S.CaseOut)
@@ -28,9 +28,9 @@ def create_case(body: S.CaseIn, db: DB, user: CurrentUser) -> dict:
 
 
 @router.get("/cases/{case_id}", response_model=S.CaseRead)
-def get_case(case_id: Id, db: DB, user: CurrentUser, purpose: Purpose = None) -> dict:
+async def get_case(case_id: Id, request: Request, token: Token, purpose: Purpose = None) -> dict:
     """The case in full, or (a locked case your agency works) a stub naming whom to contact."""
-    return done(db, services.get_case(db, user, case_id, purpose))
+    return await read(request, token, services.get_case, case_id, purpose)
 
 
 @router.patch("/cases/{case_id}", response_model=S.CaseOut)

@@ -2,10 +2,10 @@
 
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from saferhub.api import schemas as S
-from saferhub.api.deps import DB, CurrentUser, Id, Purpose, done
+from saferhub.api.deps import DB, CurrentUser, Id, Purpose, Token, done, read
 from saferhub.hub import services
 
 router = APIRouter(tags=["referrals"])
@@ -17,9 +17,9 @@ def create_referral(case_id: Id, body: S.ReferralIn, db: DB, user: CurrentUser) 
 
 
 @router.get("/referrals", response_model=list[S.ReferralOut])
-def list_referrals(db: DB, user: CurrentUser, purpose: Purpose = None,
-                   box: Literal["in", "out"] = "in") -> list[dict]:
-    return done(db, services.list_referrals(db, user, purpose, box))
+async def list_referrals(request: Request, token: Token, purpose: Purpose = None,
+                         box: Literal["in", "out"] = "in") -> list[dict]:
+    return await read(request, token, services.list_referrals, purpose, box)
 
 
 @router.post("/referrals/{referral_id}/response", response_model=S.ReferralOut)

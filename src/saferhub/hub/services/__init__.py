@@ -12,6 +12,7 @@ and out), `cases`, `places` (locations, incidents), `people` (and notes), `refer
 `from saferhub.hub import services; services.list_cases(...)` works."""
 
 from saferhub.hub.access import case_for, plan_for, require_role
+from saferhub.hub import tokens  # noqa: F401 (its session hooks end cached tokens when users or tokens change)
 from saferhub.hub.services import auth
 from saferhub.hub.services.actions import (
     action_dict,

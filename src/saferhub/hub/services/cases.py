@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
-from sqlalchemy import func, literal_column, null, select, union_all
+from sqlalchemy import bindparam, func, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
 from saferhub.hub import audit
 from saferhub.hub.access import (
+    VIEWER_ID,
     Level,
     case_for,
     case_row,
-    full_clause,
-    listed_clause,
     location_for,
+    prepared_clauses,
     require_case_role,
     require_role,
+    viewer_params,
 )
 from saferhub.hub.errors import Forbidden, HubError, NotFound
 from saferhub.hub.models import Action, Agency, Case, CaseAgency, CaseMember, CasePerson, Person, User, utcnow
@@ -46,7 +48,8 @@ def _case_out(c, agency_name: str, owner_name: str, agencies: list[int] | None) 
 
 # The hot reads (issue 22) select columns, not ORM objects: no identity map to fill, the statement
 # compiled once and cached by SQLAlchemy, and prepared by psycopg on the server after a few runs.
-# The access conditions are part of the same statement (`access.full_clause` / `listed_clause`).
+# The access conditions are part of the same statement (`access.prepared_clauses`: the rules of
+# `full_clause` / `listed_clause` over bind parameters), and each statement is built once.
 CASE_ROW = (select(Case.id, Case.kind, Case.title, Case.summary, Case.lead_agency_id,
                    Agency.name.label("agency_name"), Case.owner_id, User.name.label("owner_name"),
                    User.email.label("owner_email"), Case.risk, Case.status, Case.locked, Case.location_id,
@@ -54,6 +57,28 @@ CASE_ROW = (select(Case.id, Case.kind, Case.title, Case.summary, Case.lead_agenc
             .join(Agency, Agency.id == Case.lead_agency_id).join(User, User.id == Case.owner_id))
 OPEN_ACTIONS = (select(func.count()).select_from(Action)
                 .where(Action.case_id == Case.id, Action.status == "open").scalar_subquery())
+CASE_PAGE_ROW = CASE_ROW.add_columns(OPEN_ACTIONS.label("open_actions"))
+LINKED = union_all(  # a case's agencies and people, for the case page
+    select(literal_column("'agency'").label("what"), CaseAgency.agency_id.label("id"), null().label("given"),
+           null().label("family")).where(CaseAgency.case_id == bindparam("case_id")),
+    select(CasePerson.role, Person.id, Person.given_name, Person.family_name)
+    .join(Person, Person.id == CasePerson.person_id).where(CasePerson.case_id == bindparam("case_id")),
+).order_by("what", "id")
+
+
+@lru_cache(maxsize=None)
+def _list_statement(role: str, status: bool, kind: bool, mine: bool):
+    """The case list for a role and the filters used, built once: values are bind parameters
+    (`access.viewer_params`, status, kind, limit, offset)."""
+    full, listed = prepared_clauses(role)
+    q = CASE_ROW.add_columns(full.label("full_access")).where(listed)
+    if status:
+        q = q.where(Case.status == bindparam("status"))
+    if kind:
+        q = q.where(Case.kind == bindparam("kind"))
+    if mine:
+        q = q.where(Case.owner_id == VIEWER_ID)
+    return q.order_by(Case.id.desc()).limit(bindparam("limit")).offset(bindparam("offset"))
 
 
 def _row_dict(r, agencies: list[int] | None = None) -> dict:
@@ -93,14 +118,9 @@ def list_cases(db: Session, user: User, purpose: str | None, *, status: str | No
                kind: str | None = None, mine: bool = False, limit: int = 50, offset: int = 0) -> list[dict]:
     require_case_role(user)
     purpose = audit.check_purpose(purpose)
-    q = CASE_ROW.add_columns(full_clause(user).label("full_access")).where(listed_clause(user))
-    if status:
-        q = q.where(Case.status == status)
-    if kind:
-        q = q.where(Case.kind == kind)
-    if mine:
-        q = q.where(Case.owner_id == user.id)
-    rows = db.execute(q.order_by(Case.id.desc()).limit(limit).offset(offset)).all()
+    q = _list_statement(user.role, bool(status), bool(kind), bool(mine))
+    rows = db.connection().execute(q, viewer_params(user) | {"status": status, "kind": kind, "limit": limit,
+                                                             "offset": offset}).all()
     audit.disclose(db, user, purpose, "case", [r.id for r in rows if r.full_access], {"list": True})
     audit.disclose_stubs(db, user, purpose, [r.id for r in rows if not r.full_access], {"list": True})
     return [_row_dict(r) if r.full_access else _row_stub(r) for r in rows]
@@ -110,16 +130,11 @@ def get_case(db: Session, user: User, case_id: int, purpose: str | None) -> dict
     """Two statements: the case with its access level and open actions, then its agencies and
     people together (read only when the case is read in full)."""
     purpose = audit.check_purpose(purpose)
-    row, level = case_row(db, user, case_id, CASE_ROW.add_columns(OPEN_ACTIONS.label("open_actions")), Level.STUB)
+    row, level = case_row(db, user, case_id, CASE_PAGE_ROW, Level.STUB)
     if level is Level.STUB:
         audit.disclose_stubs(db, user, purpose, [row.id])
         return _row_stub(row)
-    linked = db.execute(union_all(
-        select(literal_column("'agency'").label("what"), CaseAgency.agency_id.label("id"), null().label("given"),
-               null().label("family")).where(CaseAgency.case_id == row.id),
-        select(CasePerson.role, Person.id, Person.given_name, Person.family_name)
-        .join(Person, Person.id == CasePerson.person_id).where(CasePerson.case_id == row.id),
-    ).order_by("what", "id")).all()
+    linked = db.connection().execute(LINKED, {"case_id": row.id}).all()
     d = _row_dict(row, [r.id for r in linked if r.what == "agency"])
     d["people"] = {r: [] for r in ("victim", "witness", "suspect", "offender", "subject")}
     people = [r for r in linked if r.what != "agency"]

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from functools import lru_cache
+
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from saferhub.hub import audit
-from saferhub.hub.access import case_for, child_of_case, full_clause, require_role
+from saferhub.hub.access import (
+    VIEWER_AGENCY, case_for, child_of_case, prepared_clauses, require_role, viewer_params)
 from saferhub.hub.errors import Conflict, HubError, NotFound
 from saferhub.hub.models import Agency, Case, CaseAgency, Referral, User, utcnow
 from saferhub.hub.services.common import aware, case_ref, write_log
@@ -25,6 +28,20 @@ def referral_dict(r: Referral) -> dict:
             "legal_gateway": r.legal_gateway, "status": r.status, "decline_reason": r.decline_reason,
             "created_at": aware(r.created_at), "responded_at": aware(r.responded_at),
             "hours_to_respond": hours}
+
+
+@lru_cache(maxsize=None)
+def _box_statement(role: str, inbox: bool, status: bool):
+    """An agency's referrals, built once per role and shape (issue 22): columns, not ORM objects
+    (`referral_dict` reads a row by the same names); values are bind parameters."""
+    if inbox:  # sent to the agency under a legal gateway: its case roles decide on them
+        q = select(*Referral.__table__.c).where(Referral.to_agency_id == VIEWER_AGENCY)
+    else:  # sent from the agency's cases: only those cases the user reads (not a locked case's)
+        q = (select(*Referral.__table__.c).join(Case, Case.id == Referral.case_id)
+             .where(Referral.from_agency_id == VIEWER_AGENCY, prepared_clauses(role)[0]))
+    if status:
+        q = q.where(Referral.status == bindparam("status"))
+    return q.order_by(Referral.id.desc()).limit(200)
 
 
 def create_referral(db: Session, user: User, case_id: int, *, to_agency_id: int, kind: str, reason: str,
@@ -49,15 +66,8 @@ def list_referrals(db: Session, user: User, purpose: str | None, box: str = "in"
     briefing asks for every pending one, however many newer answered ones there are)."""
     require_role(user, "coordinator", "caseworker")
     purpose = audit.check_purpose(purpose)
-    # columns, not ORM objects (issue 22): `referral_dict` reads a row by the same names
-    if box == "in":  # sent to the agency under a legal gateway: its case roles decide on them
-        q = select(*Referral.__table__.c).where(Referral.to_agency_id == user.agency_id)
-    else:  # sent from the agency's cases: only those cases the user reads (not a locked case's)
-        q = (select(*Referral.__table__.c).join(Case, Case.id == Referral.case_id)
-             .where(Referral.from_agency_id == user.agency_id, full_clause(user)))
-    if status:
-        q = q.where(Referral.status == status)
-    rows = db.execute(q.order_by(Referral.id.desc()).limit(200)).all()
+    q = _box_statement(user.role, box == "in", bool(status))
+    rows = db.connection().execute(q, viewer_params(user) | {"status": status}).all()
     audit.disclose(db, user, purpose, "referral", [r.id for r in rows], {"box": box})
     return [referral_dict(r) for r in rows]
 
