@@ -9,7 +9,8 @@ import datetime as dt
 import pytest
 
 from saferhub.hub.errors import Conflict, Forbidden, HubError, NotFound
-from saferhub.hub.models import Case, CaseAgency, CaseMember, CasePerson, MissingEpisode, MissingPerson, Person
+from saferhub.hub.models import Case, CaseAgency, CaseMember, CasePerson, MissingEpisode, MissingHome, MissingPerson, \
+    Person
 from saferhub.hub.services import missing
 
 from . import missing_world as mw
@@ -162,3 +163,28 @@ def test_what_the_first_run_left_over_reads_and_writes(world):
     last = audit_rows(w.db)[-1]
     assert (last.action, last.entity, last.user_id, last.agency_id) == (
         "create", "missing_profile", w.users["caseworker.D"], w.agencies["D"])
+
+
+def test_what_the_full_run_left_over(world):
+    w, people, homes = world, world.facts["people"], world.facts["homes"]
+    purpose = "service oracle: edges"
+    # homes listed by name, then by id: a newer home named first alphabetically comes first
+    for name in ("Aardvark", "Same", "Same"):
+        w.db.add(MissingHome(kind="other", name=name, council_agency_id=w.agencies["C"],
+                             created_by_agency_id=w.agencies["C"]))
+    w.db.commit()
+    got = [(d["name"], d["id"]) for d in missing.list_homes(w.db, w.user("caseworker.C"), purpose)]
+    assert got == sorted(got) and got[0][0] == "Aardvark" and [n for n, _ in got].count("Same") == 2
+    # a home's defaults: one place, not simulated
+    got = missing.create_home(w.db, w.user("caseworker.C"), kind="other", name="Defaults")
+    assert (got["places"], got["simulated"]) == (1, False)
+    # the interview done is stored as recorded; an interview offered before the return is refused
+    t = NOW - 10 * 24 * H
+    got = missing.record_episode(w.db, w.user("caseworker.C"), people["M1"], home_id=homes["H1"], reported_at=t,
+                                 returned_at=t + H, interview_done_at=t + 5 * H)
+    w.db.commit()
+    assert got["interview_done_at"] == t + 5 * H
+    assert w.db.get(MissingEpisode, got["id"]).interview_done_at.replace(tzinfo=dt.timezone.utc) == t + 5 * H
+    says(w, HubError, "interview_offered_at must be after the return (returned_at)",
+         lambda: missing.update_episode(w.db, w.user("caseworker.C"), got["id"], got["version"],
+                                        {"interview_offered_at": t + 0.5 * H}))
