@@ -188,3 +188,11 @@ def test_what_the_full_run_left_over(world):
     says(w, HubError, "interview_offered_at must be after the return (returned_at)",
          lambda: missing.update_episode(w.db, w.user("caseworker.C"), got["id"], got["version"],
                                         {"interview_offered_at": t + 0.5 * H}))
+    # a home's pattern names the home as the list does, with its address; an episode its person and home kind
+    pat = missing.home_pattern(w.db, w.user("caseworker.P"), homes["H1"], purpose, now=NOW)
+    assert pat["home"] == [d for d in missing.list_homes(w.db, w.user("caseworker.P"), purpose)
+                           if d["id"] == homes["H1"]][0]
+    assert (pat["home"]["address"], pat["home"]["lsoa"]) == ("H1 address", "E01000000")
+    ep = missing.get_missing_person(w.db, w.user("caseworker.P"), people["M2"], purpose, now=NOW)["episodes"][0]
+    assert (ep["missing_person_id"], ep["home"]) == (people["M2"], {"id": homes["H2"], "name": "Home H2",
+                                                                     "kind": "care_home"})
