@@ -6,12 +6,13 @@ of the rules with one new hit after the stored ones. Same world (tests/hub/missi
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import select
 
 from saferhub.hub.errors import Forbidden, HubError
-from saferhub.hub.models import Agency, MissingAlert, MissingEpisode, User
+from saferhub.hub.models import Agency, MissingAlert, MissingEpisode, MissingPerson, Plan, User
 from saferhub.hub.services import missing_alerts as alerts
 from saferhub.hub.services import missing_figures as figures
 
@@ -80,3 +81,21 @@ def test_a_rerun_stores_only_the_new_hit_after_the_stored_ones(world):
     new = w.db.scalar(select(MissingAlert).where(MissingAlert.key == f"episode:{e.id}"))
     assert (new.rule, new.to_agency_id, new.from_agency_id) == (
         "return_interview_overdue_72h", w.agencies["E"], w.agencies["C"])
+    referral_row = audit_rows(w.db)[-2]
+    assert (referral_row.entity, json.loads(referral_row.detail)["rule"], referral_row.purpose[:33]) == (
+        "referral", "return_interview_overdue_72h", "rule return_interview_overdue_72h")
+
+
+def test_what_the_full_run_left_over(world):
+    w, people = world, world.facts["people"]
+    # a window holding only M3's family-home episode: nobody from care
+    got = figures.partnership_shares(w.db, w.user("analyst.P"), since=NOW - 6 * 24 * H, until=NOW - 4 * 24 * H)
+    assert (got["people"], got["from_care"]["count"], got["from_care"]["of"]) == (1, 0, 1)
+    # one plan on a case is planned; an episode at the first instant after the last month is not counted
+    w.db.add(Plan(case_id=w.db.get(MissingPerson, people["M2"]).case_id, title="one", lead_agency_id=w.agencies["P"],
+                  owner_id=w.users["caseworker.P"]))
+    w.db.commit()
+    got = figures.monthly_counts(w.db, w.user("caseworker.P"), PURPOSE, unit="person", first=dt.date(2026, 10, 1),
+                                 months=1)
+    assert got["planned"][got["ids"].index(people["M2"])] is True
+    assert got["counts"][got["ids"].index(people["M5"])] == [1]   # 31 Oct 23:59:59, not 1 Nov 00:00
