@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from saferhub.hub.errors import Forbidden, HubError
-from saferhub.hub.models import Agency, MissingAlert, MissingEpisode, MissingPerson, Plan, User
+from saferhub.hub.models import Agency, MissingAlert, MissingEpisode, MissingFound, MissingPerson, Plan, User
 from saferhub.hub.services import missing_alerts as alerts
 from saferhub.hub.services import missing_figures as figures
 
@@ -99,3 +99,13 @@ def test_what_the_full_run_left_over(world):
                                  months=1)
     assert got["planned"][got["ids"].index(people["M2"])] is True
     assert got["counts"][got["ids"].index(people["M5"])] == [1]   # 31 Oct 23:59:59, not 1 Nov 00:00
+    # found a year and half a day back: outside the default 365 days
+    e = MissingEpisode(missing_person_id=people["M1"], home_id=w.facts["homes"]["H1"],
+                       reported_at=NOW - 365.5 * 24 * H, created_by_agency_id=w.agencies["P"])
+    w.db.add(e)
+    w.db.flush()
+    w.db.add(MissingFound(episode_id=e.id, uprn="400", place_key="uprn:400", at_home=False))
+    w.db.commit()
+    keys = lambda **kw: [p["place_key"] for p in figures.found_places(  # noqa: E731
+        w.db, w.user("caseworker.P"), PURPOSE, now=NOW, **kw)]
+    assert "uprn:400" not in keys() and "uprn:400" in keys(days=366)
