@@ -198,9 +198,15 @@ def list_missing_people(db: Session, user: User, purpose: str | None, limit: int
                       .join(Person, Person.id == MissingPerson.person_id)
                       .outerjoin(MissingHome, MissingHome.id == MissingPerson.home_id)
                       .where(missing_people_clause(db, user)).order_by(MissingPerson.id).limit(limit)).all()
-    # a home's staff who are not also the person's council see the current home only when it is theirs
+    # as in get_missing_person: whoever sees every episode (police, the person's council, the
+    # agencies and members of their case) sees the current home; a home's staff only their own
     mine = None if is_police(user) else staff_home_ids(db, user)
-    out = [_person_dict(mp, p, h if (mine is None or h is None or h.id in mine
+    cases = {mp.case_id for mp, _, _ in rows if mp.case_id is not None} if mine is not None else set()
+    worked = set(db.scalars(select(CaseAgency.case_id).where(CaseAgency.case_id.in_(cases),
+                                                              CaseAgency.agency_id == user.agency_id))) \
+        | set(db.scalars(select(CaseMember.case_id).where(CaseMember.case_id.in_(cases),
+                                                           CaseMember.user_id == user.id))) if cases else set()
+    out = [_person_dict(mp, p, h if (mine is None or h is None or h.id in mine or mp.case_id in worked
                                      or mp.council_agency_id == user.agency_id) else None)
            for mp, p, h in rows]
     audit.disclose(db, user, purpose, "missing_person", [d["id"] for d in out],
