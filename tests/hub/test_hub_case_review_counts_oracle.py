@@ -82,3 +82,41 @@ def test_the_decision_tells_the_coordinator_only_their_agencys_reports(world):
     assert (out["decision"], out["recommendations"], out["decided_on"]) == ("review_held", "mediation", dt.date(2026, 6, 30))
     assert out["reports_in_window"] == 1
     assert _stored(w, app_["id"]).reports_in_window == 3
+
+
+def test_a_review_on_a_case_out_of_sight_cannot_be_decided(world):
+    """An application on a locked council case: the police coordinator (not named on it) gets a 404
+    and the row stays pending; the council caseworker who owns the case may not decide (coordinators
+    only); a coordinator named on the case may."""
+    from saferhub.hub.errors import Forbidden, NotFound
+    from saferhub.hub.models import CaseMember
+
+    from .service_world import add_case
+
+    w = world
+    cid = add_case(w, locked=True, lead="C", owner="caseworker.C")
+    w.db.commit()
+    app_ = powers.apply_case_review(w.db, w.user("caseworker.C"), applicant_ref="three-bodies",
+                                    received_on=RECEIVED, case_id=cid)
+    w.db.commit()
+    with pytest.raises(NotFound, match=f"no Case Review application {app_['id']}"):
+        powers.decide_case_review(w.db, w.user("coordinator.P"), app_["id"], recommendations="x", on=RECEIVED)
+    w.db.rollback()
+    assert (_stored(w, app_["id"]).decision, _stored(w, app_["id"]).recommendations) == ("pending", None)
+    with pytest.raises(Forbidden):
+        powers.decide_case_review(w.db, w.user("caseworker.C"), app_["id"], recommendations="x", on=RECEIVED)
+    w.db.rollback()
+    w.db.add(CaseMember(case_id=cid, user_id=w.users["coordinator.P"]))
+    w.db.commit()
+    out = powers.decide_case_review(w.db, w.user("coordinator.P"), app_["id"], recommendations="x", on=RECEIVED)
+    assert out["decision"] == "review_held"
+
+
+def test_a_decision_without_a_date_is_dated_today(world):
+    w = world
+    app_ = powers.apply_case_review(w.db, w.user("caseworker.P"), applicant_ref="three-bodies", received_on=RECEIVED)
+    before = dt.datetime.now(dt.timezone.utc).date()
+    out = powers.decide_case_review(w.db, w.user("coordinator.P"), app_["id"], recommendations=None)
+    after = dt.datetime.now(dt.timezone.utc).date()
+    assert out["decided_on"] in (before, after) and out["decided_on"] != RECEIVED
+    assert _stored(w, app_["id"]).decided_on == out["decided_on"]
