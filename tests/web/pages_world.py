@@ -27,7 +27,7 @@ from sqlalchemy import select
 from saferhub.hub.db import make_engine, session_factory
 from saferhub.hub.models import Agency, AuditEvent, Case, CaseAgency, User
 from saferhub.hub.security import issue_token
-from tests.hub.conftest import PASSWORD, _password_hash
+from tests.hub.conftest import _password_hash
 from tests.hub.oracle_db import fresh_copy
 
 SECRET = "pages-oracle-secret"
@@ -132,8 +132,10 @@ def _build() -> Facts:
         f.referral = _ok(c.post(f"/cases/{own['id']}/referrals", headers=police, json={
             "to_agency_id": f.agencies["council"], "kind": "early_help", "reason": "Family needs support",
             "legal_gateway": "CDA 1998 s115"}))["id"]
+        spot = _ok(c.post("/locations", headers=council, json={"description": "Stanley Park gates", "lat": 53.4345,
+                                                               "lon": -2.9612}))["id"]
         f.cases["council"] = _ok(c.post("/cases", headers=council, json={
-            "kind": "asb", "title": "Council only case", "risk": "standard"}))["id"]
+            "kind": "asb", "title": "Council only case", "risk": "standard", "location_id": spot}))["id"]
         f.plan = _ok(c.post("/plans", headers=police, json={
             "title": "Plan for the shops", "objective": "Fewer calls about the shops", "case_id": own["id"],
             "areas": ["Anfield"]}))["id"]

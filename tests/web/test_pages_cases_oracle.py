@@ -363,7 +363,7 @@ def test_referral_inbox_and_decisions(site):
     assert "No referrals to your agency." in p.text
     council = site.browser("caseworker.council", PURPOSE)
     seq = site.last_seq()
-    p = page(council.get(f"/web/referrals"))
+    p = page(council.get("/web/referrals"))
     assert [c[:5] for c in p.cells if c and c[0] == f"R{f.referral}"] == [
         [f"R{f.referral}", f"HUB-{f.cases['own']:06d}", "Merseyside Police", "Early help",
          "Family needs support Gateway: CDA 1998 s115"]]
@@ -375,7 +375,7 @@ def test_referral_inbox_and_decisions(site):
         r = council.post(f"/web/referrals/{f.referral}", data)
         p = page(r)
         assert r.status_code == 400 and p.alerts == [error], data
-    assert p.inputs[f"reason"] == "no"
+    assert p.inputs["reason"] == "no"
     # police cannot answer their own referral: the service's message
     r = police.post(f"/web/referrals/{f.referral}", {"decision": "accept"})
     assert r.status_code == 400 and len(page(r).alerts) == 1
