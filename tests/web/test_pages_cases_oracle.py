@@ -458,3 +458,19 @@ def test_number_date_and_length_helpers():
     C._too_long({"title": "x" * 301, "reason": "r" * 5000, "other": "o" * 99999, "text": "t" * 20_001}, errors)
     assert errors["title"] == "first" and "reason" not in errors and "other" not in errors
     assert errors["text"].startswith("This is 20,001 characters long; the limit is 20,000.")
+
+
+def test_case_forms_refuse_roles_without_case_records_before_the_purpose(site):
+    cid = site.f.cases["own"]
+    for purpose in (None, PURPOSE):
+        b = site.browser("analyst.police", purpose)
+        for url, data in ((f"/web/cases/{cid}/actions", {"title": "analyst action"}),
+                          (f"/web/cases/{cid}/notes", {"person_id": str(site.f.person), "kind": "fact", "text": "t"}),
+                          (f"/web/cases/{cid}/location", {"lat": "53.4", "lon": "-2.9"}),
+                          (f"/web/cases/{cid}/referrals", {"to_agency_id": "2", "kind": "early_help",
+                                                           "reason": "a reason", "legal_gateway": "CDA"})):
+            r = b.post(url, data)
+            p = page(r)
+            assert r.status_code == 403 and p.h1 == "Not allowed", (purpose, url)
+            assert "Your account has no access to case records" in p.text
+    assert site.count(Action, case_id=cid) == 1
