@@ -407,3 +407,24 @@ def test_public_pages_before_publishing_are_404(site, monkeypatch, tmp_path):
         r = c.get(url)
         assert r.status_code == 404 and r.json() == {
             "detail": "the neighbourhood pages have not been published yet (saferhub publish neighbourhoods)"}, url
+
+
+def test_the_purpose_form_names_the_user_and_returns_to_the_page_asked_for(site):
+    b = site.browser("caseworker.police")
+    for url in ("/web/cases", "/web/cases?risk=high"):
+        p = page(b.get(url))
+        assert p.h1 == "Why do you need this?" and p.inputs["next"] == url
+        assert "Officer Caseworker Police · Merseyside Police · caseworker" in p.text
+    r = b.post("/web/purpose", {"purpose": "", "next": "/web/cases"})
+    assert "Officer Caseworker Police · Merseyside Police · caseworker" in page(r).text
+
+
+def test_the_sign_in_form_checks_its_token(site):
+    anon = site.browser(None)
+    r = anon.post("/web/login", {"email": "caseworker.police@test.invalid", "password": "x"}, csrf="stale")
+    p = page(r)
+    assert r.status_code == 403 and p.alerts == ["The sign-in form had expired. Please sign in again."]
+    assert p.inputs["email"] == "caseworker.police@test.invalid"
+    anon.get("/web/login")
+    r = anon.post("/web/login", {"email": "nobody@test.invalid", "password": "x"})
+    assert r.status_code == 401 and "The sign-in form had expired" not in r.text
