@@ -40,7 +40,9 @@ def test_plans_list_and_page_by_role_with_the_purpose_logged(site):
     assert "Fewer calls about the shops" in p.text and "Not published." in p.text
     assert "pub-title" not in r.text  # a caseworker does not publish: no form
     r = b.get("/web/plans/999")
-    assert r.status_code == 404 and page(r).h1 == "Plan not available"
+    p = page(r)
+    assert r.status_code == 404 and p.h1 == "Plan not available" and "Officer Caseworker Police ·" in p.text
+    assert p.text.split("Plan not available")[1].split("Back to the briefing")[0].strip()  # the service's words
     fire = site.browser("caseworker.fire", PURPOSE)
     p = page(fire.get("/web/plans"))
     assert p.cells[1:] == [["No plans you can see."]]
@@ -336,3 +338,24 @@ def test_briefing_asks_the_purpose_then_logs_it(site):
     # the analyst's briefing has no personal data: no purpose asked
     r = site.browser("analyst.police").get("/web/briefing")
     assert r.status_code == 200 and page(r).h1.startswith("Daily partnership briefing")
+
+
+def test_episode_times_are_utc_whatever_the_server_zone(monkeypatch):
+    import time
+
+    from saferhub.api.pages import missing as M
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        errors: dict = {}
+        naive = M._when(" 2026-12-01T10:00 ", "r", errors)
+        assert naive == dt.datetime(2026, 12, 1, 10, tzinfo=dt.timezone.utc) and naive.hour == 10
+        aware = M._when("2026-12-01T12:30+01:00", "r", errors)
+        assert aware.hour == 11 and aware.minute == 30 and aware.utcoffset() == dt.timedelta(0)
+        assert M._when("  ", "r", errors) is None and errors == {}
+        assert M._when("2026-13-01T10:00", "r", errors) is None
+        assert errors == {"r": "Enter a date and time, for example 2026-12-07 21:30."}
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -189,6 +189,10 @@ def test_many_bad_fields_are_summed_up(site):
     msg = p.text.split("The page could not use what was sent. ")[1].split(" Back to the briefing")[0]
     assert r.status_code == 422 and msg.endswith(" (and 1 more).")
     assert msg.count("; ") == 4 and msg.startswith("case_id: Input should be a valid integer")
+    r = b.client.post("/web/cases/abc/referrals", data={k: "x" * 60_000 for k in (
+        "to_agency_id", "kind", "reason", "legal_gateway")})
+    msg = page(r).text.split("The page could not use what was sent. ")[1].split(" Back to the briefing")[0]
+    assert r.status_code == 422 and msg.count("; ") == 4 and "more)" not in msg
     # outside /web/ the same kind of error is the JSON API's 422
     r = b.client.post("/auth/login", json={"email": 5})
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/json") and r.json()["detail"]
@@ -200,6 +204,9 @@ def test_plain_error_wording():
     assert E._plain({"loc": ("body", "case_id"), "msg": "Value error, too big"}) == "case_id: too big"
     assert E._plain({"loc": ("query", "a", 0), "msg": ""}) == "a.0: not acceptable"
     assert E._plain({"loc": ("body",)}) == "the request: not acceptable"
+    assert E._plain({"msg": "m"}) == "the request: m"
+    assert E._plain({"loc": ("header", "x-a"), "msg": "m"}) == "x-a: m"
+    assert E._plain({"loc": ("cookie", "c", "path", "query"), "msg": "m"}) == "c: m"
     from saferhub.api import hygiene
 
     assert E._plain({"loc": ("path", "x" * 60), "msg": "m" * 300}) == \
