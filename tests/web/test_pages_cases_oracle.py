@@ -104,6 +104,7 @@ def test_a_locked_case_is_a_stub_an_unknown_one_404_and_roles_without_cases_403(
     p = page(r)
     assert r.status_code == 200 and p.h1 == f"Case HUB-{f.cases['locked']:06d}"
     assert "This case is locked. Contact Officer Coordinator Police" in p.text and "Locked police case" not in p.text
+    assert "Officer Caseworker Police · Merseyside Police · caseworker" in p.text  # signed in: the page's header
     for cid in (f.cases["council"], 999):
         seq = site.last_seq()
         r = b.get(f"/web/cases/{cid}")
