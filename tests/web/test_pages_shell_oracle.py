@@ -441,3 +441,15 @@ def test_the_sign_in_form_checks_its_token(site):
     anon.get("/web/login")
     r = anon.post("/web/login", {"email": "nobody@test.invalid", "password": "x"})
     assert r.status_code == 401 and "The sign-in form had expired" not in r.text
+
+
+def test_case_pages_refuse_roles_without_case_records_with_a_403_page(site):
+    b = site.browser("analyst.police")
+    r = b.get("/web/cases")
+    p = page(r)
+    assert r.status_code == 403 and p.h1 == "Not allowed" and "text/html" in r.headers["content-type"]
+    assert "Your account has no access to case records: cases and referrals are for coordinators and " \
+           "caseworkers, so no purpose is asked." in p.text
+    assert "Why do you need this?" not in p.text
+    p = page(site.browser("caseworker.police").get("/web/missing"))
+    assert p.h1 == "Why do you need this?" and "Officer Caseworker Police ·" in p.text
