@@ -36,7 +36,7 @@ def test_plans_list_and_page_by_role_with_the_purpose_logged(site):
     assert {e.purpose for e in site.audit(seq)} == {PURPOSE} and "plan" in {e.entity for e in site.audit(seq)}
     r = b.get(f"/web/plans/{f.plan}")
     p = page(r)
-    assert r.status_code == 200 and p.h1 == f"Plan {f.plan}: Plan for the shops"
+    assert r.status_code == 200 and p.h1 == f"Plan {f.plan}: Plan for the shops" and "Officer Caseworker Police ·" in p.text
     assert "Fewer calls about the shops" in p.text and "Not published." in p.text
     assert "pub-title" not in r.text  # a caseworker does not publish: no form
     r = b.get("/web/plans/999")
@@ -243,14 +243,16 @@ def test_missing_pages_by_role_with_the_purpose_logged(site):
         r = fire.get(url)
         p = page(r)
         assert r.status_code == 404 and p.h1 == "Not available", url
-        assert f"There is no {what} you can open. Police, the person's council and the home's named staff" in p.text
+        assert f"There is no {what} you can open. Police, the person's council and the home's named staff " \
+               "see missing episodes; ask them if you expected one." in p.text
         assert "Kid One" not in r.text
     nb = site.browser("caseworker.police")
     for url in ("/web/missing", f"/web/missing/people/{kid}", f"/web/missing/homes/{home}"):
         p = page(nb.get(url))
         assert p.h1 == "Why do you need this?" and p.inputs["next"] == url
     r = site.browser("analyst.police", PURPOSE).get("/web/missing")
-    assert r.status_code == 403 and page(r).h1 == "Not available"
+    assert r.status_code == 403 and page(r).h1 == "Not available" and "There is no" not in r.text
+    assert "Officer Analyst Police ·" in page(r).text
 
 
 def test_recording_an_episode(site):
