@@ -230,7 +230,7 @@ def test_missing_pages_by_role_with_the_purpose_logged(site):
         assert [c[:2] for c in p.cells if c and c[0].startswith("MP-")] == [[f"MP-{kid:06d}", "Kid One"]], who
         assert ["Home A", "care home", "4"] in [c[:3] for c in p.cells], who
         r = b.get(f"/web/missing/people/{kid}")
-        assert r.status_code == 200 and page(r).h1 == f"MP-{kid:06d}: Kid One"
+        assert r.status_code == 200 and page(r).h1 == f"MP-{kid:06d}: Kid One" and "Officer " in page(r).text.split("Sign out")[0]
         r = b.get(f"/web/missing/homes/{home}")
         assert r.status_code == 200 and page(r).h1 == "Home A"
         assert {e.purpose for e in site.audit(seq)} == {PURPOSE}
@@ -243,6 +243,7 @@ def test_missing_pages_by_role_with_the_purpose_logged(site):
         r = fire.get(url)
         p = page(r)
         assert r.status_code == 404 and p.h1 == "Not available", url
+        assert "Officer Caseworker Fire ·" in p.text
         assert f"There is no {what} you can open. Police, the person's council and the home's named staff " \
                "see missing episodes; ask them if you expected one." in p.text
         assert "Kid One" not in r.text

@@ -10,6 +10,7 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
+from itsdangerous import URLSafeTimedSerializer
 
 from saferhub.api.pages import common
 
@@ -80,13 +81,23 @@ def test_the_purpose_cookie_belongs_to_one_session_and_is_signed(site):
     assert page(b.get("/web/cases")).h1 == "Why do you need this?"  # tampered
     _cookie(b, "")
     assert page(b.get("/web/cases")).h1 == "Why do you need this?"
-    from itsdangerous import URLSafeTimedSerializer
-
     # signed with the right key and salt but bound to no session (the pre-login tag): refused too
     s = URLSafeTimedSerializer(SECRET, salt="saferhub-purpose")
     _cookie(b, s.dumps(["0" * 32, "made up"]))
     assert page(b.get("/web/cases")).h1 == "Why do you need this?"
     _cookie(b, s.dumps("not a pair"))
+    assert page(b.get("/web/cases")).h1 == "Why do you need this?"
+    # the documented format: [keyed digest of the session token, purpose], salted "saferhub-purpose"
+    import hashlib
+    import hmac
+
+    token = site.f.sessions["caseworker.police"].encode()
+    tag = hmac.new(SECRET.encode(), b"session:" + token, hashlib.sha256).hexdigest()[:32]
+    _cookie(b, s.dumps([tag, "made by another server process"]))
+    seq = site.last_seq()
+    assert page(b.get("/web/cases")).h1 == "Cases"
+    assert {e.purpose for e in site.audit(seq)} == {"made by another server process"}
+    _cookie(b, URLSafeTimedSerializer(SECRET, salt="saferhub-csrf-session").dumps([tag, "a csrf token"]))
     assert page(b.get("/web/cases")).h1 == "Why do you need this?"
 
 
