@@ -10,7 +10,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import pytest
+# One thread per numerical library (OpenBLAS, OpenMP): the suite runs as one xdist worker per core,
+# often beside other work, and a BLAS thread waiting for a busy core spins. A statsmodels fit in
+# tests/evaluate/test_did.py took 17 CPU seconds with two threads on a loaded machine, 0.7 with
+# one. Set before numpy is imported (nothing has imported it when this file loads).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -28,6 +35,33 @@ atexit.register(shutil.rmtree, _DATA_HOME, ignore_errors=True)
 # Known answers from ../shared/data/PROVENANCE.md.
 MERSEYSIDE_STREET_ROWS = 504_439
 MERSEYSIDE_ASB_ROWS = 106_177
+
+
+def saferhub_main(*args, cwd=None) -> tuple[int, str]:
+    """`python -m saferhub ARGS` run in this process: (exit code, stderr). The same entry point
+    (saferhub.cli.main: a mistake is one line on stderr and exit 2) without the 2-3 CPU seconds of
+    a new interpreter importing saferhub; a few tests per command still start a real process."""
+    import contextlib
+    import io
+    import sys
+
+    from saferhub.cli import main
+
+    err, argv, here = io.StringIO(), sys.argv, os.getcwd()
+    sys.argv = ["saferhub", *map(str, args)]
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            try:
+                main()
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = argv
+        os.chdir(here)
+    return code, err.getvalue()
 
 
 @pytest.fixture(scope="session")
@@ -65,3 +99,26 @@ def merseyside_store(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def merseyside_ingest_report(merseyside_store) -> dict:
     return json.loads((merseyside_store / ".built").read_text())
+
+
+# `--dist loadgroup` deals ungrouped tests one at a time to both workers, so each worker built every
+# session fixture and every module-scoped fixture its tests use. Instead: tests that use one of these
+# expensive per-worker builds share a group (one worker builds it), and every other test is grouped
+# with its file (one worker builds the file's module fixtures). An explicit xdist_group mark wins.
+SHARED_BUILDS = {
+    "web_store": "browser",                # the demo hub, published layers, live server, Chromium
+    "public_site": "community-site",       # the published neighbourhood pages over real data
+    "hot_areas": "evaluate-hot-areas",     # Gi* over a real year
+    "patrol_store": "patrol-store",        # four real months and their patrol areas
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("dist", "no") != "loadgroup":
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        group = next((g for name, g in SHARED_BUILDS.items() if name in item.fixturenames), None)
+        item.add_marker(pytest.mark.xdist_group(group or item.nodeid.split("::")[0]))
