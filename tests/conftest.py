@@ -37,22 +37,26 @@ MERSEYSIDE_STREET_ROWS = 504_439
 MERSEYSIDE_ASB_ROWS = 106_177
 
 
-def saferhub_main(*args, cwd=None) -> tuple[int, str]:
-    """`python -m saferhub ARGS` run in this process: (exit code, stderr). The same entry point
-    (saferhub.cli.main: a mistake is one line on stderr and exit 2) without the 2-3 CPU seconds of
-    a new interpreter importing saferhub; a few tests per command still start a real process."""
+def saferhub_run(*args, cwd=None, env=None):
+    """`python -m saferhub ARGS` run in this process, as a subprocess.CompletedProcess (exit code,
+    stdout, stderr). The same entry point (saferhub.cli.main: a mistake is one line on stderr and
+    exit 2) without the 2-3 CPU seconds of a new interpreter importing saferhub; a few tests per
+    command still start a real process. `env`: variables set for the run only."""
     import contextlib
     import io
+    import subprocess
     import sys
 
     from saferhub.cli import main
 
-    err, argv, here = io.StringIO(), sys.argv, os.getcwd()
-    sys.argv = ["saferhub", *map(str, args)]
+    out, err, argv, here = io.StringIO(), io.StringIO(), sys.argv, os.getcwd()
+    saved = {k: os.environ.get(k) for k in (env or {})}
+    sys.argv = command = ["saferhub", *map(str, args)]
     try:
+        os.environ.update({k: str(v) for k, v in (env or {}).items()})
         if cwd is not None:
             os.chdir(cwd)
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
             try:
                 main()
                 code = 0
@@ -61,7 +65,18 @@ def saferhub_main(*args, cwd=None) -> tuple[int, str]:
     finally:
         sys.argv = argv
         os.chdir(here)
-    return code, err.getvalue()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return subprocess.CompletedProcess(command, code, out.getvalue(), err.getvalue())
+
+
+def saferhub_main(*args, cwd=None) -> tuple[int, str]:
+    """saferhub_run's (exit code, stderr)."""
+    r = saferhub_run(*args, cwd=cwd)
+    return r.returncode, r.stderr
 
 
 @pytest.fixture(scope="session")

@@ -7,16 +7,22 @@ import os
 import subprocess
 import sys
 
-from conftest import REPO
+from conftest import REPO, saferhub_run
 from ingest_helpers import street_row, write
 
 
-def run(*args, store):
+def real_run(*args, store):
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "SAFERHUB_STORE": str(store), "COLUMNS": "200"}
     return subprocess.run([sys.executable, "-m", "saferhub", *args], env=env, capture_output=True, text=True)
 
 
+def run(*args, store):
+    """The command in this process (test_ingest_status_and_broken_file runs real processes)."""
+    return saferhub_run(*args, env={"SAFERHUB_STORE": store, "COLUMNS": "200"})
+
+
 def test_ingest_status_and_broken_file(tmp_path):
+    run = real_run  # noqa: F811 (this one as a user runs it: `python -m saferhub` each time)
     good = write(tmp_path / "2018-01-merseyside-street.csv", [street_row(crime_id="a"), street_row(lon="x")])
     r = run("ingest", str(good), store=tmp_path / "s")
     assert r.returncode == 0, r.stderr
