@@ -130,10 +130,25 @@ SHARED_BUILDS = {
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("dist", "no") != "loadgroup":
+    # an xdist worker sees dist "no" and loadgroup True (xdist's setup_config); the controller, dist
+    if not (getattr(config.option, "loadgroup", False) or config.getoption("dist", "no") == "loadgroup"):
         return
     for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        group = next((g for name, g in SHARED_BUILDS.items() if name in item.fixturenames), None)
-        item.add_marker(pytest.mark.xdist_group(group or item.nodeid.split("::")[0]))
+        if not item.get_closest_marker("xdist_group"):
+            group = next((g for name, g in SHARED_BUILDS.items() if name in item.fixturenames), None)
+            item.add_marker(pytest.mark.xdist_group(group or item.nodeid.split("::")[0]))
+        if getattr(config.option, "loadgroup", False) and hasattr(item, "_id"):
+            _suffix_group(item)
+
+
+def _suffix_group(item) -> None:
+    """xdist schedules by the "@group" suffix of a worker's node ids, which it sets as `item._nodeid`;
+    since pytest 9 a node id is `item._id`, so xdist's suffix was lost and every xdist_group mark was
+    ignored (the browser tests ran on both workers, each with its own Chromium, demo hub and live
+    server). Set it where pytest 9 reads it, as xdist would."""
+    from _pytest.nodeid import NodeId
+
+    names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                    for m in item.iter_markers("xdist_group")})
+    if "@" not in item.nodeid:
+        item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
