@@ -41,7 +41,9 @@ def saferhub_run(*args, cwd=None, env=None):
     """`python -m saferhub ARGS` run in this process, as a subprocess.CompletedProcess (exit code,
     stdout, stderr). The same entry point (saferhub.cli.main: a mistake is one line on stderr and
     exit 2) without the 2-3 CPU seconds of a new interpreter importing saferhub; a few tests per
-    command still start a real process. `env`: variables set for the run only."""
+    command still start a real process. `env`: variables set for the run only. Output wider than
+    80 columns needs a real process: a console made when a module was imported (data/commands.py)
+    keeps the width it had then, whatever COLUMNS says."""
     import contextlib
     import io
     import subprocess
