@@ -7,16 +7,22 @@ import os
 import subprocess
 import sys
 
-from conftest import REPO
+from conftest import REPO, saferhub_run
 from ingest_helpers import street_row, write
 
 
-def run(*args, store):
+def real_run(*args, store):
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "SAFERHUB_STORE": str(store), "COLUMNS": "200"}
     return subprocess.run([sys.executable, "-m", "saferhub", *args], env=env, capture_output=True, text=True)
 
 
+def run(*args, store):
+    """The command in this process (test_ingest_status_and_broken_file runs real processes)."""
+    return saferhub_run(*args, env={"SAFERHUB_STORE": store, "COLUMNS": "200"})
+
+
 def test_ingest_status_and_broken_file(tmp_path):
+    run = real_run  # noqa: F811 (this one as a user runs it: `python -m saferhub` each time)
     good = write(tmp_path / "2018-01-merseyside-street.csv", [street_row(crime_id="a"), street_row(lon="x")])
     r = run("ingest", str(good), store=tmp_path / "s")
     assert r.returncode == 0, r.stderr
@@ -69,6 +75,7 @@ def test_names_and_rows_are_printed_as_they_are_never_as_markup_or_raw_bytes(tmp
     """File names, place names and raw rows come from users' files: "[red]" in one is text (it
     used to vanish, and a stray "[/b]" raised a MarkupError traceback), and a file name whose bytes
     are not UTF-8 is shown with U+FFFD (it used to crash the quarantine table)."""
+    run = real_run  # noqa: F811 (the printed table's width: a real process with COLUMNS=200)
     folder = tmp_path / "in"
     folder.mkdir()
     marked = write(folder / "2018-01-merseyside-street[red].csv",
@@ -89,6 +96,7 @@ def test_names_and_rows_are_printed_as_they_are_never_as_markup_or_raw_bytes(tmp
 
 
 def test_ingest_names_columns_it_did_not_store(tmp_path):
+    run = real_run  # noqa: F811 (the printed table's width: a real process with COLUMNS=200)
     from ingest_helpers import HEADER
 
     path = write(tmp_path / "2018-01-merseyside-street.csv", [street_row(crime_id="a") + ",x"],

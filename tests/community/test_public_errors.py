@@ -20,19 +20,21 @@ def test_public_pages_before_publishing_are_404_not_500(tmp_path, monkeypatch):
             assert "set-cookie" not in {k.lower() for k in r.headers}  # no session is started for the public
 
 
-def test_cli_mistakes_are_one_line(tmp_path):
-    def run(*args):
-        return subprocess.run([sys.executable, "-m", "saferhub", *args], capture_output=True, text=True,
-                              env={"XDG_DATA_HOME": str(tmp_path / "xdg"), "PATH": "/usr/bin:/bin"})
+def test_cli_mistakes_are_one_line(tmp_path, monkeypatch):
+    from conftest import saferhub_main
 
-    r = run("publish", "neighbourhoods", "--store", str(tmp_path / "nothing"))
+    r = subprocess.run([sys.executable, "-m", "saferhub", "publish", "neighbourhoods", "--store",
+                        str(tmp_path / "nothing")], capture_output=True, text=True,
+                       env={"XDG_DATA_HOME": str(tmp_path / "xdg"), "PATH": "/usr/bin:/bin"})
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no police.uk data" in r.stderr
-    r = run("survey", "results", "--store", str(tmp_path / "nothing"))
-    assert r.returncode == 2 and "no survey responses imported yet" in r.stderr and "Traceback" not in r.stderr
-    r = run("publish", "neighbourhoods", "--method", "fuzzy", "--store", str(tmp_path / "nothing"))
-    assert r.returncode == 2 and "Traceback" not in r.stderr
-    r = run("survey", "import", "--mapping", str(tmp_path / "missing.yaml"), str(tmp_path / "x.csv"))
-    assert r.returncode == 2 and "mapping file not found" in r.stderr
+    # the rest in this process (the same entry point, no interpreter start-up each)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    code, err = saferhub_main("survey", "results", "--store", tmp_path / "nothing")
+    assert code == 2 and "no survey responses imported yet" in err and "Traceback" not in err
+    code, err = saferhub_main("publish", "neighbourhoods", "--method", "fuzzy", "--store", tmp_path / "nothing")
+    assert code == 2 and "Traceback" not in err
+    code, err = saferhub_main("survey", "import", "--mapping", tmp_path / "missing.yaml", tmp_path / "x.csv")
+    assert code == 2 and "mapping file not found" in err
 
 
 def test_export_never_replaces_a_folder_it_did_not_write(tmp_path):

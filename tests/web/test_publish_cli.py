@@ -8,9 +8,14 @@ import sys
 import pytest
 
 
-def _run(*args, env_store):
+def _run(*args, env_store, real=False):
+    """The command in this process, or (real=True, one case) as a user runs it."""
     import os
 
+    from conftest import saferhub_run
+
+    if not real:
+        return saferhub_run(*args, env={"SAFERHUB_STORE": env_store})
     env = dict(os.environ, SAFERHUB_STORE=str(env_store))
     return subprocess.run([sys.executable, "-m", "saferhub", *args], capture_output=True, text=True, env=env, timeout=120)
 
@@ -21,7 +26,7 @@ def _run(*args, env_store):
     (["publish", "patrol", "/no/such/areas.gpkg", "--week-start", "next monday"], "give a date as YYYY-MM-DD"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
-    r = _run(*args, env_store=tmp_path)
+    r = _run(*args, env_store=tmp_path, real=args[1] == "hotspots")
     assert r.returncode == 2, r.stderr
     assert message in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "products").exists()  # nothing half-written
