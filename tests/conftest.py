@@ -154,3 +154,22 @@ def _suffix_group(item) -> None:
                     for m in item.iter_markers("xdist_group")})
     if "@" not in item.nodeid:
         item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync",
+                 "--disable-component-update", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium per test process, for every browser test in any folder: Playwright's sync API
+    refuses a second sync_playwright() while one is open, so a test that opened its own after a
+    web test had started this one failed (order-dependent, seen in CI)."""
+    from playwright.sync_api import sync_playwright
+
+    exe = shutil.which("chromium")
+    assert exe, "chromium is not installed (scripts/ensure-services installs Debian's chromium)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -5,7 +5,6 @@ need no sign-in, and a privacy scan for personal data seeded into the hub."""
 from __future__ import annotations
 
 import re
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -60,14 +59,11 @@ def test_every_ward_is_exported_and_every_link_resolves(public_site):
         assert len(short.read_text().strip()) <= 280
 
 
-def test_static_site_offline_no_external_requests_and_axe_clean(public_site):
-    from playwright.sync_api import sync_playwright
-
+def test_static_site_offline_no_external_requests_and_axe_clean(public_site, browser):
     site = public_site["site"]
     outside, failed = [], []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page()
+    page = browser.new_page()
+    try:
         page.on("request", lambda r: None if r.url.startswith("file://") else outside.append(r.url))
         # the pages have no scripts; axe-core itself fetches stylesheets, which file:// refuses
         page.on("requestfailed", lambda r: None if r.resource_type in ("fetch", "xhr") else failed.append(r.url))
@@ -86,7 +82,8 @@ def test_static_site_offline_no_external_requests_and_axe_clean(public_site):
         page.click("text=Anfield")
         assert page.url.endswith("liverpool-anfield.html")
         assert "Crime and anti-social behaviour" in page.inner_text("main")
-        browser.close()
+    finally:
+        page.close()
     assert outside == [] and failed == []
 
 

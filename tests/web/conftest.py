@@ -18,8 +18,6 @@ GEO = REPO.parent / "shared" / "data" / "geo"
 ARTIFACTS = REPO / "test-artifacts" / "web"
 MONTHS = "2020-10:2020-12"
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync",
-                 "--disable-component-update", "--no-first-run", "--disable-quic"]
 
 
 @pytest.fixture(scope="session")
@@ -122,18 +120,6 @@ def live_web(demo_hub, published, web_store, tmp_path_factory):
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    exe = shutil.which("chromium")
-    assert exe, "chromium is not installed (scripts/ensure-services installs Debian's chromium)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class Session:
