@@ -131,11 +131,16 @@ def test_a_force_link_opens_on_it_and_the_overview_shows_every_force(browser, li
         # a force's circle: its national-table figures and a link that opens the map on it
         row = national_layers["table"].loc["synthetic-01"]
         share = f"{100 * row['crime_in_hot_cells']:.1f}".removesuffix(".0") + "%"
+        text = ""
         for i in range(3):
             page.evaluate("""([sel, i]) => { const e = document.querySelectorAll(sel)[i],
                 r = e.getBoundingClientRect();
                 e.dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: (r.left + r.right) / 2, clientY: (r.top + r.bottom) / 2})); }""", [CIRCLES, i])
-            text = page.wait_for_selector(".leaflet-popup-content").inner_text()
+            # wait for THIS circle's popup: the previous one is still open until it is replaced, and
+            # reading (or clicking a link in) the old one under load picked the wrong force
+            page.wait_for_function("""prev => { const e = document.querySelector('.leaflet-popup-content');
+                return e !== null && e.innerText !== prev; }""", arg=text, timeout=30000)
+            text = page.inner_text(".leaflet-popup-content")
             if "Synthetic force 01 (simulated)" in text:
                 break
         assert f"{int(row['hot_cells']):,} of {int(row['cells']):,}" in text and share in text, (text, share)
