@@ -338,22 +338,29 @@ def missing_sight(db: Session, user: User, missing_person_id: int) -> MissingSig
     raise NotFound(f"no missing person {missing_person_id}")
 
 
-def missing_people_clause(db: Session, user: User):
-    """SQL condition on MissingPerson: the people `user` may list (same rules as `missing_sight`)."""
-    from saferhub.hub.models import MissingEpisode, MissingPerson
+def all_episodes_clause(user: User):
+    """SQL condition on MissingPerson: `user` sees every episode and the current home (the first
+    branch of `missing_sight`: police, the person's council, their case's agencies and members)."""
+    from saferhub.hub.models import MissingPerson
 
     if user.role not in CASE_ROLES:
         return false()
     if is_police(user):
         return true()
-    homes = staff_home_ids(db, user)
-    conds = [MissingPerson.council_agency_id == user.agency_id,
-             MissingPerson.case_id.in_(select(CaseAgency.case_id).where(CaseAgency.agency_id == user.agency_id)),
-             MissingPerson.case_id.in_(select(CaseMember.case_id).where(CaseMember.user_id == user.id))]
-    if homes:
-        conds += [MissingPerson.home_id.in_(homes),
-                  MissingPerson.id.in_(select(MissingEpisode.missing_person_id).where(MissingEpisode.home_id.in_(homes)))]
-    return or_(*conds)
+    return or_(MissingPerson.council_agency_id == user.agency_id,
+               MissingPerson.case_id.in_(select(CaseAgency.case_id).where(CaseAgency.agency_id == user.agency_id)),
+               MissingPerson.case_id.in_(select(CaseMember.case_id).where(CaseMember.user_id == user.id)))
+
+
+def missing_people_clause(db: Session, user: User):
+    """SQL condition on MissingPerson: the people `user` may list (same rules as `missing_sight`)."""
+    from saferhub.hub.models import MissingEpisode, MissingPerson
+
+    homes = staff_home_ids(db, user) if user.role in CASE_ROLES and not is_police(user) else set()
+    if not homes:
+        return all_episodes_clause(user)
+    return or_(all_episodes_clause(user), MissingPerson.home_id.in_(homes),
+               MissingPerson.id.in_(select(MissingEpisode.missing_person_id).where(MissingEpisode.home_id.in_(homes))))
 
 
 def missing_episode_for(db: Session, user: User, episode_id: int):

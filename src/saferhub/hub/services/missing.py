@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from saferhub.hub import audit
 from saferhub.hub import missing_patterns as patterns
 from saferhub.hub.access import (
+    all_episodes_clause,
     is_police,
     missing_episode_for,
     missing_home_for,
@@ -194,21 +195,14 @@ def create_missing_person(db: Session, user: User, *, council_agency_id: int | N
 def list_missing_people(db: Session, user: User, purpose: str | None, limit: int = 500) -> list[dict]:
     purpose = audit.check_purpose(purpose)
     require_role(user, "coordinator", "caseworker")
-    rows = db.execute(select(MissingPerson, Person, MissingHome)
+    rows = db.execute(select(MissingPerson, Person, MissingHome, all_episodes_clause(user).label("all_episodes"))
                       .join(Person, Person.id == MissingPerson.person_id)
                       .outerjoin(MissingHome, MissingHome.id == MissingPerson.home_id)
                       .where(missing_people_clause(db, user)).order_by(MissingPerson.id).limit(limit)).all()
-    # as in get_missing_person: whoever sees every episode (police, the person's council, the
-    # agencies and members of their case) sees the current home; a home's staff only their own
-    mine = None if is_police(user) else staff_home_ids(db, user)
-    cases = {mp.case_id for mp, _, _ in rows if mp.case_id is not None} if mine is not None else set()
-    worked = set(db.scalars(select(CaseAgency.case_id).where(CaseAgency.case_id.in_(cases),
-                                                              CaseAgency.agency_id == user.agency_id))) \
-        | set(db.scalars(select(CaseMember.case_id).where(CaseMember.case_id.in_(cases),
-                                                           CaseMember.user_id == user.id))) if cases else set()
-    out = [_person_dict(mp, p, h if (mine is None or h is None or h.id in mine or mp.case_id in worked
-                                     or mp.council_agency_id == user.agency_id) else None)
-           for mp, p, h in rows]
+    # as in get_missing_person: whoever sees every episode sees the current home; a home's staff
+    # see it only when it is their own
+    mine = staff_home_ids(db, user)
+    out = [_person_dict(mp, p, h if (h is None or every or h.id in mine) else None) for mp, p, h, every in rows]
     audit.disclose(db, user, purpose, "missing_person", [d["id"] for d in out],
                    {"list": True, "homes": sorted({d["home"]["id"] for d in out if d["home"]})})
     return out
