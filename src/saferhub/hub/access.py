@@ -148,18 +148,18 @@ def case_row(db: Session, user: User, case_id: int, stmt, need: Level = Level.FU
     with the access conditions once per role and kept (`prepared_clauses`)."""
     if not can_read_cases(user):
         raise NotFound(f"no case {case_id}")
-    key = (id(stmt), user.role)
-    if key not in _CASE_ROWS:
-        full, listed = prepared_clauses(user.role)
-        _CASE_ROWS[key] = (stmt, stmt.add_columns(full.label("full_access"), listed.label("listed"))
-                           .where(Case.id == bindparam("case_id")))
-    row = db.connection().execute(_CASE_ROWS[key][1], viewer_params(user) | {"case_id": case_id}).first()
+    row = db.connection().execute(_case_row_statement(stmt, user.role),
+                                  viewer_params(user) | {"case_id": case_id}).first()
     if row is None:
         raise NotFound(f"no case {case_id}")
     return row, _level(case_id, row.full_access, row.listed, need, lambda: (row.owner_name, row.agency_name))
 
 
-_CASE_ROWS: dict = {}  # (id of the caller's statement, role) -> (that statement, kept alive; the full one)
+@lru_cache(maxsize=64)
+def _case_row_statement(stmt, role: str):
+    """`stmt` (a module-level select: statements hash by identity) with `role`'s access columns."""
+    full, listed = prepared_clauses(role)
+    return stmt.add_columns(full.label("full_access"), listed.label("listed")).where(Case.id == bindparam("case_id"))
 
 
 def _level(case_id: int, full, listed, need: Level, contact) -> Level:
