@@ -209,7 +209,7 @@ def publish_hotspots(path, *, method: str, categories: str, months: str, cell_si
         write_product(f"{name}-top", top_hotspots(cells), store)
     entry = {"group": "hotspots", "method": method, "categories": categories, "months": cells.attrs["meta"]["months"],
              "cell_size": cell_size, "features": int(len(cells)), "source": str(path)}
-    entry |= _levels(name, cells, cell_size, store)
+    entry |= publish_levels(name, cells, cell_size, store)
     _register(store, name, entry)
     return entry | {"name": name}
 
@@ -225,7 +225,7 @@ def publish_forecast(path, *, categories: str, cell_size: float, target_month: s
     write_product(name, cells, store)
     entry = {"group": "forecast", "method": "forecast", "categories": categories, "cell_size": cell_size,
              "target_month": target_month, "features": int(len(cells)), "source": str(path)}
-    entry |= _levels(name, cells, cell_size, store)
+    entry |= publish_levels(name, cells, cell_size, store)
     _register(store, name, entry)
     return entry | {"name": name}
 
@@ -244,8 +244,8 @@ def publish_patrol(areas_path, dosage_path=None, *, week_start: dt.date | None =
     return entry | {"name": "patrol-areas"}
 
 
-def _levels(name: str, cells: gpd.GeoDataFrame, cell_size: float, store) -> dict:
-    """Publish the layer's 2x2, 4x4 and 8x8 blocks (for zoomed-out views); the catalogue entry's
+def publish_levels(name: str, cells: gpd.GeoDataFrame, cell_size: float, store) -> dict:
+    """Publish the layer's blocks of `map_levels.FACTORS` cells a side (for zoomed-out views); the catalogue entry's
     `levels` and `hot_bounds` (the opening view)."""
     levels = []
     for factor in map_levels.FACTORS:

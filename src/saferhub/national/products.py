@@ -82,7 +82,7 @@ def overview(area, summary: dict | None) -> dict:
 def publish_force_layers(q, u, area, hot, model: str, summary: dict | None = None) -> list[dict]:
     """Write the force's Gi* and forecast layers and their blocks (module doc); returns their
     catalogue entries. `summary`: the force's national-table row (for the overview)."""
-    from saferhub.briefing.layers import _levels, forecast_layer, hotspot_layer
+    from saferhub.briefing.layers import forecast_layer, hotspot_layer, publish_levels
     from saferhub.data import events
     from saferhub.data.products import write_product
     from saferhub.forecast.service import forecast
@@ -105,9 +105,9 @@ def publish_force_layers(q, u, area, hot, model: str, summary: dict | None = Non
     target = str(np.datetime64(last, "M") + 1)
     base = {"force": q.force, "categories": cats, "cell_size": u.cell_size, "study_area_kind": area.kind}
     return [base | {"name": hot_name, "group": "hotspots", "method": "gistar", "months": months, "features": int(len(cells)),
-                    "overview": overview(area, summary)} | _levels(hot_name, cells, u.cell_size, q.store),
+                    "overview": overview(area, summary)} | publish_levels(hot_name, cells, u.cell_size, q.store),
             base | {"name": fc_name, "group": "forecast", "method": "forecast", "model": model, "target_month": target,
-                    "features": int(len(fc))} | _levels(fc_name, fc, u.cell_size, q.store)]
+                    "features": int(len(fc))} | publish_levels(fc_name, fc, u.cell_size, q.store)]
 
 
 def register_layers(store, entries: list[dict], failed=()) -> None:
