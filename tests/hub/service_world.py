@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from saferhub.hub.db import make_engine, session_factory
@@ -171,6 +172,18 @@ def reads(db, call):
     out = call()
     db.commit()
     return out, audit_rows(db)[before:]
+
+
+def refused(w: World, call, exc, message: str | None = None):
+    """`call()` raises `exc` (with exactly `message`, when given) and adds no audit row."""
+    before = len(audit_rows(w.db))
+    with pytest.raises(exc) as e:
+        call()
+    w.db.rollback()
+    assert len(audit_rows(w.db)) == before
+    if message is not None:
+        assert str(e.value) == message
+    return e.value
 
 
 def ids_of(row: AuditEvent) -> list[int]:

@@ -15,7 +15,7 @@ from saferhub.hub.errors import Conflict, Forbidden, HubError, NotFound
 from saferhub.hub.models import Action
 from saferhub.hub.services import actions
 
-from .service_world import NOW, PURPOSE, VIEWERS, audit_rows, cached_world, full_cases, ids_of, level, make_world, \
+from .service_world import NOW, refused, PURPOSE, VIEWERS, audit_rows, cached_world, full_cases, ids_of, level, make_world, \
     reads
 
 TODAY = NOW.date()
@@ -50,14 +50,6 @@ def world(tmp_path, monkeypatch):
     engine.dispose()
 
 
-def _refused(w, call, exc):
-    before = len(audit_rows(w.db))
-    with pytest.raises(exc):
-        call()
-    w.db.rollback()
-    assert len(audit_rows(w.db)) == before
-
-
 def test_listing_a_cases_actions_follows_need_to_know_and_is_logged(world):
     w = world
     for viewer in VIEWERS:
@@ -65,7 +57,7 @@ def test_listing_a_cases_actions_follows_need_to_know_and_is_logged(world):
             lv = level(viewer, w.cases[cid])
             call = lambda: actions.list_actions(w.db, w.user(viewer), cid, PURPOSE)  # noqa: E731
             if lv != "full":
-                _refused(w, call, Forbidden if lv == "stub" else NotFound)
+                refused(w, call, Forbidden if lv == "stub" else NotFound)
                 continue
             got, rows = reads(w.db, call)
             assert [a["id"] for a in got] == [a for a, _, _ in w.facts[cid]]
@@ -79,7 +71,7 @@ def test_listing_a_cases_actions_follows_need_to_know_and_is_logged(world):
             assert ids_of(r) == [a for a, _, _ in w.facts[cid]] and json.loads(r.detail) == {"case_id": cid}
     cid = sorted(full_cases(w, "caseworker.P"))[0]
     for purpose in (None, "", "abc"):
-        _refused(w, lambda: actions.list_actions(w.db, w.user("caseworker.P"), cid, purpose), audit.MissingPurpose)
+        refused(w, lambda: actions.list_actions(w.db, w.user("caseworker.P"), cid, purpose), audit.MissingPurpose)
 
 
 def test_overdue_list_is_open_past_due_on_full_cases_and_logged(world):
@@ -103,9 +95,9 @@ def test_overdue_list_is_open_past_due_on_full_cases_and_logged(world):
                               if st == "open" and due is not None and due <= TODAY])
     assert any(a["due_on"] == TODAY for a in later) and all(a["overdue"] for a in later)   # on the day asked
     for viewer in ("admin.P", "analyst.P"):
-        _refused(w, lambda: actions.overdue_actions(w.db, w.user(viewer), PURPOSE), Forbidden)
+        refused(w, lambda: actions.overdue_actions(w.db, w.user(viewer), PURPOSE), Forbidden)
     for purpose in (None, "", "abc"):
-        _refused(w, lambda: actions.overdue_actions(w.db, w.user("caseworker.P"), purpose), audit.MissingPurpose)
+        refused(w, lambda: actions.overdue_actions(w.db, w.user("caseworker.P"), purpose), audit.MissingPurpose)
 
 
 def test_overdue_default_today_is_the_real_date(tmp_path):
@@ -148,7 +140,7 @@ def test_creating_an_action_needs_the_case_in_full_and_an_assignee_whose_agency_
             call = lambda: actions.create_action(w.db, w.user(viewer), cid, title="visit",  # noqa: E731
                                                  due_on=TODAY + dt.timedelta(days=2))
             if lv != "full":
-                _refused(w, call, Forbidden if lv == "stub" else NotFound)
+                refused(w, call, Forbidden if lv == "stub" else NotFound)
                 continue
             got, rows = reads(w.db, call)
             stored = w.db.get(Action, got["id"])

@@ -10,14 +10,14 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from saferhub.hub import audit
 from saferhub.hub.errors import Conflict, Forbidden, HubError, NotFound
-from saferhub.hub.models import AuditEvent, Action, Agency, Case, CaseAgency, CaseMember, CasePerson, Location, Person, utcnow
+from saferhub.hub.models import Action, Agency, Case, CaseAgency, CaseMember, CasePerson, Location, Person, utcnow
 from saferhub.hub.services import cases
 
-from .service_world import PURPOSE, VIEWERS, audit_rows, cached_world, ids_of, level, make_world
+from .service_world import reads, refused, PURPOSE, VIEWERS, audit_rows, cached_world, ids_of, level, make_world
 
 CASE_VIEWERS = [v for v in VIEWERS if not v.startswith(("admin", "analyst"))]
 STUB_DETAIL = {"fields": ["case.ref", "owner.name", "owner.email", "lead_agency.name"]}
@@ -67,29 +67,6 @@ def world(tmp_path):
     yield w
     w.db.close()
     engine.dispose()
-
-
-def reads(db, call):
-    """Run `call()`, commit, and return (its result, the audit rows it added)."""
-    before = db.scalar(select(func.max(AuditEvent.seq))) or 0
-    out = call()
-    db.commit()
-    return out, list(db.scalars(select(AuditEvent).where(AuditEvent.seq > before).order_by(AuditEvent.seq)))
-
-
-def _count(db) -> int:
-    return db.scalar(select(func.count()).select_from(AuditEvent))
-
-
-def _refused(w, call, exc, message=None):
-    before = _count(w.db)
-    with pytest.raises(exc) as e:
-        call()
-    w.db.rollback()
-    assert _count(w.db) == before
-    if message is not None:
-        assert str(e.value) == message
-    return e.value
 
 
 def _owner_and_agency(w, cid):
@@ -143,10 +120,10 @@ def test_list_cases_follows_need_to_know_with_stubs_and_is_logged(world):
         assert all((r.purpose, r.user_id, r.agency_id) == (PURPOSE, w.users[viewer], w.user(viewer).agency_id)
                    for r in rows)
     for viewer in ("admin.P", "analyst.P"):
-        e = _refused(w, lambda: cases.list_cases(w.db, w.user(viewer), PURPOSE), Forbidden)
+        e = refused(w, lambda: cases.list_cases(w.db, w.user(viewer), PURPOSE), Forbidden)
         assert viewer.split(".")[0] in str(e)
     for purpose in (None, "", "   ", "abc"):
-        _refused(w, lambda: cases.list_cases(w.db, w.user("caseworker.P"), purpose), audit.MissingPurpose)
+        refused(w, lambda: cases.list_cases(w.db, w.user("caseworker.P"), purpose), audit.MissingPurpose)
     # the purpose is stored stripped
     _, rows = reads(w.db, lambda: cases.list_cases(w.db, w.user("coordinator.P"), f"  {PURPOSE} \n", limit=1))
     assert [r.purpose for r in rows] == [PURPOSE, PURPOSE] and ids_of(rows[1]) == [max(w.cases)]
@@ -219,9 +196,9 @@ def test_get_case_in_full_stub_or_not_found_and_logged(world):
             assert r.entity == "case"
             assert json.loads(r.detail) == ({"people": pids} if pids else {})
     for purpose in (None, "", "abc"):
-        _refused(w, lambda: cases.get_case(w.db, w.user("coordinator.P"), min(w.cases), purpose),
+        refused(w, lambda: cases.get_case(w.db, w.user("coordinator.P"), min(w.cases), purpose),
                  audit.MissingPurpose)
-    _refused(w, lambda: cases.get_case(w.db, w.user("coordinator.P"), 10**6, PURPOSE), NotFound,
+    refused(w, lambda: cases.get_case(w.db, w.user("coordinator.P"), 10**6, PURPOSE), NotFound,
              f"no case {10**6}")
 
 
@@ -229,7 +206,7 @@ def test_create_case_defaults_owner_rules_membership_and_log(world):
     w = world
     today = utcnow().date()
     for viewer in ("admin.P", "analyst.P"):
-        _refused(w, lambda: cases.create_case(w.db, w.user(viewer), kind="asb", title="x"), Forbidden)
+        refused(w, lambda: cases.create_case(w.db, w.user(viewer), kind="asb", title="x"), Forbidden)
     for viewer in CASE_VIEWERS:
         u = w.user(viewer)
         got, rows = reads(w.db, lambda: cases.create_case(w.db, u, kind="asb", title=f"new by {viewer}"))
@@ -267,13 +244,13 @@ def test_create_case_defaults_owner_rules_membership_and_log(world):
     # an owner elsewhere, of no case role, or nobody: refused, nothing written
     msg = "the owner must be a caseworker or coordinator in your agency"
     for other in ("caseworker.C", "admin.P", "analyst.P"):
-        _refused(w, lambda: cases.create_case(w.db, co, kind="asb", title="x", owner_id=w.users[other]), HubError, msg)
-    _refused(w, lambda: cases.create_case(w.db, co, kind="asb", title="x", owner_id=10**6), HubError, msg)
+        refused(w, lambda: cases.create_case(w.db, co, kind="asb", title="x", owner_id=w.users[other]), HubError, msg)
+    refused(w, lambda: cases.create_case(w.db, co, kind="asb", title="x", owner_id=10**6), HubError, msg)
     # a place the creator cannot see: 404, nothing written
     theirs = Location(description="council's", created_by_agency_id=w.agencies["C"])
     w.db.add(theirs)
     w.db.commit()
-    _refused(w, lambda: cases.create_case(w.db, co, kind="asb", title="x", location_id=theirs.id), NotFound)
+    refused(w, lambda: cases.create_case(w.db, co, kind="asb", title="x", location_id=theirs.id), NotFound)
     assert w.db.scalar(select(Case).where(Case.title == "x")) is None
 
 
@@ -286,7 +263,7 @@ def test_update_case_is_versioned_guarded_and_logged(world):
             version = w.db.get(Case, cid).version
             call = lambda: cases.update_case(w.db, w.user(viewer), cid, version, {"summary": f"by {viewer}"})  # noqa
             if lv != "full":
-                _refused(w, call, Forbidden if lv == "stub" else NotFound)
+                refused(w, call, Forbidden if lv == "stub" else NotFound)
                 continue
             got, rows = reads(w.db, call)
             assert got["summary"] == f"by {viewer}" and got["version"] == version + 1 and "agencies" not in got
@@ -296,7 +273,7 @@ def test_update_case_is_versioned_guarded_and_logged(world):
     cid = next(c for c in sorted(w.cases) if w.cases[c]["owner"] == "caseworker.P" and not w.cases[c]["locked"]
                and w.facts[c]["status"] == "open")
     v = w.db.get(Case, cid).version
-    e = _refused(w, lambda: cases.update_case(w.db, cw, cid, v - 1, {"title": "stale"}), Conflict)
+    e = refused(w, lambda: cases.update_case(w.db, cw, cid, v - 1, {"title": "stale"}), Conflict)
     assert str(e) == (f"case HUB-{cid:06d} changed since you read it (version {v - 1}, now {v}); "
                       "reload and try again")
     for bad, msg in (({"owner_id": 1}, "owner_id cannot be changed here"),
@@ -304,7 +281,7 @@ def test_update_case_is_versioned_guarded_and_logged(world):
                      ({"title": None}, "title cannot be empty"), ({"risk": None}, "risk cannot be empty"),
                      ({"status": None}, "status cannot be empty"), ({"locked": None}, "locked cannot be empty"),
                      ({"kind": None}, "kind cannot be empty")):
-        _refused(w, lambda: cases.update_case(w.db, cw, cid, v, bad), HubError, msg)
+        refused(w, lambda: cases.update_case(w.db, cw, cid, v, bad), HubError, msg)
     # closing sets closed_on today; closing again keeps it; re-opening clears it; purpose kept
     got, rows = reads(w.db, lambda: cases.update_case(
         w.db, cw, cid, v, {"status": "closed", "summary": None, "review_on": None, "risk": "high",
@@ -340,7 +317,7 @@ def test_locking_is_for_the_owner_or_a_coordinator(world):
             case = w.db.get(Case, cid)
             v, was = case.version, case.locked
             if not may:
-                _refused(w, lambda: cases.update_case(w.db, u, cid, v, {"locked": not was}), Forbidden,
+                refused(w, lambda: cases.update_case(w.db, u, cid, v, {"locked": not was}), Forbidden,
                          "only the case owner or a coordinator can lock or unlock a case")
                 continue
             got = cases.update_case(w.db, u, cid, v, {"locked": not was})
@@ -379,7 +356,7 @@ def test_sharing_with_an_agency_opens_the_case_to_it_and_is_logged(world):
             lv = level(viewer, w.cases[cid])
             call = lambda: cases.add_case_agency(w.db, w.user(viewer), cid, fire)  # noqa: E731
             if lv != "full":
-                _refused(w, call, Forbidden if lv == "stub" else NotFound)
+                refused(w, call, Forbidden if lv == "stub" else NotFound)
                 continue
             got, rows = reads(w.db, call)
             assert got == {"case_id": cid, "agency_id": fire}
@@ -392,7 +369,7 @@ def test_sharing_with_an_agency_opens_the_case_to_it_and_is_logged(world):
     assert [(d["id"], d["access"]) for d in got] == _listed(w, "caseworker.F")
     co = w.user("coordinator.P")
     cid = min(w.cases)
-    _refused(w, lambda: cases.add_case_agency(w.db, co, cid, 10**6), NotFound, f"no agency {10**6}")
+    refused(w, lambda: cases.add_case_agency(w.db, co, cid, 10**6), NotFound, f"no agency {10**6}")
     # sharing twice keeps one row
     cases.add_case_agency(w.db, co, cid, w.agencies["C"])
     cases.add_case_agency(w.db, co, cid, w.agencies["C"])
@@ -410,10 +387,10 @@ def test_naming_a_member_is_for_the_owner_or_a_coordinator_and_opens_a_locked_ca
             lv = level(viewer, w.cases[cid])
             call = lambda: cases.add_case_member(w.db, w.user(viewer), cid, target)  # noqa: E731
             if lv != "full":
-                _refused(w, call, Forbidden if lv == "stub" else NotFound)
+                refused(w, call, Forbidden if lv == "stub" else NotFound)
                 continue
             if w.cases[cid]["owner"] != viewer and not viewer.startswith("coordinator"):
-                _refused(w, call, Forbidden, "only the case owner or a coordinator names members")
+                refused(w, call, Forbidden, "only the case owner or a coordinator names members")
                 continue
             got, rows = reads(w.db, call)
             assert got == {"case_id": cid, "user_id": target}
@@ -426,7 +403,7 @@ def test_naming_a_member_is_for_the_owner_or_a_coordinator_and_opens_a_locked_ca
     co = w.user("coordinator.P")
     cid = min(w.cases)
     for bad in (w.users["admin.P"], w.users["analyst.P"], 10**6):
-        _refused(w, lambda: cases.add_case_member(w.db, co, cid, bad), NotFound, f"no caseworker or coordinator {bad}")
+        refused(w, lambda: cases.add_case_member(w.db, co, cid, bad), NotFound, f"no caseworker or coordinator {bad}")
     cases.add_case_member(w.db, co, cid, w.users["caseworker.F"])
     cases.add_case_member(w.db, co, cid, w.users["caseworker.F"])
     w.db.commit()

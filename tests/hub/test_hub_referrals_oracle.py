@@ -11,14 +11,14 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from saferhub.hub import audit
 from saferhub.hub.errors import Conflict, Forbidden, HubError, NotFound
-from saferhub.hub.models import AuditEvent, Case, CaseAgency, Referral, utcnow
+from saferhub.hub.models import Case, CaseAgency, Referral, utcnow
 from saferhub.hub.services import referrals
 
-from .service_world import NOW, PURPOSE, VIEWERS, cached_world, ids_of, level, make_world, open_hub
+from .service_world import reads, refused, NOW, PURPOSE, VIEWERS, cached_world, ids_of, level, make_world, open_hub
 
 CASE_VIEWERS = [v for v in VIEWERS if not v.startswith(("admin", "analyst"))]
 STATUSES = ["pending", "accepted", "declined"]
@@ -60,29 +60,6 @@ def world(tmp_path):
     yield w
     w.db.close()
     engine.dispose()
-
-
-def reads(db, call):
-    """Run `call()`, commit, and return (its result, the audit rows it added)."""
-    before = db.scalar(select(func.max(AuditEvent.seq))) or 0
-    out = call()
-    db.commit()
-    return out, list(db.scalars(select(AuditEvent).where(AuditEvent.seq > before).order_by(AuditEvent.seq)))
-
-
-def _count(db) -> int:
-    return db.scalar(select(func.count()).select_from(AuditEvent))
-
-
-def _refused(w, call, exc, message=None):
-    before = _count(w.db)
-    with pytest.raises(exc) as e:
-        call()
-    w.db.rollback()
-    assert _count(w.db) == before
-    if message is not None:
-        assert str(e.value) == message
-    return e.value
 
 
 def _want_box(w, viewer, box, status=None):
@@ -133,9 +110,9 @@ def test_inbox_and_outbox_follow_the_gateway_and_need_to_know_and_are_logged(wor
     assert [d["id"] for d in referrals.list_referrals(w.db, cw, PURPOSE, "sent")] == _want_box(w, "caseworker.C", "out")
     w.db.commit()
     for viewer in ("admin.P", "analyst.P"):
-        _refused(w, lambda: referrals.list_referrals(w.db, w.user(viewer), PURPOSE), Forbidden)
+        refused(w, lambda: referrals.list_referrals(w.db, w.user(viewer), PURPOSE), Forbidden)
     for purpose in (None, "", "abc"):
-        _refused(w, lambda: referrals.list_referrals(w.db, cw, purpose), audit.MissingPurpose)
+        refused(w, lambda: referrals.list_referrals(w.db, cw, purpose), audit.MissingPurpose)
 
 
 def test_the_inbox_is_the_newest_200(tmp_path):
@@ -168,7 +145,7 @@ def test_a_cases_referrals_are_for_its_full_readers_and_logged(world):
             lv = level(viewer, w.cases[cid])
             call = lambda: referrals.case_referrals(w.db, w.user(viewer), cid, PURPOSE)  # noqa: E731
             if lv != "full":
-                _refused(w, call, NotFound, f"no case {cid}")
+                refused(w, call, NotFound, f"no case {cid}")
                 continue
             got, rows = reads(w.db, call)
             want = sorted(r for r, f in w.facts["referrals"].items() if f[0] == cid)
@@ -178,7 +155,7 @@ def test_a_cases_referrals_are_for_its_full_readers_and_logged(world):
             assert [(r.action, r.entity, ids_of(r), r.purpose, json.loads(r.detail)) for r in rows] == [
                 ("read", "referral", want, PURPOSE, {"case_id": cid})]
     for purpose in (None, "", "abc"):
-        _refused(w, lambda: referrals.case_referrals(w.db, w.user("coordinator.P"), min(w.cases), purpose),
+        refused(w, lambda: referrals.case_referrals(w.db, w.user("coordinator.P"), min(w.cases), purpose),
                  audit.MissingPurpose)
 
 
@@ -192,7 +169,7 @@ def test_making_a_referral_needs_the_case_in_full_and_another_agency(world):
                 w.db, w.user(viewer), cid, to_agency_id=w.agencies[to], kind="iom", reason=f"from {viewer}",
                 legal_gateway="GDPR Art 6(1)(e)")
             if lv != "full":
-                _refused(w, call, Forbidden if lv == "stub" else NotFound)
+                refused(w, call, Forbidden if lv == "stub" else NotFound)
                 continue
             before = utcnow()
             got, rows = reads(w.db, call)
@@ -208,9 +185,9 @@ def test_making_a_referral_needs_the_case_in_full_and_another_agency(world):
                  {"case_id": cid, "to_agency_id": w.agencies[to]}, w.users[viewer])]
     co = w.user("coordinator.P")
     cid = min(w.cases)
-    _refused(w, lambda: referrals.create_referral(w.db, co, cid, to_agency_id=co.agency_id, kind="iom", reason="r",
+    refused(w, lambda: referrals.create_referral(w.db, co, cid, to_agency_id=co.agency_id, kind="iom", reason="r",
                                                   legal_gateway="g"), HubError, "a referral goes to another agency")
-    _refused(w, lambda: referrals.create_referral(w.db, co, cid, to_agency_id=10**6, kind="iom", reason="r",
+    refused(w, lambda: referrals.create_referral(w.db, co, cid, to_agency_id=10**6, kind="iom", reason="r",
                                                   legal_gateway="g"), NotFound, f"no agency {10**6}")
 
 
@@ -222,7 +199,7 @@ def test_answering_a_referral_is_the_receiving_agencys_and_accepting_opens_the_c
             if viewer[-1] == to and viewer.split(".")[0].rstrip("2") in ("coordinator", "caseworker"):
                 continue
             exc = Forbidden if viewer.startswith(("admin", "analyst")) else NotFound
-            _refused(w, lambda: referrals.respond_referral(w.db, w.user(viewer), rid, True, None), exc,
+            refused(w, lambda: referrals.respond_referral(w.db, w.user(viewer), rid, True, None), exc,
                      None if exc is Forbidden else f"no referral {rid} to your agency")
     taker = {"P": "caseworker.P", "C": "caseworker.C", "F": "caseworker.F"}
     for n, (rid, (cid, frm, to, _)) in enumerate(sorted(pending.items())):
@@ -230,7 +207,7 @@ def test_answering_a_referral_is_the_receiving_agencys_and_accepting_opens_the_c
         accept = n % 2 == 0
         if not accept:
             for blank in (None, "", "  \n"):
-                _refused(w, lambda: referrals.respond_referral(w.db, u, rid, False, blank), HubError,
+                refused(w, lambda: referrals.respond_referral(w.db, u, rid, False, blank), HubError,
                          "declining a referral needs a reason")
         before_level = level(taker[to], w.cases[cid])
         t0 = utcnow()
@@ -253,9 +230,9 @@ def test_answering_a_referral_is_the_receiving_agencys_and_accepting_opens_the_c
         elif not accept:
             assert level(taker[to], w.cases[cid]) == before_level
         # answered once only
-        _refused(w, lambda: referrals.respond_referral(w.db, u, rid, True, None), Conflict,
+        refused(w, lambda: referrals.respond_referral(w.db, u, rid, True, None), Conflict,
                  f"referral {rid} was already {r.status}")
-    _refused(w, lambda: referrals.respond_referral(w.db, w.user("caseworker.C"), 10**6, True, None), NotFound,
+    refused(w, lambda: referrals.respond_referral(w.db, w.user("caseworker.C"), 10**6, True, None), NotFound,
              f"no referral {10**6} to your agency")
 
 
@@ -292,9 +269,9 @@ def test_a_rule_raises_a_referral_in_the_owners_name_logged_under_the_rule(world
         w.db, cid, from_agency_id=w.agencies["P"], to_agency_id=w.agencies["C"], kind="other", reason="r",
         legal_gateway="g" * 400, rule="r"))
     assert rows[0].purpose == ("rule r: referral under " + "g" * 400)[:300]
-    _refused(w, lambda: referrals.rule_referral(w.db, 10**6, from_agency_id=1, to_agency_id=2, kind="other",
+    refused(w, lambda: referrals.rule_referral(w.db, 10**6, from_agency_id=1, to_agency_id=2, kind="other",
                                                 reason="r", legal_gateway="g", rule="r"), NotFound, f"no case {10**6}")
-    _refused(w, lambda: referrals.rule_referral(w.db, cid, from_agency_id=2, to_agency_id=2, kind="other",
+    refused(w, lambda: referrals.rule_referral(w.db, cid, from_agency_id=2, to_agency_id=2, kind="other",
                                                 reason="r", legal_gateway="g", rule="r"), HubError,
              "a referral goes to another agency")
     assert w.db.get(Case, cid) is not None
