@@ -144,7 +144,12 @@ def test_a_force_link_opens_on_it_and_the_overview_shows_every_force(browser, li
             if "Synthetic force 01 (simulated)" in text:
                 break
         assert f"{int(row['hot_cells']):,} of {int(row['cells']):,}" in text and share in text, (text, share)
-        page.click(".leaflet-popup-content a")
+        # follow the link of THIS force's popup, by the link's own activation: on a phone the popup pans
+        # the map into view, and a mouse click aimed while it moved missed the link (the page stayed put)
+        link = page.locator(".leaflet-popup-content", has_text="Synthetic force 01 (simulated)").locator("a")
+        assert link.get_attribute("href") == "/web/map?force=synthetic-01"
+        with page.expect_navigation(timeout=30000):
+            link.evaluate("a => a.click()")
         _drawn_force(page, "synthetic-01")
         assert page.url.endswith("/web/map?force=synthetic-01") and page.input_value("#force") == "synthetic-01"
         assert s.outside == [] and s.csp == []
