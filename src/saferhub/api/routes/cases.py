@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from saferhub.api import schemas as S
 from saferhub.api.deps import DB, CurrentUser, Id, Purpose, Token, done, read
@@ -15,9 +15,12 @@ router = APIRouter(tags=["cases"])
 async def list_cases(request: Request, token: Token, purpose: Purpose = None,
                      status: Literal["open", "closed"] | None = None, kind: S.CaseKind | None = None,
                      mine: bool = False, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[dict]:
-    return await read(request, token, services.list_cases, purpose, status=status, kind=kind, mine=mine,
-                      limit=limit, offset=offset)
+                     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[dict] | Response:
+    out = await read(request, token, services.list_cases_json, purpose, status=status, kind=kind, mine=mine,
+                     limit=limit, offset=offset)
+    # JSON written by PostgreSQL in the response model's shape goes out as it is (tests compare it
+    # with the validated rows); the rows of any other database are validated as before
+    return Response(out, media_type="application/json") if isinstance(out, bytes) else out
 
 
 @router.post("/cases", status_code=201, response_model=S.CaseOut)

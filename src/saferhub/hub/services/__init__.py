@@ -29,6 +29,7 @@ from saferhub.hub.services.cases import (
     create_case,
     get_case,
     list_cases,
+    list_cases_json,
     update_case,
 )
 from saferhub.hub.services.common import case_ref, stub, write_log
@@ -85,7 +86,7 @@ __all__ = [
     "case_dict", "case_for", "case_incidents", "case_ref", "case_review_publication", "create_action",
     "create_agency", "create_case", "create_location", "create_plan", "create_referral", "create_user",
     "decide_case_review", "export_plan", "first_admin", "get_case", "get_location", "get_person", "get_plan",
-    "incidents_frame", "link_incidents", "list_actions", "list_agencies", "list_cases", "list_flags",
+    "incidents_frame", "link_incidents", "list_actions", "list_agencies", "list_cases", "list_cases_json", "list_flags",
     "list_referrals", "list_users", "location_dict", "overdue_actions", "plan_dict", "plan_for",
     "questionnaires", "record_incidents", "referral_dict", "require_role", "respond_referral", "review_dict",
     "run_rules", "set_plan_stage", "stub", "update_action", "update_case", "update_user", "use_power",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
-from sqlalchemy import bindparam, func, literal_column, null, select, union_all
+from sqlalchemy import String, Text, bindparam, cast, func, literal_column, null, select, union_all
+from sqlalchemy import case as sql_case
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from saferhub.hub import audit
@@ -124,6 +126,53 @@ def list_cases(db: Session, user: User, purpose: str | None, *, status: str | No
     audit.disclose(db, user, purpose, "case", [r.id for r in rows if r.full_access], {"list": True})
     audit.disclose_stubs(db, user, purpose, [r.id for r in rows if not r.full_access], {"list": True})
     return [_row_dict(r) if r.full_access else _row_stub(r) for r in rows]
+
+
+def list_cases_json(db: Session, user: User, purpose: str | None, *, status: str | None = None,
+                    kind: str | None = None, mine: bool = False, limit: int = 50, offset: int = 0) -> bytes | list[dict]:
+    """`list_cases` as the API sends it. On PostgreSQL the database writes the JSON (the same
+    statement, access conditions and order, each row built by `json_build_object` in the shape of
+    `_row_dict` / `_row_stub`) and returns it as one text with the ids read in full and as stubs,
+    so no row becomes a Python object (issue 22: building the 50 dicts, then validating and
+    serialising them, was about half of a list request's CPU). Elsewhere: the rows, as from
+    `list_cases`. The same audit records either way."""
+    if db.get_bind().dialect.name != "postgresql":
+        return list_cases(db, user, purpose, status=status, kind=kind, mine=mine, limit=limit, offset=offset)
+    require_case_role(user)
+    purpose = audit.check_purpose(purpose)
+    q = _list_json_statement(user.role, bool(status), bool(kind), bool(mine))
+    doc, full, stubs = db.connection().execute(q, viewer_params(user) | {
+        "status": status, "kind": kind, "limit": limit, "offset": offset}).one()
+    audit.disclose(db, user, purpose, "case", full or [], {"list": True})
+    audit.disclose_stubs(db, user, purpose, stubs or [], {"list": True})
+    return doc.encode()
+
+
+def _ref_sql(case_id):
+    """`case_ref` in SQL: HUB- and the id, zero-padded to six digits (longer ids in full)."""
+    text_id = cast(case_id, String)
+    return "HUB-" + sql_case((case_id < 1_000_000, func.lpad(text_id, 6, "0")), else_=text_id)
+
+
+@lru_cache(maxsize=None)
+def _list_json_statement(role: str, status: bool, kind: bool, mine: bool):
+    r = _list_statement(role, status, kind, mine).subquery()
+    ref = _ref_sql(r.c.id)
+    full = func.json_build_object(
+        "id", r.c.id, "ref", ref, "access", "full", "kind", r.c.kind, "title", r.c.title, "summary", r.c.summary,
+        "lead_agency", func.json_build_object("id", r.c.lead_agency_id, "name", r.c.agency_name),
+        "owner", func.json_build_object("id", r.c.owner_id, "name", r.c.owner_name),
+        "risk", r.c.risk, "status", r.c.status, "locked", r.c.locked, "location_id", r.c.location_id,
+        "opened_on", r.c.opened_on, "review_on", r.c.review_on, "closed_on", r.c.closed_on,
+        "version", r.c.version, "agencies", null())
+    stub = func.json_build_object(
+        "id", r.c.id, "ref", ref, "access", "stub", "locked", True,
+        "contact", func.json_build_object("name", r.c.owner_name, "agency", r.c.agency_name, "email", r.c.owner_email))
+    item = sql_case((r.c.full_access, full), else_=stub)  # NULL: a stub, as in list_cases
+    return select(
+        cast(func.coalesce(func.json_agg(aggregate_order_by(item, r.c.id.desc())), literal_column("'[]'::json")), Text),
+        func.array_agg(r.c.id).filter(r.c.full_access),
+        func.array_agg(r.c.id).filter(r.c.full_access.is_not(True)))
 
 
 def get_case(db: Session, user: User, case_id: int, purpose: str | None) -> dict:
