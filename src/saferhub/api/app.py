@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import secrets
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 
 from saferhub.config import Settings, settings
-from saferhub.errors import SaferhubError
 from saferhub.hub.db import make_engine, resolve_db_url, session_factory
-from saferhub.hub.errors import HubError
 
 
 def create_app(db: str | None = None, *, engine=None, secret: str | None = None,
-               config: Settings | None = None) -> FastAPI:
+               config: Settings | None = None, fast_lane: bool = True) -> FastAPI:
     """The hub app for `engine`, else the database `db` (as for `resolve_db_url`), else the one in
     `config` (default: `settings()`). The schema must exist (`saferhub hub init`). `secret` signs
     the web forms' CSRF tokens: every server process must share it (default: the settings', else a
-    random one for this process)."""
+    random one for this process). `fast_lane`: on PostgreSQL, plain case lists are answered in
+    front of the router (`fastlane.py`; False: by the route, as on other databases)."""
     from saferhub import __version__
-    from saferhub.api import headers, hygiene, pages, routes, web
+    from saferhub.api import failures, fastlane, headers, hygiene, pages, routes, web
     from saferhub.api.pages import errors as web_errors
 
     config = config or settings()
@@ -39,31 +36,9 @@ def create_app(db: str | None = None, *, engine=None, secret: str | None = None,
     app.state.secret = secret or config.secret or secrets.token_hex(32)
     app.state.login_limit = True
 
-    @app.exception_handler(HubError)
-    async def _hub(request: Request, exc: HubError):
-        retry = getattr(exc, "retry_after", None)
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status,
-                            headers={"Retry-After": str(retry)} if retry else None)
-
-    @app.exception_handler(SaferhubError)
-    async def _user(request: Request, exc: SaferhubError):
-        return JSONResponse({"detail": str(exc)}, status_code=400)
-
-    @app.exception_handler(IntegrityError)
-    async def _integrity(request: Request, exc: IntegrityError):
-        return JSONResponse({"detail": "that conflicts with an existing record or refers to a missing one"},
-                            status_code=409)
-
-    @app.exception_handler(DataError)
-    async def _data(request: Request, exc: DataError):
-        return JSONResponse({"detail": "a value is out of range for the database"}, status_code=400)
-
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(PoolTimeout)  # every pooled connection busy for 30 s: overload, not a bug
-    async def _busy(request: Request, exc: Exception):
-        return JSONResponse({"detail": "the database is busy; try again"}, status_code=503,
-                            headers={"Retry-After": "1"})
-
+    if fast_lane and app.state.engine.dialect.name == "postgresql":
+        app.add_middleware(fastlane.FastLane, state=app.state)  # innermost: after hygiene
+    failures.install(app)  # refusals of services and the database: one mapping (failures.answer)
     hygiene.install(app, config.max_request_bytes,  # size limits, strict JSON, clipped 422s
                     {("POST", "/incidents"): max(config.max_incidents_request_bytes, config.max_request_bytes)})
     web_errors.install(app)  # errors under /web/ answer as HTML pages (after hygiene: wraps its 422)
