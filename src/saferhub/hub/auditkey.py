@@ -48,9 +48,23 @@ class Keyring:
 
 
 def key_path(path: str | os.PathLike | None = None) -> Path:
-    from saferhub.config import settings
+    """`path`, else the settings' key file. Asked several times per audited read (issue 22), so the
+    answer is kept per value of what it depends on: the key file setting and the data folder's
+    variables (`data_home`), three look-ups instead of building the settings' environment key."""
+    if path:
+        return Path(path).expanduser()
+    env = tuple(os.environ.get(name) for name in _PATH_FROM)
+    hit = _paths.get(env)
+    if hit is None:
+        from saferhub.config import settings
 
-    return Path(path).expanduser() if path else settings().audit_key_path
+        _paths.clear()
+        hit = _paths[env] = settings().audit_key_path
+    return hit
+
+
+_PATH_FROM = ("SAFERHUB_AUDIT_KEY_FILE", "XDG_DATA_HOME", "HOME")
+_paths: dict[tuple, Path] = {}
 
 
 _cache: dict[Path, tuple[tuple, Keyring]] = {}
