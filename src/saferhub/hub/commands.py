@@ -370,8 +370,9 @@ def serve(
         import secrets
 
         os.environ["SAFERHUB_SECRET"] = secrets.token_hex(32)
-    uvicorn.run("saferhub.api.app:from_settings", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=False)
+    from saferhub.api.serving import run_workers
+
+    run_workers("saferhub.api.app:from_settings", host=host, port=port, workers=workers)  # Nagle off
 
 
 def _require_audit_key(url: str) -> None:
