@@ -292,9 +292,10 @@ def cpu_seconds(root: int) -> float:
 
 
 SERVERS = {  # how each candidate server runs a factory `module:callable` with W worker processes
+    # as `saferhub serve` runs it (api/serving.py: several workers on one socket, Nagle off);
     # pinned: uvicorn picks uvloop and httptools by itself whenever they are importable
-    "uvicorn": lambda app, w: ["-m", "uvicorn", "--factory", app, "--workers", str(w), "--log-level", "warning",
-                               "--loop", "asyncio", "--http", "h11"],
+    "uvicorn": lambda app, w: [str(SRC / "saferhub" / "api" / "serving.py"), app, "--workers", str(w)] if w > 1 else [
+        "-m", "uvicorn", "--factory", app, "--log-level", "warning", "--loop", "asyncio", "--http", "h11"],
     "uvicorn-uvloop": lambda app, w: ["-m", "uvicorn", "--factory", app, "--workers", str(w), "--log-level",
                                       "warning", "--loop", "uvloop", "--http", "httptools"],
     "granian": lambda app, w: ["-m", "granian", "--interface", "asgi", "--factory", app, "--workers", str(w),

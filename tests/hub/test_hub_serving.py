@@ -7,7 +7,6 @@ accepts), and accepted connections have TCP_NODELAY (without it a response in tw
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
