@@ -358,11 +358,13 @@ def hub_phases(hub: str, server, args) -> float:
     print(f"  server CPU per request: {1000 * (cpu_seconds(server.pid) - cpu0) / len(lst['lat']['list']):.1f} ms")
     if wrk_load.available():  # the same list from a C client: the server's saturation, not the client's
         tokens = asyncio.run(_tokens(hub))
-        cpu0 = cpu_seconds(server.pid)
+        cpu0, pg0 = cpu_seconds(server.pid), cpu_seconds(args.postmaster)
         w = wrk_load.closed_loop(hub, "/cases?status=open&limit=50", tokens, args.clients, args.wrk_seconds)
+        n = max(1, w["n"])
         print(f"closed loop (wrk), {args.clients} connections, case list only: {w['n']:,} requests ({w['rps']:.0f}/s), "
-              f"non-2xx {w['bad']}, p50 {w['p50']:.1f} ms, p95 {w['p95']:.1f} ms; server CPU per request "
-              f"{1000 * (cpu_seconds(server.pid) - cpu0) / max(1, w['n']):.1f} ms")
+              f"non-2xx {w['bad']}, p50 {w['p50']:.1f} ms, p95 {w['p95']:.1f} ms; CPU per request: server "
+              f"{1000 * (cpu_seconds(server.pid) - cpu0) / n:.1f} ms, PostgreSQL "
+              f"{1000 * (cpu_seconds(args.postmaster) - pg0) / n:.1f} ms")
         rps = w["rps"]
     else:
         rps = len(lst["lat"]["list"]) / lst["wall"]
@@ -423,6 +425,9 @@ def main() -> None:
 
     print(f"server source: {args.src}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     admin = psycopg.connect(args.pg, autocommit=True)
+    backend = admin.execute("SELECT pg_backend_pid()").fetchone()[0]  # its parent: the postmaster
+    stat = Path(f"/proc/{backend}/stat").read_text()
+    args.postmaster = int(stat[stat.rindex(")") + 2:].split()[1])  # PostgreSQL's CPU: its process tree
     admin.execute(f'CREATE DATABASE "{name}"')
     base = args.pg.rsplit("/", 1)[0]
     url_pg, url = f"{base}/{name}", f"{base.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
