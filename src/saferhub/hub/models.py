@@ -180,6 +180,7 @@ class Case(Base):
         CheckConstraint(_in("risk", RISK_LEVELS), name="ck_case_risk"),
         Index("ix_cases_lead_status", "lead_agency_id", "status"),
         Index("ix_cases_review", "status", "risk", "review_on"),  # the briefing's reviews due
+        Index("ix_cases_owner", "owner_id", "id"),  # "my cases", newest first
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))
