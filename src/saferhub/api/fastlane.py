@@ -36,11 +36,12 @@ from saferhub.api.schemas.bodies import CaseKind
 from saferhub.hub import services
 
 _DIGITS = re.compile(r"[0-9]{1,9}")
+_KINDS = frozenset(get_args(CaseKind))
 _CASE_PAGE = re.compile(r"/cases/([1-9][0-9]{0,9})")
 _CASE_READ = TypeAdapter(CaseRead)
 _PLAIN = {  # parameter -> reads its one value, or None: not plain, the route decides
     "status": lambda v: v if v in ("open", "closed") else None,
-    "kind": lambda v: v if v in get_args(CaseKind) else None,
+    "kind": lambda v: v if v in _KINDS else None,
     "mine": {"true": True, "false": False}.get,
     "limit": lambda v: int(v) if _DIGITS.fullmatch(v) and 1 <= int(v) <= 500 else None,
     "offset": lambda v: int(v) if _DIGITS.fullmatch(v) and int(v) <= 10_000_000 else None,
