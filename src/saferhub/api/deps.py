@@ -36,14 +36,14 @@ DB = Annotated[Session, Depends(get_db)]
 # s2.1); of the 1*SP we accept exactly one space, the form every client sends, so the hub and any
 # proxy in front of it cannot read one header two ways. Tabs, other white space, a second value or
 # a second Authorization header are refused, never trimmed into a token.
-_BEARER = re.compile(r"(?i:bearer) ([A-Za-z0-9\-._~+/]+=*)")
+BEARER = re.compile(r"(?i:bearer) ([A-Za-z0-9\-._~+/]+=*)")
 
 
 async def bearer_token(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
     """The token of `Authorization: Bearer <token>` (the HTTPBearer dependency only documents the
     scheme in /openapi.json: its parser trims and splits too leniently)."""
     values = request.headers.getlist("authorization")
-    m = _BEARER.fullmatch(values[0]) if len(values) == 1 else None
+    m = BEARER.fullmatch(values[0]) if len(values) == 1 else None
     if m is None:
         raise HTTPException(401, "sign in first: send Authorization: Bearer <token> from POST /auth/login "
                                  "(one space, nothing else)", headers={"WWW-Authenticate": "Bearer"})
@@ -70,10 +70,10 @@ async def read(request: Request, token: str, service, *args, **kwargs):
     look-up, the service and the commit (which waits for the read's audit row) in ONE worker-thread
     hop. As sync dependencies (`DB`, `CurrentUser`) each of those was a hop of its own, and the
     dependency solver's work besides; the rules are the same (`current_user`, `done`)."""
-    return await run_in_threadpool(_read, request.app.state.sessions, token, service, args, kwargs)
+    return await run_in_threadpool(read_signed_in, request.app.state.sessions, token, service, args, kwargs)
 
 
-def _read(sessions, token: str, service, args, kwargs):
+def read_signed_in(sessions, token: str, service, args, kwargs):
     with sessions() as db:  # closing rolls back anything not committed
         return done(db, service(db, _signed_in(viewer_for_token(db, token)), *args, **kwargs))
 

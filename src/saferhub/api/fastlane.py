@@ -1,16 +1,16 @@
 """The fast lane for the hottest reads, the case list and the case page (issue 22).
 
-A request to `GET /cases` costs the hub ~4 ms of Python, and most of that is FastAPI's per-request
-work around the service: matching the route among ~300, solving the dependencies, validating each
-query parameter, then validating and serialising the answer. This middleware answers the
-well-formed case lists itself, in front of the router, by calling what the route calls
-(`deps._read`: the token, the service, the commit that waits for the audit row) with the values
-the route would have validated, and sending the JSON the database wrote.
+A request to `GET /cases` cost the hub ~4 ms of Python, and most of that was FastAPI's per-request
+work around the service: matching the route among ~100, solving the dependencies, validating each
+query parameter, then validating and serialising the answer. This middleware answers well-formed
+case lists and case pages itself, in front of the router, by calling what the routes call
+(`deps.read_signed_in`: the token, the service, the commit that waits for the audit row) with the
+values the routes would have validated.
 
 It serves only what it can read exactly as the route does: for the list, every query parameter one
 of the route's, once, in its plain form (`status=open`, `mine=true`, `limit=50`); for the page, a
-plain id (`/cases/42`) and no query string; one Authorization
-header of the Bearer form; at most one X-Purpose. Anything else (an unknown parameter, `mine=1`,
+plain id (`/cases/42`) and no query string; one Authorization header of the Bearer form; at most
+one X-Purpose. Anything else (an unknown parameter, `mine=1`,
 `limit=0`, a repeated header, a purpose that does not decode) goes on to the route, which answers
 it (or refuses it) as before: nothing here is a second set of rules. A refusal raised by the
 service is answered by `failures.answer`, the app's own mapping; the page's answer is validated
@@ -29,7 +29,7 @@ from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from saferhub.api import failures
-from saferhub.api.deps import _BEARER, ID_MAX, _read
+from saferhub.api.deps import BEARER, ID_MAX, read_signed_in
 from saferhub.api.hygiene import header_text
 from saferhub.api.schemas import CaseRead
 from saferhub.api.schemas.bodies import CaseKind
@@ -71,7 +71,7 @@ def _credentials(scope) -> tuple[str, str | None] | None:
             purpose.append(value)
     if len(auth) != 1 or len(purpose) > 1:
         return None
-    m = _BEARER.fullmatch(auth[0].decode("latin-1"))
+    m = BEARER.fullmatch(auth[0].decode("latin-1"))
     raw = purpose[0].decode("latin-1") if purpose else None
     if m is None or (raw is not None and len(raw) > PURPOSE_MAX):
         return None
@@ -125,7 +125,7 @@ class FastLane:
 
     async def _answer(self, service, args, kwargs, render, token) -> Response:
         try:
-            out = await run_in_threadpool(_read, self.state.sessions, token, service, args, kwargs)
+            out = await run_in_threadpool(read_signed_in, self.state.sessions, token, service, args, kwargs)
         except HTTPException as exc:  # the token is unknown or expired: the route's 401, as FastAPI sends it
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         except failures.REFUSALS as exc:
