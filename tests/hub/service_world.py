@@ -175,11 +175,13 @@ def reads(db, call):
 
 
 def refused(w: World, call, exc, message: str | None = None):
-    """`call()` raises `exc` (with exactly `message`, when given) and adds no audit row."""
+    """`call()` raises exactly `exc` (not a subclass; with exactly `message`, when given) and adds
+    no audit row."""
     before = len(audit_rows(w.db))
     with pytest.raises(exc) as e:
         call()
     w.db.rollback()
+    assert type(e.value) is exc, e.value
     assert len(audit_rows(w.db)) == before
     if message is not None:
         assert str(e.value) == message

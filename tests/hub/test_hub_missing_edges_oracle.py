@@ -14,7 +14,7 @@ from saferhub.hub.models import Case, CaseAgency, CaseMember, CasePerson, Missin
 from saferhub.hub.services import missing
 
 from . import missing_world as mw
-from .service_world import NOW, audit_rows, cached_world
+from .service_world import NOW, audit_rows, cached_world, refused
 
 H = dt.timedelta(hours=1)
 POLICE_ONLY = "the risk grading and where the person was found are recorded by the police"
@@ -28,79 +28,71 @@ def world(tmp_path):
     engine.dispose()
 
 
-def says(w, exc, message, call):
-    before = len(audit_rows(w.db))
-    with pytest.raises(exc) as e:
-        call()
-    w.db.rollback()
-    assert (type(e.value), str(e.value)) == (exc, message)
-    assert len(audit_rows(w.db)) == before
-
-
 def test_registering_homes_and_staff_says_why_not(world):
     w, homes = world, world.facts["homes"]
     u, o = w.user("caseworker.C"), w.agencies["O"]
-    says(w, NotFound, f"no council {o}", lambda: missing.create_home(w.db, u, kind="other", name="x",
-                                                                     council_agency_id=o))
-    says(w, NotFound, "no operator agency 999999", lambda: missing.create_home(w.db, u, kind="other", name="x",
-                                                                               operator_agency_id=999999))
-    says(w, HubError, "give both lon and lat, or neither",
-         lambda: missing.create_home(w.db, u, kind="other", name="x", lat=53.0))
+    refused(w, lambda: missing.create_home(w.db, u, kind="other", name="x",
+                                           council_agency_id=o), NotFound, f"no council {o}")
+    refused(w, lambda: missing.create_home(w.db, u, kind="other", name="x",
+                                           operator_agency_id=999999), NotFound, "no operator agency 999999")
+    refused(w, lambda: missing.create_home(w.db, u, kind="other", name="x", lat=53.0),
+            HubError, "give both lon and lat, or neither")
     coord = w.user("coordinator.O")
-    says(w, NotFound, "no home 999999", lambda: missing.add_home_staff(w.db, coord, 999999, w.users["staff1.O"]))
-    says(w, NotFound, f"no home {homes['H1']}",
-         lambda: missing.add_home_staff(w.db, w.user("admin.P"), homes["H1"], w.users["staff1.O"]))
-    says(w, Forbidden, "only a coordinator of the agency that runs the home names its staff",
-         lambda: missing.add_home_staff(w.db, w.user("staff1.O"), homes["H1"], w.users["staff2.O"]))
-    says(w, NotFound, f"no caseworker or coordinator {w.users['caseworker.C']} in the agency that runs the home",
-         lambda: missing.add_home_staff(w.db, coord, homes["H1"], w.users["caseworker.C"]))
+    refused(w, lambda: missing.add_home_staff(w.db, coord, 999999, w.users["staff1.O"]), NotFound, "no home 999999")
+    refused(w, lambda: missing.add_home_staff(w.db, w.user("admin.P"), homes["H1"], w.users["staff1.O"]),
+            NotFound, f"no home {homes['H1']}")
+    refused(w, lambda: missing.add_home_staff(w.db, w.user("staff1.O"), homes["H1"], w.users["staff2.O"]),
+            Forbidden, "only a coordinator of the agency that runs the home names its staff")
+    refused(w, lambda: missing.add_home_staff(w.db, coord, homes["H1"], w.users["caseworker.C"]),
+            NotFound, f"no caseworker or coordinator {w.users['caseworker.C']} in the agency that runs the home")
 
 
 def test_registering_people_says_why_not(world):
     w = world
     u = w.user("caseworker.C")
-    says(w, NotFound, f"no council {w.agencies['P']}", lambda: missing.create_missing_person(
-        w.db, u, council_agency_id=w.agencies["P"], given_name="A", family_name="B"))
+    refused(w, lambda: missing.create_missing_person(
+w.db, u, council_agency_id=w.agencies["P"], given_name="A", family_name="B"), NotFound, f"no council {w.agencies['P']}")
     got = missing.create_missing_person(w.db, u, given_name="A", family_name="B")
     w.db.commit()
-    says(w, Conflict, f"person {got['person_id']} is already registered as a missing person",
-         lambda: missing.create_missing_person(w.db, u, person_id=got["person_id"]))
+    refused(w, lambda: missing.create_missing_person(w.db, u, person_id=got["person_id"]),
+            Conflict, f"person {got['person_id']} is already registered as a missing person")
 
 
 def test_recording_and_updating_episodes_say_why_not(world):
     w, people, homes = world, world.facts["people"], world.facts["homes"]
     t0 = NOW - 3 * 24 * H
     rec = lambda viewer, **kw: missing.record_episode(w.db, w.user(viewer), people["M1"], **kw)  # noqa: E731
-    says(w, NotFound, f"no home {homes['H2']}", lambda: rec("staff1.O", home_id=homes["H2"], reported_at=t0))
-    says(w, Forbidden, POLICE_ONLY, lambda: rec("caseworker.C", home_id=homes["H1"], reported_at=t0, risk="low"))
-    says(w, HubError, "returned_at is before reported_at",
-         lambda: rec("caseworker.C", home_id=homes["H1"], reported_at=t0, returned_at=t0 - H))
+    refused(w, lambda: rec("staff1.O", home_id=homes["H2"], reported_at=t0), NotFound, f"no home {homes['H2']}")
+    refused(w, lambda: rec("caseworker.C", home_id=homes["H1"], reported_at=t0, risk="low"), Forbidden, POLICE_ONLY)
+    refused(w, lambda: rec("caseworker.C", home_id=homes["H1"], reported_at=t0, returned_at=t0 - H),
+            HubError, "returned_at is before reported_at")
     for name in ("interview_offered_at", "interview_done_at"):
-        says(w, HubError, f"{name} must be after the return (returned_at)",
-             lambda: rec("caseworker.C", home_id=homes["H1"], reported_at=t0, **{name: t0 + H}))
-        says(w, HubError, f"{name} must be after the return (returned_at)",
-             lambda: rec("caseworker.C", home_id=homes["H1"], reported_at=t0, returned_at=t0 + 2 * H,
-                         **{name: t0 + H}))
+        refused(w, lambda: rec("caseworker.C", home_id=homes["H1"], reported_at=t0, **{name: t0 + H}),
+                HubError, f"{name} must be after the return (returned_at)")
+        refused(w, lambda: rec("caseworker.C", home_id=homes["H1"], reported_at=t0, returned_at=t0 + 2 * H,
+                               **{name: t0 + H}), HubError, f"{name} must be after the return (returned_at)")
     ep_id = next(i for i, (p, h, *_) in w.facts["episodes"].items() if (p, h) == ("M2", "H1"))
     v = w.db.get(MissingEpisode, ep_id).version
     up = lambda viewer, changes, version=v: missing.update_episode(  # noqa: E731
         w.db, w.user(viewer), ep_id, version, changes)
-    says(w, HubError, "['home_id', 'reported_at'] cannot be changed here",
-         lambda: up("caseworker.D", {"reported_at": NOW, "home_id": 1, "risk": "low"}))
-    says(w, Forbidden, POLICE_ONLY, lambda: up("caseworker.D", {"found": {"uprn": "1"}}))
-    says(w, Conflict, f"missing episode {ep_id} changed since you read it (version {v + 1}, now {v}); "
-         "reload and try again", lambda: up("caseworker.D", {"interview_by": "x"}, v + 1))
+    refused(w, lambda: up("caseworker.D", {"reported_at": NOW, "home_id": 1, "risk": "low"}),
+            HubError, "['home_id', 'reported_at'] cannot be changed here")
+    refused(w, lambda: up("caseworker.D", {"found": {"uprn": "1"}}), Forbidden, POLICE_ONLY)
+    refused(w, lambda: up("caseworker.D", {"interview_by": "x"}, v + 1),
+            Conflict, f"missing episode {ep_id} changed since you read it (version {v + 1}, now {v}); "
+         "reload and try again")
 
 
 def test_profiles_say_why_not(world):
     w, people = world, world.facts["people"]
     m1 = people["M1"]
-    says(w, Conflict, "this person's profile exists: send the version you read to change it",
-         lambda: missing.put_profile(w.db, w.user("caseworker.C"), m1, {"health": "x"}))
-    says(w, Conflict, f"the profile of MP-{m1:06d} changed since you read it (version 5, now 1); "
-         "reload and try again", lambda: missing.put_profile(w.db, w.user("caseworker.C"), m1, {}, version=5))
-    says(w, NotFound, "no agency 999999",
-         lambda: missing.put_profile(w.db, w.user("caseworker.C"), m1, {}, holders=[999999], version=1))
+    refused(w, lambda: missing.put_profile(w.db, w.user("caseworker.C"), m1, {"health": "x"}),
+            Conflict, "this person's profile exists: send the version you read to change it")
+    refused(w, lambda: missing.put_profile(w.db, w.user("caseworker.C"), m1, {}, version=5),
+            Conflict, f"the profile of MP-{m1:06d} changed since you read it (version 5, now 1); "
+         "reload and try again")
+    refused(w, lambda: missing.put_profile(w.db, w.user("caseworker.C"), m1, {}, holders=[999999], version=1),
+            NotFound, "no agency 999999")
 
 
 def test_a_known_person_not_yet_missing_is_registered_with_their_home(world):
@@ -185,9 +177,9 @@ def test_what_the_full_run_left_over(world):
     w.db.commit()
     assert got["interview_done_at"] == t + 5 * H
     assert w.db.get(MissingEpisode, got["id"]).interview_done_at.replace(tzinfo=dt.timezone.utc) == t + 5 * H
-    says(w, HubError, "interview_offered_at must be after the return (returned_at)",
-         lambda: missing.update_episode(w.db, w.user("caseworker.C"), got["id"], got["version"],
-                                        {"interview_offered_at": t + 0.5 * H}))
+    refused(w, lambda: missing.update_episode(w.db, w.user("caseworker.C"), got["id"], got["version"],
+                                              {"interview_offered_at": t + 0.5 * H}),
+            HubError, "interview_offered_at must be after the return (returned_at)")
     # a home's pattern names the home as the list does, with its address; an episode its person and home kind
     pat = missing.home_pattern(w.db, w.user("caseworker.P"), homes["H1"], purpose, now=NOW)
     assert pat["home"] == [d for d in missing.list_homes(w.db, w.user("caseworker.P"), purpose)

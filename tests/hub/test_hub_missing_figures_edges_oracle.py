@@ -17,7 +17,7 @@ from saferhub.hub.services import missing_alerts as alerts
 from saferhub.hub.services import missing_figures as figures
 
 from . import missing_world as mw
-from .service_world import NOW, PURPOSE, _pw, audit_rows, cached_world
+from .service_world import NOW, PURPOSE, _pw, audit_rows, cached_world, refused
 
 H = dt.timedelta(hours=1)
 
@@ -30,25 +30,16 @@ def world(tmp_path):
     engine.dispose()
 
 
-def says(w, exc, message, call):
-    before = len(audit_rows(w.db))
-    with pytest.raises(exc) as e:
-        call()
-    w.db.rollback()
-    assert (type(e.value), str(e.value)) == (exc, message)
-    assert len(audit_rows(w.db)) == before
-
-
 def test_figures_say_why_not(world):
     w = world
     count = lambda viewer, unit="home", months=1: figures.monthly_counts(  # noqa: E731
         w.db, w.user(viewer), PURPOSE, unit=unit, first=dt.date(2026, 1, 1), months=months)
     for viewer in ("coordinator.O", "caseworker.E", "analyst.P"):
-        says(w, Forbidden, "evaluations of missing episodes are for the police and councils", lambda: count(viewer))
-    says(w, HubError, "unit is person or home, and months 1 to 120", lambda: count("caseworker.C", "people"))
-    says(w, HubError, "unit is person or home, and months 1 to 120", lambda: count("caseworker.C", months=0))
-    says(w, Forbidden, "where missing people were found is for the police only",
-         lambda: figures.found_places(w.db, w.user("caseworker.C"), PURPOSE, now=NOW))
+        refused(w, lambda: count(viewer), Forbidden, "evaluations of missing episodes are for the police and councils")
+    refused(w, lambda: count("caseworker.C", "people"), HubError, "unit is person or home, and months 1 to 120")
+    refused(w, lambda: count("caseworker.C", months=0), HubError, "unit is person or home, and months 1 to 120")
+    refused(w, lambda: figures.found_places(w.db, w.user("caseworker.C"), PURPOSE, now=NOW),
+            Forbidden, "where missing people were found is for the police only")
     with pytest.raises(Forbidden, match="^this needs the role coordinator or analyst; you are caseworker$"):
         figures.partnership_shares(w.db, w.user("caseworker.P"), until=NOW)
 

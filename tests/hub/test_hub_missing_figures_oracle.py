@@ -34,7 +34,7 @@ from saferhub.hub.services import missing_figures as figures
 
 from . import missing_world as mw
 from .missing_world import CASE_ROLES, HOMES, VIEWERS, role_of
-from .service_world import NOW, PURPOSE, audit_rows, cached_world, ids_of, reads
+from .service_world import NOW, PURPOSE, cached_world, ids_of, reads, refused
 
 D, H = dt.timedelta(days=1), dt.timedelta(hours=1)
 UTC = dt.timezone.utc
@@ -71,14 +71,6 @@ def world(tmp_path):
 
 def row(r) -> tuple:
     return (r.action, r.entity, ids_of(r), r.purpose, r.user_id, json.loads(r.detail))
-
-
-def refused(w, exc, call):
-    before = len(audit_rows(w.db))
-    with pytest.raises(exc):
-        call()
-    w.db.rollback()
-    assert len(audit_rows(w.db)) == before
 
 
 def _key(found):
@@ -159,7 +151,7 @@ def test_monthly_counts_per_person_and_home_by_calendar_month(world):
         council = role_of(viewer) in CASE_ROLES and mw.AGENCIES[mw.agency_of(viewer)] == "council"
         if not (mw.is_police(viewer) or council):
             for unit in ("person", "home"):
-                refused(w, Forbidden, lambda: call(unit))
+                refused(w, lambda: call(unit), Forbidden)
             continue
         for unit in ("person", "home"):
             got, rows = reads(w.db, lambda: call(unit))
@@ -203,12 +195,12 @@ def test_monthly_counts_per_person_and_home_by_calendar_month(world):
                                  months=2)
     assert got["months"] == ["2026-12", "2027-01"]
     for unit, months in (("people", 3), ("person", 0), ("home", 121)):
-        refused(w, HubError, lambda: figures.monthly_counts(w.db, w.user("caseworker.P"), PURPOSE, unit=unit,
-                                                            first=dt.date(2026, 1, 1), months=months))
+        refused(w, lambda: figures.monthly_counts(w.db, w.user("caseworker.P"), PURPOSE, unit=unit,
+                                                  first=dt.date(2026, 1, 1), months=months), HubError)
     assert len(figures.monthly_counts(w.db, w.user("caseworker.P"), PURPOSE, unit="home", first=dt.date(2020, 1, 1),
                                       months=120)["months"]) == 120
-    refused(w, audit.MissingPurpose, lambda: figures.monthly_counts(w.db, w.user("caseworker.P"), "", unit="home",
-                                                                    first=dt.date(2026, 1, 1), months=1))
+    refused(w, lambda: figures.monthly_counts(w.db, w.user("caseworker.P"), "", unit="home",
+                                              first=dt.date(2026, 1, 1), months=1), audit.MissingPurpose)
 
 
 def test_add_months_walks_across_years():
@@ -228,7 +220,7 @@ def test_found_places_group_by_place_for_the_police_only(world):
     w.db.commit()
     for viewer in VIEWERS:
         if not mw.is_police(viewer):
-            refused(w, Forbidden, lambda: figures.found_places(w.db, w.user(viewer), PURPOSE, now=NOW))
+            refused(w, lambda: figures.found_places(w.db, w.user(viewer), PURPOSE, now=NOW), Forbidden)
     for days in (365, 364, 90, 10, 3650):
         got, rows = reads(w.db, lambda: figures.found_places(w.db, w.user("caseworker.P"), PURPOSE, days=days,
                                                              now=NOW))
@@ -250,7 +242,7 @@ def test_found_places_group_by_place_for_the_police_only(world):
     assert got[0]["lon"] == -2.98765 and got[0]["lat"] == 53.40012 and got[0]["last_found"] == NOW - D
     assert got[1]["description"] in ("  The  Bus   Station ", "the bus station")
     assert set(got[0]) == {"place_key", "description", "lon", "lat", "episodes", "people", "last_found"}
-    refused(w, audit.MissingPurpose, lambda: figures.found_places(w.db, w.user("caseworker.P"), None, now=NOW))
+    refused(w, lambda: figures.found_places(w.db, w.user("caseworker.P"), None, now=NOW), audit.MissingPurpose)
     assert figures.found_places(w.db, w.user("caseworker.P"), PURPOSE, days=400)[0]["episodes"] == 2
 
 
@@ -297,7 +289,7 @@ def test_rules_store_each_hit_once_with_its_referral_from_the_right_agency(world
         _add(w, "M4", "H5", NOW - k * D, 1)
     w.db.commit()
     for viewer in ("caseworker.P", "analyst.P", "admin.P"):
-        refused(w, Forbidden, lambda: alerts.run_missing_rules(w.db, w.user(viewer), now=NOW))
+        refused(w, lambda: alerts.run_missing_rules(w.db, w.user(viewer), now=NOW), Forbidden)
     hits = rules.evaluate(_episodes(w), NOW)
     assert {h.rule for h in hits} == {r.name for r in rules.RULES}
     got, rows = reads(w.db, lambda: alerts.run_missing_rules(w.db, w.user("coordinator.C"), now=NOW))
@@ -396,7 +388,7 @@ def test_each_agency_sees_the_alerts_it_sent_or_received_in_the_window(world):
     for viewer in VIEWERS:
         call = lambda days=30: alerts.missing_alerts(w.db, w.user(viewer), PURPOSE, now=NOW, days=days)  # noqa: E731
         if role_of(viewer) not in CASE_ROLES:
-            refused(w, Forbidden, call)
+            refused(w, call, Forbidden)
             continue
         for days in (30, 45):
             got, rows = reads(w.db, lambda: call(days))
@@ -419,7 +411,7 @@ def test_each_agency_sees_the_alerts_it_sent_or_received_in_the_window(world):
                                                w.users[viewer], {})]
     got = alerts.missing_alerts(w.db, w.user("caseworker.E"), PURPOSE, now=NOW)
     assert [d["id"] for d in got] == [made[0].id, made[6].id]
-    refused(w, audit.MissingPurpose, lambda: alerts.missing_alerts(w.db, w.user("caseworker.E"), "x", now=NOW))
+    refused(w, lambda: alerts.missing_alerts(w.db, w.user("caseworker.E"), "x", now=NOW), audit.MissingPurpose)
     assert [d["id"] for d in alerts.missing_alerts(w.db, w.user("caseworker.Y"), PURPOSE, now=NOW)] == [made[4].id]
     assert w.db.scalar(select(AuditEvent.entity).order_by(AuditEvent.seq.desc()).limit(1)) == "missing_alert"
     assert w.db.get(Case, case).kind == "missing_episode"

@@ -31,7 +31,7 @@ from saferhub.hub.services import missing
 from . import missing_world as mw
 from .missing_world import CASE_ROLES, EPISODES, HOMES, PEOPLE, VIEWERS, role_of, sees_all_episodes, sees_home, \
     sees_person, staff_homes
-from .service_world import NOW, PURPOSE, audit_rows, cached_world, ids_of, reads
+from .service_world import NOW, PURPOSE, cached_world, ids_of, reads, refused
 
 D, H = dt.timedelta(days=1), dt.timedelta(hours=1)
 
@@ -48,14 +48,6 @@ def row(r) -> tuple:
     return (r.action, r.entity, ids_of(r), r.purpose, r.user_id, json.loads(r.detail))
 
 
-def refused(w, exc, call):
-    before = len(audit_rows(w.db))
-    with pytest.raises(exc):
-        call()
-    w.db.rollback()
-    assert len(audit_rows(w.db)) == before
-
-
 # ---------------------------------------------------------------- homes
 
 def test_homes_are_listed_to_police_their_council_and_their_staff_and_logged(world):
@@ -63,13 +55,13 @@ def test_homes_are_listed_to_police_their_council_and_their_staff_and_logged(wor
     for viewer in VIEWERS:
         call = lambda: missing.list_homes(w.db, w.user(viewer), PURPOSE)  # noqa: E731
         if role_of(viewer) not in CASE_ROLES:
-            refused(w, Forbidden, call)
+            refused(w, call, Forbidden)
             continue
         got, rows = reads(w.db, call)
         want = [homes[h] for h in sorted(HOMES) if sees_home(viewer, h)]   # names "Home H1".. sort as keys
         assert [d["id"] for d in got] == want, viewer
         assert [row(r) for r in rows] == [("read", "missing_home", want, PURPOSE, w.users[viewer], {"list": True})]
-    refused(w, audit.MissingPurpose, lambda: missing.list_homes(w.db, w.user("caseworker.P"), "ab"))
+    refused(w, lambda: missing.list_homes(w.db, w.user("caseworker.P"), "ab"), audit.MissingPurpose)
     got = {d["id"]: d for d in missing.list_homes(w.db, w.user("caseworker.P"), PURPOSE)}
     h1, h3 = got[homes["H1"]], got[homes["H3"]]
     assert h1 == {"id": homes["H1"], "kind": "care_home", "name": "Home H1", "places": 4,
@@ -95,7 +87,7 @@ def test_home_pattern_counts_against_comparable_homes_recomputed(world):
         for home, (kind, places, *_) in HOMES.items():
             call = lambda: missing.home_pattern(w.db, w.user(viewer), homes[home], PURPOSE, now=NOW)  # noqa: E731
             if not sees_home(viewer, home):
-                refused(w, NotFound, call)
+                refused(w, call, NotFound)
                 continue
             got, rows = reads(w.db, call)
             assert [row(r) for r in rows] == [("read", "missing_home", [homes[home]], PURPOSE, w.users[viewer],
@@ -139,7 +131,7 @@ def test_missing_people_are_listed_by_the_sight_rule_with_homes_only_where_due(w
     for viewer in VIEWERS:
         call = lambda: missing.list_missing_people(w.db, w.user(viewer), PURPOSE)  # noqa: E731
         if role_of(viewer) not in CASE_ROLES:
-            refused(w, Forbidden, call)
+            refused(w, call, Forbidden)
             continue
         got, rows = reads(w.db, call)
         want = [p for p in sorted(PEOPLE, key=people.get) if sees_person(viewer, p)]
@@ -188,7 +180,7 @@ def test_a_person_s_episodes_pattern_and_found_places_follow_the_sight_rule(worl
             call = lambda: missing.get_missing_person(w.db, w.user(viewer), people[person], PURPOSE,  # noqa: E731
                                                       now=NOW)
             if not sees_person(viewer, person):
-                refused(w, NotFound, call)
+                refused(w, call, NotFound)
                 continue
             got, rows = reads(w.db, call)
             every = sees_all_episodes(viewer, person)
@@ -215,9 +207,9 @@ def test_a_person_s_episodes_pattern_and_found_places_follow_the_sight_rule(worl
             if police and found_ids:
                 want.append(("read", "missing_found", found_ids, PURPOSE, w.users[viewer], {}))
             assert [row(r) for r in rows] == want, (viewer, person)
-    refused(w, audit.MissingPurpose, lambda: missing.get_missing_person(w.db, w.user("caseworker.P"),
-                                                                         people["M1"], None))
-    refused(w, NotFound, lambda: missing.get_missing_person(w.db, w.user("caseworker.P"), 10**6, PURPOSE))
+    refused(w, lambda: missing.get_missing_person(w.db, w.user("caseworker.P"),
+                                                   people["M1"], None), audit.MissingPurpose)
+    refused(w, lambda: missing.get_missing_person(w.db, w.user("caseworker.P"), 10**6, PURPOSE), NotFound)
 
 
 def test_by_hand_m1_seen_by_police_and_by_the_staff_of_one_home(world):
@@ -238,17 +230,17 @@ def test_recording_an_episode_checks_home_times_and_police_fields(world):
     w, people, homes = world, world.facts["people"], world.facts["homes"]
     t0 = NOW - 3 * D
     rec = lambda viewer, **kw: missing.record_episode(w.db, w.user(viewer), people["M1"], **kw)  # noqa: E731
-    refused(w, NotFound, lambda: rec("staff1.O", home_id=homes["H2"], reported_at=t0))
-    refused(w, NotFound, lambda: rec("caseworker.C", home_id=10**6, reported_at=t0))
-    refused(w, NotFound, lambda: rec("caseworker.D", home_id=homes["H1"], reported_at=t0))
-    refused(w, Forbidden, lambda: rec("caseworker.C", home_id=homes["H1"], reported_at=t0, risk="low"))
-    refused(w, Forbidden, lambda: rec("staff1.O", home_id=homes["H1"], reported_at=t0, found={"uprn": "1"}))
-    refused(w, HubError, lambda: rec("caseworker.C", home_id=homes["H1"], reported_at=t0, returned_at=t0 - 1e-3 * H))
-    refused(w, HubError, lambda: rec("caseworker.C", home_id=homes["H1"], reported_at=t0, interview_done_at=t0))
-    refused(w, HubError, lambda: rec("caseworker.C", home_id=homes["H1"], reported_at=t0, returned_at=t0 + H,
-                                     interview_offered_at=t0 + 0.5 * H))
-    refused(w, HubError, lambda: rec("caseworker.C", home_id=homes["H1"], reported_at=t0, returned_at=t0 + H,
-                                     interview_done_at=t0 + 0.999 * H))
+    refused(w, lambda: rec("staff1.O", home_id=homes["H2"], reported_at=t0), NotFound)
+    refused(w, lambda: rec("caseworker.C", home_id=10**6, reported_at=t0), NotFound)
+    refused(w, lambda: rec("caseworker.D", home_id=homes["H1"], reported_at=t0), NotFound)
+    refused(w, lambda: rec("caseworker.C", home_id=homes["H1"], reported_at=t0, risk="low"), Forbidden)
+    refused(w, lambda: rec("staff1.O", home_id=homes["H1"], reported_at=t0, found={"uprn": "1"}), Forbidden)
+    refused(w, lambda: rec("caseworker.C", home_id=homes["H1"], reported_at=t0, returned_at=t0 - 1e-3 * H), HubError)
+    refused(w, lambda: rec("caseworker.C", home_id=homes["H1"], reported_at=t0, interview_done_at=t0), HubError)
+    refused(w, lambda: rec("caseworker.C", home_id=homes["H1"], reported_at=t0, returned_at=t0 + H,
+                           interview_offered_at=t0 + 0.5 * H), HubError)
+    refused(w, lambda: rec("caseworker.C", home_id=homes["H1"], reported_at=t0, returned_at=t0 + H,
+                           interview_done_at=t0 + 0.999 * H), HubError)
     # the edges are allowed: back the instant reported, interview offered and done the instant back
     got, rows = reads(w.db, lambda: rec("staff1.O", home_id=homes["H1"], reported_at=t0.replace(tzinfo=None),
                                         returned_at=t0, interview_offered_at=t0, interview_done_at=t0,
@@ -294,15 +286,15 @@ def test_updating_an_episode_is_versioned_field_checked_and_logged(world):
     ep_id = next(i for i, (p, h, *_) in w.facts["episodes"].items() if (p, h) == ("M2", "H1"))
     ep = w.db.get(MissingEpisode, ep_id)
     v, back = ep.version, ep.returned_at.replace(tzinfo=dt.timezone.utc)
-    refused(w, NotFound, lambda: missing.update_episode(w.db, w.user("staff2.O"), ep_id, v, {"interview_by": "x"}))
-    refused(w, NotFound, lambda: missing.update_episode(w.db, w.user("admin.P"), ep_id, v, {"interview_by": "x"}))
-    refused(w, HubError, lambda: missing.update_episode(w.db, w.user("caseworker.D"), ep_id, v, {"reported_at": NOW}))
+    refused(w, lambda: missing.update_episode(w.db, w.user("staff2.O"), ep_id, v, {"interview_by": "x"}), NotFound)
+    refused(w, lambda: missing.update_episode(w.db, w.user("admin.P"), ep_id, v, {"interview_by": "x"}), NotFound)
+    refused(w, lambda: missing.update_episode(w.db, w.user("caseworker.D"), ep_id, v, {"reported_at": NOW}), HubError)
     for change in ({"risk": "low"}, {"found": None}):
-        refused(w, Forbidden, lambda: missing.update_episode(w.db, w.user("caseworker.D"), ep_id, v, change))
-    refused(w, Conflict, lambda: missing.update_episode(w.db, w.user("caseworker.D"), ep_id, v + 1,
-                                                        {"interview_by": "x"}))
-    refused(w, HubError, lambda: missing.update_episode(w.db, w.user("caseworker.D"), ep_id, v,
-                                                        {"interview_done_at": back - 1e-3 * H}))
+        refused(w, lambda: missing.update_episode(w.db, w.user("caseworker.D"), ep_id, v, change), Forbidden)
+    refused(w, lambda: missing.update_episode(w.db, w.user("caseworker.D"), ep_id, v + 1,
+                                              {"interview_by": "x"}), Conflict)
+    refused(w, lambda: missing.update_episode(w.db, w.user("caseworker.D"), ep_id, v,
+                                              {"interview_done_at": back - 1e-3 * H}), HubError)
     got, rows = reads(w.db, lambda: missing.update_episode(
         w.db, w.user("staff1.O"), ep_id, v, {"interview_done_at": back.replace(tzinfo=None), "interview_by": "Bo",
                                              "interview_declined": True}))
@@ -326,13 +318,14 @@ def test_registering_a_home_is_for_police_and_councils_with_its_place_projected(
     for viewer in VIEWERS:
         call = lambda: missing.create_home(w.db, w.user(viewer), kind="care_home", name="New")  # noqa: E731
         if not (role_of(viewer) in CASE_ROLES and mw.AGENCIES[mw.agency_of(viewer)] in ("police", "council")):
-            refused(w, Forbidden, call)
+            refused(w, call, Forbidden)
     u = w.user("caseworker.C")
-    refused(w, NotFound, lambda: missing.create_home(w.db, u, kind="care_home", name="x", council_agency_id=w.agencies["O"]))
-    refused(w, NotFound, lambda: missing.create_home(w.db, u, kind="care_home", name="x", operator_agency_id=10**6))
-    refused(w, NotFound, lambda: missing.create_home(w.db, u, kind="care_home", name="x", council_agency_id=10**6))
+    refused(w, lambda: missing.create_home(w.db, u, kind="care_home", name="x", council_agency_id=w.agencies["O"]),
+            NotFound)
+    refused(w, lambda: missing.create_home(w.db, u, kind="care_home", name="x", operator_agency_id=10**6), NotFound)
+    refused(w, lambda: missing.create_home(w.db, u, kind="care_home", name="x", council_agency_id=10**6), NotFound)
     for lon, lat in ((-3.0, None), (None, 53.4)):
-        refused(w, HubError, lambda: missing.create_home(w.db, u, kind="care_home", name="x", lon=lon, lat=lat))
+        refused(w, lambda: missing.create_home(w.db, u, kind="care_home", name="x", lon=lon, lat=lat), HubError)
     got, rows = reads(w.db, lambda: missing.create_home(
         w.db, u, kind="foster_home", name="Fir", places=2, operator_agency_id=w.agencies["O"],
         council_agency_id=w.agencies["C"], address="1 Fir Rd", lsoa="E01", lon=-2.99, lat=53.41, simulated=True))
@@ -361,14 +354,14 @@ def test_naming_a_home_s_staff_is_for_the_operator_s_coordinator(world):
     w, homes = world, world.facts["homes"]
     add = lambda viewer, home, staff: missing.add_home_staff(  # noqa: E731
         w.db, w.user(viewer), homes[home], w.users[staff])
-    refused(w, NotFound, lambda: add("admin.P", "H1", "staff2.O"))
-    refused(w, NotFound, lambda: missing.add_home_staff(w.db, w.user("coordinator.O"), 10**6, w.users["staff2.O"]))
+    refused(w, lambda: add("admin.P", "H1", "staff2.O"), NotFound)
+    refused(w, lambda: missing.add_home_staff(w.db, w.user("coordinator.O"), 10**6, w.users["staff2.O"]), NotFound)
     for viewer in ("staff1.O", "coordinator.C", "coordinator.P"):
-        refused(w, Forbidden, lambda: add(viewer, "H1", "staff2.O"))
-    refused(w, Forbidden, lambda: add("coordinator.O", "H4", "staff2.O"))   # H4 has no operator
+        refused(w, lambda: add(viewer, "H1", "staff2.O"), Forbidden)
+    refused(w, lambda: add("coordinator.O", "H4", "staff2.O"), Forbidden)   # H4 has no operator
     for staff in ("caseworker.C", "admin.P"):
-        refused(w, NotFound, lambda: add("coordinator.O", "H1", staff))
-    refused(w, NotFound, lambda: missing.add_home_staff(w.db, w.user("coordinator.O"), homes["H1"], 10**6))
+        refused(w, lambda: add("coordinator.O", "H1", staff), NotFound)
+    refused(w, lambda: missing.add_home_staff(w.db, w.user("coordinator.O"), homes["H1"], 10**6), NotFound)
     for _ in range(2):   # twice: one staff row, two log rows
         got, rows = reads(w.db, lambda: add("coordinator.O", "H1", "staff2.O"))
         assert got == {"home_id": homes["H1"], "user_id": w.users["staff2.O"]}
@@ -383,13 +376,13 @@ def test_naming_a_home_s_staff_is_for_the_operator_s_coordinator(world):
 def test_registering_a_missing_person_opens_a_locked_case_for_the_right_agencies(world):
     w, homes = world, world.facts["homes"]
     for viewer in ("coordinator.O", "caseworker.E", "analyst.P"):
-        refused(w, Forbidden, lambda: missing.create_missing_person(w.db, w.user(viewer), given_name="A",
-                                                                    family_name="B"))
+        refused(w, lambda: missing.create_missing_person(w.db, w.user(viewer), given_name="A",
+                                                         family_name="B"), Forbidden)
     u = w.user("caseworker.C")
-    refused(w, NotFound, lambda: missing.create_missing_person(w.db, u, council_agency_id=w.agencies["P"],
-                                                               given_name="A", family_name="B"))
-    refused(w, NotFound, lambda: missing.create_missing_person(w.db, u, home_id=homes["H2"], given_name="A",
-                                                               family_name="B"))
+    refused(w, lambda: missing.create_missing_person(w.db, u, council_agency_id=w.agencies["P"],
+                                                     given_name="A", family_name="B"), NotFound)
+    refused(w, lambda: missing.create_missing_person(w.db, u, home_id=homes["H2"], given_name="A",
+                                                     family_name="B"), NotFound)
     got, rows = reads(w.db, lambda: missing.create_missing_person(
         w.db, u, council_agency_id=w.agencies["D"], home_id=homes["H1"], in_care=True, given_name="Jo",
         family_name="Bloggs", date_of_birth=dt.date(2012, 2, 29), simulated=True))
@@ -407,7 +400,7 @@ def test_registering_a_missing_person_opens_a_locked_case_for_the_right_agencies
                                               True, f"MP-{got['id']:06d}")
     assert [row(r) for r in rows] == [("create", "missing_person", [got["id"]], "create missing_person", u.id,
                                        {"case_id": case.id, "person_id": got["person_id"]})]
-    refused(w, Conflict, lambda: missing.create_missing_person(w.db, u, person_id=got["person_id"]))
+    refused(w, lambda: missing.create_missing_person(w.db, u, person_id=got["person_id"]), Conflict)
     plain = missing.create_missing_person(w.db, w.user("caseworker.P"), given_name="No", family_name="Council")
     case = w.db.get(Case, plain["case_id"])
     assert case.title == f"Missing from home or care: MP-{plain['id']:06d}" and plain["home"] is None
@@ -423,20 +416,20 @@ def test_a_profile_is_read_and_changed_by_its_holders_only(world):
     for viewer in VIEWERS:
         call = lambda: missing.get_profile(w.db, w.user(viewer), m1, PURPOSE)  # noqa: E731
         if not (sees_person(viewer, "M1") and mw.agency_of(viewer) in ("C", "O")):
-            refused(w, NotFound, call)   # the police too: not a holder
+            refused(w, call, NotFound)   # the police too: not a holder
             continue
         got, rows = reads(w.db, call)
         assert (got["description"], got["likely_places"], got["associates"], got["holders"]) == (
             "tall", "the park", None, sorted([w.agencies["C"], w.agencies["O"]]))
         assert [row(r) for r in rows] == [("read", "missing_profile", [w.facts["profile"]], PURPOSE,
                                            w.users[viewer], {"missing_person_id": m1})]
-    refused(w, audit.MissingPurpose, lambda: missing.get_profile(w.db, w.user("caseworker.C"), m1, ""))
-    refused(w, NotFound, lambda: missing.put_profile(w.db, w.user("caseworker.P"), m1, {"health": "x"}, version=1))
-    refused(w, Conflict, lambda: missing.put_profile(w.db, w.user("caseworker.C"), m1, {"health": "x"}))
-    refused(w, Conflict, lambda: missing.put_profile(w.db, w.user("caseworker.C"), m1, {"health": "x"}, version=7))
-    refused(w, NotFound, lambda: missing.put_profile(w.db, w.user("caseworker.C"), m1, {}, holders=[10**6],
-                                                     version=1))
-    refused(w, NotFound, lambda: missing.put_profile(w.db, w.user("caseworker.E"), m1, {"health": "x"}, version=1))
+    refused(w, lambda: missing.get_profile(w.db, w.user("caseworker.C"), m1, ""), audit.MissingPurpose)
+    refused(w, lambda: missing.put_profile(w.db, w.user("caseworker.P"), m1, {"health": "x"}, version=1), NotFound)
+    refused(w, lambda: missing.put_profile(w.db, w.user("caseworker.C"), m1, {"health": "x"}), Conflict)
+    refused(w, lambda: missing.put_profile(w.db, w.user("caseworker.C"), m1, {"health": "x"}, version=7), Conflict)
+    refused(w, lambda: missing.put_profile(w.db, w.user("caseworker.C"), m1, {}, holders=[10**6],
+                                           version=1), NotFound)
+    refused(w, lambda: missing.put_profile(w.db, w.user("caseworker.E"), m1, {"health": "x"}, version=1), NotFound)
     got, rows = reads(w.db, lambda: missing.put_profile(w.db, w.user("staff1.O"), m1, {"health": "asthma",
                                                         "other": 1}, holders=[w.agencies["E"]], version=1))
     assert (got["health"], got["description"], got["version"], got["holders"]) == (
@@ -454,4 +447,4 @@ def test_a_profile_is_read_and_changed_by_its_holders_only(world):
         ("create", "missing_profile", {"missing_person_id": m2})]
     assert len(list(w.db.scalars(select(MissingProfileHolder).where(
         MissingProfileHolder.profile_id == w.facts["profile"])))) == 3
-    refused(w, NotFound, lambda: missing.put_profile(w.db, w.user("caseworker.Y"), people["M1"], {}))
+    refused(w, lambda: missing.put_profile(w.db, w.user("caseworker.Y"), people["M1"], {}), NotFound)
