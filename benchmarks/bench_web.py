@@ -98,21 +98,19 @@ def ensure_layer(store: Path) -> dict:
                                    store=store)
 
 
-def bench_map(store: Path, loads: int) -> None:
-    from playwright.sync_api import sync_playwright
-
+def inspector_app(store: Path, agency: str = "Merseyside Police"):
+    """The web app over a fresh SQLite hub with one police coordinator (the inspector), reading
+    layers from `store`, sign-in throttling off (the benchmark signs in many times)."""
     from saferhub.api import create_app
+    from saferhub.hub import services
     from saferhub.hub.db import make_engine, session_factory, upgrade
     from saferhub.hub.models import Agency
-    from saferhub.hub import services
 
-    layer = ensure_layer(store)
-    tmp = Path(tempfile.mkdtemp())
-    url = f"sqlite:///{tmp / 'hub.sqlite3'}"
+    url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'hub.sqlite3'}"
     upgrade(url)
     engine = make_engine(url)
     with session_factory(engine)() as s:
-        a = Agency(code="police", name="Merseyside Police", kind="police")
+        a = Agency(code="police", name=agency, kind="police")
         s.add(a)
         s.flush()
         services.add_user(s, "inspector@bench.invalid", "Inspector", a.id, "coordinator", PASSWORD)
@@ -120,6 +118,14 @@ def bench_map(store: Path, loads: int) -> None:
     os.environ["SAFERHUB_STORE"] = str(store)
     app = create_app(engine=engine, secret="bench")
     app.state.login_limit = False
+    return app
+
+
+def bench_map(store: Path, loads: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    layer = ensure_layer(store)
+    app = inspector_app(store)
     base, server, thread = serve(app)
     rows = []
     with sync_playwright() as p:

@@ -16,18 +16,16 @@ The page's size (the catalogue of every force's layers rides in it) is printed t
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE))
 from bench_hub import PASSWORD  # noqa: E402
-from bench_web import SIZES, serve  # noqa: E402
+from bench_web import SIZES, inspector_app, serve  # noqa: E402
 
 PAINT_TARGET_S, OVERVIEW_TARGET_S = 1.0, 0.5
 OVERVIEW_JS = """() => new Promise(res => {
@@ -36,27 +34,6 @@ OVERVIEW_JS = """() => new Promise(res => {
     ? requestAnimationFrame(() => requestAnimationFrame(() => res(performance.now() - t0))) : requestAnimationFrame(check);
   check();
 })"""
-
-
-def app_for(store: Path):
-    from saferhub.api import create_app
-    from saferhub.hub import services
-    from saferhub.hub.db import make_engine, session_factory, upgrade
-    from saferhub.hub.models import Agency
-
-    url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'hub.sqlite3'}"
-    upgrade(url)
-    engine = make_engine(url)
-    with session_factory(engine)() as s:
-        a = Agency(code="police", name="Police", kind="police")
-        s.add(a)
-        s.flush()
-        services.add_user(s, "inspector@bench.invalid", "Inspector", a.id, "coordinator", PASSWORD)
-        s.commit()
-    os.environ["SAFERHUB_STORE"] = str(store)
-    app = create_app(engine=engine, secret="bench")
-    app.state.login_limit = False
-    return app
 
 
 def main() -> None:
@@ -74,7 +51,7 @@ def main() -> None:
     forces = national_forces(read_product("national-map-layers", a.store) or {})
     if not forces:
         sys.exit(f"{a.store}: no national layers (run saferhub national run --layers)")
-    base, server, thread = serve(app_for(a.store))
+    base, server, thread = serve(inspector_app(a.store))
     path = "/web/map" + (f"?force={a.force}" if a.force else "")
     rows, errors = [], []
     with sync_playwright() as p:
